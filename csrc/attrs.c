@@ -1,0 +1,142 @@
+#include "attrs.h"
+
+#include <string.h>
+
+/* vx_key_hash of the injected names (checked by tests/c/test_value.c). */
+#define H_KEY 0x6815c86cu
+#define H_TARGETING_KEY 0x5f45f93fu
+#define H_ANONYMOUS 0x72d9da2eu
+
+static const vx_value *layered(vx_attrs *a, const char *key, size_t len, uint32_t hash)
+{
+    const vx_value *v = vx_object_get_h(a->enrichment, key, len, hash);
+    if (v)
+        return v;
+    return a->ctx ? vx_context_lookup(a->ctx, key, len, hash) : NULL;
+}
+
+void vx_attrs_init(vx_attrs *a, vx_context *ctx, const vx_value *enrichment)
+{
+    a->ctx = ctx;
+    a->enrichment = enrichment;
+    const char *tk = ctx ? ctx->targeting_key : "";
+    a->key = vx_make_string(tk, ctx ? ctx->targeting_key_len : 0);
+    /* Resolved lazily: most rules never read it. */
+    a->anonymous.type = 0xff;
+}
+
+static const vx_value *anonymous(vx_attrs *a)
+{
+    if (a->anonymous.type == 0xff) {
+        const vx_value *v = layered(a, "anonymous", 9, H_ANONYMOUS);
+        a->anonymous = vx_make_bool(v && v->type == VX_BOOL && v->u.b);
+    }
+    return &a->anonymous;
+}
+
+const vx_value *vx_attrs_get(vx_attrs *a, const char *key, size_t len, uint32_t hash)
+{
+    if (len == 3 && hash == H_KEY && memcmp(key, "key", 3) == 0)
+        return &a->key;
+    if (len == 12 && hash == H_TARGETING_KEY && memcmp(key, "targetingKey", 12) == 0)
+        return &a->key;
+    if (len == 9 && hash == H_ANONYMOUS && memcmp(key, "anonymous", 9) == 0)
+        return anonymous(a);
+    return layered(a, key, len, hash);
+}
+
+bool vx_path_compile(vx_arena *arena, const char *text, size_t len, vx_path *out)
+{
+    uint32_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += text[i] == '.';
+    vx_path_seg *segs = vx_arena_alloc(arena, n * sizeof(*segs));
+    if (!segs)
+        return false;
+    size_t start = 0, k = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || text[i] == '.') {
+            const char *name = vx_arena_strndup(arena, text + start, i - start);
+            if (!name)
+                return false;
+            segs[k].name = name;
+            segs[k].len = (uint32_t)(i - start);
+            segs[k].hash = vx_key_hash(name, i - start);
+            k++;
+            start = i + 1;
+        }
+    }
+    out->segs = segs;
+    out->count = n;
+    return true;
+}
+
+const vx_value *vx_attrs_get_path(vx_attrs *a, const vx_path *path, bool *found_nonobject)
+{
+    if (found_nonobject)
+        *found_nonobject = false;
+    if (path->count == 0)
+        return NULL;
+    const vx_path_seg *s = &path->segs[0];
+    const vx_value *v = vx_attrs_get(a, s->name, s->len, s->hash);
+    for (uint32_t i = 1; v && i < path->count; i++) {
+        if (v->type != VX_OBJECT) {
+            if (found_nonobject && v->type != VX_NULL)
+                *found_nonobject = true;
+            return NULL;
+        }
+        s = &path->segs[i];
+        v = vx_object_get_h(v, s->name, s->len, s->hash);
+    }
+    return v;
+}
+
+static bool put(vx_member *ms, uint32_t *n, const char *key, size_t len, const vx_value *v)
+{
+    uint32_t hash = vx_key_hash(key, len);
+    for (uint32_t i = 0; i < *n; i++) {
+        if (ms[i].key_hash == hash && ms[i].key_len == len && memcmp(ms[i].key, key, len) == 0) {
+            ms[i].value = *v;
+            return true;
+        }
+    }
+    ms[*n].key = key;
+    ms[*n].key_len = (uint32_t)len;
+    ms[*n].key_hash = hash;
+    ms[*n].value = *v;
+    (*n)++;
+    return true;
+}
+
+bool vx_attrs_materialize(vx_attrs *a, vx_arena *arena, vx_value *out)
+{
+    if (a->ctx && !vx_context_load_all(a->ctx))
+        return false;
+    size_t nctx = a->ctx ? a->ctx->count : 0;
+    size_t nenr = vx_value_count(a->enrichment);
+    size_t cap = nctx + nenr + 3;
+    vx_member *ms = vx_arena_alloc(arena, cap * sizeof(vx_member));
+    if (!ms)
+        return false;
+    uint32_t n = 0;
+    for (size_t i = 0; i < nctx; i++) {
+        const vx_member *m = vx_context_member(a->ctx, i);
+        put(ms, &n, m->key, m->key_len, &m->value);
+    }
+    for (size_t i = 0; i < nenr; i++) {
+        const vx_member *m = &a->enrichment->u.members[i];
+        put(ms, &n, m->key, m->key_len, &m->value);
+    }
+    put(ms, &n, "anonymous", 9, anonymous(a));
+    put(ms, &n, "key", 3, &a->key);
+    put(ms, &n, "targetingKey", 12, &a->key);
+    out->type = VX_OBJECT;
+    out->len = n;
+    out->u.members = ms;
+    return true;
+}
+
+bool vx_attrs_failed(const vx_attrs *a)
+{
+    return a->ctx && a->ctx->source_failed;
+}

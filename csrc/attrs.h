@@ -1,0 +1,51 @@
+/* What a rule sees when it reads an attribute, in GOFF's order
+ * (utils.ContextToMap after enrichment): the injected `key`, `targetingKey`
+ * and `anonymous` win over the engine's enrichment, which wins over the
+ * context's own attributes. Nothing is copied: lookups walk the layers. */
+#ifndef VX_ATTRS_H
+#define VX_ATTRS_H
+
+#include "context.h"
+#include "value.h"
+
+typedef struct vx_attrs {
+    vx_context *ctx;              /* may be NULL */
+    const vx_value *enrichment;   /* object (environment included) or NULL */
+    vx_value key;                 /* string: the targeting key */
+    vx_value anonymous;           /* bool: attributes.anonymous == true */
+} vx_attrs;
+
+/* Sets up the view. `ctx` may be NULL. */
+void vx_attrs_init(vx_attrs *a, vx_context *ctx, const vx_value *enrichment);
+
+/* A top-level attribute, or NULL when absent. `hash` is vx_key_hash(key). */
+const vx_value *vx_attrs_get(vx_attrs *a, const char *key, size_t len, uint32_t hash);
+
+/* A dot path ("company.id") compiled once: segments with their hashes. */
+typedef struct vx_path_seg {
+    const char *name;
+    uint32_t len, hash;
+} vx_path_seg;
+
+typedef struct vx_path {
+    const vx_path_seg *segs;
+    uint32_t count;
+} vx_path;
+
+/* Splits `text` on '.' into the arena. False when out of memory. */
+bool vx_path_compile(vx_arena *arena, const char *text, size_t len, vx_path *out);
+
+/* Walks the path through nested objects. *found_nonobject is set when an
+ * intermediate value exists but is not an object (GOFF panics there and the
+ * rule does not match); may be NULL. Returns NULL when missing. */
+const vx_value *vx_attrs_get_path(vx_attrs *a, const vx_path *path, bool *found_nonobject);
+
+/* Every attribute merged into one object, in the arena: the context's (all of
+ * them: a lazy source is asked for everything), then enrichment, then the
+ * injected keys. False when out of memory or when the source failed. */
+bool vx_attrs_materialize(vx_attrs *a, vx_arena *arena, vx_value *out);
+
+/* True when a lazy source reported an error during this evaluation. */
+bool vx_attrs_failed(const vx_attrs *a);
+
+#endif

@@ -1,0 +1,269 @@
+/* Evaluation contexts. Attributes are stored as members in fixed blocks; a
+ * host binding may leave them to a lazy source that is asked only for the
+ * attributes an evaluation reads. */
+#include "context.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static vx_member *find_member(const vx_context *ctx, const char *key, size_t len, uint32_t hash)
+{
+    size_t left = ctx->count;
+    for (vx_ctx_block *b = ctx->first; b && left; b = b->next) {
+        size_t n = left < VX_CTX_BLOCK ? left : VX_CTX_BLOCK;
+        for (size_t i = 0; i < n; i++) {
+            vx_member *m = &b->m[i];
+            if (m->key_hash == hash && m->key_len == len && memcmp(m->key, key, len) == 0)
+                return m;
+        }
+        left -= n;
+    }
+    return NULL;
+}
+
+static bool sink(void *data, const char *key, size_t len, const vx_value *v)
+{
+    vx_context *ctx = data;
+    uint32_t hash = vx_key_hash(key, len);
+    vx_member *m = find_member(ctx, key, len, hash);
+    if (m) {
+        m->value = *v;
+        return true;
+    }
+    size_t slot = ctx->count % VX_CTX_BLOCK;
+    if (slot == 0 && (ctx->count > 0 || !ctx->first)) {
+        vx_ctx_block *b = ctx->spare;
+        if (b)
+            ctx->spare = b->next;
+        else if (!(b = malloc(sizeof(*b))))
+            return false;
+        b->next = NULL;
+        if (ctx->last)
+            ctx->last->next = b;
+        else
+            ctx->first = b;
+        ctx->last = b;
+    }
+    char *k = vx_arena_strndup(&ctx->doc->arena, key, len);
+    if (!k)
+        return false;
+    m = &ctx->last->m[slot];
+    m->key = k;
+    m->key_len = (uint32_t)len;
+    m->key_hash = hash;
+    m->value = *v;
+    ctx->count++;
+    return true;
+}
+
+static bool set_tk(vx_context *ctx, const char *tk)
+{
+    size_t n = tk ? strlen(tk) : 0;
+    if (n + 1 > ctx->targeting_key_cap) {
+        char *p = realloc(ctx->targeting_key, n + 1);
+        if (!p)
+            return false;
+        ctx->targeting_key = p;
+        ctx->targeting_key_cap = n + 1;
+    }
+    if (n)
+        memcpy(ctx->targeting_key, tk, n);
+    ctx->targeting_key[n] = '\0';
+    ctx->targeting_key_len = n;
+    return true;
+}
+
+vx_context *vx_context_new(const char *targeting_key)
+{
+    vx_context *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return NULL;
+    ctx->doc = vx_doc_new();
+    if (!ctx->doc || !set_tk(ctx, targeting_key)) {
+        vx_context_free(ctx);
+        return NULL;
+    }
+    vx_doc_open_root(ctx->doc, sink, ctx);
+    return ctx;
+}
+
+static void free_blocks(vx_ctx_block *b)
+{
+    while (b) {
+        vx_ctx_block *n = b->next;
+        free(b);
+        b = n;
+    }
+}
+
+void vx_context_free(vx_context *ctx)
+{
+    if (!ctx)
+        return;
+    free_blocks(ctx->first);
+    free_blocks(ctx->spare);
+    vx_doc_free(ctx->doc);
+    free(ctx->targeting_key);
+    free(ctx->misses);
+    free(ctx);
+}
+
+vx_status vx_context_reset(vx_context *ctx, const char *targeting_key)
+{
+    if (!ctx)
+        return VX_EINVAL;
+    if (ctx->last) {
+        ctx->last->next = ctx->spare;
+        ctx->spare = ctx->first;
+    }
+    ctx->first = ctx->last = NULL;
+    ctx->count = 0;
+    ctx->miss_count = 0;
+    ctx->all_loaded = false;
+    ctx->source_failed = false;
+    ctx->has_source = false;
+    vx_doc_reset_keep_mode(ctx->doc);
+    return set_tk(ctx, targeting_key) ? VX_OK : VX_ENOMEM;
+}
+
+vx_status vx_context_set_targeting_key(vx_context *ctx, const char *targeting_key)
+{
+    if (!ctx)
+        return VX_EINVAL;
+    return set_tk(ctx, targeting_key) ? VX_OK : VX_ENOMEM;
+}
+
+const char *vx_context_targeting_key(const vx_context *ctx)
+{
+    return ctx ? ctx->targeting_key : "";
+}
+
+vx_doc *vx_context_attributes(vx_context *ctx)
+{
+    return ctx ? ctx->doc : NULL;
+}
+
+vx_status vx_context_set_string(vx_context *ctx, const char *key, const char *value)
+{
+    if (!ctx || !key || !value)
+        return VX_EINVAL;
+    return vx_doc_add_string(ctx->doc, key, value, -1);
+}
+
+vx_status vx_context_set_bool(vx_context *ctx, const char *key, bool value)
+{
+    if (!ctx || !key)
+        return VX_EINVAL;
+    return vx_doc_add_bool(ctx->doc, key, value);
+}
+
+vx_status vx_context_set_int(vx_context *ctx, const char *key, int64_t value)
+{
+    if (!ctx || !key)
+        return VX_EINVAL;
+    return vx_doc_add_int(ctx->doc, key, value);
+}
+
+vx_status vx_context_set_float(vx_context *ctx, const char *key, double value)
+{
+    if (!ctx || !key)
+        return VX_EINVAL;
+    return vx_doc_add_float(ctx->doc, key, value);
+}
+
+vx_status vx_context_set_value(vx_context *ctx, const char *key, const vx_value *value)
+{
+    if (!ctx || !key)
+        return VX_EINVAL;
+    return vx_doc_add_value(ctx->doc, key, value);
+}
+
+const vx_value *vx_context_get(const vx_context *ctx, const char *key)
+{
+    if (!ctx || !key)
+        return NULL;
+    size_t len = strlen(key);
+    vx_member *m = find_member(ctx, key, len, vx_key_hash(key, len));
+    return m ? &m->value : NULL;
+}
+
+const vx_member *vx_context_member(const vx_context *ctx, size_t i)
+{
+    if (i >= ctx->count)
+        return NULL;
+    vx_ctx_block *b = ctx->first;
+    while (i >= VX_CTX_BLOCK) {
+        b = b->next;
+        i -= VX_CTX_BLOCK;
+    }
+    return &b->m[i];
+}
+
+void vx_context_set_source(vx_context *ctx, const vx_context_source *source)
+{
+    if (!ctx)
+        return;
+    ctx->has_source = source != NULL && (source->lookup || source->load_all);
+    if (source)
+        ctx->source = *source;
+    ctx->all_loaded = false;
+    ctx->source_failed = false;
+    ctx->miss_count = 0;
+}
+
+static bool known_missing(const vx_context *ctx, const char *key, size_t len, uint32_t hash)
+{
+    for (size_t i = 0; i < ctx->miss_count; i++) {
+        const vx_ctx_miss *m = &ctx->misses[i];
+        if (m->hash == hash && m->len == len && memcmp(m->key, key, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void remember_missing(vx_context *ctx, const char *key, size_t len, uint32_t hash)
+{
+    if (ctx->miss_count == ctx->miss_cap) {
+        size_t ncap = ctx->miss_cap ? ctx->miss_cap * 2 : 8;
+        vx_ctx_miss *p = realloc(ctx->misses, ncap * sizeof(*p));
+        if (!p)
+            return; /* only a cache: asking twice is correct, just slower */
+        ctx->misses = p;
+        ctx->miss_cap = ncap;
+    }
+    const char *k = vx_arena_strndup(&ctx->doc->arena, key, len);
+    if (!k)
+        return;
+    ctx->misses[ctx->miss_count++] = (vx_ctx_miss){k, (uint32_t)len, hash};
+}
+
+const vx_value *vx_context_lookup(vx_context *ctx, const char *key, size_t len, uint32_t hash)
+{
+    if (!ctx)
+        return NULL;
+    vx_member *m = find_member(ctx, key, len, hash);
+    if (m)
+        return &m->value;
+    if (!ctx->has_source || ctx->all_loaded || !ctx->source.lookup ||
+        known_missing(ctx, key, len, hash))
+        return NULL;
+    int rc = ctx->source.lookup(ctx->source.user_data, ctx, key, len);
+    if (rc < 0) {
+        ctx->source_failed = true;
+        return NULL;
+    }
+    if (rc == 0 && (m = find_member(ctx, key, len, hash)))
+        return &m->value;
+    remember_missing(ctx, key, len, hash);
+    return NULL;
+}
+
+bool vx_context_load_all(vx_context *ctx)
+{
+    if (!ctx || !ctx->has_source || ctx->all_loaded)
+        return !ctx || !ctx->source_failed;
+    if (ctx->source.load_all && ctx->source.load_all(ctx->source.user_data, ctx) < 0)
+        ctx->source_failed = true;
+    ctx->all_loaded = true;
+    return !ctx->source_failed;
+}

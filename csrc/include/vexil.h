@@ -1,0 +1,903 @@
+/*
+ * vexil.h: the whole public C API of vexil, a feature-flag evaluation engine that
+ * evaluates GO Feature Flag (GOFF) flag files with GOFF's semantics and ships
+ * evaluation events to exporters.
+ *
+ * This header is the manual. Every declaration says who owns what goes in and
+ * what comes out, and whether the call may run concurrently with others.
+ *
+ * CONVENTIONS
+ *
+ *   - Every symbol starts with vx_ (functions, types) or VX_ (constants).
+ *   - Handles are opaque: vx_engine, vx_config, vx_context, vx_doc, vx_exporter,
+ *     vx_batch. Each has a _new/_free pair (or is owned by another handle, as
+ *     stated). Every _free function accepts NULL and does nothing with it.
+ *   - Fallible calls return a vx_status. VX_OK is 0. A human-readable message,
+ *     when there is one, comes back through a caller-owned vx_error out-parameter
+ *     (which may be NULL). vexil keeps no "last error" anywhere: two threads never
+ *     see each other's errors.
+ *   - vexil never calls abort(), exit() or prints. Diagnostics go to the log
+ *     callback set with vx_engine_set_logger().
+ *   - Strings are UTF-8 and NUL-terminated unless a length is passed with them.
+ *   - Timeouts are in milliseconds; a negative timeout means "wait without limit".
+ *
+ * THREADS
+ *
+ *   vexil is thread-safe in the sense of libcurl's "share handles, not calls"
+ *   rule, made looser where the engine is designed for it:
+ *
+ *   - vx_engine: every vx_engine_* function may be called from any thread at any
+ *     time, concurrently with any other, including evaluations concurrent with
+ *     reloads. Evaluations never take a lock: a loaded configuration is an
+ *     immutable, reference-counted snapshot, a reload publishes a new snapshot
+ *     atomically, and an evaluation in flight keeps the snapshot it started with.
+ *     An evaluation therefore sees the old or the new configuration, never a mix.
+ *     The one exception is vx_engine_free(): no other call on that engine may be
+ *     running or start once it is called.
+ *   - vx_config: immutable once built; share it freely.
+ *   - vx_context and vx_doc: a handle may be read by any number of threads at once
+ *     (for instance one context used by concurrent evaluations), but a handle that
+ *     is being modified must not be used by any other thread. A context with a
+ *     lazy source (vx_context_set_source) is modified by the evaluations that use
+ *     it: use it from one thread at a time.
+ *   - vx_result: owned by whoever declared it; reading it is thread-safe.
+ *   - Callbacks: the log callback and C exporters may be called from threads
+ *     vexil owns. Each callback's documentation says which thread calls it.
+ *
+ * FORK
+ *
+ *   vexil registers pthread_atfork() handlers the first time an engine is
+ *   created. Across fork():
+ *   - the parent keeps working as if nothing happened;
+ *   - in the child, every engine keeps its configuration, evaluates normally and
+ *     starts with an EMPTY event pipeline: events recorded in the parent before
+ *     the fork are the parent's to export, so the child never exports them a
+ *     second time. The child's exporter threads (and polling threads) are started
+ *     again the first time the child needs them. Pull exporters (see below) lose
+ *     their batch in flight in the child; the host binding restarts its thread.
+ *   Calling vexil from a child between fork() and exec() is allowed, as long as
+ *   the process was not in the middle of a vexil call on another thread that
+ *   holds user-visible state (the same rule as for malloc).
+ *
+ * GLOBAL STATE
+ *
+ *   The only process-wide state is owned by vx_global_init(): the list of live
+ *   engines used by the fork handlers and libcurl's global initialisation. It is
+ *   called implicitly by vx_engine_new(); calling it yourself is only useful to
+ *   initialise libcurl at a moment of your choosing.
+ */
+#ifndef VEXIL_H
+#define VEXIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(VX_BUILDING_DLL)
+#define VX_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define VX_API __attribute__((visibility("default")))
+#else
+#define VX_API
+#endif
+
+#define VEXIL_VERSION "0.1.0"
+#define VEXIL_VERSION_NUMBER 0x000100
+
+/** The library's version string ("0.1.0"). Static storage; never free it. */
+VX_API const char *vx_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and errors                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum vx_status {
+    VX_OK = 0,
+    VX_EINVAL = 1,      /* an argument is invalid (NULL where not allowed, bad option) */
+    VX_ENOMEM = 2,      /* out of memory */
+    VX_EPARSE = 3,      /* a JSON or YAML document does not parse */
+    VX_ECONFIG = 4,     /* a document parses but is not a usable flag configuration */
+    VX_EIO = 5,         /* a file or network operation failed */
+    VX_ETIMEDOUT = 6,   /* the operation did not finish in the time given */
+    VX_ECLOSED = 7,     /* the engine or exporter is closed */
+    VX_ENOTFOUND = 8,   /* the thing asked for does not exist */
+    VX_EHTTP = 9,       /* an HTTP server answered with a status above 399 */
+    VX_ELIMIT = 10,     /* a size, depth or count limit was exceeded */
+    VX_ESTATE = 11,     /* the call is not valid in the handle's current state */
+    VX_EEXPORT = 12     /* an exporter reported a failed export */
+} vx_status;
+
+/** The name of a status ("VX_EPARSE"). Static storage. Thread-safe. */
+VX_API const char *vx_status_name(vx_status status);
+
+/**
+ * A caller-owned error report. Functions that take a `vx_error *err` fill it
+ * when they fail (and leave it untouched when they succeed); pass NULL when you
+ * only want the status. `line` and `column` are 1-based positions in the input
+ * document when the parser knows them, else 0. `message` is always
+ * NUL-terminated and never contains a secret (a webhook secret, a password).
+ */
+typedef struct vx_error {
+    vx_status status;
+    int line;
+    int column;
+    char message[256];
+} vx_error;
+
+/* ------------------------------------------------------------------------ */
+/* Global initialisation                                                     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Initialises vexil's process-wide state: the fork handlers and libcurl's
+ * global state. Idempotent and thread-safe (pthread_once); vx_engine_new()
+ * calls it. Returns VX_OK or VX_ENOMEM.
+ */
+VX_API vx_status vx_global_init(void);
+
+/* ------------------------------------------------------------------------ */
+/* Values: read-only JSON values                                             */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A JSON value, read-only. vexil hands out `const vx_value *` pointers that are
+ * borrowed from something else (a vx_result, a vx_doc, an event): each function
+ * that returns one says how long it stays valid. Integers and floating-point
+ * numbers are distinct types, as in GOFF's model: YAML `1` is an int and `1.5`
+ * a float; JSON numbers with an integral value within +/-2^53 are ints, others
+ * floats (Go decodes every JSON number as a float64, so nothing observable
+ * depends on `1` versus `1.0` in JSON).
+ */
+typedef struct vx_value vx_value;
+
+typedef enum vx_value_type {
+    VX_NULL = 0,
+    VX_BOOL = 1,
+    VX_INT = 2,
+    VX_FLOAT = 3,
+    VX_STRING = 4,
+    VX_ARRAY = 5,
+    VX_OBJECT = 6
+} vx_value_type;
+
+/* All accessors are thread-safe and accept NULL (which reads as JSON null). */
+VX_API vx_value_type vx_value_get_type(const vx_value *v);
+VX_API bool vx_value_get_bool(const vx_value *v);      /* false unless VX_BOOL true */
+VX_API int64_t vx_value_get_int(const vx_value *v);    /* ints; floats truncated toward zero; else 0 */
+VX_API double vx_value_get_float(const vx_value *v);   /* floats and ints; else 0.0 */
+/** The string's bytes (NUL-terminated) and length; "" for non-strings. */
+VX_API const char *vx_value_get_string(const vx_value *v, size_t *len);
+/** Number of elements of an array or members of an object; 0 otherwise. */
+VX_API size_t vx_value_count(const vx_value *v);
+/** Element i of an array; NULL when out of range or not an array. */
+VX_API const vx_value *vx_value_at(const vx_value *v, size_t i);
+/** Key of member i of an object (NUL-terminated, length in *len); NULL when out of range. */
+VX_API const char *vx_value_key_at(const vx_value *v, size_t i, size_t *len);
+/** Member `key` of an object; NULL when absent or not an object. */
+VX_API const vx_value *vx_value_get(const vx_value *v, const char *key);
+
+/**
+ * Writes `v` as compact JSON into buf (at most cap bytes, always NUL-terminated
+ * when cap > 0) and returns the length the full text needs, excluding the NUL,
+ * like snprintf. The encoding matches Go's encoding/json, the way GOFF prints:
+ * object keys sorted, <, > and & escaped as \u003c..., floats in the shortest
+ * form that reads back exactly. Thread-safe.
+ */
+VX_API size_t vx_value_to_json(const vx_value *v, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Documents: building JSON values                                           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A vx_doc builds one JSON value, either by parsing JSON text or through a
+ * streaming builder:
+ *
+ *     vx_doc *d = vx_doc_new();
+ *     vx_doc_begin_object(d, NULL);          // the root: key ignored
+ *       vx_doc_add_float(d, "value", 99.5);
+ *       vx_doc_begin_array(d, "tags");
+ *         vx_doc_add_string(d, NULL, "a", -1); // inside arrays, keys are ignored
+ *       vx_doc_end(d);
+ *     vx_doc_end(d);
+ *     const vx_value *root = vx_doc_root(d); // valid until d is cleared or freed
+ *
+ * Strings are copied. A key added twice to one object keeps the last value.
+ * A doc is not thread-safe while it is being built; once built, its root may be
+ * read from any number of threads.
+ */
+typedef struct vx_doc vx_doc;
+
+/** A new, empty document (its root reads as null). NULL when out of memory. */
+VX_API vx_doc *vx_doc_new(void);
+/** Frees the document and every value it holds. NULL is allowed. */
+VX_API void vx_doc_free(vx_doc *doc);
+/** Empties the document, keeping its memory for reuse. Pointers into it die. */
+VX_API void vx_doc_clear(vx_doc *doc);
+
+/*
+ * Builder calls. `key` names the member when the enclosing container is an
+ * object; it is ignored inside arrays and for the root. `len` is the string
+ * length in bytes, or -1 for a NUL-terminated string. Strings may hold any
+ * bytes (comparisons use the bytes, as Go does); the JSON encoder writes invalid
+ * UTF-8 as U+FFFD, as Go does. Each returns VX_OK, VX_ENOMEM, VX_ESTATE
+ * (a value after the root is complete, an end without a begin, a NULL key in
+ * an object) or VX_ELIMIT (nesting deeper than 256).
+ */
+VX_API vx_status vx_doc_add_null(vx_doc *doc, const char *key);
+VX_API vx_status vx_doc_add_bool(vx_doc *doc, const char *key, bool v);
+VX_API vx_status vx_doc_add_int(vx_doc *doc, const char *key, int64_t v);
+VX_API vx_status vx_doc_add_float(vx_doc *doc, const char *key, double v);
+VX_API vx_status vx_doc_add_string(vx_doc *doc, const char *key, const char *s, ptrdiff_t len);
+/** Adds a copy of an existing value (from any source) under `key`. */
+VX_API vx_status vx_doc_add_value(vx_doc *doc, const char *key, const vx_value *v);
+VX_API vx_status vx_doc_begin_object(vx_doc *doc, const char *key);
+VX_API vx_status vx_doc_begin_array(vx_doc *doc, const char *key);
+VX_API vx_status vx_doc_end(vx_doc *doc);
+
+/**
+ * Replaces the document's content with the parsed JSON text. Numbers with an
+ * integral value within +/-2^53 are ints, others floats. On failure
+ * returns VX_EPARSE (with line and column in *err) or VX_ELIMIT (nesting deeper
+ * than 256, or text larger than 256 MiB) and leaves the document empty.
+ */
+VX_API vx_status vx_doc_parse_json(vx_doc *doc, const char *json, size_t len, vx_error *err);
+
+/** The document's root value; NULL while the document is empty or unfinished. */
+VX_API const vx_value *vx_doc_root(const vx_doc *doc);
+
+/* ------------------------------------------------------------------------ */
+/* Evaluation contexts                                                       */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * An evaluation context: a targeting key plus attributes (a JSON object whose
+ * values may nest). Build it once and evaluate many times: that is the fast
+ * path. Attribute setters replace an attribute of the same name.
+ */
+typedef struct vx_context vx_context;
+
+/** A new context. `targeting_key` may be NULL or "" (an anonymous evaluation). */
+VX_API vx_context *vx_context_new(const char *targeting_key);
+VX_API void vx_context_free(vx_context *ctx);
+/** Removes every attribute and sets a new targeting key, keeping memory for reuse. */
+VX_API vx_status vx_context_reset(vx_context *ctx, const char *targeting_key);
+VX_API vx_status vx_context_set_targeting_key(vx_context *ctx, const char *targeting_key);
+/** The targeting key ("" when none). Valid until the context changes. */
+VX_API const char *vx_context_targeting_key(const vx_context *ctx);
+
+/**
+ * The attribute builder: the context's attributes are the open root object of
+ * this document, so use the vx_doc_add_* and vx_doc_begin/end calls on it to add
+ * top-level attributes (with their key) and nested values. Do not call
+ * vx_doc_end() on the root, vx_doc_clear() or vx_doc_free() on it. The returned
+ * pointer is owned by the context.
+ */
+VX_API vx_doc *vx_context_attributes(vx_context *ctx);
+
+/* Shorthands for top-level attributes. */
+VX_API vx_status vx_context_set_string(vx_context *ctx, const char *key, const char *value);
+VX_API vx_status vx_context_set_bool(vx_context *ctx, const char *key, bool value);
+VX_API vx_status vx_context_set_int(vx_context *ctx, const char *key, int64_t value);
+VX_API vx_status vx_context_set_float(vx_context *ctx, const char *key, double value);
+VX_API vx_status vx_context_set_value(vx_context *ctx, const char *key, const vx_value *value);
+
+/** Attribute `key` (NULL when absent). Valid until the context changes. */
+VX_API const vx_value *vx_context_get(const vx_context *ctx, const char *key);
+
+/**
+ * Builds a context from JSON text, the way GOFF's relay proxy reads one: an
+ * object whose "targetingKey" member (when a string) is the targeting key and
+ * also stays an attribute. As in GOFF, top-level integral numbers become ints
+ * and nested numbers become floats. Returns VX_EPARSE (with position) for bad
+ * JSON and VX_EINVAL when the text is not an object.
+ */
+VX_API vx_status vx_context_parse_json(const char *json, size_t len, vx_context **out, vx_error *err);
+
+/**
+ * A lazy attribute source, for host-language bindings. Instead of copying a
+ * whole host dictionary into the context before every call, a binding sets a
+ * source and vexil asks it, during the evaluation and on the evaluating thread,
+ * for just the attributes the flag's rules read.
+ *
+ * lookup(user_data, ctx, key, key_len): add attribute `key` to the context with
+ *     the builder (vx_context_attributes + vx_doc_add_*) if the host has it, and
+ *     return 0; return 1 when the host has no such attribute; return -1 on a
+ *     host error (the evaluation then ends with reason ERROR, error code
+ *     GENERAL). Called at most once per key per evaluation.
+ * load_all(user_data, ctx): add every attribute (needed for tracking events and
+ *     for JsonLogic's {"var": ""}). Return 0, or -1 on a host error.
+ *
+ * Attributes already in the context win over the source. The source is
+ * borrowed: it must stay valid while the context is used. Pass NULL to remove.
+ */
+typedef struct vx_context_source {
+    int (*lookup)(void *user_data, vx_context *ctx, const char *key, size_t key_len);
+    int (*load_all)(void *user_data, vx_context *ctx);
+    void *user_data;
+} vx_context_source;
+
+VX_API void vx_context_set_source(vx_context *ctx, const vx_context_source *source);
+
+/* ------------------------------------------------------------------------ */
+/* Flag configurations                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef enum vx_format {
+    VX_FORMAT_AUTO = 0, /* files: by extension (.json, .yaml/.yml); text: JSON if it starts with '{', else YAML */
+    VX_FORMAT_JSON = 1,
+    VX_FORMAT_YAML = 2
+} vx_format;
+
+/**
+ * A compiled flag configuration: every valid flag of a GOFF flag file with its
+ * queries parsed, percentages turned into bucket tables and scheduled steps
+ * pre-applied, plus the list of flags that failed GOFF's validation (they are
+ * dropped, as GOFF drops them). Immutable and reference-counted: share it.
+ */
+typedef struct vx_config vx_config;
+
+/**
+ * Parses and compiles a flag configuration held in memory. On success *out is a
+ * new configuration (free it with vx_config_free) even when some flags were
+ * invalid: see vx_config_invalid_count(). Fails with VX_EPARSE (line and column
+ * in *err), VX_ECONFIG (the document is not an object of flags) or VX_ELIMIT
+ * (the document is larger than 256 MiB, nests deeper than 256, or a YAML alias
+ * expands to more than 1,000,000 nodes).
+ */
+VX_API vx_status vx_config_parse(const char *data, size_t len, vx_format format,
+                                 vx_config **out, vx_error *err);
+/** The same, reading a file. VX_EIO when the file cannot be read. */
+VX_API vx_status vx_config_parse_file(const char *path, vx_format format,
+                                      vx_config **out, vx_error *err);
+/** Drops the caller's reference. NULL is allowed. Thread-safe. */
+VX_API void vx_config_free(vx_config *config);
+
+/** Valid flags, in key order. Keys stay valid while the config lives. */
+VX_API size_t vx_config_flag_count(const vx_config *config);
+VX_API const char *vx_config_flag_key(const vx_config *config, size_t i);
+/** Invalid (dropped) flags, in key order, with GOFF's validation error string. */
+VX_API size_t vx_config_invalid_count(const vx_config *config);
+VX_API const char *vx_config_invalid_key(const vx_config *config, size_t i);
+VX_API const char *vx_config_invalid_reason(const vx_config *config, size_t i);
+/**
+ * The flag's definition as parsed (before compilation), or NULL when there is
+ * no such valid flag. Valid while the config lives.
+ */
+VX_API const vx_value *vx_config_flag_definition(const vx_config *config, const char *key);
+
+/* ------------------------------------------------------------------------ */
+/* Engines                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct vx_engine vx_engine;
+
+typedef enum vx_log_level {
+    VX_LOG_DEBUG = 0,
+    VX_LOG_INFO = 1,
+    VX_LOG_WARN = 2,
+    VX_LOG_ERROR = 3,
+    VX_LOG_OFF = 4
+} vx_log_level;
+
+/**
+ * A log callback. `message` is valid only during the call. Called from any
+ * thread: the evaluating thread (rarely: a query that fails at run time is a
+ * DEBUG message), the thread that loads a configuration, exporter and polling
+ * threads. It must be thread-safe and must not call back into the same engine.
+ */
+typedef void (*vx_log_fn)(void *user_data, vx_log_level level, const char *message);
+
+/**
+ * Creates an engine with no flags: every evaluation returns the default value
+ * with FLAG_NOT_FOUND until a configuration is loaded. VX_ENOMEM on failure.
+ */
+VX_API vx_status vx_engine_new(vx_engine **out);
+
+/**
+ * Closes the engine as vx_engine_close(engine, 5000) does, then frees it. No
+ * other call on this engine may be running or start. NULL is allowed.
+ */
+VX_API void vx_engine_free(vx_engine *engine);
+
+/**
+ * Sets where diagnostics go: messages at `min_level` or above are passed to `fn`.
+ * Without a logger vexil stays silent. `user_data` is borrowed. Thread-safe.
+ */
+VX_API void vx_engine_set_logger(vx_engine *engine, vx_log_level min_level,
+                                 vx_log_fn fn, void *user_data);
+
+/**
+ * Loads a configuration: parses and compiles it, logs each invalid flag at
+ * WARN ("invalid configuration for flag <key>: <reason>"), and publishes it
+ * atomically. When the document does not parse, the engine keeps its last good
+ * configuration, logs the failure at ERROR, and returns the error. Thread-safe,
+ * including against concurrent evaluations, which never wait for it.
+ */
+VX_API vx_status vx_engine_load(vx_engine *engine, const char *data, size_t len,
+                                vx_format format, vx_error *err);
+VX_API vx_status vx_engine_load_file(vx_engine *engine, const char *path,
+                                     vx_format format, vx_error *err);
+/** Publishes an already compiled configuration. The engine takes its own reference. */
+VX_API vx_status vx_engine_set_config(vx_engine *engine, vx_config *config);
+/**
+ * A new reference to the engine's current configuration (free it with
+ * vx_config_free), or NULL when the engine has none (from-env mode, or nothing
+ * loaded yet).
+ */
+VX_API vx_config *vx_engine_get_config(vx_engine *engine);
+
+/**
+ * Switches the engine to the "from-env" flag format: each evaluation reads the
+ * flag from the environment variable named after the flag key, which holds a
+ * JSON document {"defaultVariant": name, "variants": [{"name", "targetingKey",
+ * "criteria", "value"}...]} ("variant" is accepted for "variants"; criteria are
+ * [{"key": k, "value": v}] or [{"k": v, ...}]). Variants are tried in order; the
+ * first whose targetingKey is "" or equal to the context's and whose criteria
+ * all equal context attributes wins with reason TARGETING_MATCH; otherwise the
+ * default variant with reason DEFAULT. An unset or empty variable is
+ * FLAG_NOT_FOUND, a document that does not parse or names a missing default
+ * variant is PARSE_ERROR, a value of the wrong type TYPE_MISMATCH. Parsed
+ * documents are cached by their exact text. Reading the environment is not
+ * thread-safe against setenv() in other threads: that is the C library's rule.
+ */
+VX_API vx_status vx_engine_use_env(vx_engine *engine);
+
+/**
+ * Engine-wide evaluation settings, published atomically like a configuration:
+ * an evaluation sees the old or the new setting. All copy their argument.
+ *
+ * environment: GOFF's `Environment`: when not NULL or "", every evaluation
+ *     sees the attribute env=<environment> (part of the enrichment).
+ * enrichment: an object whose members are added to every evaluation context,
+ *     overriding the context's own attributes of the same name (GOFF's
+ *     EvaluationContextEnrichment). NULL removes it.
+ */
+VX_API vx_status vx_engine_set_environment(vx_engine *engine, const char *environment);
+VX_API vx_status vx_engine_set_enrichment(vx_engine *engine, const vx_value *enrichment);
+
+/* ------------------------------------------------------------------------ */
+/* Evaluation                                                                */
+/* ------------------------------------------------------------------------ */
+
+/** The type an evaluation asks for. */
+typedef enum vx_type {
+    VX_TYPE_ANY = 0,     /* any value, returned as is */
+    VX_TYPE_BOOL = 1,
+    VX_TYPE_STRING = 2,
+    VX_TYPE_INT = 3,     /* ints; floats are truncated toward zero, as GOFF does */
+    VX_TYPE_FLOAT = 4,   /* floats and ints (an int is returned as a float) */
+    VX_TYPE_OBJECT = 5   /* objects and arrays (GOFF's JSON and JSONArray variations) */
+} vx_type;
+
+/** Why an evaluation returned what it returned; names as GOFF spells them. */
+typedef enum vx_reason {
+    VX_REASON_STATIC = 0,
+    VX_REASON_DEFAULT = 1,
+    VX_REASON_TARGETING_MATCH = 2,
+    VX_REASON_TARGETING_MATCH_SPLIT = 3,
+    VX_REASON_SPLIT = 4,
+    VX_REASON_DISABLED = 5,
+    VX_REASON_ERROR = 6,
+    VX_REASON_UNKNOWN = 7
+} vx_reason;
+
+typedef enum vx_error_code {
+    VX_ERRC_NONE = 0,
+    VX_ERRC_FLAG_NOT_FOUND = 1,
+    VX_ERRC_TYPE_MISMATCH = 2,
+    VX_ERRC_TARGETING_KEY_MISSING = 3,
+    VX_ERRC_FLAG_CONFIG = 4,
+    VX_ERRC_GENERAL = 5,
+    VX_ERRC_PARSE_ERROR = 6,
+    VX_ERRC_INVALID_CONTEXT = 7,
+    VX_ERRC_PROVIDER_NOT_READY = 8
+} vx_error_code;
+
+/** "TARGETING_MATCH", "FLAG_NOT_FOUND", "" for VX_ERRC_NONE. Static storage. */
+VX_API const char *vx_reason_name(vx_reason reason);
+VX_API const char *vx_error_code_name(vx_error_code code);
+
+/**
+ * The result of an evaluation. Declare it on the stack, pass it to an
+ * evaluation function, read it, then call vx_result_release(). Every pointer in
+ * it stays valid until vx_result_release(), even if the engine reloads its
+ * configuration meanwhile (the result holds a reference to the configuration it
+ * was computed from). A string default passed to the evaluation is referenced,
+ * not copied: keep it alive as long as the result.
+ *
+ *   value          never NULL: the flag's value, or the default value on errors
+ *                  and when the flag is disabled
+ *   variant        the variation name, or "SdkDefault" on errors and DISABLED
+ *   reason         see vx_reason
+ *   error_code     VX_ERRC_NONE unless reason is VX_REASON_ERROR
+ *   error_message  "" when there is no error
+ *   metadata       the flag's metadata object, plus "evaluatedRuleName" when a
+ *                  named rule matched; NULL when there is none
+ *   version        the flag's version, "" when unset
+ *   rule_name      the matched targeting rule's name, NULL when none or unnamed
+ *   rule_index     the matched targeting rule's index, -1 for the default rule
+ *   track_events   whether this evaluation produces a feature event (GOFF's trackEvents)
+ *   cacheable      GOFF's cacheable flag (no scheduled rollout, experimentation
+ *                  or progressive rollout in play)
+ */
+typedef struct vx_result {
+    const vx_value *value;
+    const char *variant;
+    vx_reason reason;
+    vx_error_code error_code;
+    const char *error_message;
+    const vx_value *metadata;
+    const char *version;
+    const char *rule_name;
+    int rule_index;
+    bool track_events;
+    bool cacheable;
+    /* Private: storage for values made during the evaluation. Do not touch. */
+    struct {
+        void *snapshot;
+        void *owned;
+        union { uint64_t u64[4]; double d; void *p; } value;
+        char message[240];
+    } priv_;
+} vx_result;
+
+/** Releases what the result holds. Safe on a zeroed or already released result. */
+VX_API void vx_result_release(vx_result *result);
+
+/**
+ * Evaluates `flag_key` for `ctx` and asks for `type`. `ctx` may be NULL (no
+ * targeting key, no attributes). `default_value` is GOFF's SDK default, returned
+ * on errors and when the flag is disabled; NULL means JSON null. Records a
+ * feature event when exporters are registered for feature events and the
+ * result's track_events is true (FLAG_NOT_FOUND included, as GOFF does).
+ *
+ * Returns VX_OK whenever *out holds a result, including results whose reason is
+ * VX_REASON_ERROR: flag errors are results, not call failures. Returns VX_EINVAL
+ * (and leaves *out zeroed) when engine, flag_key or out is NULL.
+ * Thread-safe and lock-free; see THREADS about contexts with a lazy source.
+ */
+VX_API vx_status vx_engine_eval(vx_engine *engine, const char *flag_key, vx_type type,
+                                vx_context *ctx, const vx_value *default_value,
+                                vx_result *out);
+
+/* Typed shorthands; the default is given as a C value. */
+VX_API vx_status vx_engine_eval_bool(vx_engine *engine, const char *flag_key,
+                                     vx_context *ctx, bool default_value, vx_result *out);
+VX_API vx_status vx_engine_eval_string(vx_engine *engine, const char *flag_key,
+                                       vx_context *ctx, const char *default_value,
+                                       vx_result *out);
+VX_API vx_status vx_engine_eval_int(vx_engine *engine, const char *flag_key,
+                                    vx_context *ctx, int64_t default_value, vx_result *out);
+VX_API vx_status vx_engine_eval_float(vx_engine *engine, const char *flag_key,
+                                      vx_context *ctx, double default_value, vx_result *out);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef enum vx_event_type {
+    VX_EVENT_FEATURE = 0,   /* one per evaluation whose track_events is true */
+    VX_EVENT_TRACKING = 1   /* one per vx_engine_track() call */
+} vx_event_type;
+
+/**
+ * An event, as GOFF shapes it. Feature events have kind "feature", contextKind
+ * ("anonymousUser" when the context's `anonymous` attribute is boolean true,
+ * else "user"), userKey (the targeting key), creationDate (Unix seconds), key
+ * (the flag), variation, value, default (true when the evaluation failed),
+ * version, source ("SERVER" unless set) and metadata (the context's
+ * gofeatureflag.exporterMetadata over the engine's exporter metadata; omitted
+ * when empty). Tracking events have kind "tracking", contextKind, userKey,
+ * creationDate, key (the tracking event name), evaluationContext (the
+ * attributes plus targetingKey) and trackingEventDetails (null when none).
+ *
+ * Events are handed to exporters inside a vx_batch; pointers obtained from an
+ * event are valid while its batch is.
+ */
+typedef struct vx_event vx_event;
+
+VX_API vx_event_type vx_event_get_type(const vx_event *ev);
+VX_API const char *vx_event_context_kind(const vx_event *ev);
+VX_API const char *vx_event_user_key(const vx_event *ev);
+VX_API int64_t vx_event_creation_date(const vx_event *ev);
+VX_API const char *vx_event_key(const vx_event *ev);
+/* Feature events only (NULL / false on tracking events). */
+VX_API const char *vx_event_variation(const vx_event *ev);
+VX_API const vx_value *vx_event_value(const vx_event *ev);
+VX_API bool vx_event_default(const vx_event *ev);
+VX_API const char *vx_event_version(const vx_event *ev);
+VX_API const char *vx_event_source(const vx_event *ev);
+/** The metadata object, or NULL when the event has none. */
+VX_API const vx_value *vx_event_metadata(const vx_event *ev);
+/* Tracking events only (NULL on feature events). */
+VX_API const vx_value *vx_event_evaluation_context(const vx_event *ev);
+/** The details object, or NULL when none (it then encodes as null). */
+VX_API const vx_value *vx_event_tracking_details(const vx_event *ev);
+
+/**
+ * Encodes the event as GOFF does (Go's encoding/json: GOFF's field order,
+ * `contextKind` and `metadata` omitted when empty) into buf, snprintf-style:
+ * returns the full length, excluding the NUL. Thread-safe.
+ */
+VX_API size_t vx_event_to_json(const vx_event *ev, char *buf, size_t cap);
+
+/**
+ * A compiled GOFF event template: the Go text/template subset GOFF's exporters
+ * use, `{{ .Field}}` with the fields Kind, ContextKind, UserKey, CreationDate,
+ * Key, Variation, Value, Default, Version, Source, FormattedDate (RFC 3339 in
+ * local time) and, for tracking events, EvaluationContext and
+ * TrackingEventDetails. Values print as Go's %v does. Unknown fields render as
+ * "<no value>". Immutable once made: share it.
+ */
+typedef struct vx_template vx_template;
+
+/** GOFF's defaults. */
+#define VX_CSV_TEMPLATE_DEFAULT \
+    "{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n"
+#define VX_LOG_TEMPLATE_DEFAULT \
+    "[{{ .FormattedDate}}] user=\"{{ .UserKey}}\", flag=\"{{ .Key}}\", value=\"{{ .Value}}\""
+#define VX_FILENAME_TEMPLATE_DEFAULT \
+    "flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}"
+
+/** Compiles a template. VX_EPARSE (message in *err) when it is malformed. */
+VX_API vx_status vx_template_new(const char *text, vx_template **out, vx_error *err);
+VX_API void vx_template_free(vx_template *tmpl);
+/** Renders `ev` through the template, snprintf-style. Thread-safe. */
+VX_API size_t vx_template_render(const vx_template *tmpl, const vx_event *ev,
+                                 char *buf, size_t cap);
+
+/** A batch of events of one type, handed to an exporter. */
+typedef struct vx_batch vx_batch;
+
+VX_API size_t vx_batch_count(const vx_batch *batch);
+/** Event i of the batch (NULL when out of range). Valid while the batch is. */
+VX_API const vx_event *vx_batch_event(const vx_batch *batch, size_t i);
+VX_API vx_event_type vx_batch_type(const vx_batch *batch);
+/**
+ * Encodes the whole batch as a JSON array of events, snprintf-style. Handy for
+ * bindings that hand events to a host language in one piece.
+ */
+VX_API size_t vx_batch_to_json(const vx_batch *batch, char *buf, size_t cap);
+
+/**
+ * Records a tracking event (GOFF's Track). `details` may be NULL (the event's
+ * trackingEventDetails is then null). Never blocks on I/O. Returns VX_OK,
+ * VX_EINVAL, or VX_ECLOSED after vx_engine_close(). The event goes to the
+ * exporters registered for VX_EVENT_TRACKING only.
+ */
+VX_API vx_status vx_engine_track(vx_engine *engine, const char *event_name,
+                                 vx_context *ctx, const vx_value *details);
+
+/**
+ * Event settings, each copied:
+ * source: the feature events' "source" field ("SERVER" by default).
+ * exporter metadata: an object merged into every feature event's metadata
+ *     (the context's gofeatureflag.exporterMetadata wins on equal keys).
+ */
+VX_API vx_status vx_engine_set_event_source(vx_engine *engine, const char *source);
+VX_API vx_status vx_engine_set_exporter_metadata(vx_engine *engine, const vx_value *metadata);
+
+/* ------------------------------------------------------------------------ */
+/* Exporters                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * How an exporter is fed. Initialise with vx_exporter_options_init(), then set
+ * what you need.
+ *
+ * event_type        VX_EVENT_FEATURE (default) or VX_EVENT_TRACKING
+ * bulk              true (default): batches every flush_interval_ms, or as soon
+ *                   as max_events are pending. false: events are delivered as
+ *                   they arrive (GOFF's synchronous exporters), in batches of
+ *                   whatever arrived since the last delivery.
+ * flush_interval_ms 60000 by default (GOFF's FlushInterval)
+ * max_events        100000 by default (GOFF's MaxEventInMemory): the pending
+ *                   count that triggers an early flush
+ * max_batch_events  the largest batch handed over at once (default 100000)
+ * max_memory_bytes  the cap on memory retained for this exporter (default
+ *                   256 MiB): past it the oldest undelivered events are dropped
+ *                   and counted in `dropped`
+ * retry_initial_ms, retry_max_ms
+ *                   backoff after a failed export: the first retry waits
+ *                   retry_initial_ms (default 1000), each further failure
+ *                   doubles the wait up to retry_max_ms (default 60000). A
+ *                   successful export resets it. Failed events are kept and
+ *                   retried, never dropped unless the memory cap is hit.
+ * name              used in logs and stats (copied); NULL gives "exporter-<n>"
+ */
+typedef struct vx_exporter_options {
+    vx_event_type event_type;
+    bool bulk;
+    int64_t flush_interval_ms;
+    size_t max_events;
+    size_t max_batch_events;
+    size_t max_memory_bytes;
+    int64_t retry_initial_ms;
+    int64_t retry_max_ms;
+    const char *name;
+} vx_exporter_options;
+
+VX_API void vx_exporter_options_init(vx_exporter_options *options);
+
+/**
+ * A custom exporter in C: a struct of function pointers plus user data.
+ *
+ * export_batch(user_data, batch, err): deliver the batch. Return VX_OK when it
+ *     is delivered; any other status is a failed export: the same events (plus
+ *     newer ones) are offered again after the backoff. Fill *err to say why
+ *     (it is logged). Called on a worker thread vexil owns, never on an
+ *     evaluating thread, never concurrently with itself for one exporter. It
+ *     may block (it delays only this exporter), but vx_engine_close() waits for
+ *     it only up to its timeout. The batch is valid only during the call.
+ * destroy(user_data): optional; called once when the engine is freed (or when
+ *     vx_engine_close() has stopped the exporter's thread).
+ */
+typedef struct vx_exporter_ops {
+    vx_status (*export_batch)(void *user_data, const vx_batch *batch, vx_error *err);
+    void (*destroy)(void *user_data);
+} vx_exporter_ops;
+
+/** An exporter registered on an engine. Owned by the engine: never free it. */
+typedef struct vx_exporter vx_exporter;
+
+/**
+ * Registers an exporter. `ops` is copied; `user_data` is owned by the engine
+ * from a successful return on (destroy is called at the end). On failure nothing
+ * is taken. The exporter receives events recorded after it was added. `out`
+ * may be NULL. Thread-safe.
+ */
+VX_API vx_status vx_engine_add_exporter(vx_engine *engine, const vx_exporter_options *options,
+                                        const vx_exporter_ops *ops, void *user_data,
+                                        vx_exporter **out);
+
+/**
+ * Registers a pull exporter, for host languages: instead of vexil calling an
+ * export function on its own thread, a thread of the host calls
+ * vx_exporter_next_batch() in a loop, exports the batch in host code, and
+ * reports the outcome with vx_exporter_ack(). Scheduling, retries, backoff,
+ * memory caps and counters work exactly as for a C exporter.
+ */
+VX_API vx_status vx_engine_add_pull_exporter(vx_engine *engine,
+                                             const vx_exporter_options *options,
+                                             vx_exporter **out);
+
+/**
+ * Waits up to timeout_ms until the pull exporter has a batch due (its flush
+ * interval elapsed with events pending, max_events reached, a synchronous
+ * exporter has events, a flush or close was requested) and returns it in *out.
+ * Returns VX_OK with a batch, VX_ETIMEDOUT when nothing was due in time, or
+ * VX_ECLOSED when the engine is closed and nothing is left to deliver. Takes no
+ * lock that evaluations need while it waits. Call it from one thread at a time
+ * per exporter; each batch must be acknowledged before the next is asked for.
+ */
+VX_API vx_status vx_exporter_next_batch(vx_exporter *exporter, int64_t timeout_ms,
+                                        vx_batch **out);
+
+/**
+ * Reports how the export of `batch` went and frees the batch. VX_OK: delivered.
+ * Anything else: failed, retried after backoff. `message` (may be NULL) says
+ * why, for the log.
+ */
+VX_API void vx_exporter_ack(vx_exporter *exporter, vx_batch *batch, vx_status result,
+                            const char *message);
+
+/** Counters of one exporter, all cumulative except pending and retained_bytes. */
+typedef struct vx_exporter_stats {
+    uint64_t exported;         /* events delivered */
+    uint64_t failed_attempts;  /* export calls that failed */
+    uint64_t dropped;          /* events dropped by the memory cap */
+    uint64_t pending;          /* events waiting for this exporter now */
+    uint64_t retained_bytes;   /* memory held for this exporter now */
+} vx_exporter_stats;
+
+VX_API void vx_exporter_get_stats(const vx_exporter *exporter, vx_exporter_stats *out);
+VX_API const char *vx_exporter_name(const vx_exporter *exporter);
+VX_API size_t vx_engine_exporter_count(vx_engine *engine);
+VX_API vx_exporter *vx_engine_exporter_at(vx_engine *engine, size_t i);
+
+/**
+ * Delivers every event recorded before the call to every exporter, waiting up
+ * to timeout_ms. Returns VX_OK when all were delivered, VX_ETIMEDOUT when some
+ * are still pending (for instance an exporter keeps failing). Pull exporters
+ * need their host thread running for a flush to finish. Thread-safe.
+ */
+VX_API vx_status vx_engine_flush(vx_engine *engine, int64_t timeout_ms);
+
+/**
+ * Stops recording events, delivers what is pending (as vx_engine_flush, within
+ * timeout_ms), then stops the exporter threads. Events recorded before close are
+ * never silently lost: those an exporter could not deliver in time are counted
+ * in its `dropped` counter and logged. Evaluations keep working after close
+ * (without events). Idempotent. Returns VX_OK or VX_ETIMEDOUT.
+ */
+VX_API vx_status vx_engine_close(vx_engine *engine, int64_t timeout_ms);
+
+/* ------------------------------------------------------------------------ */
+/* Built-in exporters                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Each built-in exporter is made by a constructor that fills a vx_exporter_ops
+ * and a user_data pointer, to pass to vx_engine_add_exporter() (which then owns
+ * the user_data). If you do not add it, call ops.destroy(user_data) yourself.
+ * Config structs are read during the call only: strings are copied.
+ */
+
+/**
+ * File exporter (GOFF's fileexporter): each batch is appended to
+ * output_dir/<filename>, where filename is rendered from `filename_template`
+ * (default VX_FILENAME_TEMPLATE_DEFAULT, fields Hostname, Timestamp (Unix
+ * seconds at export time) and Format); an invalid template falls back to the
+ * default. The file is opened in append mode, mode 0644; output_dir is created
+ * (0755) when missing. format "json" (default) writes JSON lines; "csv" renders
+ * each event through csv_template (default VX_CSV_TEMPLATE_DEFAULT). A rendered
+ * file name that would leave output_dir ("/", "..", NUL) has those characters
+ * replaced with '_'. A write error is a failed export (retried).
+ */
+typedef struct vx_file_exporter_config {
+    const char *output_dir;        /* default "." */
+    const char *format;            /* "json" (default) or "csv", case-insensitive */
+    const char *filename_template; /* default VX_FILENAME_TEMPLATE_DEFAULT */
+    const char *csv_template;      /* default VX_CSV_TEMPLATE_DEFAULT */
+} vx_file_exporter_config;
+
+VX_API vx_status vx_file_exporter_new(const vx_file_exporter_config *config,
+                                      vx_exporter_ops *ops, void **user_data, vx_error *err);
+
+/**
+ * Log exporter (GOFF's logsexporter): one line per event, rendered through
+ * `format` (default VX_LOG_TEMPLATE_DEFAULT), passed without a trailing newline
+ * to write(write_user_data, line, len) on the exporter's thread; when `write`
+ * is NULL, lines go to stderr with a newline. GOFF's log exporter is
+ * synchronous: register it with bulk = false to match.
+ */
+typedef struct vx_log_exporter_config {
+    const char *format;
+    void (*write)(void *write_user_data, const char *line, size_t len);
+    void *write_user_data;
+} vx_log_exporter_config;
+
+VX_API vx_status vx_log_exporter_new(const vx_log_exporter_config *config,
+                                     vx_exporter_ops *ops, void **user_data, vx_error *err);
+
+/**
+ * Webhook exporter (GOFF's webhookexporter): POSTs
+ * {"meta": {..., "hostname": <host>}, "events": [...]} with Content-Type
+ * application/json and the extra headers. With a secret, adds
+ * X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the exact body>. TLS
+ * certificates are verified unless insecure_skip_verify is set. A status above
+ * 399, a refused connection or a timeout is a failed export (retried). The
+ * secret never appears in logs or error messages.
+ *
+ * headers: NULL-terminated array of "Name: value" strings, or NULL.
+ * meta:    an object of strings (other values are JSON-encoded), or NULL.
+ */
+typedef struct vx_webhook_exporter_config {
+    const char *url;
+    const char *secret;
+    const char *const *headers;
+    const vx_value *meta;
+    int64_t timeout_ms;            /* default 10000 */
+    bool insecure_skip_verify;
+    const char *ca_file;           /* optional CA bundle for TLS */
+} vx_webhook_exporter_config;
+
+VX_API vx_status vx_webhook_exporter_new(const vx_webhook_exporter_config *config,
+                                         vx_exporter_ops *ops, void **user_data, vx_error *err);
+
+/**
+ * HMAC-SHA256 signature as GOFF's signer writes it: "sha256=" + 64 hex digits,
+ * written to out (at least 72 bytes). Thread-safe.
+ */
+VX_API vx_status vx_sign_sha256(const void *body, size_t body_len, const char *secret,
+                                char out[72]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VEXIL_H */

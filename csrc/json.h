@@ -1,0 +1,40 @@
+/* JSON text in and out. Reading goes through cJSON and becomes vx_values;
+ * writing reproduces Go's encoding/json byte for byte (GOFF's events and
+ * results are Go-encoded), plus Go's fmt %v rendering for templates. */
+#ifndef VX_JSON_H
+#define VX_JSON_H
+
+#include "buf.h"
+#include "value.h"
+
+typedef enum vx_json_mode {
+    VX_JSON_PLAIN = 0,    /* integral numbers without '.'/exponent that fit int64: ints */
+    VX_JSON_CONTEXT = 1   /* GOFF's request contexts: top-level integral numbers
+                             (1 and 1.0 alike) become ints, nested numbers floats */
+} vx_json_mode;
+
+/* Parses text into doc (replacing its content). VX_EPARSE with 1-based line and
+ * column in *err, or VX_ELIMIT (depth > VX_MAX_DEPTH, size > VX_MAX_DOCUMENT_BYTES).
+ * Duplicate object keys: the last wins, as in Go. */
+vx_status vx_json_parse(vx_doc *doc, const char *text, size_t len, vx_json_mode mode,
+                        vx_error *err);
+
+/* Go encoding/json: sorted keys, HTML-safe escaping (\u003c \u003e \u0026,
+ * \u2028 \u2029), invalid UTF-8 as \ufffd, floats via vx_format_float_json. */
+void vx_json_write(vx_buf *b, const vx_value *v);
+void vx_json_write_string(vx_buf *b, const char *s, size_t len);
+
+/* Go's encoding/json float64 text: shortest round-trip digits, no ".0" on
+ * integral values, exponent form below 1e-6 and from 1e21 ("1e-07" cleaned to
+ * "1e-7", "1e+21"). NaN and infinities (which Go refuses) write as null.
+ * Returns the length written to out (no NUL needed, at most 31 bytes). */
+size_t vx_format_float_json(double f, char out[32]);
+/* Go's fmt %v for float64: shortest 'g' form with exponent threshold 21
+ * ("1e+21", "1e-05", "0.0001"), "+Inf", "-Inf", "NaN". */
+size_t vx_format_float_gov(double f, char out[32]);
+/* Go's fmt %v for a decoded JSON value: strings raw, bools, numbers (ints as
+ * integers, floats per vx_format_float_gov), null as "<nil>", arrays as
+ * "[a b]", objects as "map[k:v k2:v2]" with sorted keys. */
+void vx_go_print(vx_buf *b, const vx_value *v);
+
+#endif

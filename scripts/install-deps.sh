@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages vexil builds against, only those missing.
+# Used by `make deps` (and so by `make test` and `make demo`) on a fresh machine.
+set -eu
+pkgs="gcc make pkg-config libcjson-dev libcurl4-openssl-dev libssl-dev libyaml-dev python3-dev"
+[ "${VX_WITH_CLANG:-0}" = 1 ] && pkgs="$pkgs clang libclang-rt-14-dev"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing Debian packages:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

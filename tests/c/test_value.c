@@ -1,0 +1,125 @@
+/* The shared value model: documents, contexts, lazy sources, JSON input. */
+#include "attrs.h"
+#include "json.h"
+#include "test.h"
+#include "value.h"
+
+static void test_injected_hashes(void)
+{
+    CHECK_INT(vx_key_hash("key", 3), 0x6815c86cu);
+    CHECK_INT(vx_key_hash("targetingKey", 12), 0x5f45f93fu);
+    CHECK_INT(vx_key_hash("anonymous", 9), 0x72d9da2eu);
+}
+
+static void test_doc_builder(void)
+{
+    vx_doc *d = vx_doc_new();
+    CHECK(vx_doc_root(d) == NULL);
+    CHECK_INT(vx_doc_begin_object(d, NULL), VX_OK);
+    CHECK_INT(vx_doc_add_float(d, "value", 99.5), VX_OK);
+    CHECK_INT(vx_doc_begin_array(d, "tags"), VX_OK);
+    CHECK_INT(vx_doc_add_string(d, NULL, "a", -1), VX_OK);
+    CHECK_INT(vx_doc_add_int(d, NULL, 7), VX_OK);
+    CHECK_INT(vx_doc_end(d), VX_OK);
+    CHECK_INT(vx_doc_add_bool(d, "value", true), VX_OK); /* replaces */
+    CHECK_INT(vx_doc_add_null(d, NULL), VX_ESTATE);      /* objects need keys */
+    CHECK_INT(vx_doc_end(d), VX_OK);
+    CHECK_INT(vx_doc_add_null(d, NULL), VX_ESTATE); /* root complete */
+    const vx_value *r = vx_doc_root(d);
+    CHECK_INT(vx_value_get_type(r), VX_OBJECT);
+    CHECK_INT(vx_value_count(r), 2);
+    CHECK(vx_value_get_bool(vx_value_get(r, "value")));
+    const vx_value *tags = vx_value_get(r, "tags");
+    CHECK_INT(vx_value_count(tags), 2);
+    CHECK_STR(vx_value_get_string(vx_value_at(tags, 0), NULL), "a");
+    CHECK_INT(vx_value_get_int(vx_value_at(tags, 1)), 7);
+    vx_doc_clear(d);
+    CHECK(vx_doc_root(d) == NULL);
+    for (int i = 0; i < VX_MAX_DEPTH; i++)
+        CHECK_INT(vx_doc_begin_array(d, NULL), VX_OK);
+    CHECK_INT(vx_doc_begin_array(d, NULL), VX_ELIMIT);
+    vx_doc_free(d);
+}
+
+static void test_json_parse(void)
+{
+    vx_doc *d = vx_doc_new();
+    const char *t = "{\"a\": 1, \"b\": 1.5, \"c\": [1, 2.0], \"a\": 2}";
+    CHECK_INT(vx_doc_parse_json(d, t, strlen(t), NULL), VX_OK);
+    const vx_value *r = vx_doc_root(d);
+    CHECK_INT(vx_value_count(r), 3);
+    CHECK_INT(vx_value_get_type(vx_value_get(r, "a")), VX_INT);
+    CHECK_INT(vx_value_get_int(vx_value_get(r, "a")), 2);
+    CHECK_INT(vx_value_get_type(vx_value_get(r, "b")), VX_FLOAT);
+    vx_error err = {0};
+    const char *bad = "{\n  \"a\": tru\n}";
+    CHECK_INT(vx_doc_parse_json(d, bad, strlen(bad), &err), VX_EPARSE);
+    CHECK_INT(err.line, 2);
+    CHECK(vx_doc_root(d) == NULL);
+    CHECK_INT(vx_doc_parse_json(d, "{} x", 4, &err), VX_EPARSE);
+    vx_doc_free(d);
+}
+
+static void test_context_json(void)
+{
+    vx_context *ctx = NULL;
+    const char *t = "{\"targetingKey\":\"u1\",\"n\":2.0,\"o\":{\"m\":3}}";
+    CHECK_INT(vx_context_parse_json(t, strlen(t), &ctx, NULL), VX_OK);
+    CHECK_STR(vx_context_targeting_key(ctx), "u1");
+    CHECK_INT(vx_value_get_type(vx_context_get(ctx, "n")), VX_INT);
+    CHECK_INT(vx_value_get_type(vx_value_get(vx_context_get(ctx, "o"), "m")), VX_FLOAT);
+    CHECK_STR(vx_value_get_string(vx_context_get(ctx, "targetingKey"), NULL), "u1");
+    vx_context_free(ctx);
+    CHECK_INT(vx_context_parse_json("[1]", 3, &ctx, NULL), VX_EINVAL);
+}
+
+static int lookups;
+static int src_lookup(void *ud, vx_context *ctx, const char *key, size_t len)
+{
+    lookups++;
+    if (len == 5 && memcmp(key, "email", 5) == 0)
+        return vx_doc_add_string(vx_context_attributes(ctx), "email", "a@b.c", -1) ? -1 : 0;
+    if (len == 4 && memcmp(key, "boom", 4) == 0)
+        return -1;
+    return 1;
+}
+
+static void test_lazy_source(void)
+{
+    vx_context *ctx = vx_context_new("u1");
+    vx_context_source src = {src_lookup, NULL, NULL};
+    vx_context_set_source(ctx, &src);
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, NULL);
+    lookups = 0;
+    const vx_value *e = vx_attrs_get(&a, "email", 5, vx_key_hash("email", 5));
+    CHECK_STR(vx_value_get_string(e, NULL), "a@b.c");
+    /* Earlier pointers survive later additions (blocks never move). */
+    for (int i = 0; i < 40; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        vx_context_set_int(ctx, k, i);
+    }
+    CHECK_STR(vx_value_get_string(e, NULL), "a@b.c");
+    CHECK(vx_attrs_get(&a, "nope", 4, vx_key_hash("nope", 4)) == NULL);
+    CHECK(vx_attrs_get(&a, "nope", 4, vx_key_hash("nope", 4)) == NULL);
+    CHECK_INT(lookups, 2); /* the miss is remembered */
+    CHECK_STR(vx_value_get_string(vx_attrs_get(&a, "key", 3, vx_key_hash("key", 3)), NULL), "u1");
+    CHECK(!vx_attrs_failed(&a));
+    vx_attrs_get(&a, "boom", 4, vx_key_hash("boom", 4));
+    CHECK(vx_attrs_failed(&a));
+    vx_context_reset(ctx, "u2");
+    CHECK(vx_context_get(ctx, "email") == NULL);
+    CHECK_STR(vx_context_targeting_key(ctx), "u2");
+    vx_context_free(ctx);
+}
+
+int main(void)
+{
+    RUN(test_injected_hashes);
+    RUN(test_doc_builder);
+    RUN(test_json_parse);
+    RUN(test_context_json);
+    RUN(test_lazy_source);
+    TEST_MAIN_END();
+}
