@@ -5,6 +5,7 @@
 #include "json.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,9 +36,15 @@ static void position_of(const char *text, size_t len, const char *at, int *line,
     *col = c;
 }
 
+/* Range first: casting a double outside int64 is undefined. -0.0 stays a
+ * float so it still encodes as "-0", as Go prints it. */
 static bool integral(double d)
 {
-    return d == (double)(int64_t)d && d >= -9007199254740992.0 && d <= 9007199254740992.0;
+    if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0))
+        return false;
+    if (d == 0.0 && signbit(d))
+        return false;
+    return d == (double)(int64_t)d;
 }
 
 static vx_status add_item(vx_doc *doc, const char *key, const cJSON *item, int depth,
