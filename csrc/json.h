@@ -29,12 +29,27 @@ void vx_json_write_string(vx_buf *b, const char *s, size_t len);
  * "1e-7", "1e+21"). NaN and infinities (which Go refuses) write as null.
  * Returns the length written to out (no NUL needed, at most 31 bytes). */
 size_t vx_format_float_json(double f, char out[32]);
-/* Go's fmt %v for float64: shortest 'g' form with exponent threshold 21
- * ("1e+21", "1e-05", "0.0001"), "+Inf", "-Inf", "NaN". */
+/* Go's fmt %v for float64, i.e. strconv.FormatFloat(f, 'g', -1, 64):
+ * shortest digits, exponent form when the decimal exponent is below -4 or at
+ * least 6 ("1e+06", "1.234567e+06", "123456", "1e-05", "0.0001"), "+Inf",
+ * "-Inf", "NaN". (Checked against Go: the exponent threshold is 6, not 21.) */
 size_t vx_format_float_gov(double f, char out[32]);
 /* Go's fmt %v for a decoded JSON value: strings raw, bools, numbers (ints as
  * integers, floats per vx_format_float_gov), null as "<nil>", arrays as
  * "[a b]", objects as "map[k:v k2:v2]" with sorted keys. */
 void vx_go_print(vx_buf *b, const vx_value *v);
+
+/* Writers refuse (set b->failed) values nested deeper than this, so a value
+ * built by hand cannot overflow the stack. Parsed documents stop at
+ * VX_MAX_DEPTH. */
+#define VX_JSON_MAX_WRITE_DEPTH (4 * VX_MAX_DEPTH)
+/* Objects up to this many members are sorted without allocating. */
+#define VX_JSON_SORT_STACK 64
+
+/* The members of obj in Go's map order (bytewise by key). Uses stack (which
+ * holds stack_n pointers) when the object fits, else malloc'd memory the caller
+ * frees when the result is not stack. NULL when out of memory. */
+const vx_member **vx_json_sorted_members(const vx_value *obj, const vx_member **stack,
+                                         size_t stack_n);
 
 #endif

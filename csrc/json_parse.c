@@ -61,7 +61,14 @@ static vx_status add_item(vx_doc *doc, const char *key, const cJSON *item, int d
         bool as_int = integral(d);
         if (mode == VX_JSON_CONTEXT)
             as_int = as_int && depth == 1; /* GOFF: top-level only */
-        return as_int ? vx_doc_add_int(doc, key, (int64_t)d) : vx_doc_add_float(doc, key, d);
+        if (!as_int)
+            return vx_doc_add_float(doc, key, d);
+        if (mode == VX_JSON_CONTEXT)
+            return vx_doc_add_int(doc, key, (int64_t)d);
+        /* Plain JSON: Go decodes this number as a float64; remember it. */
+        vx_value v = vx_make_int((int64_t)d);
+        v.flags = VX_VF_GO_FLOAT;
+        return vx_doc_add_value(doc, key, &v);
     }
     if (cJSON_IsString(item))
         return vx_doc_add_string(doc, key, item->valuestring, -1);

@@ -271,6 +271,7 @@ void vx_doc_free(vx_doc *doc)
 {
     if (!doc)
         return;
+    free(doc->raw);
     for (size_t i = 0; i < doc->frames_allocated; i++)
         free(doc->frames[i].items);
     vx_arena_free(&doc->arena);
@@ -282,6 +283,7 @@ void vx_doc_reset_keep_mode(vx_doc *doc)
     vx_arena_reset(&doc->arena);
     doc->root = vx_null_value;
     doc->has_root = false;
+    doc->raw_count = 0;
     for (size_t i = 0; i < doc->frames_allocated; i++)
         doc->frames[i].count = 0;
     doc->depth = doc->sink ? 1 : 0;
@@ -551,4 +553,37 @@ vx_status vx_doc_end(vx_doc *doc)
     f->count = 0;
     doc->depth--;
     return place(doc, key, key_len, &v);
+}
+
+vx_status vx_doc_add_scalar_raw(vx_doc *doc, const char *key, const vx_value *typed,
+                                const char *raw, size_t raw_len)
+{
+    if (!doc || !typed || (typed->type != VX_INT && typed->type != VX_FLOAT &&
+                           typed->type != VX_BOOL))
+        return VX_EINVAL;
+    if (doc->raw_count == doc->raw_cap) {
+        if (doc->raw_cap >= VX_MAX_CONTAINER_LEN)
+            return VX_ELIMIT;
+        size_t ncap = doc->raw_cap ? doc->raw_cap * 2 : 16;
+        const char **p = realloc(doc->raw, ncap * sizeof(*p));
+        if (!p)
+            return VX_ENOMEM;
+        doc->raw = p;
+        doc->raw_cap = ncap;
+    }
+    const char *copy = vx_arena_strndup(&doc->arena, raw, raw_len);
+    if (!copy)
+        return VX_ENOMEM;
+    vx_value v = *typed;
+    v.flags |= VX_VF_RAW;
+    v.len = (uint32_t)doc->raw_count;
+    doc->raw[doc->raw_count++] = copy;
+    return place_key(doc, key, &v);
+}
+
+const char *vx_doc_raw_text(const vx_doc *doc, const vx_value *v)
+{
+    if (!doc || !v || !(v->flags & VX_VF_RAW) || v->len >= doc->raw_count)
+        return NULL;
+    return doc->raw[v->len];
 }

@@ -15,9 +15,11 @@ typedef struct vx_member vx_member;
 
 struct vx_value {
     uint8_t type;   /* vx_value_type */
-    uint8_t pad8;
+    uint8_t flags;  /* VX_VF_* */
     uint16_t pad16;
-    uint32_t len;   /* string bytes, array elements or object members */
+    uint32_t len;   /* string bytes, array elements or object members; for
+                       numbers and bools with VX_VF_RAW, an index into the
+                       parsing document's raw-text table */
     union {
         bool b;
         int64_t i;
@@ -36,6 +38,15 @@ struct vx_member {
 };
 
 _Static_assert(sizeof(vx_value) == 16, "vx_value stays two words");
+
+/* A number that Go holds as a float64 although its value is integral: GOFF
+ * decodes every JSON number that way, and Go's %v prints such values as
+ * floats ("1e+06"), so templates need to know. */
+#define VX_VF_GO_FLOAT 0x01u
+/* A YAML plain scalar resolved to a number or bool whose source text is kept
+ * (vx_doc_raw_text): yaml.v3 stores the text as written into Go string
+ * fields, so `version: 1.10` must read as "1.10", not 1.1. */
+#define VX_VF_RAW 0x02u
 
 /* Limits that keep hostile input from exhausting memory or the stack. */
 #define VX_MAX_DEPTH 256
@@ -123,7 +134,16 @@ struct vx_doc {
     /* Open-root mode: the root object never closes and its members go to sink. */
     vx_doc_sink_fn sink;
     void *sink_data;
+    /* Source texts of VX_VF_RAW scalars (arena strings). */
+    const char **raw;
+    size_t raw_count, raw_cap;
 };
+
+/* Adds a typed scalar (number or bool) that remembers its source text. */
+vx_status vx_doc_add_scalar_raw(vx_doc *doc, const char *key, const vx_value *typed,
+                                const char *raw, size_t raw_len);
+/* The source text of a VX_VF_RAW scalar parsed into this doc, else NULL. */
+const char *vx_doc_raw_text(const vx_doc *doc, const vx_value *v);
 
 /* Puts the doc in open-root mode (used by vx_context). */
 void vx_doc_open_root(vx_doc *doc, vx_doc_sink_fn sink, void *sink_data);

@@ -1,6 +1,7 @@
 /* The shared value model: documents, contexts, lazy sources, JSON input. */
 #include "attrs.h"
 #include "json.h"
+#include "yaml_doc.h"
 #include "test.h"
 #include "value.h"
 
@@ -114,6 +115,39 @@ static void test_lazy_source(void)
     vx_context_free(ctx);
 }
 
+/* yaml.v3 stores scalars into Go string fields as written. */
+static void test_yaml_raw_text(void)
+{
+    vx_doc *d = vx_doc_new();
+    const char *y = "version: 1.10\nn: 0x1F\nb: True\ns: '1.0'\nz: ~\n";
+    CHECK_INT(vx_yaml_parse(d, y, strlen(y), NULL), VX_OK);
+    const vx_value *r = vx_doc_root(d);
+    CHECK_INT(vx_value_get_type(vx_value_get(r, "version")), VX_FLOAT);
+    CHECK_STR(vx_doc_raw_text(d, vx_value_get(r, "version")), "1.10");
+    CHECK_INT(vx_value_get_int(vx_value_get(r, "n")), 31);
+    CHECK_STR(vx_doc_raw_text(d, vx_value_get(r, "n")), "0x1F");
+    CHECK_STR(vx_doc_raw_text(d, vx_value_get(r, "b")), "True");
+    CHECK(vx_doc_raw_text(d, vx_value_get(r, "s")) == NULL);
+    CHECK(vx_doc_raw_text(d, vx_value_get(r, "z")) == NULL);
+    vx_doc_free(d);
+}
+
+/* GOFF decodes JSON numbers as float64: %v prints big integral ones as floats. */
+static void test_go_float_print(void)
+{
+    vx_doc *d = vx_doc_new();
+    CHECK_INT(vx_doc_parse_json(d, "[1000000, 5]", 12, NULL), VX_OK);
+    vx_buf b;
+    vx_buf_init(&b);
+    vx_go_print(&b, vx_doc_root(d));
+    CHECK_STR(b.data, "[1e+06 5]");
+    vx_buf_clear(&b);
+    vx_json_write(&b, vx_doc_root(d));
+    CHECK_STR(b.data, "[1000000,5]");
+    vx_buf_free(&b);
+    vx_doc_free(d);
+}
+
 int main(void)
 {
     RUN(test_injected_hashes);
@@ -121,5 +155,7 @@ int main(void)
     RUN(test_json_parse);
     RUN(test_context_json);
     RUN(test_lazy_source);
+    RUN(test_yaml_raw_text);
+    RUN(test_go_float_print);
     TEST_MAIN_END();
 }
