@@ -63,7 +63,7 @@ $(BUILD)/vexil: $(CLI_SRC) $(BUILD)/libvexil.a
 $(BUILD)/vexil-asan: $(CLI_SRC) $(BUILD)/libvexil-asan.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $(CLI_SRC) $(BUILD)/libvexil-asan.a $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/test.h $(BUILD)/libvexil-asan.a
+$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h $(BUILD)/libvexil-asan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-asan.a $(LIBS)
 

@@ -667,8 +667,9 @@ VX_API size_t vx_batch_to_json(const vx_batch *batch, char *buf, size_t cap);
 /**
  * Records a tracking event (GOFF's Track). `details` may be NULL (the event's
  * trackingEventDetails is then null). Never blocks on I/O. Returns VX_OK,
- * VX_EINVAL, or VX_ECLOSED after vx_engine_close(). The event goes to the
- * exporters registered for VX_EVENT_TRACKING only.
+ * VX_EINVAL, VX_ECLOSED after vx_engine_close(), or VX_EIO when the context's
+ * lazy source failed to provide every attribute (the event is not recorded).
+ * The event goes to the exporters registered for VX_EVENT_TRACKING only.
  */
 VX_API vx_status vx_engine_track(vx_engine *engine, const char *event_name,
                                  vx_context *ctx, const vx_value *details);

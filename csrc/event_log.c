@@ -1,0 +1,86 @@
+#include "pipeline_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void vx_log_init(vx_event_log *log)
+{
+    memset(log, 0, sizeof(*log));
+}
+
+static vx_log_seg *seg_new(vx_event_log *log, uint64_t base)
+{
+    vx_log_seg *s = log->spare;
+    if (s)
+        log->spare = NULL;
+    else if (!(s = malloc(sizeof(*s))))
+        return NULL;
+    s->next = NULL;
+    s->base = base;
+    return s;
+}
+
+bool vx_log_append(vx_event_log *log, vx_event *ev)
+{
+    vx_log_seg *t = log->tail;
+    if (!t || log->head - t->base >= VX_LOG_SEG) {
+        vx_log_seg *s = seg_new(log, log->head);
+        if (!s)
+            return false;
+        if (t)
+            t->next = s;
+        else
+            log->first = s;
+        log->tail = t = s;
+    }
+    ev->seq = log->head;
+    t->slot[log->head - t->base] = ev;
+    log->head++;
+    return true;
+}
+
+vx_log_seg *vx_log_seek(vx_event_log *log, vx_log_seg **hint, uint64_t seq)
+{
+    vx_log_seg *s = *hint ? *hint : log->first;
+    while (s && s->next && seq >= s->base + VX_LOG_SEG)
+        s = s->next;
+    *hint = s;
+    return s;
+}
+
+void vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out)
+{
+    while (from < to) {
+        while (from >= seg->base + VX_LOG_SEG)
+            seg = seg->next;
+        uint64_t end = seg->base + VX_LOG_SEG < to ? seg->base + VX_LOG_SEG : to;
+        size_t n = (size_t)(end - from);
+        memcpy(out, &seg->slot[from - seg->base], n * sizeof(*out));
+        out += n;
+        from = end;
+    }
+}
+
+void vx_log_trim(vx_event_log *log, uint64_t min_pos)
+{
+    while (log->first && log->first != log->tail && log->first->base + VX_LOG_SEG <= min_pos) {
+        vx_log_seg *s = log->first;
+        log->first = s->next;
+        if (!log->spare)
+            log->spare = s;
+        else
+            free(s);
+    }
+}
+
+void vx_log_clear(vx_event_log *log)
+{
+    vx_log_seg *s = log->first;
+    while (s) {
+        vx_log_seg *n = s->next;
+        free(s);
+        s = n;
+    }
+    free(log->spare);
+    log->first = log->tail = log->spare = NULL;
+}

@@ -1,0 +1,528 @@
+#include "events.h"
+
+#include "json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Flat copies: one block, measured first, then filled ---------------- */
+
+typedef struct flat {
+    char *nodes;   /* vx_value / vx_member arrays, 8-aligned */
+    char *chars;   /* string bytes */
+} flat;
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Bytes of nodes below v; string bytes are added to *chars. */
+static size_t measure(const vx_value *v, size_t *chars)
+{
+    size_t n = 0;
+    switch (v->type) {
+    case VX_STRING:
+        *chars += (size_t)v->len + 1;
+        break;
+    case VX_ARRAY:
+        n += (size_t)v->len * sizeof(vx_value);
+        for (uint32_t i = 0; i < v->len; i++)
+            n += measure(&v->u.items[i], chars);
+        break;
+    case VX_OBJECT:
+        n += (size_t)v->len * sizeof(vx_member);
+        for (uint32_t i = 0; i < v->len; i++) {
+            *chars += (size_t)v->u.members[i].key_len + 1;
+            n += measure(&v->u.members[i].value, chars);
+        }
+        break;
+    default:
+        break;
+    }
+    return n;
+}
+
+static const char *flat_str(flat *f, const char *s, size_t len)
+{
+    char *d = f->chars;
+    if (len)
+        memcpy(d, s, len);
+    d[len] = '\0';
+    f->chars += len + 1;
+    return d;
+}
+
+static void flat_copy(flat *f, vx_value *dst, const vx_value *src)
+{
+    *dst = *src;
+    switch (src->type) {
+    case VX_STRING:
+        dst->u.s = flat_str(f, src->u.s, src->len);
+        break;
+    case VX_ARRAY: {
+        vx_value *items = (vx_value *)(void *)f->nodes;
+        f->nodes += (size_t)src->len * sizeof(vx_value);
+        for (uint32_t i = 0; i < src->len; i++)
+            flat_copy(f, &items[i], &src->u.items[i]);
+        dst->u.items = items;
+        break;
+    }
+    case VX_OBJECT: {
+        vx_member *ms = (vx_member *)(void *)f->nodes;
+        f->nodes += (size_t)src->len * sizeof(vx_member);
+        for (uint32_t i = 0; i < src->len; i++) {
+            const vx_member *m = &src->u.members[i];
+            ms[i].key = flat_str(f, m->key, m->key_len);
+            ms[i].key_len = m->key_len;
+            ms[i].key_hash = m->key_hash;
+            flat_copy(f, &ms[i].value, &m->value);
+        }
+        dst->u.members = ms;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Allocates the event plus `nodes` bytes of nodes and `chars` of strings.
+ * The header is left for the constructors to fill: they set every field. */
+static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
+{
+    size_t head = align8(sizeof(vx_event));
+    size_t total = head + align8(nodes) + chars;
+    if (total > UINT32_MAX - sizeof(void *))
+        return NULL;
+    vx_event *ev = vx_event_block_get(total);
+    if (!ev)
+        return NULL;
+    ev->alloc_size = (uint32_t)total;
+    f->nodes = (char *)ev + head;
+    f->chars = f->nodes + align8(nodes);
+    /* The slot in the log is part of what an event costs. */
+    ev->bytes = (uint32_t)((total <= VX_EVENT_BLOCK ? VX_EVENT_BLOCK : total) + sizeof(void *));
+    ev->seq = 0;
+    atomic_init(&ev->refs, 0);
+    ev->dflt = false;
+    ev->anonymous = false;
+    ev->variation = ev->version = ev->source = NULL;
+    ev->variation_len = ev->version_len = ev->source_len = 0;
+    return ev;
+}
+
+/* ---- Feature events ----------------------------------------------------- */
+
+static uint32_t cached_hash(_Atomic uint32_t *slot, const char *key, size_t len)
+{
+    uint32_t h = atomic_load_explicit(slot, memory_order_relaxed);
+    if (!h) {
+        h = vx_key_hash(key, len);
+        atomic_store_explicit(slot, h, memory_order_relaxed);
+    }
+    return h;
+}
+
+static const vx_value *context_metadata(vx_attrs *attrs)
+{
+    static _Atomic uint32_t hg;
+    static _Atomic uint32_t hm;
+    const vx_value *g = vx_attrs_get(attrs, "gofeatureflag", 13, cached_hash(&hg, "gofeatureflag", 13));
+    if (!g || g->type != VX_OBJECT)
+        return NULL;
+    const vx_value *m = vx_object_get_h(g, "exporterMetadata", 16, cached_hash(&hm, "exporterMetadata", 16));
+    return m && m->type == VX_OBJECT && m->len ? m : NULL;
+}
+
+static bool is_anonymous(vx_attrs *attrs)
+{
+    static _Atomic uint32_t ha;
+    const vx_value *v = vx_attrs_get(attrs, "anonymous", 9, cached_hash(&ha, "anonymous", 9));
+    return v && v->type == VX_BOOL && v->u.b;
+}
+
+/* Engine members that the context's metadata does not override. */
+static uint32_t engine_kept(const vx_value *eng, const vx_value *cm)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < eng->len; i++) {
+        const vx_member *m = &eng->u.members[i];
+        n += !vx_object_get_h(cm, m->key, m->key_len, m->key_hash);
+    }
+    return n;
+}
+
+typedef struct feature_sizes {
+    size_t nodes, chars;
+    uint32_t key_len, variation_len, version_len;
+    const vx_value *cmeta;   /* the context's exporterMetadata, non-empty */
+    const vx_value *emeta;   /* the engine's, non-empty */
+    uint32_t kept;           /* engine members kept beside the context's */
+} feature_sizes;
+
+static void measure_feature(const vx_feature_record *r, const vx_attrs *attrs,
+                            const vx_event_settings *s, feature_sizes *z)
+{
+    z->key_len = (uint32_t)strlen(r->flag_key);
+    z->variation_len = (uint32_t)strlen(r->variation);
+    z->version_len = (uint32_t)strlen(r->version);
+    z->chars = (size_t)attrs->key.len + z->key_len + z->variation_len + z->version_len + 4;
+    z->nodes = r->value ? measure(r->value, &z->chars) : 0;
+    z->emeta = s && s->metadata.type == VX_OBJECT && s->metadata.len ? &s->metadata : NULL;
+    z->kept = 0;
+    if (!z->cmeta)
+        return;
+    z->nodes += measure(z->cmeta, &z->chars);
+    if (z->emeta) {
+        z->kept = engine_kept(z->emeta, z->cmeta);
+        z->nodes += sizeof(vx_member) * z->kept;
+    }
+}
+
+/* The context's metadata over the engine's. Engine values stay borrowed from
+ * the settings, which outlive every event. */
+static void fill_metadata(vx_event *ev, flat *f, const feature_sizes *z)
+{
+    if (!z->cmeta) {
+        ev->metadata = z->emeta ? *z->emeta : vx_null_value;
+        return;
+    }
+    /* One contiguous member array: the context's copies, then the engine's. */
+    vx_member *ms = (vx_member *)(void *)f->nodes;
+    f->nodes += sizeof(vx_member) * ((size_t)z->cmeta->len + z->kept);
+    for (uint32_t i = 0; i < z->cmeta->len; i++) {
+        const vx_member *m = &z->cmeta->u.members[i];
+        ms[i].key = flat_str(f, m->key, m->key_len);
+        ms[i].key_len = m->key_len;
+        ms[i].key_hash = m->key_hash;
+        flat_copy(f, &ms[i].value, &m->value);
+    }
+    uint32_t n = z->cmeta->len;
+    for (uint32_t i = 0; z->kept && i < z->emeta->len; i++) {
+        const vx_member *m = &z->emeta->u.members[i];
+        if (!vx_object_get_h(z->cmeta, m->key, m->key_len, m->key_hash))
+            ms[n++] = *m;
+    }
+    ev->metadata.type = VX_OBJECT;
+    ev->metadata.len = n;
+    ev->metadata.u.members = ms;
+}
+
+static const char *put_string(flat *f, const char *s, uint32_t *len_out)
+{
+    size_t len = strlen(s);
+    *len_out = (uint32_t)len;
+    return flat_str(f, s, len);
+}
+
+vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
+                               const vx_event_settings *s, int64_t now)
+{
+    feature_sizes z;
+    z.cmeta = context_metadata(attrs);
+    measure_feature(r, attrs, s, &z);
+    flat f;
+    vx_event *ev = event_alloc(z.nodes, z.chars, &f);
+    if (!ev)
+        return NULL;
+    ev->type = VX_EVENT_FEATURE;
+    ev->creation_date = now;
+    ev->anonymous = is_anonymous(attrs);
+    ev->dflt = r->failed;
+    ev->user_key_len = attrs->key.len;
+    ev->user_key = flat_str(&f, attrs->key.u.s, attrs->key.len);
+    ev->key_len = z.key_len;
+    ev->key = flat_str(&f, r->flag_key, z.key_len);
+    ev->variation_len = z.variation_len;
+    ev->variation = flat_str(&f, r->variation, z.variation_len);
+    ev->version_len = z.version_len;
+    ev->version = flat_str(&f, r->version, z.version_len);
+    ev->source = s ? s->source : "SERVER";
+    ev->source_len = s ? s->source_len : 6;
+    if (r->value)
+        flat_copy(&f, &ev->value, r->value);
+    else
+        ev->value = vx_null_value;
+    fill_metadata(ev, &f, &z);
+    ev->eval_ctx = vx_null_value;
+    ev->details = vx_null_value;
+    return ev;
+}
+
+/* ---- Tracking events ---------------------------------------------------- */
+
+static bool own_anonymous(const vx_context *ctx)
+{
+    const vx_value *v = ctx ? vx_context_get(ctx, "anonymous") : NULL;
+    return v && v->type == VX_BOOL && v->u.b;
+}
+
+static size_t measure_context(const vx_context *ctx, size_t *chars, uint32_t *count)
+{
+    size_t nodes = 0;
+    uint32_t n = 1; /* targetingKey */
+    for (size_t i = 0; ctx && i < ctx->count; i++) {
+        const vx_member *m = vx_context_member(ctx, i);
+        if (m->key_len == 12 && memcmp(m->key, "targetingKey", 12) == 0)
+            continue;
+        *chars += (size_t)m->key_len + 1;
+        nodes += measure(&m->value, chars);
+        n++;
+    }
+    *chars += 13 + (ctx ? ctx->targeting_key_len : 0) + 1;
+    *count = n;
+    return nodes + sizeof(vx_member) * n;
+}
+
+/* GOFF's ctx.ToMap(): the attributes, with targetingKey set from the key. */
+static void fill_context(vx_event *ev, flat *f, const vx_context *ctx, uint32_t count)
+{
+    vx_member *ms = (vx_member *)(void *)f->nodes;
+    f->nodes += sizeof(vx_member) * count;
+    uint32_t n = 0;
+    for (size_t i = 0; ctx && i < ctx->count; i++) {
+        const vx_member *m = vx_context_member(ctx, i);
+        if (m->key_len == 12 && memcmp(m->key, "targetingKey", 12) == 0)
+            continue;
+        ms[n].key = flat_str(f, m->key, m->key_len);
+        ms[n].key_len = m->key_len;
+        ms[n].key_hash = m->key_hash;
+        flat_copy(f, &ms[n].value, &m->value);
+        n++;
+    }
+    ms[n].key = flat_str(f, "targetingKey", 12);
+    ms[n].key_len = 12;
+    ms[n].key_hash = vx_key_hash("targetingKey", 12);
+    ms[n].value = vx_make_string(ev->user_key, ev->user_key_len);
+    n++;
+    ev->eval_ctx.type = VX_OBJECT;
+    ev->eval_ctx.len = n;
+    ev->eval_ctx.u.members = ms;
+}
+
+vx_event *vx_event_new_tracking(const char *name, const vx_context *ctx,
+                                const vx_value *details, int64_t now)
+{
+    size_t tk_len = ctx ? ctx->targeting_key_len : 0;
+    size_t chars = tk_len + 1 + strlen(name) + 1;
+    uint32_t count;
+    size_t nodes = measure_context(ctx, &chars, &count);
+    if (details && details->type == VX_OBJECT)
+        nodes += measure(details, &chars);
+    flat f;
+    vx_event *ev = event_alloc(nodes, chars, &f);
+    if (!ev)
+        return NULL;
+    ev->type = VX_EVENT_TRACKING;
+    ev->creation_date = now;
+    ev->anonymous = own_anonymous(ctx);
+    ev->user_key_len = (uint32_t)tk_len;
+    ev->user_key = flat_str(&f, ctx ? ctx->targeting_key : "", tk_len);
+    ev->key = put_string(&f, name, &ev->key_len);
+    ev->value = vx_null_value;
+    ev->metadata = vx_null_value;
+    fill_context(ev, &f, ctx, count);
+    if (details && details->type == VX_OBJECT)
+        flat_copy(&f, &ev->details, details);
+    else
+        ev->details = vx_null_value;
+    return ev;
+}
+
+void vx_event_free(vx_event *ev)
+{
+    if (ev)
+        vx_event_block_put(ev, ev->alloc_size);
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static void put_field(vx_buf *b, const char *lit, size_t lit_len, const char *s, size_t len)
+{
+    vx_buf_append(b, lit, lit_len);
+    vx_json_write_string(b, s, len);
+}
+
+#define LIT(s) s, sizeof(s) - 1
+
+void vx_event_write_json(vx_buf *b, const vx_event *ev)
+{
+    bool feature = ev->type == VX_EVENT_FEATURE;
+    if (feature)
+        vx_buf_append(b, LIT("{\"kind\":\"feature\",\"contextKind\":"));
+    else
+        vx_buf_append(b, LIT("{\"kind\":\"tracking\",\"contextKind\":"));
+    if (ev->anonymous)
+        vx_buf_append(b, LIT("\"anonymousUser\""));
+    else
+        vx_buf_append(b, LIT("\"user\""));
+    put_field(b, LIT(",\"userKey\":"), ev->user_key, ev->user_key_len);
+    vx_buf_append(b, LIT(",\"creationDate\":"));
+    vx_buf_put_i64(b, ev->creation_date);
+    put_field(b, LIT(",\"key\":"), ev->key, ev->key_len);
+    if (!feature) {
+        vx_buf_append(b, LIT(",\"evaluationContext\":"));
+        vx_json_write(b, &ev->eval_ctx);
+        vx_buf_append(b, LIT(",\"trackingEventDetails\":"));
+        vx_json_write(b, &ev->details);
+        vx_buf_putc(b, '}');
+        return;
+    }
+    put_field(b, LIT(",\"variation\":"), ev->variation, ev->variation_len);
+    vx_buf_append(b, LIT(",\"value\":"));
+    vx_json_write(b, &ev->value);
+    if (ev->dflt)
+        vx_buf_append(b, LIT(",\"default\":true"));
+    else
+        vx_buf_append(b, LIT(",\"default\":false"));
+    put_field(b, LIT(",\"version\":"), ev->version, ev->version_len);
+    put_field(b, LIT(",\"source\":"), ev->source, ev->source_len);
+    if (ev->metadata.type == VX_OBJECT && ev->metadata.len) {
+        vx_buf_append(b, LIT(",\"metadata\":"));
+        vx_json_write(b, &ev->metadata);
+    }
+    vx_buf_putc(b, '}');
+}
+
+/* ---- Public accessors ----------------------------------------------------- */
+
+vx_event_type vx_event_get_type(const vx_event *ev)
+{
+    return ev ? (vx_event_type)ev->type : VX_EVENT_FEATURE;
+}
+
+const char *vx_event_context_kind(const vx_event *ev)
+{
+    if (!ev)
+        return NULL;
+    return ev->anonymous ? "anonymousUser" : "user";
+}
+
+const char *vx_event_user_key(const vx_event *ev)
+{
+    return ev ? ev->user_key : NULL;
+}
+
+int64_t vx_event_creation_date(const vx_event *ev)
+{
+    return ev ? ev->creation_date : 0;
+}
+
+const char *vx_event_key(const vx_event *ev)
+{
+    return ev ? ev->key : NULL;
+}
+
+static bool is_feature(const vx_event *ev)
+{
+    return ev && ev->type == VX_EVENT_FEATURE;
+}
+
+const char *vx_event_variation(const vx_event *ev)
+{
+    return is_feature(ev) ? ev->variation : NULL;
+}
+
+const vx_value *vx_event_value(const vx_event *ev)
+{
+    return is_feature(ev) ? &ev->value : NULL;
+}
+
+bool vx_event_default(const vx_event *ev)
+{
+    return is_feature(ev) && ev->dflt;
+}
+
+const char *vx_event_version(const vx_event *ev)
+{
+    return is_feature(ev) ? ev->version : NULL;
+}
+
+const char *vx_event_source(const vx_event *ev)
+{
+    return is_feature(ev) ? ev->source : NULL;
+}
+
+const vx_value *vx_event_metadata(const vx_event *ev)
+{
+    if (!is_feature(ev) || ev->metadata.type != VX_OBJECT || !ev->metadata.len)
+        return NULL;
+    return &ev->metadata;
+}
+
+const vx_value *vx_event_evaluation_context(const vx_event *ev)
+{
+    return ev && ev->type == VX_EVENT_TRACKING ? &ev->eval_ctx : NULL;
+}
+
+const vx_value *vx_event_tracking_details(const vx_event *ev)
+{
+    if (!ev || ev->type != VX_EVENT_TRACKING || ev->details.type != VX_OBJECT)
+        return NULL;
+    return &ev->details;
+}
+
+size_t vx_event_to_json(const vx_event *ev, char *buf, size_t cap)
+{
+    if (!ev) {
+        if (buf && cap)
+            buf[0] = '\0';
+        return 0;
+    }
+    vx_buf b;
+    vx_buf_init(&b);
+    vx_event_write_json(&b, ev);
+    size_t n = b.failed ? 0 : vx_buf_export(&b, buf, buf ? cap : 0);
+    vx_buf_free(&b);
+    return n;
+}
+
+/* ---- Batches -------------------------------------------------------------- */
+
+bool vx_batch_reserve(vx_batch *b, size_t extra)
+{
+    if (b->count + extra <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->count + extra)
+        cap *= 2;
+    vx_event **n = realloc(b->events, cap * sizeof(*n));
+    if (!n)
+        return false;
+    b->events = n;
+    b->cap = cap;
+    return true;
+}
+
+size_t vx_batch_count(const vx_batch *batch)
+{
+    return batch ? batch->count - batch->off : 0;
+}
+
+const vx_event *vx_batch_event(const vx_batch *batch, size_t i)
+{
+    if (!batch || i >= batch->count - batch->off)
+        return NULL;
+    return batch->events[batch->off + i];
+}
+
+vx_event_type vx_batch_type(const vx_batch *batch)
+{
+    return batch ? (vx_event_type)batch->type : VX_EVENT_FEATURE;
+}
+
+size_t vx_batch_to_json(const vx_batch *batch, char *buf, size_t cap)
+{
+    vx_buf b;
+    vx_buf_init(&b);
+    vx_buf_putc(&b, '[');
+    for (size_t i = 0; batch && i < batch->count - batch->off; i++) {
+        if (i)
+            vx_buf_putc(&b, ',');
+        vx_event_write_json(&b, batch->events[batch->off + i]);
+    }
+    vx_buf_putc(&b, ']');
+    size_t n = b.failed ? 0 : vx_buf_export(&b, buf, buf ? cap : 0);
+    vx_buf_free(&b);
+    return n;
+}

@@ -1,0 +1,84 @@
+/* Event records as the pipeline keeps them: one malloc'd block per event
+ * holding everything it shows (strings, the value, metadata), so recording
+ * copies once and an exporter can read it on any thread without locks. */
+#ifndef VX_EVENTS_H
+#define VX_EVENTS_H
+
+#include "attrs.h"
+#include "buf.h"
+#include "pipeline.h"
+#include "value.h"
+
+#include <stdatomic.h>
+
+/* Engine-level event settings (source, exporter metadata). Immutable once
+ * published; superseded ones are kept until the pipeline dies so the
+ * evaluation path can read them with one atomic load and no reference count. */
+typedef struct vx_event_settings {
+    struct vx_event_settings *older;
+    const char *source;
+    uint32_t source_len;
+    vx_value metadata;            /* an object, or VX_NULL when none */
+    vx_arena arena;
+} vx_event_settings;
+
+struct vx_event {
+    uint64_t seq;                 /* position in its log */
+    atomic_uint refs;             /* exporters that still need it */
+    uint32_t bytes;               /* accounted against memory caps */
+    uint32_t alloc_size;          /* what event_alloc asked for */
+    uint8_t type;                 /* vx_event_type */
+    bool dflt;
+    bool anonymous;
+    int64_t creation_date;
+    const char *user_key, *key, *variation, *version, *source;
+    uint32_t user_key_len, key_len, variation_len, version_len, source_len;
+    vx_value value;               /* feature */
+    vx_value metadata;            /* feature: object, or VX_NULL when empty */
+    vx_value eval_ctx;            /* tracking: object */
+    vx_value details;             /* tracking: object, or VX_NULL */
+};
+
+/* Builds a feature event. `s` may be NULL (source "SERVER", no metadata);
+ * strings it points to must outlive the event. NULL when out of memory. */
+vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
+                               const vx_event_settings *s, int64_t now);
+/* Builds a tracking event from the context's own attributes (all already
+ * loaded) plus targetingKey. `ctx` may be NULL; `details` NULL or an object. */
+vx_event *vx_event_new_tracking(const char *name, const vx_context *ctx,
+                                const vx_value *details, int64_t now);
+void vx_event_free(vx_event *ev);
+
+/* Event memory (event_pool.c): blocks up to VX_EVENT_BLOCK bytes are
+ * recycled through per-thread stacks; larger ones are plain malloc/free. */
+#define VX_EVENT_BLOCK 256
+void *vx_event_block_get(size_t size);
+void vx_event_block_put(void *p, size_t size);
+void vx_event_pool_atfork_prepare(void);
+void vx_event_pool_atfork_parent(void);
+void vx_event_pool_atfork_child(void);
+
+/* GOFF's JSON for one event (no newline), appended to b. */
+void vx_event_write_json(vx_buf *b, const vx_event *ev);
+
+/* A batch: events[off .. count) are the visible ones; the pipeline drops from
+ * the front by moving `off` (no memmove under its lock). */
+struct vx_batch {
+    vx_event **events;
+    size_t off, count, cap;
+    uint8_t type;
+    uint64_t fork_gen;            /* batches from before a fork are void */
+    struct vx_exporter *owner;
+};
+
+bool vx_batch_reserve(vx_batch *b, size_t extra);
+
+/* Templates, internal entry points (vx_template_render is the public one). */
+void vx_template_render_event(const vx_template *t, vx_buf *b, const vx_event *ev);
+/* Renders the file-name template: fields Hostname, Timestamp, Format. */
+void vx_template_render_filename(const vx_template *t, vx_buf *b, const char *hostname,
+                                 const char *timestamp, const char *format);
+/* RFC 3339 in local time, as Go's time.Format(time.RFC3339). */
+size_t vx_format_rfc3339_local(int64_t unix_seconds, char out[40]);
+
+#endif

@@ -1,0 +1,91 @@
+/* GOFF's log exporter: one line per event, rendered through a template, to a
+ * callback or (the documented default) stderr. */
+#include "events.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct log_exporter {
+    vx_template *tmpl;
+    void (*write)(void *write_user_data, const char *line, size_t len);
+    void *write_user_data;
+    vx_buf line;
+} log_exporter;
+
+static void log_destroy(void *ud)
+{
+    log_exporter *l = ud;
+    if (!l)
+        return;
+    vx_template_free(l->tmpl);
+    vx_buf_free(&l->line);
+    free(l);
+}
+
+static bool to_stderr(const char *s, size_t len)
+{
+    while (len) {
+        ssize_t n = write(STDERR_FILENO, s, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        s += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+static vx_status log_export(void *ud, const vx_batch *batch, vx_error *err)
+{
+    log_exporter *l = ud;
+    size_t n = vx_batch_count(batch);
+    for (size_t i = 0; i < n; i++) {
+        vx_buf_clear(&l->line);
+        vx_template_render_event(l->tmpl, &l->line, vx_batch_event(batch, i));
+        if (l->line.failed)
+            return VX_ENOMEM;
+        if (l->write) {
+            l->write(l->write_user_data, l->line.data, l->line.len);
+            continue;
+        }
+        vx_buf_putc(&l->line, '\n');
+        /* A closed stderr must not make the exporter retry forever. */
+        to_stderr(l->line.data, l->line.len);
+    }
+    (void)err;
+    return VX_OK;
+}
+
+vx_status vx_log_exporter_new(const vx_log_exporter_config *config, vx_exporter_ops *ops,
+                              void **user_data, vx_error *err)
+{
+    if (!ops || !user_data)
+        return VX_EINVAL;
+    *user_data = NULL;
+    log_exporter *l = calloc(1, sizeof(*l));
+    if (!l)
+        return VX_ENOMEM;
+    vx_buf_init(&l->line);
+    const char *fmt = config && config->format && *config->format ? config->format : NULL;
+    if (!fmt || vx_template_new(fmt, &l->tmpl, NULL) != VX_OK)
+        vx_template_new(VX_LOG_TEMPLATE_DEFAULT, &l->tmpl, NULL);
+    if (!l->tmpl) {
+        log_destroy(l);
+        if (err) {
+            err->status = VX_ENOMEM;
+            snprintf(err->message, sizeof err->message, "log exporter: out of memory");
+        }
+        return VX_ENOMEM;
+    }
+    if (config) {
+        l->write = config->write;
+        l->write_user_data = config->write_user_data;
+    }
+    ops->export_batch = log_export;
+    ops->destroy = log_destroy;
+    *user_data = l;
+    return VX_OK;
+}

@@ -1,0 +1,59 @@
+/* A small libcurl wrapper for everything vexil sends or fetches over HTTP:
+ * webhook exporters today, HTTP flag retrievers (conditional GETs with
+ * If-None-Match / If-Modified-Since) later. Error text never holds the URL,
+ * headers or body: those may carry credentials. */
+#ifndef VX_HTTP_H
+#define VX_HTTP_H
+
+#include "buf.h"
+#include "vexil.h"
+
+typedef struct vx_http_request {
+    const char *method;                /* "GET" (default) or "POST", "PUT"... */
+    const char *url;                   /* http:// or https:// only */
+    const char *const *headers;        /* "Name: value", NULL-terminated; may be NULL */
+    const void *body;                  /* sent when body_len > 0 or method is POST/PUT */
+    size_t body_len;
+    int64_t timeout_ms;                /* whole request; <= 0 means 10000 */
+    int64_t connect_timeout_ms;        /* <= 0: the request timeout */
+    bool insecure_skip_verify;         /* TLS: accept any certificate */
+    const char *ca_file;               /* TLS: CA bundle, or NULL for the system's */
+    size_t max_response_bytes;         /* body kept up to this; 0 discards it */
+    /* Conditional GET: sent when not NULL/"" (retrievers). */
+    const char *if_none_match;
+    const char *if_modified_since;
+} vx_http_request;
+
+typedef struct vx_http_response {
+    long status;                       /* 0 when no response arrived */
+    vx_buf body;                       /* up to max_response_bytes */
+    bool body_truncated;               /* the server sent more than that */
+    char etag[256];                    /* the ETag header, "" when none */
+    char last_modified[128];           /* the Last-Modified header, "" when none */
+} vx_http_response;
+
+void vx_http_response_init(vx_http_response *r);
+void vx_http_response_free(vx_http_response *r);
+
+/* A client keeps one connection cache for reuse across requests. Use it from
+ * one thread at a time. After fork() the child starts a fresh connection
+ * cache: the parent's sockets are never touched. */
+typedef struct vx_http_client vx_http_client;
+
+vx_http_client *vx_http_client_new(void);
+void vx_http_client_free(vx_http_client *c);
+
+/* Performs the request. VX_OK when a response arrived, whatever its status
+ * (the caller judges it); VX_ETIMEDOUT on timeout; VX_EIO when the connection
+ * failed or was refused; VX_EINVAL for a bad request (scheme not http/https);
+ * VX_ENOMEM. *err (may be NULL) gets a message free of URL and secrets. */
+vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
+                          vx_http_response *resp, vx_error *err);
+
+/* True for a status that GOFF treats as a failure (above 399). */
+static inline bool vx_http_failed_status(long status)
+{
+    return status > 399;
+}
+
+#endif

@@ -1,0 +1,554 @@
+/* The pipeline's life: creation, recording on the evaluation path, exporter
+ * registration, flush, close, fork handlers and the final free. */
+#include "pipeline_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NEVER INT64_MAX
+
+static void cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static vx_event_settings *settings_new(const char *source, const vx_value *metadata)
+{
+    vx_event_settings *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    vx_arena_init(&s->arena);
+    size_t len = strlen(source);
+    s->source = vx_arena_strndup(&s->arena, source, len);
+    s->source_len = (uint32_t)len;
+    s->metadata = vx_null_value;
+    if (!s->source || (metadata && !vx_value_copy(&s->arena, &s->metadata, metadata))) {
+        vx_arena_free(&s->arena);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+vx_pipeline *vx_pipeline_new(vx_logger *log)
+{
+    vx_pipeline *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    vx_event_settings *s = settings_new("SERVER", NULL);
+    if (!s) {
+        free(p);
+        return NULL;
+    }
+    atomic_init(&p->settings, s);
+    pthread_mutex_init(&p->mu, NULL);
+    cond_init(&p->done_cv);
+    atomic_init(&p->refs, 1);
+    p->log = log;
+    vx_log_init(&p->logs[0]);
+    vx_log_init(&p->logs[1]);
+    return p;
+}
+
+static void exporter_free(vx_exporter *e)
+{
+    /* A pull batch never acknowledged: the host broke the contract, but the
+     * memory is still ours to give back. */
+    vx_exporter_release_all(e, false);
+    if (e->stale) {
+        free(e->stale->events);
+        free(e->stale);
+    }
+    free(e->batch->events);
+    free(e->batch);
+    free(e->spare);
+    pthread_cond_destroy(&e->cv);
+    free(e->name);
+    free(e);
+}
+
+static void pipeline_destroy(vx_pipeline *p)
+{
+    for (size_t i = 0; i < p->n_exporters; i++)
+        exporter_free(p->exporters[i]);
+    free(p->exporters);
+    vx_log_clear(&p->logs[0]);
+    vx_log_clear(&p->logs[1]);
+    vx_event_settings *s = atomic_load(&p->settings);
+    while (s) {
+        vx_event_settings *o = s->older;
+        vx_arena_free(&s->arena);
+        free(s);
+        s = o;
+    }
+    pthread_cond_destroy(&p->done_cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+void vx_pipeline_unref(vx_pipeline *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) == 1)
+        pipeline_destroy(p);
+}
+
+void vx_pipeline_free(vx_pipeline *p)
+{
+    if (!p)
+        return;
+    vx_pipeline_close(p, 0);
+    vx_pipeline_unref(p);
+}
+
+bool vx_pipeline_active(const vx_pipeline *p, vx_event_type type)
+{
+    if (!p || (unsigned)type > VX_EVENT_TRACKING)
+        return false;
+    return !atomic_load_explicit(&p->closed, memory_order_relaxed) &&
+           atomic_load_explicit(&p->active[type], memory_order_relaxed) > 0;
+}
+
+/* ---- Recording ------------------------------------------------------------ */
+
+static void account(vx_exporter *e, vx_event *ev)
+{
+    e->pending++;
+    e->retained_bytes += ev->bytes;
+    if (e->retained_bytes > e->opt.max_memory_bytes)
+        vx_exporter_drop_over_cap(e);
+    if (e->sleeping && e->retry_at == 0 && (!e->opt.bulk || e->pending >= e->opt.max_events))
+        vx_worker_wake(e);
+    if (!e->running && !e->pull)
+        vx_exporter_start_locked(e);
+}
+
+/* Appends under the lock: O(exporters of this type), no allocation but the
+ * log's next segment once every VX_LOG_SEG events. */
+static bool append(vx_pipeline *p, vx_event *ev)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->closing || !vx_log_append(&p->logs[ev->type], ev)) {
+        pthread_mutex_unlock(&p->mu);
+        vx_event_free(ev);
+        return false;
+    }
+    unsigned refs = 0;
+    for (size_t i = 0; i < p->n_exporters; i++)
+        refs += p->exporters[i]->opt.event_type == ev->type;
+    atomic_store_explicit(&ev->refs, refs, memory_order_relaxed);
+    for (size_t i = 0; i < p->n_exporters; i++)
+        if (p->exporters[i]->opt.event_type == ev->type)
+            account(p->exporters[i], ev);
+    pthread_mutex_unlock(&p->mu);
+    return true;
+}
+
+void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_attrs *attrs)
+{
+    if (!p || !r || !r->flag_key || !attrs || !vx_pipeline_active(p, VX_EVENT_FEATURE))
+        return;
+    vx_feature_record rec = *r;
+    if (!rec.variation)
+        rec.variation = "";
+    if (!rec.version)
+        rec.version = "";
+    vx_event_settings *s = atomic_load_explicit(&p->settings, memory_order_acquire);
+    vx_event *ev = vx_event_new_feature(&rec, attrs, s, (int64_t)time(NULL));
+    if (ev)
+        append(p, ev);
+}
+
+vx_status vx_pipeline_record_tracking(vx_pipeline *p, const char *name, vx_context *ctx,
+                                      const vx_value *details)
+{
+    if (!p || !name)
+        return VX_EINVAL;
+    if (details && details->type != VX_OBJECT && details->type != VX_NULL)
+        return VX_EINVAL;
+    if (atomic_load(&p->closed))
+        return VX_ECLOSED;
+    if (!vx_pipeline_active(p, VX_EVENT_TRACKING))
+        return VX_OK;
+    /* evaluationContext is every attribute: a lazy source must give them all. */
+    if (ctx && !vx_context_load_all(ctx))
+        return VX_EIO;
+    vx_event *ev = vx_event_new_tracking(name, ctx, details, (int64_t)time(NULL));
+    if (!ev)
+        return VX_ENOMEM;
+    return append(p, ev) ? VX_OK : VX_ECLOSED;
+}
+
+vx_status vx_pipeline_set_settings(vx_pipeline *p, const char *source, const vx_value *metadata,
+                                   bool set_source, bool set_metadata)
+{
+    if (!p)
+        return VX_EINVAL;
+    if (set_metadata && metadata && metadata->type != VX_OBJECT && metadata->type != VX_NULL)
+        return VX_EINVAL;
+    pthread_mutex_lock(&p->mu);
+    vx_event_settings *old = atomic_load(&p->settings);
+    const char *src = set_source ? (source ? source : "SERVER") : old->source;
+    const vx_value *meta = set_metadata ? metadata : &old->metadata;
+    vx_event_settings *s = settings_new(src, meta && meta->type == VX_OBJECT ? meta : NULL);
+    if (s) {
+        s->older = old;
+        atomic_store_explicit(&p->settings, s, memory_order_release);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return s ? VX_OK : VX_ENOMEM;
+}
+
+/* ---- Exporters ------------------------------------------------------------ */
+
+static void normalize(vx_exporter_options *o)
+{
+    if (o->flush_interval_ms <= 0)
+        o->flush_interval_ms = 60000;
+    if (o->max_events == 0)
+        o->max_events = 100000;
+    if (o->max_batch_events == 0)
+        o->max_batch_events = 100000;
+    if (o->max_memory_bytes == 0)
+        o->max_memory_bytes = (size_t)256 << 20;
+    if (o->retry_initial_ms <= 0)
+        o->retry_initial_ms = 1000;
+    if (o->retry_max_ms <= 0)
+        o->retry_max_ms = 60000;
+    if (o->retry_max_ms < o->retry_initial_ms)
+        o->retry_max_ms = o->retry_initial_ms;
+}
+
+static vx_exporter *exporter_new(vx_pipeline *p, const vx_exporter_options *options, bool pull)
+{
+    vx_exporter *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->batch = calloc(1, sizeof(*e->batch));
+    if (!e->batch) {
+        free(e);
+        return NULL;
+    }
+    if (options)
+        e->opt = *options;
+    else
+        vx_exporter_options_init(&e->opt);
+    normalize(&e->opt);
+    e->p = p;
+    e->pull = pull;
+    e->batch->type = (uint8_t)e->opt.event_type;
+    e->batch->owner = e;
+    cond_init(&e->cv);
+    return e;
+}
+
+static bool exporter_name(vx_exporter *e, size_t index)
+{
+    char tmp[32];
+    const char *n = e->opt.name;
+    if (!n) {
+        snprintf(tmp, sizeof tmp, "exporter-%zu", index);
+        n = tmp;
+    }
+    e->name = strdup(n);
+    e->opt.name = e->name;
+    return e->name != NULL;
+}
+
+static bool push_exporter(vx_pipeline *p, vx_exporter *e)
+{
+    if (p->n_exporters == p->cap_exporters) {
+        size_t cap = p->cap_exporters ? p->cap_exporters * 2 : 4;
+        vx_exporter **n = realloc(p->exporters, cap * sizeof(*n));
+        if (!n)
+            return false;
+        p->exporters = n;
+        p->cap_exporters = cap;
+    }
+    p->exporters[p->n_exporters++] = e;
+    return true;
+}
+
+static vx_status attach(vx_pipeline *p, vx_exporter *e)
+{
+    if (p->closing)
+        return VX_ECLOSED;
+    if (!exporter_name(e, p->n_exporters) || !push_exporter(p, e))
+        return VX_ENOMEM;
+    vx_event_log *log = &p->logs[e->opt.event_type];
+    e->next = e->log_pos = log->head;
+    e->next_tick = vx_now_ms() + e->opt.flush_interval_ms;
+    atomic_fetch_add(&p->active[e->opt.event_type], 1);
+    /* A failed start is retried by the next record or flush. */
+    vx_exporter_start_locked(e);
+    return VX_OK;
+}
+
+vx_status vx_pipeline_add_exporter(vx_pipeline *p, const vx_exporter_options *options,
+                                   const vx_exporter_ops *ops, void *user_data, bool pull,
+                                   vx_exporter **out)
+{
+    if (out)
+        *out = NULL;
+    if (!p || (!pull && (!ops || !ops->export_batch)))
+        return VX_EINVAL;
+    if (options && (unsigned)options->event_type > VX_EVENT_TRACKING)
+        return VX_EINVAL;
+    vx_exporter *e = exporter_new(p, options, pull);
+    if (!e)
+        return VX_ENOMEM;
+    if (!pull) {
+        e->ops = *ops;
+        e->user_data = user_data;
+    }
+    pthread_mutex_lock(&p->mu);
+    vx_status st = attach(p, e);
+    pthread_mutex_unlock(&p->mu);
+    if (st != VX_OK) {
+        e->ops.destroy = NULL; /* on failure nothing is taken */
+        free(e->name);
+        free(e->batch);
+        pthread_cond_destroy(&e->cv);
+        free(e);
+        return st;
+    }
+    if (out)
+        *out = e;
+    return VX_OK;
+}
+
+/* ---- Flush and close ------------------------------------------------------ */
+
+static int64_t deadline_of(int64_t timeout_ms)
+{
+    return timeout_ms < 0 ? NEVER : vx_now_ms() + timeout_ms;
+}
+
+static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
+{
+    if (until == NEVER) {
+        pthread_cond_wait(cv, mu);
+        return;
+    }
+    struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000};
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/* Asks every exporter for what is in its log now and waits (mu held). */
+static vx_status flush_locked(vx_pipeline *p, int64_t deadline)
+{
+    size_t n = p->n_exporters;
+    uint64_t *target = n ? malloc(n * sizeof(*target)) : NULL;
+    if (n && !target)
+        return VX_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        vx_exporter *e = p->exporters[i];
+        target[i] = p->logs[e->opt.event_type].head;
+        if (target[i] > e->flush_upto)
+            e->flush_upto = target[i];
+        e->bypass_backoff = true;
+        vx_exporter_start_locked(e);
+        vx_worker_wake(e);
+    }
+    vx_status st = VX_OK;
+    for (;;) {
+        bool done = true;
+        for (size_t i = 0; i < n && done; i++)
+            done = vx_exporter_done_pos(p->exporters[i]) >= target[i];
+        if (done)
+            break;
+        if (vx_now_ms() >= deadline) {
+            st = VX_ETIMEDOUT;
+            break;
+        }
+        timed_wait(&p->done_cv, &p->mu, deadline);
+    }
+    free(target);
+    return st;
+}
+
+vx_status vx_pipeline_flush(vx_pipeline *p, int64_t timeout_ms)
+{
+    if (!p)
+        return VX_EINVAL;
+    int64_t deadline = deadline_of(timeout_ms);
+    pthread_mutex_lock(&p->mu);
+    vx_status st = p->drained ? VX_OK : flush_locked(p, deadline);
+    pthread_mutex_unlock(&p->mu);
+    return st;
+}
+
+/* Gives up what close() could not deliver, counting it (mu held). */
+static void drain(vx_pipeline *p)
+{
+    p->drained = true;
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        vx_exporter *e = p->exporters[i];
+        e->close_dropped = e->pending;
+        e->dropped += e->pending;
+        vx_exporter_release_all(e, true);
+        e->stop = true;
+        vx_worker_wake(e);
+    }
+}
+
+static bool threads_settled(vx_pipeline *p, int64_t deadline)
+{
+    bool late = vx_now_ms() >= deadline;
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        vx_exporter *e = p->exporters[i];
+        if (e->phase == VX_PHASE_COPYING)
+            return false;
+        if (e->running && !e->exited && !(late && e->phase == VX_PHASE_EXPORTING))
+            return false;
+    }
+    return true;
+}
+
+static void stop_threads_locked(vx_pipeline *p, int64_t deadline)
+{
+    while (!threads_settled(p, deadline)) {
+        /* Exporters still exporting get until the deadline, idle ones exit now. */
+        int64_t until = deadline;
+        if (until == NEVER || until < vx_now_ms() + 10)
+            until = vx_now_ms() + 10;
+        timed_wait(&p->done_cv, &p->mu, until);
+    }
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        vx_exporter *e = p->exporters[i];
+        if (e->running && !e->exited)
+            e->abandoned = true;
+    }
+    for (int t = 0; t < 2; t++) {
+        vx_log_clear(&p->logs[t]);
+        for (size_t i = 0; i < p->n_exporters; i++)
+            if (p->exporters[i]->opt.event_type == (vx_event_type)t)
+                p->exporters[i]->seg = NULL;
+    }
+    p->close_done = true;
+    for (size_t i = 0; i < p->n_exporters; i++)
+        pthread_cond_broadcast(&p->exporters[i]->cv);
+    pthread_cond_broadcast(&p->done_cv);
+}
+
+/* Joins finished workers, runs destroy callbacks and reports losses. */
+static void finish_close(vx_pipeline *p)
+{
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        vx_exporter *e = p->exporters[i];
+        if (e->running && !e->abandoned) {
+            pthread_join(e->thread, NULL);
+            e->running = false;
+        } else if (e->abandoned && e->running) {
+            pthread_detach(e->thread);
+            e->running = false;
+        }
+        if (!e->abandoned && !e->destroyed && e->ops.destroy) {
+            e->destroyed = true;
+            e->ops.destroy(e->user_data);
+        }
+        if (e->close_dropped)
+            vx_logf(p->log, VX_LOG_ERROR,
+                    "exporter %s: %llu events could not be delivered before close and were dropped",
+                    e->name, (unsigned long long)e->close_dropped);
+    }
+}
+
+vx_status vx_pipeline_close(vx_pipeline *p, int64_t timeout_ms)
+{
+    if (!p)
+        return VX_EINVAL;
+    int64_t deadline = deadline_of(timeout_ms);
+    pthread_mutex_lock(&p->mu);
+    if (p->closing) {
+        while (!p->close_done)
+            pthread_cond_wait(&p->done_cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        return VX_OK;
+    }
+    p->closing = true;
+    atomic_store(&p->closed, true);
+    vx_status st = flush_locked(p, deadline);
+    drain(p);
+    stop_threads_locked(p, deadline);
+    pthread_mutex_unlock(&p->mu);
+    /* Only this thread touches the thread handles once close_done is set. */
+    finish_close(p);
+    return st == VX_ENOMEM ? VX_ETIMEDOUT : st;
+}
+
+/* ---- Fork ----------------------------------------------------------------- */
+
+void vx_pipeline_atfork_prepare(vx_pipeline *p)
+{
+    if (p)
+        pthread_mutex_lock(&p->mu);
+}
+
+void vx_pipeline_atfork_parent(vx_pipeline *p)
+{
+    if (p)
+        pthread_mutex_unlock(&p->mu);
+}
+
+/* The parent's events stay the parent's: the child lets go of them all. */
+static void child_reset_exporter(vx_pipeline *p, vx_exporter *e, int64_t now)
+{
+    cond_init(&e->cv);
+    if (e->pull && e->phase == VX_PHASE_EXPORTING) {
+        /* The host may still ack this batch: keep the struct, void it. */
+        vx_batch *old = e->batch;
+        for (size_t i = old->off; i < old->count; i++)
+            vx_event_release(old->events[i]);
+        old->off = old->count = 0;
+        vx_batch *fresh = calloc(1, sizeof(*fresh));
+        if (fresh) {
+            fresh->type = old->type;
+            fresh->owner = e;
+            if (e->stale) {
+                free(e->stale->events);
+                free(e->stale);
+            }
+            e->stale = old;
+            e->batch = fresh;
+        }
+        e->phase = VX_PHASE_IDLE;
+    }
+    vx_exporter_release_all(e, false);
+    e->phase = VX_PHASE_IDLE;
+    e->exported = e->failed_attempts = e->dropped = e->close_dropped = 0;
+    e->backoff_ms = e->retry_at = 0;
+    e->next_tick = now + e->opt.flush_interval_ms;
+    e->flush_upto = 0;
+    e->bypass_backoff = e->sleeping = false;
+    e->running = e->exited = false;
+    e->seg = NULL;
+    (void)p;
+}
+
+void vx_pipeline_atfork_child(vx_pipeline *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_init(&p->mu, NULL);
+    cond_init(&p->done_cv);
+    p->fork_gen++;
+    int64_t now = vx_now_ms();
+    for (size_t i = 0; i < p->n_exporters; i++)
+        child_reset_exporter(p, p->exporters[i], now);
+    for (int t = 0; t < 2; t++) {
+        vx_log_clear(&p->logs[t]);
+        for (size_t i = 0; i < p->n_exporters; i++) {
+            vx_exporter *e = p->exporters[i];
+            if (e->opt.event_type == (vx_event_type)t)
+                e->next = e->log_pos = p->logs[t].head;
+        }
+    }
+    /* Threads of the parent hold no reference here. */
+    atomic_store(&p->refs, 1);
+}

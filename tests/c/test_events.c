@@ -1,0 +1,352 @@
+/* Event records: GOFF's JSON and CSV bytes, templates, accessors, signatures. */
+#include "events.h"
+#include "json.h"
+#include "test.h"
+
+#include <time.h>
+
+static vx_event *feature(const char *user, bool anon, int64_t ts, const char *value,
+                         const char *version)
+{
+    vx_context *ctx = vx_context_new(user);
+    vx_context_set_bool(ctx, "anonymous", anon);
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, NULL);
+    vx_value v = vx_make_string(value, strlen(value));
+    vx_feature_record r = {.flag_key = "random-key", .variation = "Default", .value = &v,
+                           .failed = false, .version = version};
+    vx_event *ev = vx_event_new_feature(&r, &a, NULL, ts);
+    vx_context_free(ctx);
+    return ev;
+}
+
+static char *json_of(const vx_event *ev)
+{
+    size_t n = vx_event_to_json(ev, NULL, 0);
+    char *s = malloc(n + 1);
+    vx_event_to_json(ev, s, n + 1);
+    return s;
+}
+
+static void test_goff_all_default_json(void)
+{
+    vx_event *e1 = feature("ABCD", true, 1617970547, "YO", "");
+    vx_event *e2 = feature("EFGH", true, 1617970701, "YO2", "127");
+    char *j1 = json_of(e1), *j2 = json_of(e2);
+    CHECK_STR(j1, "{\"kind\":\"feature\",\"contextKind\":\"anonymousUser\",\"userKey\":\"ABCD\","
+                  "\"creationDate\":1617970547,\"key\":\"random-key\",\"variation\":\"Default\","
+                  "\"value\":\"YO\",\"default\":false,\"version\":\"\",\"source\":\"SERVER\"}");
+    CHECK_STR(j2, "{\"kind\":\"feature\",\"contextKind\":\"anonymousUser\",\"userKey\":\"EFGH\","
+                  "\"creationDate\":1617970701,\"key\":\"random-key\",\"variation\":\"Default\","
+                  "\"value\":\"YO2\",\"default\":false,\"version\":\"127\",\"source\":\"SERVER\"}");
+    /* snprintf-style truncation. */
+    char small[8];
+    CHECK_INT(vx_event_to_json(e1, small, sizeof small), strlen(j1));
+    CHECK_STR(small, "{\"kind\"");
+    free(j1);
+    free(j2);
+    vx_event_free(e1);
+    vx_event_free(e2);
+}
+
+static void test_goff_csv(void)
+{
+    vx_template *t = NULL;
+    CHECK_INT(vx_template_new(VX_CSV_TEMPLATE_DEFAULT, &t, NULL), VX_OK);
+    vx_event *e1 = feature("ABCD", true, 1617970547, "YO", "");
+    char buf[256];
+    vx_template_render(t, e1, buf, sizeof buf);
+    CHECK_STR(buf, "feature;anonymousUser;ABCD;1617970547;random-key;Default;YO;false;SERVER\n");
+    vx_template_free(t);
+    CHECK_INT(vx_template_new("{{ .Kind}};{{ .ContextKind}}\n", &t, NULL), VX_OK);
+    vx_template_render(t, e1, buf, sizeof buf);
+    CHECK_STR(buf, "feature;anonymousUser\n");
+    vx_template_free(t);
+    vx_event_free(e1);
+}
+
+static void test_context_kind_and_value_types(void)
+{
+    vx_context *ctx = vx_context_new("u1");
+    vx_context_set_string(ctx, "anonymous", "true"); /* not a boolean: user */
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, NULL);
+    vx_doc *d = vx_doc_new();
+    const char *val = "{\"b\":[1,2.5,null,\"<x>&\"],\"a\":{\"z\":true},\"c\":1e21,\"d\":0.00001}";
+    CHECK_INT(vx_doc_parse_json(d, val, strlen(val), NULL), VX_OK);
+    vx_feature_record r = {.flag_key = "f", .variation = "SdkDefault", .value = vx_doc_root(d),
+                           .failed = true, .version = "v1"};
+    vx_event *ev = vx_event_new_feature(&r, &a, NULL, 5);
+    vx_doc_free(d); /* the event holds its own copy */
+    vx_context_free(ctx);
+    char *j = json_of(ev);
+    CHECK_STR(j, "{\"kind\":\"feature\",\"contextKind\":\"user\",\"userKey\":\"u1\",\"creationDate\":5,"
+                 "\"key\":\"f\",\"variation\":\"SdkDefault\",\"value\":{\"a\":{\"z\":true},"
+                 "\"b\":[1,2.5,null,\"\\u003cx\\u003e\\u0026\"],\"c\":1e+21,\"d\":0.00001},"
+                 "\"default\":true,\"version\":\"v1\",\"source\":\"SERVER\"}");
+    free(j);
+    CHECK_STR(vx_event_context_kind(ev), "user");
+    CHECK(vx_event_default(ev));
+    CHECK_STR(vx_event_variation(ev), "SdkDefault");
+    CHECK_STR(vx_event_version(ev), "v1");
+    CHECK(vx_event_metadata(ev) == NULL);
+    CHECK(vx_event_evaluation_context(ev) == NULL);
+    CHECK_INT(vx_value_get_type(vx_event_value(ev)), VX_OBJECT);
+    vx_template *t = NULL;
+    CHECK_INT(vx_template_new("{{ .Value}}|{{.Metadata}}|{{ .Value.a}}|{{ .Value.missing}}|"
+                              "{{ .Value.a.z }}|{{ .Nope}}|{{ .Default}}",
+                              &t, NULL),
+              VX_OK);
+    char buf[512];
+    vx_template_render(t, ev, buf, sizeof buf);
+    CHECK_STR(buf, "map[a:map[z:true] b:[1 2.5 <nil> <x>&] c:1e+21 d:1e-05]|map[]|map[z:true]|"
+                   "<no value>|true|<no value>|true");
+    vx_template_free(t);
+    vx_event_free(ev);
+}
+
+static void test_null_value_and_escaping(void)
+{
+    vx_context *ctx = vx_context_new("a\"b</script>\xe2\x80\xa8");
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, NULL);
+    vx_feature_record r = {.flag_key = "k&y", .variation = "v", .value = NULL, .version = ""};
+    vx_event *ev = vx_event_new_feature(&r, &a, NULL, 0);
+    vx_context_free(ctx);
+    char *j = json_of(ev);
+    CHECK_STR(j, "{\"kind\":\"feature\",\"contextKind\":\"user\",\"userKey\":\"a\\\"b\\u003c/script\\u003e"
+                 "\\u2028\",\"creationDate\":0,\"key\":\"k\\u0026y\",\"variation\":\"v\",\"value\":null,"
+                 "\"default\":false,\"version\":\"\",\"source\":\"SERVER\"}");
+    free(j);
+    vx_template *t = NULL;
+    vx_template_new("[{{ .Value}}]", &t, NULL);
+    char buf[64];
+    vx_template_render(t, ev, buf, sizeof buf);
+    CHECK_STR(buf, "[<no value>]"); /* Go prints a nil interface field so */
+    vx_template_free(t);
+    vx_event_free(ev);
+}
+
+static void test_metadata_merge(void)
+{
+    vx_event_settings s;
+    memset(&s, 0, sizeof s);
+    vx_arena_init(&s.arena);
+    vx_doc *ed = vx_doc_new();
+    const char *em = "{\"provider\":\"c\",\"env\":\"engine\",\"n\":1}";
+    vx_doc_parse_json(ed, em, strlen(em), NULL);
+    s.metadata = *vx_doc_root(ed);
+    s.source = "INPROCESS";
+    s.source_len = 9;
+
+    vx_context *ctx = vx_context_new("u");
+    vx_doc *cd = vx_context_attributes(ctx);
+    vx_doc_begin_object(cd, "gofeatureflag");
+    vx_doc_begin_object(cd, "exporterMetadata");
+    vx_doc_add_string(cd, "env", "ctx", -1);
+    vx_doc_add_bool(cd, "flag", true);
+    vx_doc_end(cd);
+    vx_doc_end(cd);
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, NULL);
+    vx_value v = vx_make_bool(true);
+    vx_feature_record r = {.flag_key = "f", .variation = "on", .value = &v, .version = "1"};
+    vx_event *ev = vx_event_new_feature(&r, &a, &s, 7);
+    char *j = json_of(ev);
+    CHECK_STR(j, "{\"kind\":\"feature\",\"contextKind\":\"user\",\"userKey\":\"u\",\"creationDate\":7,"
+                 "\"key\":\"f\",\"variation\":\"on\",\"value\":true,\"default\":false,\"version\":\"1\","
+                 "\"source\":\"INPROCESS\",\"metadata\":{\"env\":\"ctx\",\"flag\":true,\"n\":1,"
+                 "\"provider\":\"c\"}}");
+    free(j);
+    CHECK_INT(vx_value_count(vx_event_metadata(ev)), 4);
+    vx_event_free(ev);
+
+    /* Engine metadata alone; then an empty context object changes nothing. */
+    vx_context_reset(ctx, "u");
+    vx_attrs_init(&a, ctx, NULL);
+    ev = vx_event_new_feature(&r, &a, &s, 7);
+    j = json_of(ev);
+    CHECK(strstr(j, ",\"metadata\":{\"env\":\"engine\",\"n\":1,\"provider\":\"c\"}}") != NULL);
+    free(j);
+    vx_event_free(ev);
+
+    /* Metadata through the enrichment layer, and no metadata at all. */
+    vx_doc *en = vx_doc_new();
+    const char *enr = "{\"gofeatureflag\":{\"exporterMetadata\":{\"x\":\"y\"}}}";
+    vx_doc_parse_json(en, enr, strlen(enr), NULL);
+    vx_attrs_init(&a, ctx, vx_doc_root(en));
+    ev = vx_event_new_feature(&r, &a, NULL, 7);
+    j = json_of(ev);
+    CHECK(strstr(j, "\"source\":\"SERVER\",\"metadata\":{\"x\":\"y\"}}") != NULL);
+    free(j);
+    vx_event_free(ev);
+    vx_doc_free(en);
+    vx_context_free(ctx);
+    vx_doc_free(ed);
+}
+
+static void test_tracking_event(void)
+{
+    vx_context *ctx = vx_context_new("user-1");
+    vx_context_set_bool(ctx, "anonymous", true);
+    vx_context_set_string(ctx, "email", "a@b.c");
+    vx_context_set_string(ctx, "targetingKey", "ignored");
+    vx_event *ev = vx_event_new_tracking("checkout", ctx, NULL, 1617970547);
+    char *j = json_of(ev);
+    CHECK_STR(j, "{\"kind\":\"tracking\",\"contextKind\":\"anonymousUser\",\"userKey\":\"user-1\","
+                 "\"creationDate\":1617970547,\"key\":\"checkout\",\"evaluationContext\":"
+                 "{\"anonymous\":true,\"email\":\"a@b.c\",\"targetingKey\":\"user-1\"},"
+                 "\"trackingEventDetails\":null}");
+    free(j);
+    CHECK(vx_event_tracking_details(ev) == NULL);
+    CHECK(vx_event_variation(ev) == NULL);
+    CHECK(vx_event_value(ev) == NULL);
+    CHECK_INT(vx_event_get_type(ev), VX_EVENT_TRACKING);
+    vx_template *t = NULL;
+    vx_template_new(VX_CSV_TEMPLATE_DEFAULT, &t, NULL);
+    char buf[256];
+    vx_template_render(t, ev, buf, sizeof buf);
+    CHECK_STR(buf, "tracking;anonymousUser;user-1;1617970547;checkout;<no value>;<no value>;"
+                   "<no value>;<no value>\n");
+    vx_template_free(t);
+    vx_template_new("{{ .EvaluationContext.email}} {{ .TrackingEventDetails}}", &t, NULL);
+    vx_template_render(t, ev, buf, sizeof buf);
+    CHECK_STR(buf, "a@b.c map[]");
+    vx_template_free(t);
+    vx_event_free(ev);
+
+    vx_doc *d = vx_doc_new();
+    const char *det = "{\"amount\":99.5,\"items\":[\"x\"]}";
+    vx_doc_parse_json(d, det, strlen(det), NULL);
+    ev = vx_event_new_tracking("buy", NULL, vx_doc_root(d), 1);
+    vx_doc_free(d);
+    j = json_of(ev);
+    CHECK_STR(j, "{\"kind\":\"tracking\",\"contextKind\":\"user\",\"userKey\":\"\",\"creationDate\":1,"
+                 "\"key\":\"buy\",\"evaluationContext\":{\"targetingKey\":\"\"},"
+                 "\"trackingEventDetails\":{\"amount\":99.5,\"items\":[\"x\"]}}");
+    free(j);
+    CHECK_INT(vx_value_count(vx_event_tracking_details(ev)), 2);
+    vx_event_free(ev);
+    vx_context_free(ctx);
+}
+
+static void test_template_syntax(void)
+{
+    vx_template *t = NULL;
+    vx_error err;
+    memset(&err, 0, sizeof err);
+    CHECK_INT(vx_template_new("{{ .Kind", &t, &err), VX_EPARSE);
+    CHECK(t == NULL);
+    CHECK(err.message[0] != '\0');
+    CHECK_INT(vx_template_new("{{ range .Kind }}", &t, NULL), VX_EPARSE);
+    CHECK_INT(vx_template_new("{{ . }}", &t, NULL), VX_EPARSE);
+    CHECK_INT(vx_template_new("{{ printf \"%s\" .Kind }}", &t, NULL), VX_EPARSE);
+    CHECK_INT(vx_template_new(NULL, &t, NULL), VX_EINVAL);
+    vx_event *ev = feature("ABCD", false, 0, "YO", "");
+    char buf[128];
+    CHECK_INT(vx_template_new("a  {{- .Kind -}}  b{{/* note */}}c {{- /* x */ -}} d{{.Key}}}", &t,
+                              NULL),
+              VX_OK);
+    vx_template_render(t, ev, buf, sizeof buf);
+    CHECK_STR(buf, "afeaturebcdrandom-key}");
+    vx_template_free(t);
+    /* "{{-3}}" is not a trim marker; a lone "}}" is text. */
+    CHECK_INT(vx_template_new("x}}y", &t, NULL), VX_OK);
+    vx_template_render(t, ev, buf, sizeof buf);
+    CHECK_STR(buf, "x}}y");
+    vx_template_free(t);
+    CHECK_INT(vx_template_new("{{-3}}", &t, NULL), VX_EPARSE);
+    vx_event_free(ev);
+}
+
+static void test_formatted_date(void)
+{
+    char d[40];
+    setenv("TZ", "UTC", 1);
+    tzset();
+    vx_format_rfc3339_local(1617970547, d);
+    CHECK_STR(d, "2021-04-09T12:15:47Z");
+    setenv("TZ", "IST-5:30", 1);
+    tzset();
+    vx_format_rfc3339_local(1617970547, d);
+    CHECK_STR(d, "2021-04-09T17:45:47+05:30");
+    setenv("TZ", "EST5", 1);
+    tzset();
+    vx_format_rfc3339_local(1617970547, d);
+    CHECK_STR(d, "2021-04-09T07:15:47-05:00");
+    vx_template *t = NULL;
+    vx_template_new(VX_LOG_TEMPLATE_DEFAULT, &t, NULL);
+    vx_event *ev = feature("ABCD", false, 1617970547, "YO", "");
+    char buf[128];
+    vx_template_render(t, ev, buf, sizeof buf);
+    CHECK_STR(buf, "[2021-04-09T07:15:47-05:00] user=\"ABCD\", flag=\"random-key\", value=\"YO\"");
+    vx_template_free(t);
+    vx_event_free(ev);
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+static void test_signature_vectors(void)
+{
+    char sig[72];
+    const char *m = "this is a test";
+    CHECK_INT(vx_sign_sha256(m, strlen(m), "secret", sig), VX_OK);
+    CHECK_STR(sig, "sha256=08abbecc4779c9260cc85a017eb9db8babb5308a614cc9f13a4b9976af6b7cee");
+    /* The body of GOFF's webhook test, byte for byte. */
+    vx_event *e1 = feature("ABCD", true, 1617970547, "YO", "");
+    vx_event *e2 = feature("EFGH", true, 1617970701, "YO2", "127");
+    vx_buf b;
+    vx_buf_init(&b);
+    vx_buf_puts(&b, "{\"meta\":{\"hostname\":\"hostname\"},\"events\":[");
+    vx_event_write_json(&b, e1);
+    vx_buf_putc(&b, ',');
+    vx_event_write_json(&b, e2);
+    vx_buf_puts(&b, "]}");
+    CHECK_INT(vx_sign_sha256(b.data, b.len, "secret", sig), VX_OK);
+    CHECK_STR(sig, "sha256=f1f9766836d4e513035986c035ee9f091b895709be47a802b5840467007e1ec0");
+    CHECK_INT(vx_sign_sha256(NULL, 3, "s", sig), VX_EINVAL);
+    CHECK_INT(vx_sign_sha256("x", 1, NULL, sig), VX_EINVAL);
+    vx_buf_free(&b);
+    vx_event_free(e1);
+    vx_event_free(e2);
+}
+
+static void test_batch_json(void)
+{
+    vx_batch b;
+    memset(&b, 0, sizeof b);
+    CHECK(vx_batch_reserve(&b, 2));
+    b.events[0] = feature("A", false, 1, "x", "");
+    b.events[1] = feature("B", false, 2, "y", "");
+    b.count = 2;
+    b.off = 1;
+    CHECK_INT(vx_batch_count(&b), 1);
+    CHECK_STR(vx_event_user_key(vx_batch_event(&b, 0)), "B");
+    CHECK(vx_batch_event(&b, 1) == NULL);
+    char buf[512];
+    vx_batch_to_json(&b, buf, sizeof buf);
+    CHECK(buf[0] == '[' && strstr(buf, "\"userKey\":\"B\"") && buf[strlen(buf) - 1] == ']');
+    CHECK(strstr(buf, "\"userKey\":\"A\"") == NULL);
+    CHECK_INT(vx_batch_count(NULL), 0);
+    CHECK_INT(vx_batch_to_json(NULL, buf, sizeof buf), 2);
+    vx_event_free(b.events[0]);
+    vx_event_free(b.events[1]);
+    free(b.events);
+}
+
+int main(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    RUN(test_goff_all_default_json);
+    RUN(test_goff_csv);
+    RUN(test_context_kind_and_value_types);
+    RUN(test_null_value_and_escaping);
+    RUN(test_metadata_merge);
+    RUN(test_tracking_event);
+    RUN(test_template_syntax);
+    RUN(test_formatted_date);
+    RUN(test_signature_vectors);
+    RUN(test_batch_json);
+    TEST_MAIN_END();
+}

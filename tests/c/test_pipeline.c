@@ -1,0 +1,840 @@
+/* The pipeline: bulk and synchronous scheduling, retries with backoff, the
+ * memory cap, counters, flush/close, routing, pull exporters, concurrency. */
+#include "engine.h"
+#include "pipeline.h"
+#include "test.h"
+
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A C exporter that records what it gets, can fail on demand and can block. */
+typedef struct collector {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int *seen;            /* per user index */
+    int n_users;
+    size_t events, batches, calls;
+    int fail_next;        /* fail this many calls */
+    bool fail_always;
+    bool block;           /* stay in export_batch until cleared */
+    int64_t call_ms[64];
+    int destroyed;
+    vx_event_type last_type;
+    size_t tracking_seen, feature_seen;
+    char last_user[32];
+} collector;
+
+static void collector_init(collector *c, int n_users)
+{
+    memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->n_users = n_users;
+    c->seen = n_users ? calloc((size_t)n_users, sizeof(int)) : NULL;
+}
+
+static void collector_free(collector *c)
+{
+    free(c->seen);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+}
+
+static vx_status collect(void *ud, const vx_batch *b, vx_error *err)
+{
+    collector *c = ud;
+    pthread_mutex_lock(&c->mu);
+    if (c->calls < 64)
+        c->call_ms[c->calls] = now_ms();
+    c->calls++;
+    while (c->block)
+        pthread_cond_wait(&c->cv, &c->mu);
+    if (c->fail_always || c->fail_next > 0) {
+        if (c->fail_next > 0)
+            c->fail_next--;
+        pthread_mutex_unlock(&c->mu);
+        snprintf(err->message, sizeof err->message, "collector says no");
+        return VX_EEXPORT;
+    }
+    for (size_t i = 0; i < vx_batch_count(b); i++) {
+        const vx_event *ev = vx_batch_event(b, i);
+        const char *u = vx_event_user_key(ev);
+        int k = atoi(u + 1);
+        if (c->seen && k >= 0 && k < c->n_users)
+            c->seen[k]++;
+        if (vx_event_get_type(ev) == VX_EVENT_TRACKING)
+            c->tracking_seen++;
+        else
+            c->feature_seen++;
+        snprintf(c->last_user, sizeof c->last_user, "%s", u);
+    }
+    c->events += vx_batch_count(b);
+    c->batches++;
+    c->last_type = vx_batch_type(b);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return VX_OK;
+}
+
+static void collector_destroy(void *ud)
+{
+    collector *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->destroyed++;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static const vx_exporter_ops collector_ops = {collect, collector_destroy};
+
+static size_t collected(collector *c)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->events;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+static bool wait_events(collector *c, size_t n, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    while (collected(c) < n && now_ms() < end)
+        usleep(2000);
+    return collected(c) >= n;
+}
+
+static void unblock(collector *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->block = false;
+    c->fail_always = false;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void record_user(vx_engine *e, int i)
+{
+    char u[16];
+    snprintf(u, sizeof u, "u%d", i);
+    vx_context *ctx = vx_context_new(u);
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, NULL);
+    vx_value v = vx_make_int(i);
+    vx_feature_record r = {.flag_key = "flag", .variation = "v", .value = &v, .version = "1"};
+    vx_pipeline_record_feature(vx_engine_pipeline(e), &r, &a);
+    vx_context_free(ctx);
+}
+
+static vx_exporter *add(vx_engine *e, collector *c, vx_exporter_options *o)
+{
+    vx_exporter *x = NULL;
+    CHECK_INT(vx_engine_add_exporter(e, o, &collector_ops, c, &x), VX_OK);
+    return x;
+}
+
+static vx_engine *engine(void)
+{
+    vx_engine *e = NULL;
+    CHECK_INT(vx_engine_new(&e), VX_OK);
+    return e;
+}
+
+static void stats(vx_exporter *x, vx_exporter_stats *s)
+{
+    vx_exporter_get_stats(x, s);
+}
+
+static void test_options_and_args(void)
+{
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    CHECK_INT(o.event_type, VX_EVENT_FEATURE);
+    CHECK(o.bulk);
+    CHECK_INT(o.flush_interval_ms, 60000);
+    CHECK_INT(o.max_events, 100000);
+    CHECK_INT(o.max_batch_events, 100000);
+    CHECK_INT(o.max_memory_bytes, 256u << 20);
+    CHECK_INT(o.retry_initial_ms, 1000);
+    CHECK_INT(o.retry_max_ms, 60000);
+    vx_engine *e = engine();
+    vx_pipeline *p = vx_engine_pipeline(e);
+    CHECK(!vx_pipeline_active(p, VX_EVENT_FEATURE));
+    record_user(e, 1); /* no exporter: nothing happens */
+    vx_exporter *x = (vx_exporter *)1;
+    CHECK_INT(vx_engine_add_exporter(NULL, &o, &collector_ops, NULL, &x), VX_EINVAL);
+    CHECK(x == NULL);
+    vx_exporter_ops none = {NULL, NULL};
+    CHECK_INT(vx_engine_add_exporter(e, &o, &none, NULL, NULL), VX_EINVAL);
+    o.event_type = (vx_event_type)7;
+    CHECK_INT(vx_engine_add_exporter(e, &o, &collector_ops, NULL, NULL), VX_EINVAL);
+    CHECK_INT(vx_engine_add_pull_exporter(NULL, NULL, NULL), VX_EINVAL);
+    CHECK_INT(vx_exporter_next_batch(NULL, 0, NULL), VX_EINVAL);
+    vx_exporter_ack(NULL, NULL, VX_OK, NULL);
+    vx_exporter_stats s;
+    vx_exporter_get_stats(NULL, &s);
+    CHECK_INT(s.exported, 0);
+    CHECK(vx_exporter_name(NULL) == NULL);
+    CHECK_INT(vx_engine_exporter_count(e), 0);
+    CHECK(vx_engine_exporter_at(e, 0) == NULL);
+    CHECK_INT(vx_engine_track(NULL, "x", NULL, NULL), VX_EINVAL);
+    CHECK_INT(vx_engine_track(e, NULL, NULL, NULL), VX_EINVAL);
+    CHECK_INT(vx_engine_track(e, "no-exporter", NULL, NULL), VX_OK);
+    CHECK_INT(vx_pipeline_flush(NULL, 0), VX_EINVAL);
+    vx_pipeline_record_feature(NULL, NULL, NULL);
+    vx_engine_free(e);
+}
+
+static void test_bulk_flush_and_names(void)
+{
+    vx_engine *e = engine();
+    collector c;
+    collector_init(&c, 100);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    vx_exporter *x = add(e, &c, &o);
+    o.name = "second";
+    collector c2;
+    collector_init(&c2, 100);
+    vx_exporter *x2 = add(e, &c2, &o);
+    CHECK_STR(vx_exporter_name(x), "exporter-0");
+    CHECK_STR(vx_exporter_name(x2), "second");
+    CHECK_INT(vx_engine_exporter_count(e), 2);
+    CHECK(vx_engine_exporter_at(e, 1) == x2);
+    CHECK(vx_pipeline_active(vx_engine_pipeline(e), VX_EVENT_FEATURE));
+    CHECK(!vx_pipeline_active(vx_engine_pipeline(e), VX_EVENT_TRACKING));
+    for (int i = 0; i < 10; i++)
+        record_user(e, i);
+    usleep(50000);
+    CHECK_INT(collected(&c), 0); /* bulk, 60 s interval, 10 < max_events */
+    vx_exporter_stats s;
+    stats(x, &s);
+    CHECK_INT(s.pending, 10);
+    CHECK(s.retained_bytes > 10 * 50);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK_INT(collected(&c), 10);
+    CHECK_INT(collected(&c2), 10);
+    CHECK_INT(c.batches, 1);
+    stats(x, &s);
+    CHECK_INT(s.exported, 10);
+    CHECK_INT(s.pending, 0);
+    CHECK_INT(s.retained_bytes, 0);
+    for (int i = 0; i < 10; i++)
+        CHECK_INT(c.seen[i], 1);
+    vx_engine_free(e);
+    CHECK_INT(c.destroyed, 1);
+    CHECK_INT(c2.destroyed, 1);
+    collector_free(&c);
+    collector_free(&c2);
+}
+
+static void test_threshold_interval_sync(void)
+{
+    vx_engine *e = engine();
+    collector ct, ci, cs;
+    collector_init(&ct, 100);
+    collector_init(&ci, 100);
+    collector_init(&cs, 100);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.max_events = 5;
+    add(e, &ct, &o);
+    vx_exporter_options_init(&o);
+    o.flush_interval_ms = 50;
+    add(e, &ci, &o);
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    add(e, &cs, &o);
+    for (int i = 0; i < 4; i++)
+        record_user(e, i);
+    CHECK(wait_events(&cs, 4, 3000)); /* synchronous: as they arrive */
+    CHECK(wait_events(&ci, 4, 3000)); /* the interval elapsed */
+    CHECK_INT(collected(&ct), 0);
+    record_user(e, 4);
+    CHECK(wait_events(&ct, 5, 3000)); /* threshold reached */
+    CHECK_INT(ct.batches, 1);
+    CHECK(wait_events(&cs, 5, 3000));
+    vx_engine_free(e);
+    collector_free(&ct);
+    collector_free(&ci);
+    collector_free(&cs);
+}
+
+static void test_retry_backoff_exactly_once(void)
+{
+    vx_engine *e = engine();
+    collector c;
+    collector_init(&c, 100);
+    c.fail_next = 4;
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    o.retry_initial_ms = 40;
+    o.retry_max_ms = 100;
+    vx_exporter *x = add(e, &c, &o);
+    for (int i = 0; i < 20; i++)
+        record_user(e, i);
+    CHECK(wait_events(&c, 20, 5000));
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    vx_exporter_stats s;
+    stats(x, &s);
+    CHECK_INT(s.failed_attempts, 4);
+    CHECK_INT(s.exported, 20);
+    CHECK_INT(s.pending, 0);
+    for (int i = 0; i < 20; i++)
+        CHECK_INT(c.seen[i], 1);
+    /* Waits after failures 1..4: 40, 80, 100 (capped), 100. */
+    CHECK(c.call_ms[1] - c.call_ms[0] >= 38);
+    CHECK(c.call_ms[2] - c.call_ms[1] >= 78);
+    CHECK(c.call_ms[3] - c.call_ms[2] >= 98);
+    CHECK(c.call_ms[4] - c.call_ms[3] >= 98);
+    CHECK(c.call_ms[4] - c.call_ms[3] < 1000);
+    /* A success resets the backoff: the next failure waits 40 ms again. */
+    pthread_mutex_lock(&c.mu);
+    c.fail_next = 1;
+    size_t calls = c.calls;
+    pthread_mutex_unlock(&c.mu);
+    record_user(e, 50);
+    CHECK(wait_events(&c, 21, 5000));
+    CHECK(c.call_ms[calls + 1] - c.call_ms[calls] < 90);
+    vx_engine_free(e);
+    collector_free(&c);
+}
+
+static void test_memory_cap(void)
+{
+    vx_engine *e = engine();
+    collector c, other;
+    collector_init(&c, 1000);
+    collector_init(&other, 1000);
+    c.fail_always = true;
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    o.retry_initial_ms = 5;
+    o.retry_max_ms = 5;
+    vx_exporter *x = add(e, &c, &o);
+    vx_exporter_options_init(&o);
+    vx_exporter *y = add(e, &other, &o);
+    record_user(e, 0);
+    vx_exporter_stats s;
+    stats(x, &s);
+    size_t one = s.retained_bytes;
+    CHECK(one > 0);
+    vx_engine_free(e);
+    collector_free(&c);
+    collector_free(&other);
+
+    /* Cap at ~10 events; record 200 while the exporter keeps failing. */
+    e = engine();
+    collector_init(&c, 1000);
+    collector_init(&other, 1000);
+    c.fail_always = true;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    o.retry_initial_ms = 5;
+    o.retry_max_ms = 5;
+    o.max_memory_bytes = one * 10 + one / 2;
+    x = add(e, &c, &o);
+    vx_exporter_options_init(&o);
+    y = add(e, &other, &o);
+    for (int i = 0; i < 200; i++)
+        record_user(e, i);
+    stats(x, &s);
+    /* Under the cap, plus at most the batch being exported. */
+    CHECK(s.retained_bytes <= 2 * (one * 10 + one / 2));
+    CHECK(s.pending <= 21 && s.pending >= 9);
+    CHECK_INT(s.dropped + s.pending, 200);
+    unblock(&c);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    stats(x, &s);
+    CHECK_INT(s.exported + s.dropped, 200);
+    CHECK(s.exported >= 9 && s.exported <= 11);
+    /* The newest survived. */
+    for (int i = 190; i < 200; i++)
+        CHECK_INT(c.seen[i], 1);
+    int total = 0;
+    for (int i = 0; i < 200; i++)
+        total += c.seen[i];
+    CHECK_INT(total, (int)s.exported);
+    /* The other exporter lost nothing. */
+    vx_exporter_stats so;
+    stats(y, &so);
+    CHECK_INT(so.exported, 200);
+    CHECK_INT(so.dropped, 0);
+    vx_engine_free(e);
+    collector_free(&c);
+    collector_free(&other);
+}
+
+typedef struct rec_args {
+    vx_engine *e;
+    int from, count;
+} rec_args;
+
+static void *recorder(void *arg)
+{
+    rec_args *a = arg;
+    for (int i = a->from; i < a->from + a->count; i++)
+        record_user(a->e, i);
+    return NULL;
+}
+
+static void test_many_threads(void)
+{
+    enum { T = 8, PER = 5000, N = T * PER };
+    vx_engine *e = engine();
+    collector c1, c2, c3;
+    collector_init(&c1, N);
+    collector_init(&c2, N);
+    collector_init(&c3, N);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    add(e, &c1, &o);
+    vx_exporter_options_init(&o);
+    o.max_events = 1000;
+    o.max_batch_events = 777;
+    add(e, &c2, &o);
+    vx_exporter_options_init(&o);
+    o.flush_interval_ms = 5;
+    c3.fail_next = 5;
+    o.retry_initial_ms = 1;
+    o.retry_max_ms = 4;
+    add(e, &c3, &o);
+    pthread_t th[T];
+    rec_args args[T];
+    for (int t = 0; t < T; t++) {
+        args[t] = (rec_args){e, t * PER, PER};
+        pthread_create(&th[t], NULL, recorder, &args[t]);
+    }
+    for (int t = 0; t < T; t++)
+        pthread_join(th[t], NULL);
+    CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
+    collector *cs[3] = {&c1, &c2, &c3};
+    for (int k = 0; k < 3; k++) {
+        int once = 0;
+        for (int i = 0; i < N; i++)
+            once += cs[k]->seen[i] == 1;
+        CHECK_INT(once, N);
+        CHECK_INT(cs[k]->events, N);
+    }
+    CHECK(c2.batches >= N / 777);
+    vx_engine_free(e);
+    for (int k = 0; k < 3; k++)
+        collector_free(cs[k]);
+}
+
+static void test_slow_exporter_independent(void)
+{
+    vx_engine *e = engine();
+    collector slow, fast;
+    collector_init(&slow, 100);
+    collector_init(&fast, 100);
+    slow.block = true;
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    add(e, &slow, &o);
+    add(e, &fast, &o);
+    for (int i = 0; i < 50; i++)
+        record_user(e, i);
+    CHECK(wait_events(&fast, 50, 3000));
+    CHECK_INT(collected(&slow), 0);
+    CHECK_INT(vx_engine_flush(e, 100), VX_ETIMEDOUT);
+    unblock(&slow);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK_INT(collected(&slow), 50);
+    vx_engine_free(e);
+    collector_free(&slow);
+    collector_free(&fast);
+}
+
+static void test_added_later_and_settings(void)
+{
+    vx_engine *e = engine();
+    collector a, b;
+    collector_init(&a, 100);
+    collector_init(&b, 100);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    add(e, &a, &o);
+    record_user(e, 1);
+    add(e, &b, &o);
+    record_user(e, 2);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK_INT(a.events, 2);
+    CHECK_INT(b.events, 1);
+    CHECK_INT(b.seen[2], 1);
+    vx_engine_free(e);
+    collector_free(&a);
+    collector_free(&b);
+}
+
+/* Checks source and metadata by encoding the event inside the exporter. */
+static char last_json[1024];
+static vx_status keep_json(void *ud, const vx_batch *b, vx_error *err)
+{
+    (void)ud;
+    (void)err;
+    size_t n = vx_batch_count(b);
+    vx_event_to_json(vx_batch_event(b, n - 1), last_json, sizeof last_json);
+    return VX_OK;
+}
+
+static void test_event_settings(void)
+{
+    vx_engine *e = engine();
+    vx_exporter_ops ops = {keep_json, NULL};
+    CHECK_INT(vx_engine_add_exporter(e, NULL, &ops, NULL, NULL), VX_OK);
+    CHECK_INT(vx_engine_set_event_source(e, "INPROCESS"), VX_OK);
+    vx_doc *d = vx_doc_new();
+    vx_doc_parse_json(d, "{\"provider\":\"c\"}", 16, NULL);
+    CHECK_INT(vx_engine_set_exporter_metadata(e, vx_doc_root(d)), VX_OK);
+    vx_doc_free(d);
+    record_user(e, 3);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK(strstr(last_json, "\"source\":\"INPROCESS\",\"metadata\":{\"provider\":\"c\"}}") != NULL);
+    CHECK_INT(vx_engine_set_exporter_metadata(e, NULL), VX_OK);
+    CHECK_INT(vx_engine_set_event_source(e, NULL), VX_OK);
+    record_user(e, 4);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK(strstr(last_json, "\"source\":\"SERVER\"}") != NULL);
+    vx_value bad = vx_make_int(1);
+    CHECK_INT(vx_engine_set_exporter_metadata(e, &bad), VX_EINVAL);
+    vx_engine_free(e);
+}
+
+static void test_tracking_routing(void)
+{
+    vx_engine *e = engine();
+    collector cf, ct;
+    collector_init(&cf, 100);
+    collector_init(&ct, 100);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    add(e, &cf, &o);
+    o.event_type = VX_EVENT_TRACKING;
+    add(e, &ct, &o);
+    CHECK(vx_pipeline_active(vx_engine_pipeline(e), VX_EVENT_TRACKING));
+    record_user(e, 1);
+    record_user(e, 2);
+    vx_context *ctx = vx_context_new("u7");
+    vx_context_set_string(ctx, "plan", "pro");
+    vx_doc *d = vx_doc_new();
+    vx_doc_parse_json(d, "{\"amount\":3}", 12, NULL);
+    CHECK_INT(vx_engine_track(e, "checkout", ctx, vx_doc_root(d)), VX_OK);
+    CHECK_INT(vx_engine_track(e, "view", ctx, NULL), VX_OK);
+    vx_value notobj = vx_make_int(1);
+    CHECK_INT(vx_engine_track(e, "bad", ctx, &notobj), VX_EINVAL);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK_INT(cf.feature_seen, 2);
+    CHECK_INT(cf.tracking_seen, 0);
+    CHECK_INT(ct.tracking_seen, 2);
+    CHECK_INT(ct.feature_seen, 0);
+    CHECK_INT(ct.last_type, VX_EVENT_TRACKING);
+    CHECK_INT(ct.seen[7], 2);
+    CHECK_INT(vx_engine_close(e, 1000), VX_OK);
+    CHECK_INT(vx_engine_track(e, "late", ctx, NULL), VX_ECLOSED);
+    vx_doc_free(d);
+    vx_context_free(ctx);
+    vx_engine_free(e);
+    collector_free(&cf);
+    collector_free(&ct);
+}
+
+static char closing_log[4096];
+static void log_to_buf(void *ud, vx_log_level level, const char *msg)
+{
+    (void)ud;
+    if (level >= VX_LOG_ERROR && strlen(closing_log) + strlen(msg) + 2 < sizeof closing_log) {
+        strcat(closing_log, msg);
+        strcat(closing_log, "\n");
+    }
+}
+
+static void test_flush_close_ordering(void)
+{
+    vx_engine *e = engine();
+    collector c, bad;
+    collector_init(&c, 100);
+    collector_init(&bad, 100);
+    bad.fail_always = true;
+    closing_log[0] = '\0';
+    vx_engine_set_logger(e, VX_LOG_DEBUG, log_to_buf, NULL);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    vx_exporter *x = add(e, &c, &o);
+    o.retry_initial_ms = 20;
+    o.name = "bad";
+    vx_exporter *y = add(e, &bad, &o);
+    for (int i = 0; i < 5; i++)
+        record_user(e, i);
+    int64_t t0 = now_ms();
+    CHECK_INT(vx_engine_flush(e, 200), VX_ETIMEDOUT);
+    CHECK(now_ms() - t0 >= 190);
+    CHECK_INT(collected(&c), 5); /* the good exporter got them anyway */
+    for (int i = 5; i < 8; i++)
+        record_user(e, i);
+    t0 = now_ms();
+    CHECK_INT(vx_engine_close(e, 200), VX_ETIMEDOUT);
+    CHECK(now_ms() - t0 < 2000);
+    CHECK_INT(collected(&c), 8); /* recorded before close: delivered */
+    CHECK(!vx_pipeline_active(vx_engine_pipeline(e), VX_EVENT_FEATURE));
+    record_user(e, 9); /* after close: ignored */
+    vx_exporter_stats s;
+    stats(y, &s);
+    CHECK_INT(s.dropped, 8);
+    CHECK_INT(s.pending, 0);
+    CHECK(s.failed_attempts >= 2);
+    stats(x, &s);
+    CHECK_INT(s.exported, 8);
+    CHECK(strstr(closing_log, "exporter bad: 8 events could not be delivered") != NULL);
+    CHECK(strstr(closing_log, "collector says no") != NULL);
+    CHECK_INT(c.destroyed, 1);
+    CHECK_INT(bad.destroyed, 1);
+    CHECK_INT(vx_engine_close(e, 100), VX_OK); /* idempotent */
+    CHECK_INT(vx_engine_flush(e, 100), VX_OK);
+    vx_exporter_options_init(&o);
+    CHECK_INT(vx_engine_add_exporter(e, &o, &collector_ops, &c, NULL), VX_ECLOSED);
+    vx_engine_free(e);
+    CHECK_INT(c.destroyed, 1);
+    collector_free(&c);
+    collector_free(&bad);
+}
+
+static void test_hung_exporter_close(void)
+{
+    vx_engine *e = engine();
+    collector *c = malloc(sizeof *c); /* outlives the engine: the worker still uses it */
+    collector_init(c, 100);
+    c->block = true;
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    vx_exporter *x = add(e, c, &o);
+    record_user(e, 1);
+    usleep(50000);
+    record_user(e, 2);
+    int64_t t0 = now_ms();
+    CHECK_INT(vx_engine_close(e, 100), VX_ETIMEDOUT);
+    CHECK(now_ms() - t0 < 1000);
+    vx_exporter_stats s;
+    stats(x, &s);
+    CHECK_INT(s.dropped, 2);
+    CHECK_INT(c->destroyed, 0); /* its thread is still inside export_batch */
+    vx_engine_free(e);
+    unblock(c);
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&c->mu);
+        int d = c->destroyed;
+        pthread_mutex_unlock(&c->mu);
+        if (d)
+            break;
+        usleep(5000);
+    }
+    CHECK_INT(c->destroyed, 1); /* by the abandoned worker, once */
+    usleep(20000);
+    collector_free(c);
+    free(c);
+}
+
+/* ---- Pull exporters ------------------------------------------------------- */
+
+typedef struct host {
+    vx_exporter *x;
+    int fail_first;
+    int *seen;
+    size_t events, acks, timeouts;
+    vx_status last;
+    int64_t call_ms[16];
+    size_t calls;
+} host;
+
+static void *host_loop(void *arg)
+{
+    host *h = arg;
+    for (;;) {
+        vx_batch *b = NULL;
+        vx_status st = vx_exporter_next_batch(h->x, 50, &b);
+        if (st == VX_ETIMEDOUT) {
+            h->timeouts++;
+            continue;
+        }
+        h->last = st;
+        if (st != VX_OK)
+            break;
+        if (h->calls < 16)
+            h->call_ms[h->calls] = now_ms();
+        h->calls++;
+        if (h->fail_first > 0) {
+            h->fail_first--;
+            vx_exporter_ack(h->x, b, VX_EEXPORT, "host failed");
+            continue;
+        }
+        for (size_t i = 0; i < vx_batch_count(b); i++)
+            h->seen[atoi(vx_event_user_key(vx_batch_event(b, i)) + 1)]++;
+        h->events += vx_batch_count(b);
+        vx_exporter_ack(h->x, b, VX_OK, NULL);
+        h->acks++;
+    }
+    return NULL;
+}
+
+static void test_pull_loop(void)
+{
+    enum { N = 3000 };
+    vx_engine *e = engine();
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.max_events = 500;
+    o.retry_initial_ms = 30;
+    o.retry_max_ms = 60;
+    host h;
+    memset(&h, 0, sizeof h);
+    h.fail_first = 3;
+    h.seen = calloc(N, sizeof(int));
+    CHECK_INT(vx_engine_add_pull_exporter(e, &o, &h.x), VX_OK);
+    vx_exporter_ack(h.x, NULL, VX_OK, NULL);
+    vx_batch *b = NULL;
+    CHECK_INT(vx_exporter_next_batch(h.x, 0, &b), VX_ETIMEDOUT);
+    pthread_t th;
+    pthread_create(&th, NULL, host_loop, &h);
+    for (int i = 0; i < N; i++)
+        record_user(e, i);
+    CHECK_INT(vx_engine_flush(e, 10000), VX_OK);
+    vx_exporter_stats s;
+    vx_exporter_get_stats(h.x, &s);
+    CHECK_INT(s.exported, N);
+    CHECK_INT(s.failed_attempts, 3);
+    CHECK_INT(s.pending, 0);
+    /* flush() asks for one attempt right away; the other waits back off. */
+    CHECK(h.call_ms[3] - h.call_ms[0] >= 58);
+    record_user(e, 0);
+    CHECK_INT(vx_engine_close(e, 5000), VX_OK);
+    pthread_join(th, NULL);
+    CHECK_INT(h.last, VX_ECLOSED);
+    int once = 0;
+    for (int i = 1; i < N; i++)
+        once += h.seen[i] == 1;
+    CHECK_INT(once, N - 1);
+    CHECK_INT(h.seen[0], 2);
+    CHECK_INT(vx_exporter_next_batch(h.x, 0, &b), VX_ECLOSED);
+    vx_engine_free(e);
+    free(h.seen);
+}
+
+static void test_pull_protocol(void)
+{
+    vx_engine *e = engine();
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    vx_exporter *x = NULL;
+    CHECK_INT(vx_engine_add_pull_exporter(e, &o, &x), VX_OK);
+    record_user(e, 1);
+    vx_batch *b = NULL, *b2 = NULL;
+    CHECK_INT(vx_exporter_next_batch(x, 1000, &b), VX_OK);
+    CHECK_INT(vx_batch_count(b), 1);
+    CHECK_INT(vx_exporter_next_batch(x, 0, &b2), VX_ESTATE); /* ack first */
+    CHECK(b2 == NULL);
+    vx_exporter_ack(x, b, VX_OK, NULL);
+    vx_exporter_ack(x, b, VX_OK, NULL); /* a second ack is ignored */
+    vx_exporter_stats s;
+    vx_exporter_get_stats(x, &s);
+    CHECK_INT(s.exported, 1);
+    /* close() with a batch held by the host: counted, then ECLOSED. */
+    record_user(e, 2);
+    CHECK_INT(vx_exporter_next_batch(x, 1000, &b), VX_OK);
+    CHECK_INT(vx_engine_close(e, 50), VX_ETIMEDOUT);
+    vx_exporter_get_stats(x, &s);
+    CHECK_INT(s.dropped, 1);
+    vx_exporter_ack(x, b, VX_OK, NULL); /* late success: not lost after all */
+    vx_exporter_get_stats(x, &s);
+    CHECK_INT(s.dropped, 0);
+    CHECK_INT(s.exported, 2);
+    CHECK_INT(vx_exporter_next_batch(x, 0, &b), VX_ECLOSED);
+    vx_engine_free(e);
+}
+
+/* Through the engine: evaluations record GOFF's feature events. */
+static char eval_json[8][1024];
+static int eval_n;
+static vx_status keep_all(void *ud, const vx_batch *b, vx_error *err)
+{
+    (void)ud;
+    (void)err;
+    for (size_t i = 0; i < vx_batch_count(b) && eval_n < 8; i++)
+        vx_event_to_json(vx_batch_event(b, i), eval_json[eval_n++], sizeof eval_json[0]);
+    return VX_OK;
+}
+
+static void test_events_from_evaluations(void)
+{
+    vx_engine *e = engine();
+    const char *cfg = "{\"flag\":{\"variations\":{\"a\":\"x\",\"b\":\"y\"},"
+                      "\"defaultRule\":{\"variation\":\"a\"},\"version\":\"3\"},"
+                      "\"quiet\":{\"variations\":{\"a\":1},\"defaultRule\":{\"variation\":\"a\"},"
+                      "\"trackEvents\":false}}";
+    CHECK_INT(vx_engine_load(e, cfg, strlen(cfg), VX_FORMAT_JSON, NULL), VX_OK);
+    vx_exporter_ops ops = {keep_all, NULL};
+    CHECK_INT(vx_engine_add_exporter(e, NULL, &ops, NULL, NULL), VX_OK);
+    eval_n = 0;
+    vx_context *ctx = vx_context_new("u1");
+    vx_context_set_bool(ctx, "anonymous", true);
+    vx_result r;
+    CHECK_INT(vx_engine_eval_string(e, "flag", ctx, "dflt", &r), VX_OK);
+    vx_result_release(&r);
+    CHECK_INT(vx_engine_eval_string(e, "missing", ctx, "dflt", &r), VX_OK);
+    vx_result_release(&r);
+    CHECK_INT(vx_engine_eval_int(e, "quiet", ctx, 0, &r), VX_OK);
+    vx_result_release(&r);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK_INT(eval_n, 2);
+    time_t now = time(NULL);
+    char expect[512];
+    snprintf(expect, sizeof expect,
+             "{\"kind\":\"feature\",\"contextKind\":\"anonymousUser\",\"userKey\":\"u1\","
+             "\"creationDate\":%lld,\"key\":\"flag\",\"variation\":\"a\",\"value\":\"x\","
+             "\"default\":false,\"version\":\"3\",\"source\":\"SERVER\"}",
+             (long long)now);
+    if (strcmp(eval_json[0], expect) != 0) { /* the second may have ticked */
+        snprintf(expect, sizeof expect,
+                 "{\"kind\":\"feature\",\"contextKind\":\"anonymousUser\",\"userKey\":\"u1\","
+                 "\"creationDate\":%lld,\"key\":\"flag\",\"variation\":\"a\",\"value\":\"x\","
+                 "\"default\":false,\"version\":\"3\",\"source\":\"SERVER\"}",
+                 (long long)now - 1);
+    }
+    CHECK_STR(eval_json[0], expect);
+    CHECK(strstr(eval_json[1], "\"key\":\"missing\",\"variation\":\"SdkDefault\","
+                               "\"value\":\"dflt\",\"default\":true,\"version\":\"\"") != NULL);
+    vx_context_free(ctx);
+    vx_engine_free(e);
+}
+
+int main(void)
+{
+    vx_global_init();
+    RUN(test_options_and_args);
+    RUN(test_bulk_flush_and_names);
+    RUN(test_threshold_interval_sync);
+    RUN(test_retry_backoff_exactly_once);
+    RUN(test_memory_cap);
+    RUN(test_many_threads);
+    RUN(test_slow_exporter_independent);
+    RUN(test_added_later_and_settings);
+    RUN(test_event_settings);
+    RUN(test_tracking_routing);
+    RUN(test_flush_close_ordering);
+    RUN(test_hung_exporter_close);
+    RUN(test_pull_loop);
+    RUN(test_pull_protocol);
+    RUN(test_events_from_evaluations);
+    TEST_MAIN_END();
+}
