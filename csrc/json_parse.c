@@ -58,13 +58,16 @@ static vx_status add_item(vx_doc *doc, const char *key, const cJSON *item, int d
         return vx_doc_add_bool(doc, key, cJSON_IsTrue(item));
     if (cJSON_IsNumber(item)) {
         double d = item->valuedouble;
-        bool as_int = integral(d);
-        if (mode == VX_JSON_CONTEXT)
-            as_int = as_int && depth == 1; /* GOFF: top-level only */
-        if (!as_int)
+        if (mode == VX_JSON_CONTEXT) {
+            /* GOFF's IsIntegral: val == float64(int64(val)), top level only:
+             * any integral value int64 holds (so -0.0 becomes 0). */
+            if (depth == 1 && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+                d == trunc(d))
+                return vx_doc_add_int(doc, key, (int64_t)d);
             return vx_doc_add_float(doc, key, d);
-        if (mode == VX_JSON_CONTEXT)
-            return vx_doc_add_int(doc, key, (int64_t)d);
+        }
+        if (!integral(d))
+            return vx_doc_add_float(doc, key, d);
         /* Plain JSON: Go decodes this number as a float64; remember it. */
         vx_value v = vx_make_int((int64_t)d);
         v.flags = VX_VF_GO_FLOAT;
