@@ -76,5 +76,16 @@ test-c: $(C_TEST_BINS) $(BUILD)/vexil-asan
 	  VX_CLI=$(BUILD)/vexil-asan $$t; \
 	done
 
+# Python: a venv of the project's own, so the system Python stays untouched.
+PYVENV ?= $(BUILD)/pyvenv
+
+$(PYVENV)/bin/python:
+	$(PYTHON) -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install -q --upgrade pip
+
+test-python: lib $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q '.[test]'
+	$(PYVENV)/bin/python -m pytest -q tests/python
+
 clean:
 	rm -rf $(BUILD)

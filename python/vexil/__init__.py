@@ -1,0 +1,41 @@
+"""vexil: feature flags with GO Feature Flag's semantics, evaluated by a C engine.
+
+::
+
+    import vexil
+    engine = vexil.Engine.from_file("flags.yaml")
+    engine.bool_value("new-checkout", False, {"targetingKey": "u1", "plan": "pro"})
+    ctx = vexil.Context("u1", plan="pro")     # converted once, faster when reused
+    engine.string_details("banner", "none", ctx).reason   # vexil.Reason.TARGETING_MATCH
+    engine.add_exporter(lambda events: print(len(events)), flush_interval=10.0)
+
+See Engine for loading and evaluating, Engine.add_exporter for events, and
+vexil.openfeature.VexilProvider for OpenFeature.
+"""
+
+from ._types import ConfigError, Error, ErrorCode, Reason
+from . import _vexil
+
+_vexil._setup(reason=Reason, error_code=ErrorCode, error=Error, config_error=ConfigError)
+
+from ._vexil import Context, EvaluationDetails, ExporterHandle, webhook_signature  # noqa: E402
+from ._engine import Engine  # noqa: E402
+from .exporters import FileExporter, LogExporter, WebhookExporter  # noqa: E402
+
+__version__ = "0.1.0"
+CORE_VERSION: str = _vexil.CORE_VERSION
+
+__all__ = [
+    "ConfigError",
+    "Context",
+    "Engine",
+    "Error",
+    "ErrorCode",
+    "EvaluationDetails",
+    "ExporterHandle",
+    "FileExporter",
+    "LogExporter",
+    "Reason",
+    "WebhookExporter",
+    "webhook_signature",
+]

@@ -1,0 +1,193 @@
+/*
+ * logqueue.c: where the core's log messages wait for Python.
+ *
+ * The core calls its log callback from any thread, its own included. Those
+ * threads must never take the GIL (interpreter shutdown and fork make that a
+ * deadlock or a crash, bindings.md §3.2), so the callback only copies the
+ * message into this queue; a Python thread of the package (vexil._runtime)
+ * waits in vxpy_log_wait() with the GIL released and hands the messages to
+ * logging.getLogger("vexil").
+ *
+ * The queue is process-wide and never freed: a late message from a core
+ * thread must find valid memory even during interpreter teardown. It is
+ * bounded; past the bound, messages are counted and the count is reported.
+ */
+#include "vexil_ext.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_MAX_QUEUED 100000
+
+typedef struct lq_item {
+    struct lq_item *next;
+    int level;
+    size_t len;
+    char text[];
+} lq_item;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    lq_item *head, *tail;
+    size_t count;
+    unsigned long long dropped;
+    int stop;
+} lq = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+volatile int vxpy_host_exiting;
+
+static void cv_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&lq.cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+/* In a forked child the lock may have been held by a thread that no longer
+ * exists, and the list may be half-linked: start again with an empty queue
+ * (what was queued is the parent's to print). */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&lq.mu, NULL);
+    cv_init();
+    lq.head = lq.tail = NULL;
+    lq.count = 0;
+    lq.dropped = 0;
+    lq.stop = 0;
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_once(void)
+{
+    cv_init();
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+void vxpy_log_init(void)
+{
+    pthread_once(&once, init_once);
+}
+
+void vxpy_log_callback(void *user_data, vx_log_level level, const char *message)
+{
+    (void)user_data;
+    size_t len = strlen(message);
+    lq_item *it = malloc(sizeof(*it) + len + 1);
+    pthread_mutex_lock(&lq.mu);
+    if (!it || lq.count >= LOG_MAX_QUEUED) {
+        lq.dropped++;
+        pthread_mutex_unlock(&lq.mu);
+        free(it);
+        return;
+    }
+    it->next = NULL;
+    it->level = (int)level;
+    it->len = len;
+    memcpy(it->text, message, len + 1);
+    if (lq.tail)
+        lq.tail->next = it;
+    else
+        lq.head = it;
+    lq.tail = it;
+    lq.count++;
+    pthread_cond_signal(&lq.cv);
+    pthread_mutex_unlock(&lq.mu);
+}
+
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Takes everything queued, waiting up to ms (0: just look). */
+static lq_item *take(int64_t ms, unsigned long long *dropped, int *stopped)
+{
+    struct timespec ts;
+    deadline_in(&ts, ms);
+    pthread_mutex_lock(&lq.mu);
+    while (!lq.head && !lq.stop && ms > 0)
+        if (pthread_cond_timedwait(&lq.cv, &lq.mu, &ts) == ETIMEDOUT)
+            break;
+    lq_item *all = lq.head;
+    lq.head = lq.tail = NULL;
+    lq.count = 0;
+    *dropped = lq.dropped;
+    lq.dropped = 0;
+    *stopped = lq.stop;
+    pthread_mutex_unlock(&lq.mu);
+    return all;
+}
+
+static const int py_levels[] = {10, 20, 30, 40, 50};
+
+static PyObject *as_list(lq_item *all, unsigned long long dropped)
+{
+    PyObject *list = PyList_New(0);
+    for (lq_item *it = all, *next; it; it = next) {
+        next = it->next;
+        if (list) {
+            PyObject *t = Py_BuildValue("(iN)", py_levels[it->level < 0 || it->level > 4 ? 3 : it->level],
+                                        vxpy_str(it->text, (Py_ssize_t)it->len));
+            if (!t || PyList_Append(list, t) < 0)
+                Py_CLEAR(list);
+            Py_XDECREF(t);
+        }
+        free(it);
+    }
+    if (list && dropped) {
+        PyObject *t = Py_BuildValue("(iN)", 30, PyUnicode_FromFormat(
+            "%llu log messages were dropped (the queue was full)", dropped));
+        if (!t || PyList_Append(list, t) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(t);
+    }
+    return list;
+}
+
+PyObject *vxpy_log_wait(PyObject *module, PyObject *arg)
+{
+    int64_t ms;
+    if (vxpy_timeout_ms(arg, &ms) < 0)
+        return NULL;
+    if (ms < 0)
+        ms = 3600 * 1000;
+    unsigned long long dropped;
+    int stopped;
+    lq_item *all;
+    Py_BEGIN_ALLOW_THREADS
+    all = take(ms, &dropped, &stopped);
+    Py_END_ALLOW_THREADS
+    if (!all && !dropped && stopped)
+        Py_RETURN_NONE;
+    return as_list(all, dropped);
+}
+
+PyObject *vxpy_log_stop(PyObject *module, PyObject *unused)
+{
+    pthread_mutex_lock(&lq.mu);
+    lq.stop = 1;
+    pthread_cond_broadcast(&lq.cv);
+    pthread_mutex_unlock(&lq.mu);
+    Py_RETURN_NONE;
+}
+
+PyObject *vxpy_log_restart(PyObject *module, PyObject *unused)
+{
+    pthread_mutex_lock(&lq.mu);
+    lq.stop = 0;
+    pthread_mutex_unlock(&lq.mu);
+    Py_RETURN_NONE;
+}
