@@ -108,6 +108,18 @@ static bool put(vx_member *ms, uint32_t *n, const char *key, size_t len, const v
     return true;
 }
 
+static bool in_members(const vx_member *ms, uint32_t n, const vx_member *m)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (ms[i].key_hash == m->key_hash && ms[i].key_len == m->key_len &&
+            memcmp(ms[i].key, m->key, m->key_len) == 0)
+            return true;
+    return false;
+}
+
+/* The few overriding members (enrichment, injected keys) go first; the
+ * context's own members, already unique, follow unless overridden. Member
+ * order is irrelevant: writers sort keys. */
 bool vx_attrs_materialize(vx_attrs *a, vx_arena *arena, vx_value *out)
 {
     if (a->ctx && !vx_context_load_all(a->ctx))
@@ -119,17 +131,23 @@ bool vx_attrs_materialize(vx_attrs *a, vx_arena *arena, vx_value *out)
     if (!ms)
         return false;
     uint32_t n = 0;
-    for (size_t i = 0; i < nctx; i++) {
-        const vx_member *m = vx_context_member(a->ctx, i);
-        put(ms, &n, m->key, m->key_len, &m->value);
-    }
-    for (size_t i = 0; i < nenr; i++) {
-        const vx_member *m = &a->enrichment->u.members[i];
-        put(ms, &n, m->key, m->key_len, &m->value);
-    }
     put(ms, &n, "anonymous", 9, anonymous(a));
     put(ms, &n, "key", 3, &a->key);
     put(ms, &n, "targetingKey", 12, &a->key);
+    for (size_t i = 0; i < nenr; i++) {
+        const vx_member *m = &a->enrichment->u.members[i];
+        if (!in_members(ms, n, m))
+            ms[n++] = *m;
+    }
+    uint32_t overriding = n;
+    size_t left = nctx;
+    for (const vx_ctx_block *b = a->ctx ? a->ctx->first : NULL; b && left; b = b->next) {
+        size_t k = left < VX_CTX_BLOCK ? left : VX_CTX_BLOCK;
+        for (size_t i = 0; i < k; i++)
+            if (!in_members(ms, overriding, &b->m[i]))
+                ms[n++] = b->m[i];
+        left -= k;
+    }
     out->type = VX_OBJECT;
     out->len = n;
     out->u.members = ms;

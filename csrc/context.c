@@ -6,14 +6,65 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define INDEX_FROM 16
+
+static bool same_key(const vx_member *m, const char *key, size_t len, uint32_t hash)
+{
+    return m->key_hash == hash && m->key_len == len && memcmp(m->key, key, len) == 0;
+}
+
+static vx_member *find_indexed(const vx_context *ctx, const char *key, size_t len, uint32_t hash)
+{
+    size_t mask = ctx->index_cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        vx_member *m = ctx->index[i];
+        if (!m)
+            return NULL;
+        if (same_key(m, key, len, hash))
+            return m;
+    }
+}
+
+static void index_put(vx_context *ctx, vx_member *m)
+{
+    size_t mask = ctx->index_cap - 1;
+    size_t i = m->key_hash & mask;
+    while (ctx->index[i])
+        i = (i + 1) & mask;
+    ctx->index[i] = m;
+}
+
+/* Keeps the load factor under one half. False only when out of memory, in
+ * which case lookups fall back to scanning. */
+static bool index_grow(vx_context *ctx)
+{
+    size_t cap = ctx->index_cap ? ctx->index_cap * 2 : 64;
+    vx_member **idx = calloc(cap, sizeof(*idx));
+    if (!idx)
+        return false;
+    free(ctx->index);
+    ctx->index = idx;
+    ctx->index_cap = cap;
+    size_t left = ctx->count;
+    for (vx_ctx_block *b = ctx->first; b && left; b = b->next) {
+        size_t n = left < VX_CTX_BLOCK ? left : VX_CTX_BLOCK;
+        for (size_t i = 0; i < n; i++)
+            index_put(ctx, &b->m[i]);
+        left -= n;
+    }
+    return true;
+}
+
 static vx_member *find_member(const vx_context *ctx, const char *key, size_t len, uint32_t hash)
 {
+    if (ctx->index_cap && ctx->count * 2 < ctx->index_cap)
+        return find_indexed(ctx, key, len, hash);
     size_t left = ctx->count;
     for (vx_ctx_block *b = ctx->first; b && left; b = b->next) {
         size_t n = left < VX_CTX_BLOCK ? left : VX_CTX_BLOCK;
         for (size_t i = 0; i < n; i++) {
             vx_member *m = &b->m[i];
-            if (m->key_hash == hash && m->key_len == len && memcmp(m->key, key, len) == 0)
+            if (same_key(m, key, len, hash))
                 return m;
         }
         left -= n;
@@ -53,6 +104,11 @@ static bool sink(void *data, const char *key, size_t len, const vx_value *v)
     m->key_hash = hash;
     m->value = *v;
     ctx->count++;
+    /* An index kept across vx_context_reset is used from the first member. */
+    if (ctx->index_cap && ctx->count * 2 < ctx->index_cap)
+        index_put(ctx, m);
+    else if (ctx->count >= INDEX_FROM)
+        index_grow(ctx);
     return true;
 }
 
@@ -105,6 +161,7 @@ void vx_context_free(vx_context *ctx)
     vx_doc_free(ctx->doc);
     free(ctx->targeting_key);
     free(ctx->misses);
+    free(ctx->index);
     free(ctx);
 }
 
@@ -118,6 +175,8 @@ vx_status vx_context_reset(vx_context *ctx, const char *targeting_key)
     }
     ctx->first = ctx->last = NULL;
     ctx->count = 0;
+    if (ctx->index_cap)
+        memset(ctx->index, 0, ctx->index_cap * sizeof(*ctx->index));
     ctx->miss_count = 0;
     ctx->all_loaded = false;
     ctx->source_failed = false;

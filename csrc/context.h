@@ -27,6 +27,10 @@ struct vx_context {
     vx_ctx_block *first, *last;
     size_t count;
     vx_ctx_block *spare;       /* blocks kept by reset */
+    /* Open-addressing index of members, built once a context outgrows a
+     * linear scan, so wide contexts (tracking a whole host dict) stay linear. */
+    vx_member **index;
+    size_t index_cap;          /* 0 or a power of two */
     /* Lazy source. */
     vx_context_source source;
     bool has_source;

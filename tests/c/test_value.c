@@ -148,6 +148,42 @@ static void test_go_float_print(void)
     vx_doc_free(d);
 }
 
+/* Wide contexts use an index: replacing, resetting and reusing stay right. */
+static void test_wide_context(void)
+{
+    vx_context *ctx = vx_context_new("u");
+    char k[16];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 300; i++) {
+            snprintf(k, sizeof k, "k%d", i);
+            vx_context_set_int(ctx, k, i);
+        }
+        for (int i = 0; i < 300; i += 7) {
+            snprintf(k, sizeof k, "k%d", i);
+            vx_context_set_int(ctx, k, -i);
+        }
+        CHECK_INT(ctx->count, 300);
+        int bad = 0;
+        for (int i = 0; i < 300; i++) {
+            snprintf(k, sizeof k, "k%d", i);
+            bad += vx_value_get_int(vx_context_get(ctx, k)) != (i % 7 ? i : -i);
+        }
+        CHECK_INT(bad, 0);
+        CHECK(vx_context_get(ctx, "k300") == NULL);
+        vx_attrs a;
+        vx_attrs_init(&a, ctx, NULL);
+        vx_arena ar;
+        vx_arena_init(&ar);
+        vx_value all;
+        CHECK(vx_attrs_materialize(&a, &ar, &all));
+        CHECK_INT(vx_value_count(&all), 303);
+        vx_arena_free(&ar);
+        vx_context_reset(ctx, "v");
+        CHECK(vx_context_get(ctx, "k1") == NULL);
+    }
+    vx_context_free(ctx);
+}
+
 int main(void)
 {
     RUN(test_injected_hashes);
@@ -157,5 +193,6 @@ int main(void)
     RUN(test_lazy_source);
     RUN(test_yaml_raw_text);
     RUN(test_go_float_print);
+    RUN(test_wide_context);
     TEST_MAIN_END();
 }
