@@ -1,0 +1,490 @@
+/* The engine handle: an immutable snapshot (compiled configuration plus
+ * evaluation settings) published atomically, evaluations that never lock,
+ * and the event pipeline behind them.
+ *
+ * Acquiring a snapshot without racing its release: readers announce
+ * themselves in one of two counters chosen by an epoch, and confirm the epoch
+ * did not move before reading the current pointer:
+ *
+ *   reader:  e = epoch; acq[e&1]++; if (epoch != e) { acq[e&1]--; retry }
+ *            s = current; s->refs++; acq[e&1]--
+ *   writer:  (mutex) old = exchange(current, new); e = epoch++;
+ *            wait until acq[e&1] == 0; release old
+ *
+ * Every operation is sequentially consistent. A reader that loaded `old`
+ * confirmed its epoch e' before the writer's increment moved it past e'. If
+ * e' is the writer's e, the writer waits on that reader's counter. If e' is
+ * older, the writer that moved the epoch from e' waited for the reader, and it
+ * finished before this writer took the mutex. So no reader can still be about
+ * to take a reference when `old` loses the engine's. New readers go to the
+ * other counter, so the wait is bounded by readers already in the window. */
+#include "engine.h"
+
+#include "flag.h"
+#include "from_env.h"
+#include "result.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct vx_snapshot {
+    vx_ref ref;
+    vx_config *config;           /* NULL: nothing loaded, or from-env */
+    bool use_env;
+    vx_doc *enrichment_doc;
+    const vx_value *enrichment;  /* enrichment + env, or NULL */
+} vx_snapshot;
+
+struct vx_engine {
+    _Atomic(vx_snapshot *) current;
+    atomic_ulong epoch;
+    atomic_long acq[2];
+    pthread_mutex_t write_lock;  /* publishers and settings */
+    vx_logger log;
+    vx_pipeline *pipeline;
+    vx_env_cache *env;
+    /* Settings, under write_lock. */
+    char *environment;
+    vx_doc *enrichment;
+    atomic_bool closed;
+};
+
+/* ---- Snapshots ------------------------------------------------------------ */
+
+static void snapshot_destroy(vx_ref *r)
+{
+    vx_snapshot *s = (vx_snapshot *)r;
+    vx_config_free(s->config);
+    vx_doc_free(s->enrichment_doc);
+    free(s);
+}
+
+/* The merged enrichment: the engine's object, then env=<environment>. */
+static bool build_enrichment(vx_engine *e, vx_snapshot *s)
+{
+    const vx_value *user = e->enrichment ? vx_doc_root(e->enrichment) : NULL;
+    bool has_env = e->environment && e->environment[0];
+    if (!user && !has_env)
+        return true;
+    s->enrichment_doc = vx_doc_new();
+    vx_doc *d = s->enrichment_doc;
+    if (!d || vx_doc_begin_object(d, NULL) != VX_OK)
+        return false;
+    for (uint32_t i = 0; user && i < user->len; i++)
+        if (vx_doc_add_value(d, user->u.members[i].key, &user->u.members[i].value) != VX_OK)
+            return false;
+    if (has_env && vx_doc_add_string(d, "env", e->environment, -1) != VX_OK)
+        return false;
+    if (vx_doc_end(d) != VX_OK)
+        return false;
+    s->enrichment = vx_doc_root(d);
+    return true;
+}
+
+/* A snapshot with `config` (a reference it takes over) and the current
+ * settings. Called with write_lock held. */
+static vx_snapshot *snapshot_new(vx_engine *e, vx_config *config, bool use_env)
+{
+    vx_snapshot *s = calloc(1, sizeof *s);
+    if (!s) {
+        vx_config_free(config);
+        return NULL;
+    }
+    vx_ref_init(&s->ref, snapshot_destroy);
+    s->config = config;
+    s->use_env = use_env;
+    if (!build_enrichment(e, s)) {
+        snapshot_destroy(&s->ref);
+        return NULL;
+    }
+    return s;
+}
+
+static vx_snapshot *acquire(vx_engine *e)
+{
+    for (;;) {
+        unsigned long ep = atomic_load(&e->epoch);
+        atomic_long *c = &e->acq[ep & 1];
+        atomic_fetch_add(c, 1);
+        if (atomic_load(&e->epoch) == ep) {
+            vx_snapshot *s = atomic_load(&e->current);
+            vx_ref_acquire(&s->ref);
+            atomic_fetch_sub(c, 1);
+            return s;
+        }
+        atomic_fetch_sub(c, 1);
+    }
+}
+
+/* Called with write_lock held. */
+static void publish(vx_engine *e, vx_snapshot *s)
+{
+    vx_snapshot *old = atomic_exchange(&e->current, s);
+    unsigned long ep = atomic_fetch_add(&e->epoch, 1);
+    while (atomic_load(&e->acq[ep & 1]) != 0)
+        sched_yield();
+    vx_ref_release(&old->ref);
+}
+
+/* Republishes the current configuration with `use_env` and the current
+ * settings. Called with write_lock held. */
+static vx_status republish(vx_engine *e, vx_config *config, bool use_env)
+{
+    vx_snapshot *s = snapshot_new(e, config, use_env);
+    if (!s)
+        return VX_ENOMEM;
+    publish(e, s);
+    return VX_OK;
+}
+
+static vx_status republish_current(vx_engine *e)
+{
+    vx_snapshot *cur = atomic_load(&e->current);
+    return republish(e, vx_config_ref(cur->config), cur->use_env);
+}
+
+/* ---- Life cycle ----------------------------------------------------------- */
+
+vx_status vx_engine_new(vx_engine **out)
+{
+    if (!out)
+        return VX_EINVAL;
+    *out = NULL;
+    vx_status st = vx_global_init();
+    if (st != VX_OK)
+        return st;
+    vx_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return VX_ENOMEM;
+    vx_logger_init(&e->log);
+    pthread_mutex_init(&e->write_lock, NULL);
+    e->env = vx_env_cache_new();
+    vx_snapshot *s = snapshot_new(e, NULL, false);
+    e->pipeline = vx_pipeline_new(&e->log);
+    if (!e->env || !s || !e->pipeline) {
+        if (s)
+            snapshot_destroy(&s->ref);
+        vx_pipeline_free(e->pipeline);
+        vx_env_cache_free(e->env);
+        pthread_mutex_destroy(&e->write_lock);
+        vx_logger_destroy(&e->log);
+        free(e);
+        return VX_ENOMEM;
+    }
+    atomic_init(&e->current, s);
+    vx_global_register(e);
+    *out = e;
+    return VX_OK;
+}
+
+void vx_engine_free(vx_engine *engine)
+{
+    if (!engine)
+        return;
+    vx_engine_close(engine, 5000);
+    vx_global_unregister(engine);
+    vx_pipeline_free(engine->pipeline);
+    vx_ref_release(&atomic_load(&engine->current)->ref);
+    vx_env_cache_free(engine->env);
+    vx_doc_free(engine->enrichment);
+    free(engine->environment);
+    pthread_mutex_destroy(&engine->write_lock);
+    vx_logger_destroy(&engine->log);
+    free(engine);
+}
+
+vx_status vx_engine_flush(vx_engine *engine, int64_t timeout_ms)
+{
+    if (!engine)
+        return VX_EINVAL;
+    return vx_pipeline_flush(engine->pipeline, timeout_ms);
+}
+
+vx_status vx_engine_close(vx_engine *engine, int64_t timeout_ms)
+{
+    if (!engine)
+        return VX_EINVAL;
+    atomic_store(&engine->closed, true);
+    return vx_pipeline_close(engine->pipeline, timeout_ms);
+}
+
+void vx_engine_set_logger(vx_engine *engine, vx_log_level min_level, vx_log_fn fn,
+                          void *user_data)
+{
+    if (engine)
+        vx_logger_set(&engine->log, min_level, fn, user_data);
+}
+
+vx_pipeline *vx_engine_pipeline(vx_engine *e)
+{
+    return e ? e->pipeline : NULL;
+}
+
+vx_logger *vx_engine_logger(vx_engine *e)
+{
+    return e ? &e->log : NULL;
+}
+
+void vx_engine_atfork_prepare(vx_engine *e)
+{
+    pthread_mutex_lock(&e->write_lock);
+    vx_env_cache_atfork_prepare(e->env);
+}
+
+void vx_engine_atfork_parent(vx_engine *e)
+{
+    vx_env_cache_atfork_parent(e->env);
+    pthread_mutex_unlock(&e->write_lock);
+}
+
+/* The forking thread took the locks in prepare; the child's copy of that
+ * thread owns them and releases them. */
+void vx_engine_atfork_child(vx_engine *e)
+{
+    vx_env_cache_atfork_child(e->env);
+    pthread_mutex_unlock(&e->write_lock);
+    vx_logger_after_fork_child(&e->log);
+    /* Readers caught mid-acquire by the fork do not exist in the child. */
+    atomic_store(&e->acq[0], 0);
+    atomic_store(&e->acq[1], 0);
+}
+
+/* ---- Loading -------------------------------------------------------------- */
+
+static void log_invalid(vx_engine *e, const vx_config *c)
+{
+    for (size_t i = 0; i < c->ninvalid; i++)
+        vx_logf(&e->log, VX_LOG_WARN, "invalid configuration for flag %s: %s", c->invalid[i].key,
+                c->invalid[i].reason);
+}
+
+static vx_status load_failed(vx_engine *e, vx_status st, const vx_error *err)
+{
+    if (err->line > 0)
+        vx_logf(&e->log, VX_LOG_ERROR,
+                "failed to load the flag configuration (keeping the last good one): %s "
+                "(line %d, column %d)",
+                err->message, err->line, err->column);
+    else
+        vx_logf(&e->log, VX_LOG_ERROR,
+                "failed to load the flag configuration (keeping the last good one): %s",
+                err->message);
+    return st;
+}
+
+vx_status vx_engine_set_config(vx_engine *engine, vx_config *config)
+{
+    if (!engine || !config)
+        return VX_EINVAL;
+    pthread_mutex_lock(&engine->write_lock);
+    vx_status st = republish(engine, vx_config_ref(config), false);
+    pthread_mutex_unlock(&engine->write_lock);
+    return st;
+}
+
+static vx_status install(vx_engine *e, vx_status st, vx_config *c, vx_error *err)
+{
+    if (st != VX_OK)
+        return load_failed(e, st, err);
+    log_invalid(e, c);
+    pthread_mutex_lock(&e->write_lock);
+    st = republish(e, c, false);
+    pthread_mutex_unlock(&e->write_lock);
+    return st;
+}
+
+vx_status vx_engine_load(vx_engine *engine, const char *data, size_t len, vx_format format,
+                         vx_error *err)
+{
+    vx_error local = {0};
+    if (!engine)
+        return VX_EINVAL;
+    vx_config *c = NULL;
+    vx_status st = vx_config_parse(data, len, format, &c, err ? err : &local);
+    return install(engine, st, c, err ? err : &local);
+}
+
+vx_status vx_engine_load_file(vx_engine *engine, const char *path, vx_format format,
+                              vx_error *err)
+{
+    vx_error local = {0};
+    if (!engine)
+        return VX_EINVAL;
+    vx_config *c = NULL;
+    vx_status st = vx_config_parse_file(path, format, &c, err ? err : &local);
+    return install(engine, st, c, err ? err : &local);
+}
+
+vx_config *vx_engine_get_config(vx_engine *engine)
+{
+    if (!engine)
+        return NULL;
+    vx_snapshot *s = acquire(engine);
+    vx_config *c = vx_config_ref(s->config);
+    vx_ref_release(&s->ref);
+    return c;
+}
+
+vx_status vx_engine_use_env(vx_engine *engine)
+{
+    if (!engine)
+        return VX_EINVAL;
+    pthread_mutex_lock(&engine->write_lock);
+    vx_status st = republish(engine, NULL, true);
+    pthread_mutex_unlock(&engine->write_lock);
+    return st;
+}
+
+vx_status vx_engine_set_environment(vx_engine *engine, const char *environment)
+{
+    if (!engine)
+        return VX_EINVAL;
+    char *copy = environment ? strdup(environment) : NULL;
+    if (environment && !copy)
+        return VX_ENOMEM;
+    pthread_mutex_lock(&engine->write_lock);
+    char *old = engine->environment;
+    engine->environment = copy;
+    vx_status st = republish_current(engine);
+    if (st != VX_OK) {
+        engine->environment = old;
+        old = copy;
+    }
+    pthread_mutex_unlock(&engine->write_lock);
+    free(old);
+    return st;
+}
+
+vx_status vx_engine_set_enrichment(vx_engine *engine, const vx_value *enrichment)
+{
+    if (!engine || (enrichment && enrichment->type != VX_OBJECT))
+        return VX_EINVAL;
+    vx_doc *copy = NULL;
+    if (enrichment) {
+        if (!(copy = vx_doc_new()) || vx_doc_add_value(copy, NULL, enrichment) != VX_OK) {
+            vx_doc_free(copy);
+            return VX_ENOMEM;
+        }
+    }
+    pthread_mutex_lock(&engine->write_lock);
+    vx_doc *old = engine->enrichment;
+    engine->enrichment = copy;
+    vx_status st = republish_current(engine);
+    if (st != VX_OK) {
+        engine->enrichment = old;
+        old = copy;
+    }
+    pthread_mutex_unlock(&engine->write_lock);
+    vx_doc_free(old);
+    return st;
+}
+
+/* ---- Evaluation ----------------------------------------------------------- */
+
+static void record_event(vx_engine *e, const char *key, vx_result *r, vx_attrs *attrs)
+{
+    if (!r->track_events || !vx_pipeline_active(e->pipeline, VX_EVENT_FEATURE))
+        return;
+    vx_feature_record rec = {
+        .flag_key = key,
+        .variation = r->variant,
+        .value = r->value,
+        .failed = r->error_code != VX_ERRC_NONE,
+        .version = r->version,
+    };
+    vx_pipeline_record_feature(e->pipeline, &rec, attrs);
+}
+
+static void eval_env(vx_engine *e, const char *key, vx_type type, vx_attrs *attrs,
+                     const vx_value *def, vx_result *out)
+{
+    vx_eval_out ev;
+    vx_ref *pin;
+    vx_env_evaluate(e->env, key, attrs, &ev, &pin);
+    vx_result_flag rf = {.key = key, .version = "", .track_events = true};
+    vx_result_fill(out, &ev, type, def, &rf);
+    if (ev.code == VX_ERRC_FLAG_NOT_FOUND)
+        vx_result_set_message(out, "flag [%s] does not exists", key);
+    vx_result_pin(out, pin);
+}
+
+static void eval_core(vx_engine *e, const char *key, vx_type type, vx_context *ctx,
+                      const vx_value *def, vx_result *out)
+{
+    vx_snapshot *s = acquire(e);
+    vx_attrs attrs;
+    vx_attrs_init(&attrs, ctx, s->enrichment);
+    if (s->use_env) {
+        eval_env(e, key, type, &attrs, def, out);
+        record_event(e, key, out, &attrs);
+        vx_ref_release(&s->ref);
+        return;
+    }
+    const vx_flag *f = s->config ? vx_config_find(s->config, key, strlen(key)) : NULL;
+    if (!f) {
+        vx_result_not_found(out, type, def, key);
+    } else {
+        vx_eval_out ev;
+        vx_flag_evaluate(f, &attrs, &e->log, &ev);
+        vx_result_flag rf = {f->key, f->metadata, f->version, f->track_events};
+        vx_result_fill(out, &ev, type, def, &rf);
+    }
+    vx_result_pin(out, &s->ref);
+    record_event(e, key, out, &attrs);
+}
+
+vx_status vx_engine_eval(vx_engine *engine, const char *flag_key, vx_type type, vx_context *ctx,
+                         const vx_value *default_value, vx_result *out)
+{
+    if (!out)
+        return VX_EINVAL;
+    vx_result_reset(out);
+    if (!engine || !flag_key || type < VX_TYPE_ANY || type > VX_TYPE_OBJECT)
+        return VX_EINVAL;
+    eval_core(engine, flag_key, type, ctx, default_value, out);
+    return VX_OK;
+}
+
+/* The typed shorthands keep their default in the result's first slot. */
+static vx_status eval_typed(vx_engine *e, const char *key, vx_type type, vx_context *ctx,
+                            vx_value def, vx_result *out)
+{
+    if (!out)
+        return VX_EINVAL;
+    vx_result_reset(out);
+    if (!e || !key)
+        return VX_EINVAL;
+    vx_value *slot = (vx_value *)(void *)&out->priv_.value.u64[0];
+    *slot = def;
+    eval_core(e, key, type, ctx, slot, out);
+    return VX_OK;
+}
+
+vx_status vx_engine_eval_bool(vx_engine *engine, const char *flag_key, vx_context *ctx,
+                              bool default_value, vx_result *out)
+{
+    return eval_typed(engine, flag_key, VX_TYPE_BOOL, ctx, vx_make_bool(default_value), out);
+}
+
+vx_status vx_engine_eval_string(vx_engine *engine, const char *flag_key, vx_context *ctx,
+                                const char *default_value, vx_result *out)
+{
+    if (!default_value)
+        default_value = "";
+    return eval_typed(engine, flag_key, VX_TYPE_STRING, ctx,
+                      vx_make_string(default_value, strlen(default_value)), out);
+}
+
+vx_status vx_engine_eval_int(vx_engine *engine, const char *flag_key, vx_context *ctx,
+                             int64_t default_value, vx_result *out)
+{
+    return eval_typed(engine, flag_key, VX_TYPE_INT, ctx, vx_make_int(default_value), out);
+}
+
+vx_status vx_engine_eval_float(vx_engine *engine, const char *flag_key, vx_context *ctx,
+                               double default_value, vx_result *out)
+{
+    return eval_typed(engine, flag_key, VX_TYPE_FLOAT, ctx, vx_make_float(default_value), out);
+}
