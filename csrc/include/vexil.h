@@ -898,6 +898,214 @@ VX_API vx_status vx_webhook_exporter_new(const vx_webhook_exporter_config *confi
 VX_API vx_status vx_sign_sha256(const void *body, size_t body_len, const char *secret,
                                 char out[72]);
 
+/* ------------------------------------------------------------------------ */
+/* Live configuration: retrievers, polling, change notifications            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An engine can fetch its configuration itself, from files and HTTP(S)
+ * endpoints (retrievers), keep it fresh by polling, and report what changed.
+ * As in GOFF, several retrievers are merged in the order they were added: a
+ * flag key defined by a later retriever replaces the earlier definition. A
+ * refresh fails as a whole when any retriever fails or returns a document that
+ * does not parse; the engine then keeps serving its last good configuration.
+ *
+ * Typical use:
+ *
+ *     vx_engine_add_http_retriever(e, &(vx_http_retriever_config){
+ *         .url = "https://config.example.com/flags.yaml"}, &err);
+ *     vx_refresh_options o; vx_refresh_options_init(&o);
+ *     o.poll_interval_ms = 30000;
+ *     if (vx_engine_start(e, &o, &err) != VX_OK) ...   // first retrieval
+ */
+
+/** What the engine serves right now. */
+typedef enum vx_engine_status {
+    VX_ENGINE_NOT_READY = 0, /* no configuration yet: evaluations return defaults */
+    VX_ENGINE_READY = 1,     /* the last refresh succeeded (or nothing is retrieved) */
+    VX_ENGINE_STALE = 2,     /* the last stale_after refreshes failed; serving the last good config */
+    VX_ENGINE_ERROR = 3      /* start-up could not load anything; serving defaults */
+} vx_engine_status;
+
+VX_API vx_engine_status vx_engine_get_status(vx_engine *engine);
+/** "NOT_READY", "READY", "STALE", "ERROR". Static storage. */
+VX_API const char *vx_engine_status_name(vx_engine_status status);
+
+/** Adds a local file retriever. The file is read at each refresh. */
+VX_API vx_status vx_engine_add_file_retriever(vx_engine *engine, const char *path,
+                                              vx_format format);
+
+/**
+ * An HTTP(S) retriever (libcurl). Unchanged documents cost a 304: vexil sends
+ * If-None-Match with the last ETag and If-Modified-Since with the last
+ * Last-Modified. A status above 399, a transport error, a timeout or a body
+ * larger than max_response_bytes fails the refresh. TLS certificates are
+ * verified unless insecure_skip_verify is set. Strings are copied.
+ *
+ * method   "GET" by default        body     optional request body
+ * headers  NULL-terminated "Name: value" strings, or NULL
+ * timeout_ms          10000 by default
+ * max_response_bytes  64 MiB by default
+ * format   VX_FORMAT_AUTO: by the URL path's extension, else by content
+ */
+typedef struct vx_http_retriever_config {
+    const char *url;
+    const char *method;
+    const char *body;
+    const char *const *headers;
+    int64_t timeout_ms;
+    size_t max_response_bytes;
+    bool insecure_skip_verify;
+    const char *ca_file;
+    const char *client_cert_file; /* mutual TLS, optional */
+    const char *client_key_file;
+    vx_format format;
+} vx_http_retriever_config;
+
+VX_API vx_status vx_engine_add_http_retriever(vx_engine *engine,
+                                              const vx_http_retriever_config *config,
+                                              vx_error *err);
+
+/**
+ * How an engine with retrievers starts and refreshes. Initialise with
+ * vx_refresh_options_init().
+ *
+ * poll_interval_ms  60000 by default; values between 0 and 1000 are raised to
+ *                   1000 (GOFF's minimum); 0 or less disables polling (then
+ *                   refresh only with vx_engine_refresh)
+ * jitter            add a random offset of up to +/-10% to the interval,
+ *                   chosen once at start, as GOFF does (default false)
+ * start_timeout_ms  how long vx_engine_start waits for the first retrieval
+ *                   (default 10000)
+ * persistent_file   when set, the last good configuration is written there
+ *                   after every successful refresh, and read at start-up when
+ *                   the first retrieval fails
+ * start_with_error  when the first retrieval fails and no persisted copy can be
+ *                   read: start anyway, serving defaults (status ERROR), and
+ *                   keep polling; otherwise vx_engine_start fails
+ * stale_after       consecutive failed refreshes that mark the engine STALE
+ *                   (default 3); the next success marks it READY again
+ * notify_on_start   whether the first successful load is reported to notifiers
+ *                   as "everything added" (default false, as GOFF's
+ *                   DisableNotifierOnInit)
+ */
+typedef struct vx_refresh_options {
+    int64_t poll_interval_ms;
+    bool jitter;
+    int64_t start_timeout_ms;
+    const char *persistent_file;
+    bool start_with_error;
+    unsigned stale_after;
+    bool notify_on_start;
+} vx_refresh_options;
+
+VX_API void vx_refresh_options_init(vx_refresh_options *options);
+
+/**
+ * Performs the first retrieval (waiting up to start_timeout_ms), publishes the
+ * configuration and starts the polling thread. Returns VX_OK, or the first
+ * retrieval's failure (VX_EIO, VX_EHTTP, VX_EPARSE, VX_ETIMEDOUT...) unless
+ * start_with_error or a persisted copy saved the day. VX_ESTATE when the
+ * engine has no retriever or was already started. Thread-safe.
+ */
+VX_API vx_status vx_engine_start(vx_engine *engine, const vx_refresh_options *options,
+                                 vx_error *err);
+
+/**
+ * Retrieves and publishes now, on the calling thread, and returns the outcome;
+ * a failure keeps the last good configuration, is logged and counted.
+ * Concurrent refreshes are serialised. Works with or without polling.
+ */
+VX_API vx_status vx_engine_refresh(vx_engine *engine, vx_error *err);
+
+/** Refresh counters, cumulative since start. */
+typedef struct vx_refresh_stats {
+    uint64_t refreshes;          /* attempts */
+    uint64_t failures;           /* failed attempts */
+    uint64_t unchanged;          /* successful attempts that changed nothing (incl. 304s) */
+    uint64_t changes;            /* successful attempts that published a new configuration */
+    uint32_t consecutive_failures;
+    int64_t last_success;        /* Unix seconds, 0 when never */
+} vx_refresh_stats;
+
+VX_API void vx_engine_get_refresh_stats(vx_engine *engine, vx_refresh_stats *out);
+
+/**
+ * A change notification. Whenever a new configuration is published (by
+ * vx_engine_load, vx_engine_set_config, a refresh...) and it differs from the
+ * previous one, notifiers receive a VX_NOTIFY_CONFIG_CHANGED notification whose
+ * diff is GOFF's DiffCache: {"deleted": {key: flag}, "added": {key: flag},
+ * "updated": {key: {"old_value": flag, "new_value": flag}}} (flags as their
+ * definitions). When the engine's status changes (READY <-> STALE, ERROR ->
+ * READY...), they receive a VX_NOTIFY_STATUS_CHANGED notification. The engine's
+ * logger also receives GOFF's log lines ("flag added", "flag removed", "flag
+ * updated", "flag is turned OFF/ON") at INFO.
+ */
+typedef struct vx_notification vx_notification;
+
+typedef enum vx_notification_type {
+    VX_NOTIFY_CONFIG_CHANGED = 0,
+    VX_NOTIFY_STATUS_CHANGED = 1
+} vx_notification_type;
+
+VX_API vx_notification_type vx_notification_get_type(const vx_notification *n);
+/** The diff object of a CONFIG_CHANGED notification (NULL otherwise). */
+VX_API const vx_value *vx_notification_diff(const vx_notification *n);
+/** The changed flag keys, sorted (added, deleted and updated together). */
+VX_API size_t vx_notification_key_count(const vx_notification *n);
+VX_API const char *vx_notification_key_at(const vx_notification *n, size_t i);
+/** The new status of a STATUS_CHANGED notification (the current one otherwise). */
+VX_API vx_engine_status vx_notification_status(const vx_notification *n);
+
+/**
+ * A notifier in C. notify() runs on a thread vexil owns (never an evaluating
+ * thread), one notification at a time per notifier, in publication order; the
+ * notification is valid during the call only. A failure is logged, not
+ * retried (GOFF does not retry notifiers either). destroy is optional.
+ */
+typedef struct vx_notifier_ops {
+    vx_status (*notify)(void *user_data, const vx_notification *n, vx_error *err);
+    void (*destroy)(void *user_data);
+} vx_notifier_ops;
+
+/** Registers a notifier; the engine owns user_data from a successful return. */
+VX_API vx_status vx_engine_add_notifier(vx_engine *engine, const vx_notifier_ops *ops,
+                                        void *user_data);
+
+/**
+ * A pull notifier, for host languages (like pull exporters): a host thread
+ * waits in vx_notifier_next() and receives each notification, which it frees
+ * with vx_notification_free(). Owned by the engine. Notifications queue up to
+ * 1024 per pull notifier; past that the oldest are dropped and logged.
+ */
+typedef struct vx_notifier vx_notifier;
+
+VX_API vx_status vx_engine_add_pull_notifier(vx_engine *engine, vx_notifier **out);
+/** VX_OK with *out set, VX_ETIMEDOUT, or VX_ECLOSED once the engine is closed. */
+VX_API vx_status vx_notifier_next(vx_notifier *notifier, int64_t timeout_ms,
+                                  vx_notification **out);
+VX_API void vx_notification_free(vx_notification *n);
+
+/**
+ * Webhook notifier (GOFF's webhooknotifier): POSTs
+ * {"meta": {..., "hostname": <host>}, "flags": <diff>} for each configuration
+ * change, signed with X-Hub-Signature-256 when a secret is set. Same options as
+ * the webhook exporter; strings are copied.
+ */
+typedef struct vx_webhook_notifier_config {
+    const char *url;
+    const char *secret;
+    const char *const *headers;
+    const vx_value *meta;
+    int64_t timeout_ms;            /* default 10000 */
+    bool insecure_skip_verify;
+    const char *ca_file;
+} vx_webhook_notifier_config;
+
+VX_API vx_status vx_webhook_notifier_new(const vx_webhook_notifier_config *config,
+                                         vx_notifier_ops *ops, void **user_data,
+                                         vx_error *err);
+
 #ifdef __cplusplus
 }
 #endif
