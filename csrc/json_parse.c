@@ -3,6 +3,7 @@
  * numbers as doubles only, which is also what GOFF's Go decoder does with
  * JSON: integral values within +/-2^53 become ints, everything else floats. */
 #include "json.h"
+#include "json_check.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -92,31 +93,18 @@ vx_status vx_json_parse(vx_doc *doc, const char *text, size_t len, vx_json_mode 
         set_err(err, VX_ELIMIT, 0, 0, "document larger than 256 MiB");
         return VX_ELIMIT;
     }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text ? text : "", len, &end, false);
-    if (!root) {
+    vx_json_check_result bad;
+    if (!vx_json_check(text ? text : "", len, &bad)) {
         int line, col;
-        position_of(text, len, end, &line, &col);
-        char msg[128];
-        if (!end || end >= text + len)
-            snprintf(msg, sizeof msg, "unexpected end of JSON input");
-        else
-            snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d", line, col);
-        set_err(err, VX_EPARSE, line, col, msg);
-        return VX_EPARSE;
+        position_of(text, len, text + bad.offset, &line, &col);
+        vx_status st = bad.too_deep ? VX_ELIMIT : VX_EPARSE;
+        set_err(err, st, line, col, bad.message);
+        return st;
     }
-    /* cJSON stops after the first value: anything but spaces after it is an error. */
-    const char *p = end;
-    while (p < text + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    if (p < text + len) {
-        int line, col;
-        position_of(text, len, p, &line, &col);
-        char msg[128];
-        snprintf(msg, sizeof msg, "invalid character after top-level value at line %d, column %d",
-                 line, col);
-        cJSON_Delete(root);
-        set_err(err, VX_EPARSE, line, col, msg);
+    cJSON *root = cJSON_ParseWithLengthOpts(text ? text : "", len, NULL, false);
+    if (!root) {
+        /* Valid for Go but not for cJSON: a lone UTF-16 surrogate escape. */
+        set_err(err, VX_EPARSE, 0, 0, "unsupported \\u escape (lone surrogate) in JSON string");
         return VX_EPARSE;
     }
     vx_status st = add_item(doc, NULL, root, 0, mode);

@@ -184,6 +184,39 @@ static void test_wide_context(void)
     vx_context_free(ctx);
 }
 
+/* Go's decoder is stricter than cJSON; errors read as Go writes them. */
+static void test_json_strict(void)
+{
+    static const struct { const char *in, *msg; } cases[] = {
+        {"{\"a\":\x01 1}", "invalid character '\\x01' looking for beginning of value"},
+        {"[01]", "invalid character '1' after array element"},
+        {"[1.]", "invalid character ']' after decimal point in numeric literal"},
+        {"[-]", "invalid character ']' in numeric literal"},
+        {"[1,]", "invalid character ']' looking for beginning of value"},
+        {"{\"a\" 1}", "invalid character '1' after object key"},
+        {"{\"a\":1 \"b\":2}", "invalid character '\"' after object key:value pair"},
+        {"{1:2}", "invalid character '1' looking for beginning of object key string"},
+        {"\"a\x01\"", "invalid character '\\x01' in string literal"},
+        {"\"\\x\"", "invalid character 'x' in string escape code"},
+        {"\"\\u12g4\"", "invalid character 'g' in \\u hexadecimal character escape"},
+        {"[1e]", "invalid character ']' in exponent of numeric literal"},
+        {"[tru]", "invalid character ']' in literal true (expecting 'e')"},
+        {"[nul]", "invalid character ']' in literal null (expecting 'l')"},
+        {"{} x", "invalid character 'x' after top-level value"},
+        {"", "unexpected end of JSON input"},
+        {"{\"a\":", "unexpected end of JSON input"},
+        {"{'a':1}", "invalid character '\\'' looking for beginning of object key string"},
+    };
+    vx_doc *d = vx_doc_new();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vx_error err = {0};
+        CHECK_INT(vx_doc_parse_json(d, cases[i].in, strlen(cases[i].in), &err), VX_EPARSE);
+        CHECK_STR(err.message, cases[i].msg);
+    }
+    { const char *ok = "[1.5e+3, -0, \"\xff\"]"; CHECK_INT(vx_doc_parse_json(d, ok, strlen(ok), NULL), VX_OK); }
+    vx_doc_free(d);
+}
+
 int main(void)
 {
     RUN(test_injected_hashes);
@@ -194,5 +227,6 @@ int main(void)
     RUN(test_yaml_raw_text);
     RUN(test_go_float_print);
     RUN(test_wide_context);
+    RUN(test_json_strict);
     TEST_MAIN_END();
 }
