@@ -84,18 +84,26 @@ static bool add_invalid(vx_config *c, const vx_member *m, const char *reason)
     return iv->reason != NULL;
 }
 
+/* A member chosen for the configuration, with the source it comes from. */
+typedef struct picked {
+    const vx_member *m;
+    uint32_t src;
+    uint32_t idx;
+} picked;
+
 /* One flag through the three stages; false only when out of memory. */
-static bool load_flag(vx_config *c, vx_compile_ctx *cc, vx_arena *tmp, const vx_member *m,
-                      bool yaml)
+static bool load_flag(vx_config *c, vx_compile_ctx *cc, vx_arena *tmp, const picked *p, bool yaml)
 {
     char reason[REASON_CAP];
     vx_flag_def def;
+    const vx_doc *doc = c->docs[p->src];
     vx_arena_reset(tmp);
-    if (!vx_flag_read(tmp, &c->arena, c->doc, &m->value, yaml, &def, reason, sizeof reason) ||
+    if (!vx_flag_read(tmp, &c->arena, doc, &p->m->value, yaml, &def, reason, sizeof reason) ||
         !vx_flag_validate(&def, reason, sizeof reason))
-        return add_invalid(c, m, reason);
-    if (!vx_flag_compile(cc, tmp, m, &def, &c->flags[c->nflags], reason, sizeof reason))
-        return strcmp(reason, "out of memory") != 0 && add_invalid(c, m, reason);
+        return add_invalid(c, p->m, reason);
+    if (!vx_flag_compile(cc, tmp, p->m, &def, &c->flags[c->nflags], reason, sizeof reason))
+        return strcmp(reason, "out of memory") != 0 && add_invalid(c, p->m, reason);
+    c->flags[c->nflags].doc_index = p->src;
     c->nflags++;
     return true;
 }
@@ -104,10 +112,9 @@ static bool load_flag(vx_config *c, vx_compile_ctx *cc, vx_arena *tmp, const vx_
  * least ~8 bytes of text) come from scheduled steps: allow this many. */
 #define EXTRA_RULE_BUDGET 1000000u
 
-static vx_status compile_all(vx_config *c, bool yaml, size_t doc_len)
+static vx_status compile_all(vx_config *c, const picked *ps, size_t n, const bool *yaml,
+                             size_t doc_len)
 {
-    const vx_value *root = vx_doc_root(c->doc);
-    size_t n = root->len;
     c->flags = vx_arena_alloc(&c->arena, (n ? n : 1) * sizeof(vx_flag));
     c->invalid = vx_arena_alloc(&c->arena, (n ? n : 1) * sizeof(vx_invalid_flag));
     vx_compile_ctx *cc = vx_compile_ctx_new(&c->arena, doc_len / 8 + EXTRA_RULE_BUDGET);
@@ -115,7 +122,7 @@ static vx_status compile_all(vx_config *c, bool yaml, size_t doc_len)
     vx_arena_init(&tmp);
     bool ok = c->flags && c->invalid && cc;
     for (size_t i = 0; ok && i < n; i++)
-        ok = load_flag(c, cc, &tmp, &root->u.members[i], yaml);
+        ok = load_flag(c, cc, &tmp, &ps[i], yaml[ps[i].src]);
     vx_arena_free(&tmp);
     vx_compile_ctx_free(cc);
     if (!ok)
@@ -127,6 +134,48 @@ static vx_status compile_all(vx_config *c, bool yaml, size_t doc_len)
     return VX_OK;
 }
 
+static int picked_cmp(const void *x, const void *y)
+{
+    const picked *a = x, *b = y;
+    int k = key_cmp(a->m->key, a->m->key_len, b->m->key, b->m->key_len);
+    if (k)
+        return k;
+    if (a->src != b->src)
+        return a->src < b->src ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Every member of every document; with several documents, only the last
+ * definition of each key survives (GOFF's map merge in retriever order). */
+static picked *pick_members(const vx_config *c, size_t *count)
+{
+    size_t total = 0;
+    for (size_t d = 0; d < c->ndocs; d++)
+        total += vx_doc_root(c->docs[d])->len;
+    picked *ps = malloc((total ? total : 1) * sizeof *ps);
+    if (!ps)
+        return NULL;
+    size_t n = 0;
+    for (size_t d = 0; d < c->ndocs; d++) {
+        const vx_value *root = vx_doc_root(c->docs[d]);
+        for (uint32_t i = 0; i < root->len; i++)
+            ps[n++] = (picked){&root->u.members[i], (uint32_t)d, i};
+    }
+    if (c->ndocs > 1 && n > 1) {
+        qsort(ps, n, sizeof *ps, picked_cmp);
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            bool superseded = i + 1 < n && key_cmp(ps[i].m->key, ps[i].m->key_len,
+                                                   ps[i + 1].m->key, ps[i + 1].m->key_len) == 0;
+            if (!superseded)
+                ps[w++] = ps[i];
+        }
+        n = w;
+    }
+    *count = n;
+    return ps;
+}
+
 static vx_status parse_doc(vx_doc *doc, const char *data, size_t len, vx_format format,
                            vx_error *err)
 {
@@ -135,38 +184,92 @@ static vx_status parse_doc(vx_doc *doc, const char *data, size_t len, vx_format 
     return vx_yaml_parse(doc, data, len, err);
 }
 
-vx_status vx_config_parse(const char *data, size_t len, vx_format format, vx_config **out,
-                          vx_error *err)
+static vx_status check_source(const vx_config_source *s, vx_error *err)
 {
-    if (!out || (!data && len) || format < VX_FORMAT_AUTO || format > VX_FORMAT_YAML) {
+    if ((!s->data && s->len) || s->format < VX_FORMAT_AUTO || s->format > VX_FORMAT_YAML) {
+        set_err(err, VX_EINVAL, "%s", "invalid argument");
+        return VX_EINVAL;
+    }
+    if (s->len > VX_MAX_DOCUMENT_BYTES) {
+        set_err(err, VX_ELIMIT, "%s", "document larger than 256 MiB");
+        return VX_ELIMIT;
+    }
+    return VX_OK;
+}
+
+/* Parses source i into c->docs[i]; yaml[i] says which decoding rules apply. */
+static vx_status parse_source(vx_config *c, size_t i, const vx_config_source *s, bool *yaml,
+                              vx_error *err)
+{
+    vx_status st = check_source(s, err);
+    if (st != VX_OK)
+        return st;
+    const char *data = s->data ? s->data : "";
+    vx_format format = s->format == VX_FORMAT_AUTO ? sniff(data, s->len) : s->format;
+    *yaml = format == VX_FORMAT_YAML;
+    if (!(c->docs[i] = vx_doc_new())) {
+        set_err(err, VX_ENOMEM, "%s", "out of memory");
+        return VX_ENOMEM;
+    }
+    c->ndocs = i + 1;
+    st = parse_doc(c->docs[i], data, s->len, format, err);
+    const vx_value *root = vx_doc_root(c->docs[i]);
+    if (st == VX_OK && (!root || root->type != VX_OBJECT)) {
+        st = VX_ECONFIG;
+        set_err(err, st, "%s", "a flag configuration must be an object of flags");
+    }
+    return st;
+}
+
+static vx_status build(vx_config *c, const vx_config_source *src, size_t n, size_t *failed,
+                       vx_error *err)
+{
+    bool yaml_small[4];
+    bool *yaml = n <= 4 ? yaml_small : malloc(n * sizeof(bool));
+    if (!yaml || !(c->docs = calloc(n ? n : 1, sizeof(vx_doc *)))) {
+        if (yaml != yaml_small)
+            free(yaml);
+        set_err(err, VX_ENOMEM, "%s", "out of memory");
+        return VX_ENOMEM;
+    }
+    vx_status st = VX_OK;
+    size_t total = 0;
+    for (size_t i = 0; st == VX_OK && i < n; i++) {
+        st = parse_source(c, i, &src[i], &yaml[i], err);
+        total += src[i].len;
+        if (st != VX_OK && failed)
+            *failed = i;
+    }
+    size_t np = 0;
+    picked *ps = st == VX_OK ? pick_members(c, &np) : NULL;
+    if (st == VX_OK && (!ps || (st = compile_all(c, ps, np, yaml, total)) != VX_OK)) {
+        st = VX_ENOMEM;
+        set_err(err, st, "%s", "out of memory");
+    }
+    free(ps);
+    if (yaml != yaml_small)
+        free(yaml);
+    return st;
+}
+
+vx_status vx_config_parse_sources(const vx_config_source *src, size_t n, vx_config **out,
+                                  size_t *failed, vx_error *err)
+{
+    if (failed)
+        *failed = 0;
+    if (!out || (!src && n)) {
         set_err(err, VX_EINVAL, "%s", "invalid argument");
         return VX_EINVAL;
     }
     *out = NULL;
-    if (len > VX_MAX_DOCUMENT_BYTES) {
-        set_err(err, VX_ELIMIT, "%s", "document larger than 256 MiB");
-        return VX_ELIMIT;
-    }
-    if (!data)
-        data = "";
-    if (format == VX_FORMAT_AUTO)
-        format = sniff(data, len);
     vx_config *c = calloc(1, sizeof *c);
-    if (!c || !(c->doc = vx_doc_new())) {
-        free(c);
+    if (!c) {
         set_err(err, VX_ENOMEM, "%s", "out of memory");
         return VX_ENOMEM;
     }
     atomic_init(&c->refs, 1);
     vx_arena_init(&c->arena);
-    vx_status st = parse_doc(c->doc, data, len, format, err);
-    const vx_value *root = vx_doc_root(c->doc);
-    if (st == VX_OK && (!root || root->type != VX_OBJECT)) {
-        st = VX_ECONFIG;
-        set_err(err, st, "%s", "a flag configuration must be an object of flags");
-    }
-    if (st == VX_OK && (st = compile_all(c, format == VX_FORMAT_YAML, len)) != VX_OK)
-        set_err(err, st, "%s", "out of memory");
+    vx_status st = build(c, src, n, failed, err);
     if (st != VX_OK) {
         vx_config_free(c);
         return st;
@@ -175,8 +278,15 @@ vx_status vx_config_parse(const char *data, size_t len, vx_format format, vx_con
     return VX_OK;
 }
 
+vx_status vx_config_parse(const char *data, size_t len, vx_format format, vx_config **out,
+                          vx_error *err)
+{
+    vx_config_source s = {data, len, format};
+    return vx_config_parse_sources(&s, 1, out, NULL, err);
+}
+
 /* Reads a whole file, refusing more than the document limit. */
-static vx_status read_file(const char *path, char **data, size_t *len, vx_error *err)
+vx_status vx_read_file(const char *path, char **data, size_t *len, vx_error *err)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -245,7 +355,7 @@ vx_status vx_config_parse_file(const char *path, vx_format format, vx_config **o
     *out = NULL;
     char *data = NULL;
     size_t len = 0;
-    vx_status st = read_file(path, &data, &len, err);
+    vx_status st = vx_read_file(path, &data, &len, err);
     if (st != VX_OK)
         return st;
     if (format == VX_FORMAT_AUTO)
@@ -260,7 +370,9 @@ void vx_config_free(vx_config *config)
     if (!config || atomic_fetch_sub_explicit(&config->refs, 1, memory_order_acq_rel) != 1)
         return;
     vx_arena_free(&config->arena);
-    vx_doc_free(config->doc);
+    for (size_t i = 0; i < config->ndocs; i++)
+        vx_doc_free(config->docs[i]);
+    free(config->docs);
     free(config);
 }
 

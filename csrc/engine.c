@@ -22,6 +22,8 @@
 
 #include "flag.h"
 #include "from_env.h"
+#include "live.h"
+#include "notify.h"
 #include "result.h"
 
 #include <pthread.h>
@@ -44,6 +46,9 @@ struct vx_engine {
     pthread_mutex_t write_lock;  /* publishers and settings */
     vx_logger log;
     vx_pipeline *pipeline;
+    vx_hub *hub;                 /* change notifications */
+    vx_live *live;               /* retrievers and polling */
+    atomic_bool resume;          /* fork child: restart threads on first use */
     vx_env_cache *env;
     /* Settings, under write_lock. */
     char *environment;
@@ -139,6 +144,36 @@ static vx_status republish(vx_engine *e, vx_config *config, bool use_env)
     return VX_OK;
 }
 
+/* What the log and the notifiers hear about a publication; NULL when no one
+ * listens, so that a publication nobody watches costs nothing more. */
+static vx_notification *changes(vx_engine *e, const vx_config *old, const vx_config *neu)
+{
+    bool listening = vx_hub_listening(e->hub);
+    if (old == neu || (!listening && !vx_logger_enabled(&e->log, VX_LOG_INFO)))
+        return NULL;
+    return vx_diff_configs(old, neu, listening);
+}
+
+/* Publishes a new configuration (a reference taken over) and reports the
+ * change. Notifications are posted under the write lock, so they keep the
+ * publication order; the log lines are written after it. */
+static vx_status publish_config(vx_engine *e, vx_config *config, bool use_env, bool notify)
+{
+    pthread_mutex_lock(&e->write_lock);
+    vx_config *old = vx_config_ref(atomic_load(&e->current)->config);
+    vx_status st = republish(e, config, use_env);
+    vx_notification *n = st == VX_OK && notify ? changes(e, old, config) : NULL;
+    if (n && vx_hub_listening(e->hub)) {
+        n->status = vx_engine_get_status(e);
+        vx_hub_post(e->hub, n);
+    }
+    pthread_mutex_unlock(&e->write_lock);
+    vx_config_free(old);
+    vx_diff_log(&e->log, n);
+    vx_notification_free(n);
+    return st;
+}
+
 static vx_status republish_current(vx_engine *e)
 {
     vx_snapshot *cur = atomic_load(&e->current);
@@ -163,9 +198,13 @@ vx_status vx_engine_new(vx_engine **out)
     e->env = vx_env_cache_new();
     vx_snapshot *s = snapshot_new(e, NULL, false);
     e->pipeline = vx_pipeline_new(&e->log);
-    if (!e->env || !s || !e->pipeline) {
+    e->hub = vx_hub_new(e, &e->log);
+    e->live = vx_live_new(e);
+    if (!e->env || !s || !e->pipeline || !e->hub || !e->live) {
         if (s)
             snapshot_destroy(&s->ref);
+        vx_live_unref(e->live);
+        vx_hub_free(e->hub);
         vx_pipeline_free(e->pipeline);
         vx_env_cache_free(e->env);
         pthread_mutex_destroy(&e->write_lock);
@@ -185,6 +224,8 @@ void vx_engine_free(vx_engine *engine)
         return;
     vx_engine_close(engine, 5000);
     vx_global_unregister(engine);
+    vx_live_unref(engine->live);
+    vx_hub_free(engine->hub);
     vx_pipeline_free(engine->pipeline);
     vx_ref_release(&atomic_load(&engine->current)->ref);
     vx_env_cache_free(engine->env);
@@ -202,12 +243,24 @@ vx_status vx_engine_flush(vx_engine *engine, int64_t timeout_ms)
     return vx_pipeline_flush(engine->pipeline, timeout_ms);
 }
 
+/* Polling stops first (at once), then events and notifications are
+ * delivered within what is left of the timeout. */
 vx_status vx_engine_close(vx_engine *engine, int64_t timeout_ms)
 {
     if (!engine)
         return VX_EINVAL;
     atomic_store(&engine->closed, true);
-    return vx_pipeline_close(engine->pipeline, timeout_ms);
+    int64_t start = vx_live_now_ms();
+    vx_live_close(engine->live, timeout_ms);
+    vx_status st = vx_pipeline_close(engine->pipeline, timeout_ms);
+    int64_t left = timeout_ms;
+    if (timeout_ms >= 0) {
+        left = timeout_ms - (vx_live_now_ms() - start);
+        if (left < 0)
+            left = 0;
+    }
+    vx_status hs = vx_hub_close(engine->hub, left);
+    return st != VX_OK ? st : hs;
 }
 
 void vx_engine_set_logger(vx_engine *engine, vx_log_level min_level, vx_log_fn fn,
@@ -227,14 +280,35 @@ vx_logger *vx_engine_logger(vx_engine *e)
     return e ? &e->log : NULL;
 }
 
+vx_hub *vx_engine_hub(vx_engine *e)
+{
+    return e ? e->hub : NULL;
+}
+
+vx_live *vx_engine_live(vx_engine *e)
+{
+    return e ? e->live : NULL;
+}
+
+void vx_engine_resume_after_fork(vx_engine *e)
+{
+    if (e && atomic_load_explicit(&e->resume, memory_order_relaxed) &&
+        atomic_exchange(&e->resume, false))
+        vx_live_resume(e->live);
+}
+
 void vx_engine_atfork_prepare(vx_engine *e)
 {
     pthread_mutex_lock(&e->write_lock);
     vx_env_cache_atfork_prepare(e->env);
+    vx_hub_atfork_prepare(e->hub);
+    vx_live_atfork_prepare(e->live);
 }
 
 void vx_engine_atfork_parent(vx_engine *e)
 {
+    vx_live_atfork_parent(e->live);
+    vx_hub_atfork_parent(e->hub);
     vx_env_cache_atfork_parent(e->env);
     pthread_mutex_unlock(&e->write_lock);
 }
@@ -243,6 +317,9 @@ void vx_engine_atfork_parent(vx_engine *e)
  * thread owns them and releases them. */
 void vx_engine_atfork_child(vx_engine *e)
 {
+    vx_live_atfork_child(e->live);
+    vx_hub_atfork_child(e->hub);
+    atomic_store(&e->resume, true);
     vx_env_cache_atfork_child(e->env);
     pthread_mutex_unlock(&e->write_lock);
     vx_logger_after_fork_child(&e->log);
@@ -278,21 +355,28 @@ vx_status vx_engine_set_config(vx_engine *engine, vx_config *config)
 {
     if (!engine || !config)
         return VX_EINVAL;
-    pthread_mutex_lock(&engine->write_lock);
-    vx_status st = republish(engine, vx_config_ref(config), false);
-    pthread_mutex_unlock(&engine->write_lock);
-    return st;
+    return publish_config(engine, vx_config_ref(config), false, true);
+}
+
+vx_status vx_engine_publish(vx_engine *e, vx_config *config, bool notify)
+{
+    log_invalid(e, config);
+    return publish_config(e, config, false, notify);
+}
+
+bool vx_engine_has_config(vx_engine *e)
+{
+    vx_snapshot *s = acquire(e);
+    bool has = s->config || s->use_env;
+    vx_ref_release(&s->ref);
+    return has;
 }
 
 static vx_status install(vx_engine *e, vx_status st, vx_config *c, vx_error *err)
 {
     if (st != VX_OK)
         return load_failed(e, st, err);
-    log_invalid(e, c);
-    pthread_mutex_lock(&e->write_lock);
-    st = republish(e, c, false);
-    pthread_mutex_unlock(&e->write_lock);
-    return st;
+    return vx_engine_publish(e, c, true);
 }
 
 vx_status vx_engine_load(vx_engine *engine, const char *data, size_t len, vx_format format,
@@ -331,10 +415,7 @@ vx_status vx_engine_use_env(vx_engine *engine)
 {
     if (!engine)
         return VX_EINVAL;
-    pthread_mutex_lock(&engine->write_lock);
-    vx_status st = republish(engine, NULL, true);
-    pthread_mutex_unlock(&engine->write_lock);
-    return st;
+    return publish_config(engine, NULL, true, true);
 }
 
 vx_status vx_engine_set_environment(vx_engine *engine, const char *environment)
@@ -413,6 +494,7 @@ static void eval_env(vx_engine *e, const char *key, vx_type type, vx_attrs *attr
 static void eval_core(vx_engine *e, const char *key, vx_type type, vx_context *ctx,
                       const vx_value *def, vx_result *out)
 {
+    vx_engine_resume_after_fork(e);
     vx_snapshot *s = acquire(e);
     vx_attrs attrs;
     vx_attrs_init(&attrs, ctx, s->enrichment);

@@ -144,6 +144,7 @@ typedef struct vx_flag {
     bool cacheable;           /* GOFF's isCacheable() on the original flag */
     bool track_events;
     bool needs_date;          /* scheduled steps, experimentation or ramps */
+    uint32_t doc_index;       /* config->docs[] holding the definition (in padding) */
     const char *version;      /* "" when unset */
     const vx_value *metadata; /* NULL when unset */
     const char *general_error;/* non-NULL: every evaluation fails with GENERAL */
@@ -158,7 +159,8 @@ typedef struct vx_invalid_flag {
 struct vx_config {
     atomic_long refs;
     vx_arena arena;
-    vx_doc *doc;              /* the parsed document */
+    vx_doc **docs;            /* the parsed documents, merged in order */
+    size_t ndocs;
     size_t nflags;
     vx_flag *flags;           /* sorted by key */
     uint32_t table_mask;
@@ -203,8 +205,26 @@ void vx_compile_ctx_free(vx_compile_ctx *c);
 bool vx_flag_compile(vx_compile_ctx *c, vx_arena *tmp, const vx_member *m, const vx_flag_def *def,
                      vx_flag *out, char *reason, size_t cap);
 
+/* One document of a configuration assembled from several (retrievers). */
+typedef struct vx_config_source {
+    const char *data;
+    size_t len;
+    vx_format format;         /* AUTO: JSON when the text starts with '{' */
+} vx_config_source;
+
+/* Parses every source and merges them at the document level, as GOFF merges
+ * retrievers: a flag key defined by a later source replaces the earlier
+ * definition, and each flag is read with its own document's decoding rules.
+ * On failure *failed (may be NULL) is the index of the source at fault. */
+vx_status vx_config_parse_sources(const vx_config_source *src, size_t n, vx_config **out,
+                                  size_t *failed, vx_error *err);
+
 /* A new reference to a configuration. */
 vx_config *vx_config_ref(vx_config *config);
+
+/* Reads a whole file (malloc'd, *data to free) up to the document limit:
+ * VX_EIO, VX_ELIMIT or VX_ENOMEM with a message free of the path. */
+vx_status vx_read_file(const char *path, char **data, size_t *len, vx_error *err);
 
 /* The format a file's extension names (.json, .yaml, .yml), else AUTO. */
 vx_format vx_format_for_path(const char *path);

@@ -1,16 +1,102 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+/* Every request runs through a multi handle so that a cancel can wake the
+ * transfer from its poll instead of waiting for a timeout. */
 struct vx_http_client {
     CURL *curl;
-    pid_t pid;        /* the process that made `curl` */
+    CURLM *multi;
+    pid_t pid;        /* the process that made both */
 };
+
+struct vx_http_cancel {
+    pthread_mutex_t mu;
+    bool fired;
+    CURLM *multi;     /* the transfer to wake, while one runs */
+};
+
+vx_http_cancel *vx_http_cancel_new(void)
+{
+    vx_http_cancel *c = calloc(1, sizeof *c);
+    if (c)
+        pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void vx_http_cancel_free(vx_http_cancel *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+void vx_http_cancel_fire(vx_http_cancel *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->fired = true;
+    if (c->multi)
+        curl_multi_wakeup(c->multi);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void vx_http_cancel_reset(vx_http_cancel *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->fired = false;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void vx_http_cancel_after_fork_child(vx_http_cancel *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_init(&c->mu, NULL);
+    c->multi = NULL;
+}
+
+/* Registers the running transfer; false when already cancelled. */
+static bool cancel_attach(vx_http_cancel *c, CURLM *m)
+{
+    if (!c)
+        return true;
+    pthread_mutex_lock(&c->mu);
+    bool ok = !c->fired;
+    if (ok)
+        c->multi = m;
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+static bool cancel_fired(vx_http_cancel *c)
+{
+    if (!c)
+        return false;
+    pthread_mutex_lock(&c->mu);
+    bool f = c->fired;
+    pthread_mutex_unlock(&c->mu);
+    return f;
+}
+
+static void cancel_detach(vx_http_cancel *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->multi = NULL;
+    pthread_mutex_unlock(&c->mu);
+}
 
 void vx_http_response_init(vx_http_response *r)
 {
@@ -33,8 +119,12 @@ void vx_http_client_free(vx_http_client *c)
 {
     if (!c)
         return;
-    if (c->curl && c->pid == getpid())
-        curl_easy_cleanup(c->curl);
+    if (c->pid == getpid()) {
+        if (c->multi)
+            curl_multi_cleanup(c->multi);
+        if (c->curl)
+            curl_easy_cleanup(c->curl);
+    }
     free(c);
 }
 
@@ -52,20 +142,25 @@ static void set_err(vx_error *err, vx_status st, const char *fmt, const char *de
 static CURL *handle(vx_http_client *c)
 {
     pid_t pid = getpid();
-    if (c->curl && c->pid != pid)
-        c->curl = NULL; /* the parent's: deliberately left alone */
-    if (!c->curl) {
-        c->curl = curl_easy_init();
+    if (c->pid != pid) {
+        /* the parent's: deliberately left alone */
+        c->curl = NULL;
+        c->multi = NULL;
         c->pid = pid;
-    } else {
-        curl_easy_reset(c->curl);
     }
-    return c->curl;
+    if (!c->multi)
+        c->multi = curl_multi_init();
+    if (!c->curl)
+        c->curl = curl_easy_init();
+    else
+        curl_easy_reset(c->curl);
+    return c->multi ? c->curl : NULL;
 }
 
 typedef struct sink {
     vx_http_response *resp;
     size_t max;
+    bool fail_when_truncated;
 } sink;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -76,8 +171,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     size_t take = n < room ? n : room;
     if (take)
         vx_buf_append(&s->resp->body, data, take);
-    if (take < n)
+    if (take < n) {
         s->resp->body_truncated = true;
+        /* Stop reading from a server that sends too much. */
+        if (s->fail_when_truncated)
+            return 0;
+    }
     return n;
 }
 
@@ -161,6 +260,21 @@ static void set_options(CURL *h, const vx_http_request *req, struct curl_slist *
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, req->insecure_skip_verify ? 0L : 2L);
     if (req->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+    if (req->client_cert_file)
+        curl_easy_setopt(h, CURLOPT_SSLCERT, req->client_cert_file);
+    if (req->client_key_file)
+        curl_easy_setopt(h, CURLOPT_SSLKEY, req->client_key_file);
+    if (req->follow_redirects) {
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    }
+    if (req->fail_when_truncated && req->max_response_bytes)
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_response_bytes);
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
@@ -172,9 +286,15 @@ static void set_options(CURL *h, const vx_http_request *req, struct curl_slist *
     }
 }
 
-static vx_status map_error(CURLcode rc, vx_error *err)
+static vx_status map_error(CURLcode rc, const sink *s, vx_error *err)
 {
     vx_status st = VX_EIO;
+    if ((rc == CURLE_WRITE_ERROR && s->resp->body_truncated) || rc == CURLE_FILESIZE_EXCEEDED) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the response is larger than %zu bytes", s->max);
+        set_err(err, VX_ELIMIT, "HTTP request failed: %s", msg);
+        return VX_ELIMIT;
+    }
     if (rc == CURLE_OPERATION_TIMEDOUT)
         st = VX_ETIMEDOUT;
     else if (rc == CURLE_OUT_OF_MEMORY)
@@ -184,6 +304,41 @@ static vx_status map_error(CURLcode rc, vx_error *err)
     /* curl_easy_strerror is generic text: no host, path or credentials. */
     set_err(err, st, "HTTP request failed: %s", curl_easy_strerror(rc));
     return st;
+}
+
+/* The transfer's outcome; CURLE_ABORTED_BY_CALLBACK when cancelled. */
+static CURLcode drive(CURLM *m, vx_http_cancel *cancel)
+{
+    for (;;) {
+        int running = 0;
+        if (curl_multi_perform(m, &running) != CURLM_OK)
+            return CURLE_OUT_OF_MEMORY;
+        if (!running)
+            break;
+        if (cancel_fired(cancel))
+            return CURLE_ABORTED_BY_CALLBACK;
+        if (curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
+            return CURLE_OUT_OF_MEMORY;
+        if (cancel_fired(cancel))
+            return CURLE_ABORTED_BY_CALLBACK;
+    }
+    int left = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &left)))
+        if (msg->msg == CURLMSG_DONE)
+            return msg->data.result;
+    return CURLE_RECV_ERROR;
+}
+
+static CURLcode run(vx_http_client *c, CURL *h, vx_http_cancel *cancel)
+{
+    if (curl_multi_add_handle(c->multi, h) != CURLM_OK)
+        return CURLE_OUT_OF_MEMORY;
+    CURLcode rc = cancel_attach(cancel, c->multi) ? drive(c->multi, cancel)
+                                                  : CURLE_ABORTED_BY_CALLBACK;
+    cancel_detach(cancel);
+    curl_multi_remove_handle(c->multi, h);
+    return rc;
 }
 
 vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
@@ -207,13 +362,18 @@ vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
         set_err(err, VX_ENOMEM, "%s", "HTTP request failed: out of memory");
         return VX_ENOMEM;
     }
-    sink s = {.resp = resp, .max = req->max_response_bytes};
+    sink s = {.resp = resp, .max = req->max_response_bytes,
+              .fail_when_truncated = req->fail_when_truncated};
     set_options(h, req, hdrs, &s);
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = run(c, h, req->cancel);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        set_err(err, VX_ECLOSED, "%s", "HTTP request cancelled");
+        return VX_ECLOSED;
+    }
     if (rc != CURLE_OK)
-        return map_error(rc, err);
+        return map_error(rc, &s, err);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     if (resp->body.failed) {
         set_err(err, VX_ENOMEM, "%s", "HTTP request failed: out of memory");

@@ -8,6 +8,18 @@
 #include "buf.h"
 #include "vexil.h"
 
+/* Lets another thread stop a request in flight at once (engine close): the
+ * transfer is woken from its poll and fails with VX_ECLOSED. Once fired it
+ * stays fired until reset. Thread-safe. */
+typedef struct vx_http_cancel vx_http_cancel;
+
+vx_http_cancel *vx_http_cancel_new(void);
+void vx_http_cancel_free(vx_http_cancel *c);
+void vx_http_cancel_fire(vx_http_cancel *c);
+void vx_http_cancel_reset(vx_http_cancel *c);
+/* For the fork child: the transfer it may name was the parent's. */
+void vx_http_cancel_after_fork_child(vx_http_cancel *c);
+
 typedef struct vx_http_request {
     const char *method;                /* "GET" (default) or "POST", "PUT"... */
     const char *url;                   /* http:// or https:// only */
@@ -22,6 +34,11 @@ typedef struct vx_http_request {
     /* Conditional GET: sent when not NULL/"" (retrievers). */
     const char *if_none_match;
     const char *if_modified_since;
+    const char *client_cert_file;      /* mutual TLS (PEM), with client_key_file */
+    const char *client_key_file;
+    bool follow_redirects;             /* up to 10, http(s) only */
+    bool fail_when_truncated;          /* a body over max_response_bytes: VX_ELIMIT */
+    vx_http_cancel *cancel;            /* optional */
 } vx_http_request;
 
 typedef struct vx_http_response {
@@ -46,7 +63,9 @@ void vx_http_client_free(vx_http_client *c);
 /* Performs the request. VX_OK when a response arrived, whatever its status
  * (the caller judges it); VX_ETIMEDOUT on timeout; VX_EIO when the connection
  * failed or was refused; VX_EINVAL for a bad request (scheme not http/https);
- * VX_ENOMEM. *err (may be NULL) gets a message free of URL and secrets. */
+ * VX_ELIMIT for a body too large (fail_when_truncated); VX_ECLOSED when
+ * cancelled; VX_ENOMEM. *err (may be NULL) gets a message free of URL and
+ * secrets. */
 vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
                           vx_http_response *resp, vx_error *err);
 

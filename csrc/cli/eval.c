@@ -9,11 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_HEADERS 32
+
 typedef struct eval_opts {
-    const char *config, *format, *flag, *type, *def, *context;
-    const char *environment, *enrichment, *export_dir, *export_format;
-    bool all, env, export_log;
+    const char *config, *url, *format, *flag, *type, *def, *context;
+    const char *environment, *enrichment, *export_dir, *export_format, *timeout;
+    const char *headers[MAX_HEADERS + 1];
+    size_t n_headers;
+    bool all, env, export_log, insecure;
 } eval_opts;
+
+/* --header is the one option that may repeat. */
+static int take_header(int argc, char **argv, int *i, eval_opts *o, bool *matched)
+{
+    const char *v = NULL;
+    bool missing = false;
+    *matched = cli_opt_value(argc, argv, i, "--header", &v, &missing);
+    if (missing)
+        return cli_usage_error("--header needs a value");
+    if (!*matched)
+        return CLI_OK;
+    if (o->n_headers == MAX_HEADERS)
+        return cli_usage_error("at most %d --header options", MAX_HEADERS);
+    if (!strchr(v, ':') || v[0] == ':' || strpbrk(v, "\r\n"))
+        return cli_usage_error("--header must be \"Name: value\"");
+    o->headers[o->n_headers++] = v;
+    return CLI_OK;
+}
 
 static int parse_args(int argc, char **argv, eval_opts *o)
 {
@@ -22,6 +44,8 @@ static int parse_args(int argc, char **argv, eval_opts *o)
         size_t offset;
     } valued[] = {
         {"--config", offsetof(eval_opts, config)},
+        {"--url", offsetof(eval_opts, url)},
+        {"--timeout", offsetof(eval_opts, timeout)},
         {"--format", offsetof(eval_opts, format)},
         {"--flag", offsetof(eval_opts, flag)},
         {"--type", offsetof(eval_opts, type)},
@@ -42,12 +66,20 @@ static int parse_args(int argc, char **argv, eval_opts *o)
         }
         if (matched)
             continue;
+        int rc = take_header(argc, argv, &i, o, &matched);
+        if (rc != CLI_OK || matched) {
+            if (rc != CLI_OK)
+                return rc;
+            continue;
+        }
         if (strcmp(argv[i], "--all") == 0)
             o->all = true;
         else if (strcmp(argv[i], "--env") == 0)
             o->env = true;
         else if (strcmp(argv[i], "--export-log") == 0)
             o->export_log = true;
+        else if (strcmp(argv[i], "--insecure") == 0)
+            o->insecure = true;
         else
             return cli_usage_error("unknown eval option \"%s\"", argv[i]);
     }
@@ -56,10 +88,14 @@ static int parse_args(int argc, char **argv, eval_opts *o)
 
 static int check_args(const eval_opts *o)
 {
-    if (o->env && (o->config || o->all))
-        return cli_usage_error("--env takes neither --config nor --all");
-    if (!o->env && !o->config)
-        return cli_usage_error("eval needs --config FILE (or --env)");
+    if (o->env && (o->config || o->url || o->all))
+        return cli_usage_error("--env takes neither --config, --url nor --all");
+    if (o->config && o->url)
+        return cli_usage_error("--config and --url exclude each other");
+    if (!o->env && !o->config && !o->url)
+        return cli_usage_error("eval needs --config FILE, --url URL or --env");
+    if (!o->url && (o->n_headers || o->insecure || o->timeout))
+        return cli_usage_error("--header, --insecure and --timeout go with --url");
     if (o->all && o->flag)
         return cli_usage_error("--all and --flag exclude each other");
     if (!o->all && !o->flag)
@@ -163,6 +199,34 @@ static void log_to_stderr(void *user_data, vx_log_level level, const char *messa
     fprintf(stderr, "vexil: %s: %s\n", level >= VX_LOG_ERROR ? "error" : "warning", message);
 }
 
+/* One retrieval, no polling: the configuration as the server has it now. */
+static int fetch(vx_engine *e, const eval_opts *o, vx_format fmt)
+{
+    char *end = NULL;
+    double secs = o->timeout ? strtod(o->timeout, &end) : 10.0;
+    if (o->timeout && (end == o->timeout || *end || !(secs > 0) || secs > 86400))
+        return cli_usage_error("--timeout must be a number of seconds");
+    vx_http_retriever_config hc = {
+        .url = o->url, .headers = o->n_headers ? o->headers : NULL,
+        .insecure_skip_verify = o->insecure, .format = fmt,
+        .timeout_ms = (int64_t)(secs * 1000),
+    };
+    vx_error err = {0};
+    vx_refresh_options ro;
+    vx_refresh_options_init(&ro);
+    ro.poll_interval_ms = 0;
+    ro.start_timeout_ms = hc.timeout_ms;
+    vx_status st = vx_engine_add_http_retriever(e, &hc, &err);
+    if (st == VX_OK)
+        st = vx_engine_start(e, &ro, &err);
+    if (st != VX_OK) {
+        /* The message never holds the URL: it may carry credentials. */
+        fprintf(stderr, "vexil: cannot load the configuration from the URL: %s\n", err.message);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int setup_engine(vx_engine *e, const eval_opts *o)
 {
     vx_format fmt;
@@ -188,6 +252,8 @@ static int setup_engine(vx_engine *e, const eval_opts *o)
         return rc;
     if (o->env)
         return vx_engine_use_env(e) == VX_OK ? CLI_OK : CLI_USAGE;
+    if (o->url)
+        return fetch(e, o, fmt);
     vx_error err = {0};
     vx_status st = vx_engine_load_file(e, o->config, fmt, &err);
     if (st != VX_OK) {

@@ -1,146 +1,23 @@
 /* GOFF's webhook exporter: POST {"meta":{...},"events":[...]}, optionally
- * signed with X-Hub-Signature-256. The secret is only ever an HMAC key. */
+ * signed with X-Hub-Signature-256 (the shared part lives in webhook.c). */
 #include "events.h"
-#include "http.h"
-#include "json.h"
+#include "webhook.h"
 
-#include <openssl/crypto.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <unistd.h>
-
-typedef struct webhook {
-    char *url;
-    char *secret;              /* NULL when unsigned */
-    char **headers;            /* NULL-terminated, Content-Type included */
-    size_t n_headers;
-    char *prefix;              /* {"meta":{...},"events":[ */
-    int64_t timeout_ms;
-    bool insecure;
-    char *ca_file;
-    vx_http_client *http;
-    vx_buf body;
-} webhook;
-
-static void set_err(vx_error *err, vx_status st, const char *msg)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    snprintf(err->message, sizeof err->message, "webhook exporter: %s", msg);
-}
 
 static void webhook_destroy(void *ud)
 {
-    webhook *w = ud;
-    if (!w)
-        return;
-    free(w->url);
-    if (w->secret) {
-        OPENSSL_cleanse(w->secret, strlen(w->secret));
-        free(w->secret);
-    }
-    for (size_t i = 0; i < w->n_headers; i++)
-        free(w->headers[i]);
-    free(w->headers);
-    free(w->prefix);
-    free(w->ca_file);
-    vx_http_client_free(w->http);
-    vx_buf_free(&w->body);
-    free(w);
+    vx_webhook_destroy(ud);
+    free(ud);
 }
 
-static bool header_is(const char *h, const char *name)
-{
-    size_t n = strlen(name);
-    return strncasecmp(h, name, n) == 0 && (h[n] == ':' || h[n] == ' ');
-}
-
-/* GOFF sets these itself, whatever the configured headers say. */
-static bool reserved(const char *h)
-{
-    return header_is(h, "Content-Type") || header_is(h, "X-Hub-Signature-256");
-}
-
-static vx_status copy_headers(webhook *w, const char *const *headers, vx_error *err)
-{
-    size_t n = 0;
-    while (headers && headers[n])
-        n++;
-    w->headers = calloc(n + 3, sizeof(char *));
-    if (!w->headers)
-        return VX_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (strpbrk(headers[i], "\r\n") || !strchr(headers[i], ':')) {
-            set_err(err, VX_EINVAL, "headers must be single \"Name: value\" lines");
-            return VX_EINVAL;
-        }
-        if (reserved(headers[i]))
-            continue;
-        if (!(w->headers[w->n_headers] = strdup(headers[i])))
-            return VX_ENOMEM;
-        w->n_headers++;
-    }
-    if (!(w->headers[w->n_headers] = strdup("Content-Type: application/json")))
-        return VX_ENOMEM;
-    w->n_headers++;
-    return VX_OK;
-}
-
-/* meta is a map[string]string in GOFF: strings as they are, anything else
- * JSON-encoded; hostname added when absent. Keys come out sorted. */
-static vx_status add_meta_member(vx_doc *d, const char *key, const vx_value *v)
-{
-    if (v->type == VX_STRING)
-        return vx_doc_add_string(d, key, v->u.s, (ptrdiff_t)v->len);
-    vx_buf b;
-    vx_buf_init(&b);
-    vx_json_write(&b, v);
-    vx_status st = b.failed ? VX_ENOMEM : vx_doc_add_string(d, key, b.data, (ptrdiff_t)b.len);
-    vx_buf_free(&b);
-    return st;
-}
-
-static vx_status build_prefix(webhook *w, const vx_value *meta)
-{
-    vx_doc *d = vx_doc_new();
-    if (!d)
-        return VX_ENOMEM;
-    vx_status st = vx_doc_begin_object(d, NULL);
-    for (size_t i = 0; st == VX_OK && i < vx_value_count(meta); i++)
-        st = add_meta_member(d, meta->u.members[i].key, &meta->u.members[i].value);
-    if (st == VX_OK && !vx_value_get(meta, "hostname")) {
-        char host[256] = "";
-        if (gethostname(host, sizeof host - 1) != 0)
-            host[0] = '\0';
-        st = vx_doc_add_string(d, "hostname", host, -1);
-    }
-    if (st == VX_OK)
-        st = vx_doc_end(d);
-    vx_buf b;
-    vx_buf_init(&b);
-    vx_buf_puts(&b, "{\"meta\":");
-    if (st == VX_OK)
-        vx_json_write(&b, vx_doc_root(d));
-    vx_buf_puts(&b, ",\"events\":[");
-    vx_doc_free(d);
-    if (st == VX_OK && b.failed)
-        st = VX_ENOMEM;
-    if (st == VX_OK)
-        w->prefix = b.data;
-    else
-        vx_buf_free(&b);
-    return st;
-}
-
-static void build_body(webhook *w, const vx_batch *batch)
+static void build_body(vx_webhook *w, const vx_batch *batch)
 {
     vx_buf *b = &w->body;
     vx_buf_clear(b);
-    vx_buf_puts(b, w->prefix);
+    vx_buf_puts(b, "{\"meta\":");
+    vx_buf_puts(b, w->meta_json);
+    vx_buf_puts(b, ",\"events\":[");
     size_t n = vx_batch_count(batch);
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -152,65 +29,9 @@ static void build_body(webhook *w, const vx_batch *batch)
 
 static vx_status webhook_export(void *ud, const vx_batch *batch, vx_error *err)
 {
-    webhook *w = ud;
+    vx_webhook *w = ud;
     build_body(w, batch);
-    if (w->body.failed) {
-        set_err(err, VX_ENOMEM, "out of memory");
-        return VX_ENOMEM;
-    }
-    char sig[72 + 21];
-    if (w->secret) {
-        memcpy(sig, "X-Hub-Signature-256: ", 21);
-        vx_sign_sha256(w->body.data, w->body.len, w->secret, sig + 21);
-        w->headers[w->n_headers] = sig;
-    }
-    vx_http_request req = {
-        .method = "POST", .url = w->url, .headers = (const char *const *)w->headers,
-        .body = w->body.data, .body_len = w->body.len, .timeout_ms = w->timeout_ms,
-        .insecure_skip_verify = w->insecure, .ca_file = w->ca_file,
-    };
-    vx_http_response resp;
-    vx_http_response_init(&resp);
-    vx_status st = vx_http_perform(w->http, &req, &resp, err);
-    w->headers[w->n_headers] = NULL;
-    if (st == VX_OK && vx_http_failed_status(resp.status)) {
-        st = VX_EHTTP;
-        if (err) {
-            err->status = st;
-            snprintf(err->message, sizeof err->message,
-                     "webhook exporter: error while calling the webhook, HTTP code %ld received",
-                     resp.status);
-        }
-    }
-    vx_http_response_free(&resp);
-    vx_buf_clear(&w->body);
-    return st;
-}
-
-static vx_status webhook_setup(webhook *w, const vx_webhook_exporter_config *c, vx_error *err)
-{
-    if (!c || !c->url || !*c->url) {
-        set_err(err, VX_EINVAL, "url is required");
-        return VX_EINVAL;
-    }
-    if (strncasecmp(c->url, "http://", 7) != 0 && strncasecmp(c->url, "https://", 8) != 0) {
-        set_err(err, VX_EINVAL, "url must start with http:// or https://");
-        return VX_EINVAL;
-    }
-    if (c->meta && c->meta->type != VX_OBJECT) {
-        set_err(err, VX_EINVAL, "meta must be an object");
-        return VX_EINVAL;
-    }
-    w->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
-    w->insecure = c->insecure_skip_verify;
-    if (!(w->url = strdup(c->url)) || !(w->http = vx_http_client_new()))
-        return VX_ENOMEM;
-    if (c->secret && *c->secret && !(w->secret = strdup(c->secret)))
-        return VX_ENOMEM;
-    if (c->ca_file && !(w->ca_file = strdup(c->ca_file)))
-        return VX_ENOMEM;
-    vx_status st = copy_headers(w, c->headers, err);
-    return st == VX_OK ? build_prefix(w, c->meta) : st;
+    return vx_webhook_post(w, err);
 }
 
 vx_status vx_webhook_exporter_new(const vx_webhook_exporter_config *config, vx_exporter_ops *ops,
@@ -219,14 +40,16 @@ vx_status vx_webhook_exporter_new(const vx_webhook_exporter_config *config, vx_e
     if (!ops || !user_data)
         return VX_EINVAL;
     *user_data = NULL;
-    webhook *w = calloc(1, sizeof(*w));
+    vx_webhook *w = calloc(1, sizeof(*w));
     if (!w)
         return VX_ENOMEM;
-    vx_buf_init(&w->body);
-    vx_status st = webhook_setup(w, config, err);
+    vx_webhook_settings s = {0};
+    if (config)
+        s = (vx_webhook_settings){config->url, config->secret, config->headers, config->meta,
+                                  config->timeout_ms, config->insecure_skip_verify,
+                                  config->ca_file};
+    vx_status st = vx_webhook_init(w, "webhook exporter", config ? &s : NULL, err);
     if (st != VX_OK) {
-        if (st == VX_ENOMEM)
-            set_err(err, st, "out of memory");
         webhook_destroy(w);
         return st;
     }

@@ -815,6 +815,12 @@ VX_API vx_status vx_engine_flush(vx_engine *engine, int64_t timeout_ms);
  * never silently lost: those an exporter could not deliver in time are counted
  * in its `dropped` counter and logged. Evaluations keep working after close
  * (without events). Idempotent. Returns VX_OK or VX_ETIMEDOUT.
+ *
+ * With live configuration, close first stops polling at once: a retrieval in
+ * flight is cancelled (vx_engine_refresh calls in progress return
+ * VX_ECLOSED), and the configuration in use stays. Queued notifications are
+ * delivered to C notifiers within what is left of timeout_ms; pull notifiers
+ * return what they hold, then VX_ECLOSED.
  */
 VX_API vx_status vx_engine_close(vx_engine *engine, int64_t timeout_ms);
 
@@ -919,7 +925,11 @@ VX_API vx_status vx_sign_sha256(const void *body, size_t body_len, const char *s
  *     if (vx_engine_start(e, &o, &err) != VX_OK) ...   // first retrieval
  */
 
-/** What the engine serves right now. */
+/**
+ * What the engine serves right now. An engine that was never started nor
+ * refreshed reports READY once it has a configuration (loaded, set, or
+ * from-env) and NOT_READY before.
+ */
 typedef enum vx_engine_status {
     VX_ENGINE_NOT_READY = 0, /* no configuration yet: evaluations return defaults */
     VX_ENGINE_READY = 1,     /* the last refresh succeeded (or nothing is retrieved) */
@@ -931,7 +941,11 @@ VX_API vx_engine_status vx_engine_get_status(vx_engine *engine);
 /** "NOT_READY", "READY", "STALE", "ERROR". Static storage. */
 VX_API const char *vx_engine_status_name(vx_engine_status status);
 
-/** Adds a local file retriever. The file is read at each refresh. */
+/**
+ * Adds a local file retriever. The file is read at each refresh; the same
+ * bytes as last time count as "unchanged". VX_EINVAL, VX_ECLOSED, VX_ENOMEM.
+ * Retrievers are fetched one after the other, in the order they were added.
+ */
 VX_API vx_status vx_engine_add_file_retriever(vx_engine *engine, const char *path,
                                               vx_format format);
 
@@ -940,7 +954,9 @@ VX_API vx_status vx_engine_add_file_retriever(vx_engine *engine, const char *pat
  * If-None-Match with the last ETag and If-Modified-Since with the last
  * Last-Modified. A status above 399, a transport error, a timeout or a body
  * larger than max_response_bytes fails the refresh. TLS certificates are
- * verified unless insecure_skip_verify is set. Strings are copied.
+ * verified unless insecure_skip_verify is set. Redirects to http(s) URLs are
+ * followed (up to 10). Strings are copied. Messages and logs name a retriever
+ * by position ("retriever 2 (http)"), never by URL, header or body.
  *
  * method   "GET" by default        body     optional request body
  * headers  NULL-terminated "Name: value" strings, or NULL
@@ -976,18 +992,24 @@ VX_API vx_status vx_engine_add_http_retriever(vx_engine *engine,
  * jitter            add a random offset of up to +/-10% to the interval,
  *                   chosen once at start, as GOFF does (default false)
  * start_timeout_ms  how long vx_engine_start waits for the first retrieval
- *                   (default 10000)
+ *                   (default 10000; 0 means the default, negative no limit)
  * persistent_file   when set, the last good configuration is written there
- *                   after every successful refresh, and read at start-up when
- *                   the first retrieval fails
+ *                   after every refresh that changed it (mode 0600, via a
+ *                   temporary file and a rename), and read at start-up when
+ *                   the first retrieval fails. It is YAML, one flag per line
+ *                   in flow style, with YAML scalars written as in their
+ *                   source; it is always read back as YAML. Starting from it
+ *                   gives status READY with the failure counted.
  * start_with_error  when the first retrieval fails and no persisted copy can be
  *                   read: start anyway, serving defaults (status ERROR), and
  *                   keep polling; otherwise vx_engine_start fails
  * stale_after       consecutive failed refreshes that mark the engine STALE
- *                   (default 3); the next success marks it READY again
+ *                   (default 3, also when 0); the next success marks it READY
+ *                   again
  * notify_on_start   whether the first successful load is reported to notifiers
  *                   as "everything added" (default false, as GOFF's
- *                   DisableNotifierOnInit)
+ *                   DisableNotifierOnInit); when false, start-up tells neither
+ *                   notifiers nor the log anything, status changes included
  */
 typedef struct vx_refresh_options {
     int64_t poll_interval_ms;
@@ -1054,14 +1076,20 @@ VX_API const vx_value *vx_notification_diff(const vx_notification *n);
 /** The changed flag keys, sorted (added, deleted and updated together). */
 VX_API size_t vx_notification_key_count(const vx_notification *n);
 VX_API const char *vx_notification_key_at(const vx_notification *n, size_t i);
-/** The new status of a STATUS_CHANGED notification (the current one otherwise). */
+/** The new status of a STATUS_CHANGED notification (for CONFIG_CHANGED, the
+ * engine's status when the configuration was published). */
 VX_API vx_engine_status vx_notification_status(const vx_notification *n);
 
 /**
  * A notifier in C. notify() runs on a thread vexil owns (never an evaluating
  * thread), one notification at a time per notifier, in publication order; the
  * notification is valid during the call only. A failure is logged, not
- * retried (GOFF does not retry notifiers either). destroy is optional.
+ * retried (GOFF does not retry notifiers either). destroy is optional; it runs
+ * when the engine is freed. An engine's C notifiers share one thread, started
+ * with the first notification: a slow notifier delays the others (up to 1024
+ * notifications wait; past that the oldest are dropped and logged). A
+ * notification is built only when someone listens (a notifier, or a logger at
+ * INFO for the log lines), so publications nobody watches pay nothing.
  */
 typedef struct vx_notifier_ops {
     vx_status (*notify)(void *user_data, const vx_notification *n, vx_error *err);
@@ -1081,7 +1109,9 @@ VX_API vx_status vx_engine_add_notifier(vx_engine *engine, const vx_notifier_ops
 typedef struct vx_notifier vx_notifier;
 
 VX_API vx_status vx_engine_add_pull_notifier(vx_engine *engine, vx_notifier **out);
-/** VX_OK with *out set, VX_ETIMEDOUT, or VX_ECLOSED once the engine is closed. */
+/** VX_OK with *out set, VX_ETIMEDOUT, or VX_ECLOSED once the engine is closed
+ * and the queue is empty. Takes no lock evaluations need. Call it from one
+ * thread at a time per notifier. In a fork child the queue starts empty. */
 VX_API vx_status vx_notifier_next(vx_notifier *notifier, int64_t timeout_ms,
                                   vx_notification **out);
 VX_API void vx_notification_free(vx_notification *n);

@@ -9,11 +9,15 @@
     engine.string_details("banner", "none", ctx).reason   # vexil.Reason.TARGETING_MATCH
     engine.add_exporter(lambda events: print(len(events)), flush_interval=10.0)
 
-See Engine for loading and evaluating, Engine.add_exporter for events, and
+    live = vexil.Engine.from_url("https://example.com/flags.yaml", poll_interval=30)
+    live.on_change(lambda keys, diff: print("changed:", keys))
+
+See Engine for loading and evaluating, Engine.from_url for live
+configuration, Engine.add_exporter for events, and
 vexil.openfeature.VexilProvider for OpenFeature.
 """
 
-from ._types import ConfigError, Error, ErrorCode, Reason
+from ._types import ConfigError, EngineStatus, Error, ErrorCode, Reason
 from . import _vexil
 
 _vexil._setup(reason=Reason, error_code=ErrorCode, error=Error, config_error=ConfigError)
@@ -29,6 +33,7 @@ __all__ = [
     "ConfigError",
     "Context",
     "Engine",
+    "EngineStatus",
     "Error",
     "ErrorCode",
     "EvaluationDetails",

@@ -5,6 +5,7 @@ from typing import Final
 
 from ._engine import Engine as Engine
 from ._types import ConfigError as ConfigError
+from ._types import EngineStatus as EngineStatus
 from ._types import Error as Error
 from ._types import ErrorCode as ErrorCode
 from ._types import Reason as Reason

@@ -1,6 +1,6 @@
 """vexil.Engine: the C engine (vexil._vexil.Engine) plus what is better
-written in Python: exporter threads, configuration-change listeners, the
-context-manager protocol and the constructors."""
+written in Python: exporter threads, change listeners fed by the core's
+notifications, the context-manager protocol and the constructors."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import time
 from typing import Any, Callable, Mapping
 
 from . import _runtime, _vexil
+from ._types import EngineStatus
 from .exporters import FileExporter, LogExporter, WebhookExporter
 
 __all__ = ["Engine"]
 
-Listener = Callable[["Engine", "list[str]"], None]
+ChangeListener = Callable[[list[str], dict[str, Any]], Any]
+StatusListener = Callable[[EngineStatus], Any]
+_log = logging.getLogger("vexil")
 
 
 def _core_log_level() -> int:
@@ -40,6 +43,10 @@ def _default_name(exporter: Any, taken: set[str]) -> str:
     return name
 
 
+_LIVE_OPTIONS = ("jitter", "start_timeout", "persistent_file", "start_with_error",
+                 "stale_after", "notify_on_start")
+
+
 class Engine(_vexil.Engine):
     """A feature-flag engine: loads GO Feature Flag flag files and evaluates them.
 
@@ -58,7 +65,9 @@ class Engine(_vexil.Engine):
         self._lock = threading.Lock()
         self._workers: list[_runtime.PullWorker] = []
         self._handles: list[_vexil.ExporterHandle] = []
-        self._listeners: list[Listener] = []
+        self._change_listeners: list[ChangeListener] = []
+        self._status_listeners: list[StatusListener] = []
+        self._notify_worker: _runtime.NotifyWorker | None = None
         self._set_log_level(_core_log_level())
         if environment is not None:
             self.set_environment(environment)
@@ -75,13 +84,83 @@ class Engine(_vexil.Engine):
     # ---- constructors -------------------------------------------------------------
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], format: str | None = None,
-                  **settings: Any) -> Engine:
+    def from_file(cls, path: str | os.PathLike[str], format: str | None = None, *,
+                  poll_interval: float | None = None, **settings: Any) -> Engine:
         """An engine loaded from a flag file (format from the extension, .json
-        or .yaml/.yml, unless given). Raises ConfigError."""
+        or .yaml/.yml, unless given). Raises ConfigError.
+
+        With ``poll_interval`` (seconds, 1 at least), the file is read again at
+        that interval by a thread of the engine and edits are published as
+        they come, exactly as from_url() does with a URL (the same live
+        options apply: stale_after, persistent_file, start_with_error...)."""
+        live = {k: settings.pop(k) for k in _LIVE_OPTIONS if k in settings}
         engine = cls(**settings)
-        engine.load_file(path, format=format)
+        if poll_interval is None and not live:
+            engine.load_file(path, format=format)
+            return engine
+        try:
+            engine._add_file_retriever(path, format=format)
+            engine._start_live(poll_interval, **live)
+        except BaseException:
+            engine.close(0)
+            raise
         return engine
+
+    @classmethod
+    def from_url(cls, url: str, poll_interval: float | None = 60.0,
+                 headers: Mapping[str, str] | None = None, timeout: float = 10.0, *,
+                 method: str | None = None, body: str | None = None, format: str | None = None,
+                 insecure_skip_verify: bool = False, ca_file: str | None = None,
+                 client_cert_file: str | None = None, client_key_file: str | None = None,
+                 max_response_bytes: int | None = None, **settings: Any) -> Engine:
+        """An engine whose configuration lives at ``url`` (http:// or https://).
+
+        The first retrieval happens here (up to ``start_timeout`` seconds,
+        default 10) and raises ConfigError when it fails, unless a
+        ``persistent_file`` holds a previous copy or ``start_with_error=True``
+        (the engine then serves defaults, status ERROR, and keeps polling).
+        Then a thread of the engine polls every ``poll_interval`` seconds
+        (1 at least; None or 0: never, call refresh()), with ``If-None-Match``
+        / ``If-Modified-Since`` so an unchanged file costs a 304.
+
+        ``headers`` are sent with each request, ``timeout`` bounds each one
+        (seconds). TLS certificates are verified unless
+        ``insecure_skip_verify``; ``ca_file``, ``client_cert_file`` and
+        ``client_key_file`` (mutual TLS) are PEM paths. Responses over
+        ``max_response_bytes`` (64 MiB by default) fail. Live options:
+        ``jitter`` (+/-10% on the interval), ``stale_after`` (failed refreshes
+        in a row before the status is STALE, default 3), ``persistent_file``
+        (the last good configuration is written there, as YAML, after each
+        change), ``start_with_error``, ``start_timeout``, ``notify_on_start``.
+        Other keywords are the Engine() settings.
+        """
+        live = {k: settings.pop(k) for k in _LIVE_OPTIONS if k in settings}
+        engine = cls(**settings)
+        try:
+            engine._add_http_retriever(
+                url, method=method, body=body, headers=dict(headers) if headers else None,
+                timeout=timeout, max_response_bytes=max_response_bytes,
+                insecure_skip_verify=insecure_skip_verify, ca_file=ca_file,
+                client_cert_file=client_cert_file, client_key_file=client_key_file,
+                format=format)
+            engine._start_live(poll_interval, **live)
+        except BaseException:
+            engine.close(0)
+            raise
+        return engine
+
+    def _start_live(self, poll_interval: float | None, *, jitter: bool = False,
+                    start_timeout: float | None = 10.0,
+                    persistent_file: str | os.PathLike[str] | None = None,
+                    start_with_error: bool = False, stale_after: int = 3,
+                    notify_on_start: bool = False) -> None:
+        options: dict[str, Any] = {
+            "poll_interval": poll_interval, "jitter": jitter, "start_timeout": start_timeout,
+            "start_with_error": start_with_error, "stale_after": stale_after,
+            "notify_on_start": notify_on_start}
+        if persistent_file is not None:
+            options["persistent_file"] = persistent_file
+        self._start(**options)
 
     @classmethod
     def from_env(cls, **settings: Any) -> Engine:
@@ -91,48 +170,83 @@ class Engine(_vexil.Engine):
         engine._use_env()
         return engine
 
-    # ---- loading, with change notification ----------------------------------------
+    # ---- loading ------------------------------------------------------------------------
 
     def load(self, flags: Mapping[str, Any] | str | bytes, format: str | None = None) -> None:
         """Loads a configuration (a dict, or JSON or YAML text). Raises
         ConfigError and keeps the last good configuration when it does not
-        parse. Flags that fail validation are dropped and logged."""
+        parse. Flags that fail validation are dropped and logged. Change
+        listeners hear about what changed."""
         if isinstance(flags, Mapping) and not isinstance(flags, dict):
             flags = dict(flags)
-        self._changing(super().load, flags, format=format)
+        super().load(flags, format=format)
 
-    def load_file(self, path: str | os.PathLike[str], format: str | None = None) -> None:
-        """Loads a flag file; see load()."""
-        self._changing(super().load_file, path, format=format)
+    # ---- live configuration ------------------------------------------------------------
 
-    def _changing(self, action: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-        if not self._listeners:
-            action(*args, **kwargs)
-            return
-        before = self._config()
-        action(*args, **kwargs)
-        changed = _vexil.changed_flags(before, self._config())
-        if changed:
-            self._config_changed(changed)
+    @property
+    def status(self) -> EngineStatus:
+        """NOT_READY, READY, STALE or ERROR (see vexil.EngineStatus)."""
+        return EngineStatus(self._status)
 
-    def _add_config_listener(self, listener: Listener) -> None:
-        """Calls ``listener(engine, changed_keys)`` after each configuration
-        change. Internal for now: the OpenFeature provider uses it, and live
-        configuration (polling) will feed the same hook from the core."""
+    def on_change(self, callback: ChangeListener) -> ChangeListener:
+        """Calls ``callback(keys, diff)`` after each publication that changes
+        flags (load(), a refresh, polling): ``keys`` are the changed flag keys,
+        sorted; ``diff`` is GOFF's {"deleted": {key: flag}, "added": {key:
+        flag}, "updated": {key: {"old_value": flag, "new_value": flag}}} with
+        flags as their definitions. Callbacks run on one thread of the
+        package, in publication order; an exception is logged. Returns the
+        callback, so it works as a decorator."""
+        self._listen(self._change_listeners, callback)
+        return callback
+
+    def on_status_change(self, callback: StatusListener) -> StatusListener:
+        """Calls ``callback(status)`` (a vexil.EngineStatus) when the status
+        changes: READY -> STALE after failed refreshes, back to READY, ERROR ->
+        READY. Same thread and rules as on_change()."""
+        self._listen(self._status_listeners, callback)
+        return callback
+
+    def remove_listener(self, callback: Callable[..., Any]) -> None:
+        """Unregisters a callback given to on_change() or on_status_change()."""
         with self._lock:
-            self._listeners.append(listener)
+            for listeners in (self._change_listeners, self._status_listeners):
+                while callback in listeners:
+                    listeners.remove(callback)
 
-    def _remove_config_listener(self, listener: Listener) -> None:
+    def add_webhook_notifier(self, url: str, *, secret: str | None = None,
+                             headers: Mapping[str, str] | None = None,
+                             meta: Mapping[str, Any] | None = None, timeout: float = 10.0,
+                             insecure_skip_verify: bool = False,
+                             ca_file: str | None = None) -> None:
+        """GOFF's webhook notifier: each configuration change is POSTed as
+        {"meta": {..., "hostname": ...}, "flags": <diff>}, signed with
+        X-Hub-Signature-256 when ``secret`` is set. Runs on a thread of the
+        core; failures are logged."""
+        self._add_webhook_notifier(url, secret=secret, headers=dict(headers) if headers else None,
+                                   meta=dict(meta) if meta else None, timeout=timeout,
+                                   insecure_skip_verify=insecure_skip_verify, ca_file=ca_file)
+
+    def _listen(self, listeners: list[Any], callback: Callable[..., Any]) -> None:
+        if not callable(callback):
+            raise TypeError("a listener must be callable")
         with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            if self._notify_worker is None:
+                worker = _runtime.NotifyWorker(self._add_pull_notifier(), self._dispatch)
+                worker.start()
+                self._notify_worker = worker
+            listeners.append(callback)
 
-    def _config_changed(self, changed: list[str]) -> None:
-        for listener in list(self._listeners):
+    def _dispatch(self, item: tuple[Any, ...]) -> None:
+        if item[0] == "config":
+            calls = [(cb, (item[1], item[2])) for cb in list(self._change_listeners)]
+        else:
+            status = EngineStatus(item[1])
+            calls = [(cb, (status,)) for cb in list(self._status_listeners)]
+        for cb, args in calls:
             try:
-                listener(self, changed)
-            except Exception:  # noqa: BLE001 - a listener must not break loading
-                logging.getLogger("vexil").exception("configuration listener failed")
+                cb(*args)
+            except Exception:  # noqa: BLE001 - a listener must not stop the others
+                _log.exception("change listener %r failed", cb)
 
     # ---- introspection ---------------------------------------------------------------
 
@@ -229,7 +343,10 @@ class Engine(_vexil.Engine):
         # Well-behaved exporter threads have seen the close and are leaving;
         # one stuck in user code is not waited for beyond a moment.
         deadline = time.monotonic() + 1.0
-        for worker in list(self._workers):
+        workers: list[Any] = list(self._workers)
+        if self._notify_worker is not None:
+            workers.append(self._notify_worker)
+        for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
         return ok
 
@@ -253,3 +370,5 @@ class Engine(_vexil.Engine):
         for worker in self._workers:
             worker.handle._after_fork_child()
             worker.start()
+        if self._notify_worker is not None:
+            self._notify_worker.start()

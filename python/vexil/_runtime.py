@@ -4,6 +4,9 @@ vexil's C core never calls Python from its own threads. Instead:
 
 - each Python exporter gets a daemon thread here that waits for batches in C
   (GIL released), calls the exporter and reports the outcome back;
+- an engine with change listeners (on_change, on_status_change, the
+  OpenFeature provider) gets one daemon thread that waits on a pull notifier
+  in C (GIL released) and calls the listeners;
 - one daemon thread moves the core's log messages (queued in C) to the
   ``logging`` module, logger ``"vexil"``;
 - an ``atexit`` handler closes every live engine (flushing its events, with a
@@ -118,6 +121,37 @@ class PullWorker:
                 handle._ack(False, "the exporter returned False")
             else:
                 handle._ack(True)
+
+    def join(self, timeout: float) -> None:
+        t = self.thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+
+
+# ---- change notifications ---------------------------------------------------------------
+
+class NotifyWorker:
+    """Feeds an engine's change listeners from one thread of the package."""
+
+    __slots__ = ("handle", "dispatch", "thread")
+
+    def __init__(self, handle: Any, dispatch: Callable[[tuple[Any, ...]], None]) -> None:
+        self.handle = handle
+        self.dispatch = dispatch
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="vexil-notify", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.handle._next(POLL)
+            if item is None:
+                continue
+            if item is False:
+                return
+            self.dispatch(item)
 
     def join(self, timeout: float) -> None:
         t = self.thread

@@ -46,6 +46,22 @@ class ErrorCode(_StrEnum):
     PROVIDER_NOT_READY = "PROVIDER_NOT_READY"
 
 
+class EngineStatus(_StrEnum):
+    """What an engine serves right now (``Engine.status``).
+
+    NOT_READY: no configuration yet, evaluations return defaults. READY: the
+    last refresh succeeded (or nothing is retrieved). STALE: the last
+    ``stale_after`` refreshes failed, the last good configuration is served.
+    ERROR: start-up could not load anything (``start_with_error``), defaults
+    are served while polling goes on.
+    """
+
+    NOT_READY = "NOT_READY"
+    READY = "READY"
+    STALE = "STALE"
+    ERROR = "ERROR"
+
+
 class Error(Exception):
     """Base class of vexil's exceptions."""
 
@@ -54,7 +70,8 @@ class ConfigError(Error):
     """A flag configuration could not be loaded.
 
     The engine keeps its last good configuration. ``status`` names the core's
-    status (``"VX_EPARSE"``, ``"VX_ECONFIG"``, ``"VX_EIO"``, ``"VX_ELIMIT"``);
+    status (``"VX_EPARSE"``, ``"VX_ECONFIG"``, ``"VX_EIO"``, ``"VX_ELIMIT"``, and
+    for retrievals ``"VX_EHTTP"`` or ``"VX_ETIMEDOUT"``);
     ``line`` and ``column`` are 1-based positions in the document when the
     parser knows them, else 0.
     """

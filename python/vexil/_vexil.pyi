@@ -22,6 +22,14 @@ LOG_WARN: Final[int]
 LOG_ERROR: Final[int]
 LOG_OFF: Final[int]
 
+class RefreshStats(TypedDict):
+    refreshes: int
+    failures: int
+    unchanged: int
+    changes: int
+    consecutive_failures: int
+    last_success: int | None
+
 class ExporterStats(TypedDict):
     exported: int
     failed: int
@@ -83,6 +91,14 @@ class ExporterHandle:
     def _after_fork_child(self) -> None: ...
 
 @final
+class NotifierHandle:
+    """A pull notifier registered on an engine (internal)."""
+
+    def _next(self, timeout: float | None, /) -> (
+        tuple[Literal["config"], list[str], dict[str, Any]]
+        | tuple[Literal["status"], str] | None | Literal[False]): ...
+
+@final
 class Config:
     """An immutable snapshot of a loaded flag configuration."""
 
@@ -134,8 +150,29 @@ class Engine:
                               insecure_skip_verify: bool = ...,
                               ca_file: str | None = ...) -> ExporterHandle: ...
     def _exporters(self) -> list[ExporterHandle]: ...
-
-def changed_flags(old: Config | None, new: Config | None, /) -> list[str]: ...
+    @property
+    def _status(self) -> Literal["NOT_READY", "READY", "STALE", "ERROR"]: ...
+    def refresh(self) -> None: ...
+    def refresh_stats(self) -> RefreshStats: ...
+    def _add_http_retriever(self, url: str, method: str | None = ..., body: str | None = ...,
+                            headers: dict[str, str] | None = ..., timeout: float | None = ...,
+                            max_response_bytes: int | None = ...,
+                            insecure_skip_verify: bool = ..., ca_file: str | None = ...,
+                            client_cert_file: str | None = ...,
+                            client_key_file: str | None = ...,
+                            format: str | None = ...) -> None: ...
+    def _add_file_retriever(self, path: str | os.PathLike[str],
+                            format: str | None = ...) -> None: ...
+    def _start(self, poll_interval: float | None = ..., jitter: bool = ...,
+               start_timeout: float | None = ...,
+               persistent_file: str | os.PathLike[str] = ..., start_with_error: bool = ...,
+               stale_after: int = ..., notify_on_start: bool = ...) -> None: ...
+    def _add_pull_notifier(self) -> NotifierHandle: ...
+    def _add_webhook_notifier(self, url: str, secret: str | None = ...,
+                              headers: dict[str, str] | None = ...,
+                              meta: dict[str, Any] | None = ..., timeout: float | None = ...,
+                              insecure_skip_verify: bool = ...,
+                              ca_file: str | None = ...) -> None: ...
 def webhook_signature(body: bytes, secret: str, /) -> str: ...
 def _setup(reason: type[Reason], error_code: type[ErrorCode], error: type[Error],
            config_error: type[ConfigError]) -> None: ...

@@ -14,9 +14,14 @@ Evaluation happens in the engine's C code; this module only translates types.
 Type rules follow the SDK (and GOFF): a float flag resolves to a float (ints
 convert), an integer flag to an int (floats truncate, as GOFF does), and a bool
 is not an int. Reasons and error codes keep GOFF's names; FLAG_CONFIG, which
-OpenFeature lacks, is reported as GENERAL. The provider emits
-PROVIDER_CONFIGURATION_CHANGED, with the changed flag keys, after each reload of
-the engine's configuration, and shutdown() closes the engine.
+OpenFeature lacks, is reported as GENERAL.
+
+The provider relays the engine's change notifications: after each publication
+that changes flags (load(), a refresh, polling with Engine.from_url) it emits
+PROVIDER_CONFIGURATION_CHANGED with ``flags_changed``; when refreshes keep
+failing it emits PROVIDER_STALE, and PROVIDER_READY when they succeed again
+(or when an engine started with start_with_error gets its first
+configuration). shutdown() closes the engine.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.event import ProviderEventDetails
-from openfeature.exception import ErrorCode
+from openfeature.exception import ErrorCode, ProviderNotReadyError
 from openfeature.flag_evaluation import FlagResolutionDetails, Reason
 from openfeature.provider import AbstractProvider, Metadata
 
 from ._engine import Engine
+from ._types import EngineStatus
 from ._vexil import EvaluationDetails
 
 try:  # openfeature-sdk >= 0.9
@@ -91,7 +97,8 @@ class VexilProvider(AbstractProvider):
     """OpenFeature provider (openfeature-sdk 0.8 to 0.10) evaluating with a vexil Engine.
 
     The engine is used as given: load it before or after registering the
-    provider; each later load() emits PROVIDER_CONFIGURATION_CHANGED.
+    provider, or give one made by Engine.from_url(); each later change emits
+    PROVIDER_CONFIGURATION_CHANGED.
     """
 
     def __init__(self, engine: Engine, *, name: str = "vexil") -> None:
@@ -100,7 +107,8 @@ class VexilProvider(AbstractProvider):
             raise TypeError("VexilProvider needs a vexil.Engine")
         self._engine = engine
         self._metadata = Metadata(name=name)
-        engine._add_config_listener(self._on_config_change)
+        engine.on_change(self._on_config_change)
+        engine.on_status_change(self._on_status_change)
 
     @property
     def engine(self) -> Engine:
@@ -110,17 +118,30 @@ class VexilProvider(AbstractProvider):
     def get_metadata(self) -> Metadata:
         return self._metadata
 
-    def _on_config_change(self, engine: Engine, changed: list[str]) -> None:
+    def _on_config_change(self, changed: list[str], diff: dict[str, Any]) -> None:
         self.emit_provider_configuration_changed(
-            ProviderEventDetails(flags_changed=changed, message="flag configuration reloaded"))
+            ProviderEventDetails(flags_changed=changed, message="flag configuration changed"))
+
+    def _on_status_change(self, status: EngineStatus) -> None:
+        if status == EngineStatus.STALE:
+            self.emit_provider_stale(ProviderEventDetails(
+                message="the flag configuration could not be refreshed; serving the last good one"))
+        elif status == EngineStatus.READY:
+            self.emit_provider_ready(ProviderEventDetails(message="flag configuration up to date"))
 
     def initialize(self, evaluation_context: EvaluationContext) -> None:
-        """Nothing to do: the engine is ready when constructed. Returning makes
-        the SDK emit PROVIDER_READY."""
+        """Nothing to wait for: the engine is ready when constructed (returning
+        makes the SDK emit PROVIDER_READY). An engine that started without a
+        configuration (start_with_error) raises ProviderNotReadyError: the SDK
+        reports PROVIDER_ERROR until the first good refresh emits
+        PROVIDER_READY."""
+        if self._engine.status == EngineStatus.ERROR:
+            raise ProviderNotReadyError("no flag configuration could be retrieved yet")
 
     def shutdown(self) -> None:
         """Closes the engine, delivering pending events. Idempotent."""
-        self._engine._remove_config_listener(self._on_config_change)
+        self._engine.remove_listener(self._on_config_change)
+        self._engine.remove_listener(self._on_status_change)
         self._engine.close()
 
     # ---- resolution ----------------------------------------------------------------

@@ -3,7 +3,9 @@
  * recorded (method, path, raw headers, body); the answer is scripted: the
  * first `fail_first` requests get `fail_status`, requests wait `delay_ms`
  * first, and while `hang` is set they get no answer at all until it is
- * cleared or the server stops. Change the script under httpd_lock(). */
+ * cleared or the server stops. Otherwise the answer is 200 "ok", or what the
+ * optional `handler` says (called with the lock held; the body is copied).
+ * Change the script under httpd_lock(). */
 #ifndef VX_TEST_HTTPD_H
 #define VX_TEST_HTTPD_H
 
@@ -30,6 +32,16 @@ typedef struct httpd_request {
     int status;         /* what the server answered (0: no answer) */
 } httpd_request;
 
+/* What a handler answers: status, body and extra header lines. */
+typedef struct httpd_reply {
+    int status;
+    const char *body;
+    size_t body_len;
+    char headers[512];  /* "Name: value\r\n" lines */
+} httpd_reply;
+
+typedef void (*httpd_handler)(void *ud, const httpd_request *req, httpd_reply *out);
+
 typedef struct httpd {
     int fd;
     int port;
@@ -42,6 +54,8 @@ typedef struct httpd {
     int fail_status;
     int delay_ms;
     bool hang;
+    httpd_handler handler;
+    void *handler_ud;
     /* record */
     httpd_request *reqs;
     size_t n_reqs, cap_reqs;
@@ -219,14 +233,28 @@ static inline bool httpd_serve_one(httpd *h, int fd, char **pending, size_t *ple
     int status = httpd_answer_for(h, idx);
     if (status == 0)
         return false;
-    char resp[128];
-    int n = snprintf(resp, sizeof resp, "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\nok", status);
+    httpd_reply rep;
+    memset(&rep, 0, sizeof rep);
+    rep.status = status;
+    rep.body = "ok";
+    rep.body_len = 2;
     pthread_mutex_lock(&h->mu);
-    h->reqs[idx].status = status;
+    if (h->handler && status == 200)
+        h->handler(h->handler_ud, &h->reqs[idx], &rep);
+    char *out = malloc(rep.body_len + sizeof rep.headers + 128);
+    int n = sprintf(out, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", rep.status,
+                    rep.status == 304 ? (size_t)0 : rep.body_len, rep.headers);
+    if (rep.status != 304) {
+        memcpy(out + n, rep.body, rep.body_len);
+        n += (int)rep.body_len;
+    }
+    h->reqs[idx].status = rep.status;
     h->answered++;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
-    return httpd_send_all(fd, resp, (size_t)n);
+    bool ok = httpd_send_all(fd, out, (size_t)n);
+    free(out);
+    return ok;
 }
 
 static inline void *httpd_conn_main(void *arg)
@@ -328,6 +356,80 @@ static inline void httpd_stop(httpd *h)
     free(h->conns);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
+}
+
+/* ---- A flag server: documents by path, with ETags --------------------------- */
+
+/* Serves up to 4 documents by path; each change gets a new ETag, and a
+ * request whose If-None-Match names the current one gets a 304 (counted).
+ * Unknown paths get a 404. Change documents with flagsrv_set(). */
+typedef struct flagsrv_doc {
+    char path[64];
+    char *body;
+    char etag[32];
+} flagsrv_doc;
+
+typedef struct flagsrv {
+    httpd h;
+    flagsrv_doc docs[4];
+    int version;
+    int ok200, not_modified;
+    bool no_etag;
+} flagsrv;
+
+static inline void flagsrv_handler(void *ud, const httpd_request *r, httpd_reply *out)
+{
+    flagsrv *s = ud;
+    for (int i = 0; i < 4; i++) {
+        flagsrv_doc *d = &s->docs[i];
+        if (!d->body || strcmp(d->path, r->path) != 0)
+            continue;
+        char inm[64];
+        httpd_header(r, "If-None-Match", inm, sizeof inm);
+        if (!s->no_etag && inm[0] && strcmp(inm, d->etag) == 0) {
+            out->status = 304;
+            s->not_modified++;
+            return;
+        }
+        s->ok200++;
+        out->body = d->body;
+        out->body_len = strlen(d->body);
+        if (!s->no_etag)
+            snprintf(out->headers, sizeof out->headers, "ETag: %s\r\n", d->etag);
+        return;
+    }
+    out->status = 404;
+}
+
+static inline void flagsrv_set(flagsrv *s, const char *path, const char *body)
+{
+    httpd_lock(&s->h);
+    int slot = -1;
+    for (int i = 0; i < 4 && slot < 0; i++)
+        if (!s->docs[i].body || strcmp(s->docs[i].path, path) == 0)
+            slot = i;
+    flagsrv_doc *d = &s->docs[slot];
+    free(d->body);
+    snprintf(d->path, sizeof d->path, "%s", path);
+    d->body = strdup(body);
+    snprintf(d->etag, sizeof d->etag, "\"v%d\"", ++s->version);
+    httpd_unlock(&s->h);
+}
+
+static inline int flagsrv_start(flagsrv *s)
+{
+    memset(s, 0, sizeof *s);
+    int rc = httpd_start(&s->h);
+    s->h.handler = flagsrv_handler;
+    s->h.handler_ud = s;
+    return rc;
+}
+
+static inline void flagsrv_stop(flagsrv *s)
+{
+    httpd_stop(&s->h);
+    for (int i = 0; i < 4; i++)
+        free(s->docs[i].body);
 }
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "httpd.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -448,6 +449,42 @@ static void run_case(const diffs *d, golden_case *c)
     free(path);
 }
 
+static void test_eval_url(void)
+{
+    flagsrv s;
+    CHECK_INT(flagsrv_start(&s), 0);
+    flagsrv_set(&s, "/flags", "{\"f\":{\"variations\":{\"a\":\"remote\"},"
+                              "\"defaultRule\":{\"variation\":\"a\"}}}");
+    char url[128], bad[160];
+    httpd_url(&s.h, "/flags", url, sizeof url);
+    run_result r = run((char *[]){"vexil", "eval", "--url", url, "--header",
+                                  "Authorization: Bearer tok", "--header", "X-Env: prod",
+                                  "--flag", "f", "--type", "string", NULL});
+    CHECK_INT(r.rc, 0);
+    CHECK(strstr(r.out, "\"value\":\"remote\"") != NULL);
+    run_free(&r);
+    char auth[64], env[64];
+    httpd_lock(&s.h);
+    httpd_header(&s.h.reqs[0], "Authorization", auth, sizeof auth);
+    httpd_header(&s.h.reqs[0], "X-Env", env, sizeof env);
+    httpd_unlock(&s.h);
+    CHECK_STR(auth, "Bearer tok");
+    CHECK_STR(env, "prod");
+    snprintf(bad, sizeof bad, "http://127.0.0.1:%d/missing?token=SECRET", s.h.port);
+    r = run((char *[]){"vexil", "eval", "--url", bad, "--all", NULL});
+    CHECK_INT(r.rc, 2);
+    CHECK(strstr(r.err, "HTTP status 404") != NULL);
+    CHECK(strstr(r.err, "SECRET") == NULL);
+    run_free(&r);
+    r = run((char *[]){"vexil", "eval", "--url", url, "--config", "x.json", "--all", NULL});
+    CHECK_INT(r.rc, 2);
+    run_free(&r);
+    r = run((char *[]){"vexil", "eval", "--config", "x.json", "--insecure", "--all", NULL});
+    CHECK_INT(r.rc, 2);
+    run_free(&r);
+    flagsrv_stop(&s);
+}
+
 static void test_golden(void)
 {
     char *path = data_path("cases.txt");
@@ -521,6 +558,7 @@ int main(void)
     RUN(test_lint_codes);
     RUN(test_from_env_example);
     RUN(test_export_file);
+    RUN(test_eval_url);
     RUN(test_golden);
     TEST_MAIN_END();
 }

@@ -18,7 +18,7 @@
 
 /* ---- arguments --------------------------------------------------------------- */
 
-static int parse_format(PyObject *obj, vx_format *out)
+int vxpy_parse_format(PyObject *obj, vx_format *out)
 {
     *out = VX_FORMAT_AUTO;
     if (!obj || obj == Py_None)
@@ -316,7 +316,7 @@ static PyObject *engine_load(PyObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:load", kwlist, &flags, &fmt))
         return NULL;
     flag_text t;
-    if (parse_format(fmt, &t.format) < 0 || flag_text_of(flags, &t) < 0)
+    if (vxpy_parse_format(fmt, &t.format) < 0 || flag_text_of(flags, &t) < 0)
         return NULL;
     vx_error err = {0};
     vx_status rc;
@@ -342,7 +342,7 @@ static PyObject *engine_load_file(PyObject *self, PyObject *args, PyObject *kw)
                                      &path, &fmt))
         return NULL;
     vx_format format;
-    if (parse_format(fmt, &format) < 0) {
+    if (vxpy_parse_format(fmt, &format) < 0) {
         Py_DECREF(path);
         return NULL;
     }
@@ -646,12 +646,31 @@ static PyMethodDef engine_methods[] = {
     {"_add_webhook_exporter", (PyCFunction)(void (*)(void))vxpy_engine_add_webhook,
      METH_VARARGS | METH_KEYWORDS, NULL},
     {"_exporters", vxpy_engine_exporters, METH_NOARGS, NULL},
+    {"_add_http_retriever", (PyCFunction)(void (*)(void))vxpy_engine_add_http_retriever,
+     METH_VARARGS | METH_KEYWORDS, NULL},
+    {"_add_file_retriever", (PyCFunction)(void (*)(void))vxpy_engine_add_file_retriever,
+     METH_VARARGS | METH_KEYWORDS, NULL},
+    {"_start", (PyCFunction)(void (*)(void))vxpy_engine_start, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"refresh", vxpy_engine_refresh, METH_NOARGS,
+     PyDoc_STR("refresh()\n--\n\n"
+               "Retrieves the configuration now (serialised with polling) and publishes it\n"
+               "when it changed. Raises vexil.ConfigError when the retrieval or the\n"
+               "document fails; the engine then keeps its last good configuration.")},
+    {"refresh_stats", vxpy_engine_refresh_stats, METH_NOARGS,
+     PyDoc_STR("refresh_stats()\n--\n\n"
+               "Refresh counters: refreshes, failures, unchanged, changes,\n"
+               "consecutive_failures, last_success (Unix seconds or None).")},
+    {"_add_pull_notifier", vxpy_engine_add_pull_notifier, METH_NOARGS, NULL},
+    {"_add_webhook_notifier", (PyCFunction)(void (*)(void))vxpy_engine_add_webhook_notifier,
+     METH_VARARGS | METH_KEYWORDS, NULL},
     {NULL}
 };
 #undef FAST
 
 static PyGetSetDef engine_getset[] = {
     {"closed", engine_get_closed, NULL, PyDoc_STR("True once close() was called."), NULL},
+    {"_status", vxpy_engine_get_status, NULL,
+     PyDoc_STR("\"NOT_READY\", \"READY\", \"STALE\" or \"ERROR\"."), NULL},
     {NULL}
 };
 

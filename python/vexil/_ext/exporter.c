@@ -456,7 +456,7 @@ PyObject *vxpy_engine_add_pull(PyObject *self, PyObject *args, PyObject *kw)
     return vxpy_exporter_new(ENGINE(self)->state, self, x, true, tmpl, tmpl ? "log" : "python");
 }
 
-static const char *opt_str(PyObject *obj, const char *what, bool *bad)
+const char *vxpy_opt_str(PyObject *obj, const char *what, bool *bad)
 {
     if (!obj || obj == Py_None)
         return NULL;
@@ -478,9 +478,9 @@ PyObject *vxpy_engine_add_file(PyObject *self, PyObject *args, PyObject *kw)
     bool bad = false;
     vx_file_exporter_config fc = {
         .output_dir = dir ? PyBytes_AS_STRING(dir) : NULL,
-        .format = opt_str(fmt, "format", &bad),
-        .filename_template = opt_str(fname, "filename", &bad),
-        .csv_template = opt_str(csv, "csv_template", &bad),
+        .format = vxpy_opt_str(fmt, "format", &bad),
+        .filename_template = vxpy_opt_str(fname, "filename", &bad),
+        .csv_template = vxpy_opt_str(csv, "csv_template", &bad),
     };
     if (!bad && parse_options(opts, &o) == 0) {
         vx_exporter_ops ops;
@@ -496,7 +496,7 @@ PyObject *vxpy_engine_add_file(PyObject *self, PyObject *args, PyObject *kw)
 }
 
 /* {"Name": "value"} -> a NULL-terminated array of "Name: value" strings. */
-static char **header_lines(PyObject *headers)
+char **vxpy_header_lines(PyObject *headers)
 {
     Py_ssize_t n = PyDict_GET_SIZE(headers), i = 0, pos = 0;
     char **lines = PyMem_Calloc((size_t)n + 1, sizeof(char *));
@@ -532,7 +532,7 @@ fail:
     return NULL;
 }
 
-static void free_lines(char **lines)
+void vxpy_free_lines(char **lines)
 {
     for (size_t i = 0; lines && lines[i]; i++)
         PyMem_Free(lines[i]);
@@ -551,9 +551,9 @@ PyObject *vxpy_engine_add_webhook(PyObject *self, PyObject *args, PyObject *kw)
     vx_exporter_options o;
     bool bad = false;
     vx_webhook_exporter_config wc = {
-        .url = opt_str(url, "url", &bad),
-        .secret = opt_str(secret, "secret", &bad),
-        .ca_file = opt_str(ca, "ca_file", &bad),
+        .url = vxpy_opt_str(url, "url", &bad),
+        .secret = vxpy_opt_str(secret, "secret", &bad),
+        .ca_file = vxpy_opt_str(ca, "ca_file", &bad),
         .insecure_skip_verify = insecure,
         .timeout_ms = 10000,
     };
@@ -571,17 +571,17 @@ PyObject *vxpy_engine_add_webhook(PyObject *self, PyObject *args, PyObject *kw)
             PyErr_SetString(PyExc_TypeError, "headers must be a dict of str");
             return NULL;
         }
-        if (!(lines = header_lines(headers)))
+        if (!(lines = vxpy_header_lines(headers)))
             return NULL;
     }
     if (meta && meta != Py_None) {
         if (!PyDict_Check(meta)) {
             PyErr_SetString(PyExc_TypeError, "meta must be a dict");
-            free_lines(lines);
+            vxpy_free_lines(lines);
             return NULL;
         }
         if (!(meta_doc = vxpy_doc_from(meta))) {
-            free_lines(lines);
+            vxpy_free_lines(lines);
             return NULL;
         }
     }
@@ -595,7 +595,7 @@ PyObject *vxpy_engine_add_webhook(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_Format(PyExc_ValueError, "webhook exporter: %s", err.message);
     else
         out = register_c(self, &o, &ops, ud, "webhook");
-    free_lines(lines);
+    vxpy_free_lines(lines);
     vx_doc_free(meta_doc);
     return out;
 }

@@ -98,25 +98,6 @@ static PyObject *config_invalid(PyObject *self, PyObject *unused)
     return d;
 }
 
-/* key -> the flag's definition as compact JSON bytes: what changed_flags()
- * compares. Definitions are the parsed documents, so two loads of the same
- * text compare equal and any edit of a flag shows. */
-static PyObject *config_fingerprints(vx_config *c)
-{
-    PyObject *d = PyDict_New();
-    size_t n = c ? vx_config_flag_count(c) : 0;
-    for (size_t i = 0; d && i < n; i++) {
-        const char *k = vx_config_flag_key(c, i);
-        PyObject *ks = vxpy_str(k, (Py_ssize_t)strlen(k));
-        PyObject *js = ks ? vxpy_json_bytes(vx_config_flag_definition(c, k)) : NULL;
-        if (!js || PyDict_SetItem(d, ks, js) < 0)
-            Py_CLEAR(d);
-        Py_XDECREF(ks);
-        Py_XDECREF(js);
-    }
-    return d;
-}
-
 static void config_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
@@ -149,57 +130,6 @@ PyType_Spec vxpy_config_spec = {
 };
 
 /* ---- module functions -------------------------------------------------------------- */
-
-static vx_config *config_arg(vxpy_state *st, PyObject *obj, int *bad)
-{
-    if (obj == Py_None)
-        return NULL;
-    if (!PyObject_TypeCheck(obj, st->ConfigType)) {
-        PyErr_SetString(PyExc_TypeError, "expected a Config or None");
-        *bad = 1;
-        return NULL;
-    }
-    return CFG(obj);
-}
-
-PyDoc_STRVAR(changed_flags_doc,
-"changed_flags(old, new, /)\n--\n\n"
-"The keys of the flags added, removed or modified between two configuration\n"
-"snapshots (either may be None), sorted.");
-
-static PyObject *changed_flags(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "changed_flags() takes 2 arguments");
-        return NULL;
-    }
-    vxpy_state *st = module_state(m);
-    int bad = 0;
-    vx_config *a = config_arg(st, args[0], &bad), *b = config_arg(st, args[1], &bad);
-    if (bad)
-        return NULL;
-    PyObject *fa = config_fingerprints(a), *fb = fa ? config_fingerprints(b) : NULL;
-    PyObject *out = fb ? PyList_New(0) : NULL;
-    Py_ssize_t pos = 0;
-    PyObject *k, *v;
-    while (out && PyDict_Next(fa, &pos, &k, &v)) {
-        PyObject *w = PyDict_GetItemWithError(fb, k);
-        int same = w ? PyObject_RichCompareBool(v, w, Py_EQ) : 0;
-        if (same < 0 || (!same && PyList_Append(out, k) < 0))
-            Py_CLEAR(out);
-    }
-    pos = 0;
-    while (out && PyDict_Next(fb, &pos, &k, &v)) {
-        int has = PyDict_Contains(fa, k);
-        if (has < 0 || (!has && PyList_Append(out, k) < 0))
-            Py_CLEAR(out);
-    }
-    if (out && PyList_Sort(out) < 0)
-        Py_CLEAR(out);
-    Py_XDECREF(fa);
-    Py_XDECREF(fb);
-    return out;
-}
 
 static int register_enum(PyObject *cls, PyObject **slots, int n, const char *(*name_of)(int),
                          int first)
@@ -262,7 +192,6 @@ static PyObject *webhook_signature(PyObject *m, PyObject *args)
 }
 
 static PyMethodDef module_methods[] = {
-    {"changed_flags", (PyCFunction)(void (*)(void))changed_flags, METH_FASTCALL, changed_flags_doc},
     {"webhook_signature", webhook_signature, METH_VARARGS, sign_doc},
     {"_setup", (PyCFunction)(void (*)(void))setup, METH_VARARGS | METH_KEYWORDS, NULL},
     {"_host_exiting", host_exiting, METH_O, NULL},
@@ -304,7 +233,8 @@ static int module_exec(PyObject *m)
         add_type(m, &vxpy_context_spec, &st->ContextType, "Context") < 0 ||
         add_type(m, &vxpy_details_spec, &st->DetailsType, "EvaluationDetails") < 0 ||
         add_type(m, &vxpy_exporter_spec, &st->ExporterType, "ExporterHandle") < 0 ||
-        add_type(m, &vxpy_config_spec, &st->ConfigType, "Config") < 0)
+        add_type(m, &vxpy_config_spec, &st->ConfigType, "Config") < 0 ||
+        add_type(m, &vxpy_notifier_spec, &st->NotifierType, "NotifierHandle") < 0)
         return -1;
     if (PyModule_AddStringConstant(m, "CORE_VERSION", vx_version()) < 0 ||
         PyModule_AddIntConstant(m, "LOG_DEBUG", VX_LOG_DEBUG) < 0 ||
@@ -324,6 +254,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->DetailsType);
     Py_VISIT(st->ExporterType);
     Py_VISIT(st->ConfigType);
+    Py_VISIT(st->NotifierType);
     Py_VISIT(st->Error);
     Py_VISIT(st->ConfigError);
     for (int i = 0; i < VXPY_N_REASONS; i++)
@@ -341,6 +272,7 @@ static int module_clear(PyObject *m)
     Py_CLEAR(st->DetailsType);
     Py_CLEAR(st->ExporterType);
     Py_CLEAR(st->ConfigType);
+    Py_CLEAR(st->NotifierType);
     Py_CLEAR(st->Error);
     Py_CLEAR(st->ConfigError);
     for (int i = 0; i < VXPY_N_REASONS; i++)

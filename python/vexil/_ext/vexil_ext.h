@@ -40,6 +40,7 @@ typedef struct vxpy_state {
     PyTypeObject *DetailsType;
     PyTypeObject *ExporterType;
     PyTypeObject *ConfigType;
+    PyTypeObject *NotifierType;
 
     /* Registered by vexil/__init__.py through _setup(); NULL before. */
     PyObject *Error;
@@ -146,6 +147,8 @@ typedef struct {
 } vxpy_EngineObject;
 
 extern PyType_Spec vxpy_engine_spec;
+/* "json", "yaml"/"yml", "auto" or None -> vx_format; -1 with ValueError. */
+int vxpy_parse_format(PyObject *obj, vx_format *out);
 
 /* ---- exporter.c ------------------------------------------------------------ */
 
@@ -168,6 +171,31 @@ PyObject *vxpy_engine_add_file(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *vxpy_engine_add_webhook(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *vxpy_engine_exporters(PyObject *self, PyObject *unused);
 extern PyType_Spec vxpy_exporter_spec;
+/* An optional str argument as UTF-8 (NULL for None/absent; *bad on error). */
+const char *vxpy_opt_str(PyObject *obj, const char *what, bool *bad);
+/* A dict of str -> str as NULL-terminated "Name: value" lines (PyMem), or NULL
+ * with an exception set; free with vxpy_free_lines(). */
+char **vxpy_header_lines(PyObject *headers);
+void vxpy_free_lines(char **lines);
+
+/* ---- live.c: retrievers, refresh, status, notifiers ------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    vxpy_state *state;
+    PyObject *engine;         /* strong: the engine owns the vx_notifier */
+    vx_notifier *notifier;
+} vxpy_NotifierObject;
+
+PyObject *vxpy_engine_add_http_retriever(PyObject *self, PyObject *args, PyObject *kw);
+PyObject *vxpy_engine_add_file_retriever(PyObject *self, PyObject *args, PyObject *kw);
+PyObject *vxpy_engine_start(PyObject *self, PyObject *args, PyObject *kw);
+PyObject *vxpy_engine_refresh(PyObject *self, PyObject *unused);
+PyObject *vxpy_engine_refresh_stats(PyObject *self, PyObject *unused);
+PyObject *vxpy_engine_get_status(PyObject *self, void *closure);
+PyObject *vxpy_engine_add_pull_notifier(PyObject *self, PyObject *unused);
+PyObject *vxpy_engine_add_webhook_notifier(PyObject *self, PyObject *args, PyObject *kw);
+extern PyType_Spec vxpy_notifier_spec;
 
 /* ---- module.c: configuration snapshots ------------------------------------- */
 

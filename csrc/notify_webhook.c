@@ -1,0 +1,54 @@
+/* GOFF's webhook notifier: POST {"meta":{...},"flags":<DiffCache>} for each
+ * configuration change, signed like the webhook exporter. Status changes are
+ * not GOFF's business and are not posted. */
+#include "json.h"
+#include "webhook.h"
+
+#include <stdlib.h>
+
+static void notifier_destroy(void *ud)
+{
+    vx_webhook_destroy(ud);
+    free(ud);
+}
+
+static vx_status notifier_notify(void *ud, const vx_notification *n, vx_error *err)
+{
+    vx_webhook *w = ud;
+    const vx_value *diff = vx_notification_diff(n);
+    if (vx_notification_get_type(n) != VX_NOTIFY_CONFIG_CHANGED || !diff)
+        return VX_OK;
+    vx_buf *b = &w->body;
+    vx_buf_clear(b);
+    vx_buf_puts(b, "{\"meta\":");
+    vx_buf_puts(b, w->meta_json);
+    vx_buf_puts(b, ",\"flags\":");
+    vx_json_write(b, diff);
+    vx_buf_putc(b, '}');
+    return vx_webhook_post(w, err);
+}
+
+vx_status vx_webhook_notifier_new(const vx_webhook_notifier_config *config, vx_notifier_ops *ops,
+                                  void **user_data, vx_error *err)
+{
+    if (!ops || !user_data)
+        return VX_EINVAL;
+    *user_data = NULL;
+    vx_webhook *w = calloc(1, sizeof(*w));
+    if (!w)
+        return VX_ENOMEM;
+    vx_webhook_settings s = {0};
+    if (config)
+        s = (vx_webhook_settings){config->url, config->secret, config->headers, config->meta,
+                                  config->timeout_ms, config->insecure_skip_verify,
+                                  config->ca_file};
+    vx_status st = vx_webhook_init(w, "webhook notifier", config ? &s : NULL, err);
+    if (st != VX_OK) {
+        notifier_destroy(w);
+        return st;
+    }
+    ops->notify = notifier_notify;
+    ops->destroy = notifier_destroy;
+    *user_data = w;
+    return VX_OK;
+}

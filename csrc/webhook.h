@@ -1,0 +1,46 @@
+/* What GOFF's webhook exporter and webhook notifier share: a URL, headers
+ * (Content-Type and X-Hub-Signature-256 set by vexil, whatever the user's
+ * say), the "meta" object with the hostname, an optional HMAC secret, and the
+ * POST itself. The secret is only ever an HMAC key: never logged, never in an
+ * error message. */
+#ifndef VX_WEBHOOK_H
+#define VX_WEBHOOK_H
+
+#include "buf.h"
+#include "http.h"
+#include "vexil.h"
+
+typedef struct vx_webhook {
+    const char *what;          /* "webhook exporter", "webhook notifier": for messages */
+    char *url;
+    char *secret;              /* NULL when unsigned */
+    char **headers;            /* NULL-terminated, Content-Type included, one spare slot */
+    size_t n_headers;
+    char *meta_json;           /* {"hostname":...,...} */
+    int64_t timeout_ms;
+    bool insecure;
+    char *ca_file;
+    vx_http_client *http;
+    vx_buf body;               /* the request body, built by the caller */
+} vx_webhook;
+
+typedef struct vx_webhook_settings {
+    const char *url;
+    const char *secret;
+    const char *const *headers;
+    const vx_value *meta;
+    int64_t timeout_ms;
+    bool insecure_skip_verify;
+    const char *ca_file;
+} vx_webhook_settings;
+
+/* Validates and copies the settings. On failure *err says why (prefixed with
+ * `what`) and vx_webhook_destroy() must still be called. */
+vx_status vx_webhook_init(vx_webhook *w, const char *what, const vx_webhook_settings *s,
+                          vx_error *err);
+void vx_webhook_destroy(vx_webhook *w);
+/* POSTs w->body (signed when there is a secret). A status above 399 is
+ * VX_EHTTP. The body is cleared afterwards. */
+vx_status vx_webhook_post(vx_webhook *w, vx_error *err);
+
+#endif

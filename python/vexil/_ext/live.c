@@ -1,0 +1,372 @@
+/*
+ * live.c: live configuration over the core: retrievers, start, refresh,
+ * status and stats, and notifiers.
+ *
+ * Everything that waits on the network (start, refresh) releases the GIL.
+ * Change notifications reach Python the way exporter batches do: a pull
+ * notifier, drained by a thread the package owns (vexil/_runtime.py) that
+ * waits in vx_notifier_next() without the GIL and converts each
+ * notification to Python objects. The core's threads never run Python.
+ */
+#include "vexil_ext.h"
+
+#include <string.h>
+
+#define ENGINE(self) ((vxpy_EngineObject *)(self))
+#define NOTIFIER(self) ((vxpy_NotifierObject *)(self))
+
+static int closed_check(PyObject *self)
+{
+    if (!ENGINE(self)->closed)
+        return 0;
+    vxpy_raise_status(ENGINE(self)->state, VX_ECLOSED, NULL);
+    return -1;
+}
+
+/* ---- retrievers ---------------------------------------------------------------- */
+
+static int opt_size(PyObject *v, const char *what, size_t *out)
+{
+    if (!v || v == Py_None)
+        return 0;
+    if (!PyLong_Check(v) || PyBool_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "%s must be an int", what);
+        return -1;
+    }
+    size_t n = PyLong_AsSize_t(v);
+    if (n == (size_t)-1 && PyErr_Occurred())
+        return -1;
+    if (n == 0) {
+        PyErr_Format(PyExc_ValueError, "%s must be positive", what);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int header_arg(PyObject *headers, char ***lines)
+{
+    *lines = NULL;
+    if (!headers || headers == Py_None)
+        return 0;
+    if (!PyDict_Check(headers)) {
+        PyErr_SetString(PyExc_TypeError, "headers must be a dict of str");
+        return -1;
+    }
+    *lines = vxpy_header_lines(headers);
+    return *lines ? 0 : -1;
+}
+
+PyObject *vxpy_engine_add_http_retriever(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"url", "method", "body", "headers", "timeout", "max_response_bytes",
+                             "insecure_skip_verify", "ca_file", "client_cert_file",
+                             "client_key_file", "format", NULL};
+    PyObject *url, *method = NULL, *body = NULL, *headers = NULL, *timeout = NULL, *max = NULL;
+    PyObject *ca = NULL, *cert = NULL, *key = NULL, *fmt = NULL;
+    int insecure = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOOOpOOOO:_add_http_retriever", kwlist, &url,
+                                     &method, &body, &headers, &timeout, &max, &insecure, &ca,
+                                     &cert, &key, &fmt) ||
+        closed_check(self) < 0)
+        return NULL;
+    bool bad = false;
+    vx_http_retriever_config c = {
+        .url = vxpy_opt_str(url, "url", &bad),
+        .method = vxpy_opt_str(method, "method", &bad),
+        .body = vxpy_opt_str(body, "body", &bad),
+        .ca_file = vxpy_opt_str(ca, "ca_file", &bad),
+        .client_cert_file = vxpy_opt_str(cert, "client_cert_file", &bad),
+        .client_key_file = vxpy_opt_str(key, "client_key_file", &bad),
+        .insecure_skip_verify = insecure,
+    };
+    if (bad || opt_size(max, "max_response_bytes", &c.max_response_bytes) < 0 ||
+        (timeout && timeout != Py_None && vxpy_timeout_ms(timeout, &c.timeout_ms) < 0) ||
+        vxpy_parse_format(fmt, &c.format) < 0)
+        return NULL;
+    if (!c.url) {
+        PyErr_SetString(PyExc_TypeError, "url must be a str");
+        return NULL;
+    }
+    char **lines;
+    if (header_arg(headers, &lines) < 0)
+        return NULL;
+    c.headers = (const char *const *)lines;
+    vx_error err = {0};
+    vx_status rc = vx_engine_add_http_retriever(ENGINE(self)->engine, &c, &err);
+    vxpy_free_lines(lines);
+    if (rc != VX_OK)
+        return vxpy_raise_status(ENGINE(self)->state, rc, &err);
+    Py_RETURN_NONE;
+}
+
+PyObject *vxpy_engine_add_file_retriever(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"path", "format", NULL};
+    PyObject *path, *fmt = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|O:_add_file_retriever", kwlist,
+                                     PyUnicode_FSConverter, &path, &fmt))
+        return NULL;
+    vx_format format;
+    vx_status rc = VX_OK;
+    if (closed_check(self) == 0 && vxpy_parse_format(fmt, &format) == 0)
+        rc = vx_engine_add_file_retriever(ENGINE(self)->engine, PyBytes_AS_STRING(path), format);
+    Py_DECREF(path);
+    if (PyErr_Occurred())
+        return NULL;
+    if (rc != VX_OK)
+        return vxpy_raise_status(ENGINE(self)->state, rc, NULL);
+    Py_RETURN_NONE;
+}
+
+/* ---- start and refresh ------------------------------------------------------------ */
+
+static int seconds_opt(PyObject *v, int64_t *out)
+{
+    return !v || v == Py_None ? 0 : vxpy_timeout_ms(v, out);
+}
+
+PyDoc_STRVAR(start_doc, "Starts the engine's live configuration (see Engine.from_url).");
+
+PyObject *vxpy_engine_start(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"poll_interval", "jitter", "start_timeout", "persistent_file",
+                             "start_with_error", "stale_after", "notify_on_start", NULL};
+    PyObject *interval = NULL, *start_timeout = NULL, *pfile = NULL;
+    int jitter = 0, with_error = 0, notify = 0;
+    unsigned int stale = 3;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OpOO&pIp:_start", kwlist, &interval, &jitter,
+                                     &start_timeout, PyUnicode_FSConverter, &pfile, &with_error,
+                                     &stale, &notify))
+        return NULL;
+    vx_refresh_options o;
+    vx_refresh_options_init(&o);
+    o.jitter = jitter;
+    o.start_with_error = with_error;
+    o.stale_after = stale;
+    o.notify_on_start = notify;
+    o.persistent_file = pfile ? PyBytes_AS_STRING(pfile) : NULL;
+    if (interval == Py_None)
+        o.poll_interval_ms = 0;
+    if (closed_check(self) < 0 ||
+        (interval != Py_None && seconds_opt(interval, &o.poll_interval_ms) < 0) ||
+        seconds_opt(start_timeout, &o.start_timeout_ms) < 0) {
+        Py_XDECREF(pfile);
+        return NULL;
+    }
+    vx_error err = {0};
+    vx_status rc;
+    vx_engine *e = ENGINE(self)->engine;
+    Py_BEGIN_ALLOW_THREADS
+    rc = vx_engine_start(e, &o, &err);
+    Py_END_ALLOW_THREADS
+    Py_XDECREF(pfile);
+    if (rc != VX_OK)
+        return rc == VX_ESTATE || rc == VX_ECLOSED || rc == VX_EINVAL
+                   ? vxpy_raise_status(ENGINE(self)->state, rc, &err)
+                   : vxpy_raise_config(ENGINE(self)->state, rc, &err);
+    Py_RETURN_NONE;
+}
+
+PyObject *vxpy_engine_refresh(PyObject *self, PyObject *unused)
+{
+    vx_error err = {0};
+    vx_status rc;
+    vx_engine *e = ENGINE(self)->engine;
+    Py_BEGIN_ALLOW_THREADS
+    rc = vx_engine_refresh(e, &err);
+    Py_END_ALLOW_THREADS
+    if (rc == VX_OK)
+        Py_RETURN_NONE;
+    if (rc == VX_ESTATE || rc == VX_ECLOSED)
+        return vxpy_raise_status(ENGINE(self)->state, rc, &err);
+    return vxpy_raise_config(ENGINE(self)->state, rc, &err);
+}
+
+PyObject *vxpy_engine_refresh_stats(PyObject *self, PyObject *unused)
+{
+    vx_refresh_stats s;
+    vx_engine_get_refresh_stats(ENGINE(self)->engine, &s);
+    PyObject *last = s.last_success ? PyLong_FromLongLong(s.last_success) : Py_NewRef(Py_None);
+    if (!last)
+        return NULL;
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:I,s:N}", "refreshes",
+                         (unsigned long long)s.refreshes, "failures",
+                         (unsigned long long)s.failures, "unchanged",
+                         (unsigned long long)s.unchanged, "changes",
+                         (unsigned long long)s.changes, "consecutive_failures",
+                         (unsigned int)s.consecutive_failures, "last_success", last);
+}
+
+PyObject *vxpy_engine_get_status(PyObject *self, void *closure)
+{
+    return PyUnicode_FromString(vx_engine_status_name(vx_engine_get_status(ENGINE(self)->engine)));
+}
+
+/* ---- notifiers --------------------------------------------------------------------- */
+
+PyObject *vxpy_engine_add_pull_notifier(PyObject *self, PyObject *unused)
+{
+    if (closed_check(self) < 0)
+        return NULL;
+    vxpy_state *st = ENGINE(self)->state;
+    vx_notifier *n = NULL;
+    vx_status rc = vx_engine_add_pull_notifier(ENGINE(self)->engine, &n);
+    if (rc != VX_OK)
+        return vxpy_raise_status(st, rc, NULL);
+    PyTypeObject *tp = st->NotifierType;
+    vxpy_NotifierObject *h = (vxpy_NotifierObject *)tp->tp_alloc(tp, 0);
+    if (!h)
+        return NULL;
+    h->state = st;
+    h->engine = Py_NewRef(self);
+    h->notifier = n;
+    return (PyObject *)h;
+}
+
+static PyObject *keys_list(const vx_notification *n)
+{
+    size_t k = vx_notification_key_count(n);
+    PyObject *list = PyList_New((Py_ssize_t)k);
+    for (size_t i = 0; list && i < k; i++) {
+        const char *key = vx_notification_key_at(n, i);
+        PyObject *s = vxpy_str(key, (Py_ssize_t)strlen(key));
+        if (!s)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, s);
+    }
+    return list;
+}
+
+/* ("config", keys, diff) or ("status", name). */
+static PyObject *notification_tuple(const vx_notification *n)
+{
+    if (vx_notification_get_type(n) == VX_NOTIFY_STATUS_CHANGED)
+        return Py_BuildValue("(ss)", "status", vx_engine_status_name(vx_notification_status(n)));
+    PyObject *keys = keys_list(n);
+    PyObject *diff = keys ? vxpy_from_value(vx_notification_diff(n)) : NULL;
+    if (!diff) {
+        Py_XDECREF(keys);
+        return NULL;
+    }
+    return Py_BuildValue("(sNN)", "config", keys, diff);
+}
+
+PyDoc_STRVAR(next_doc,
+"_next(timeout, /)\n--\n\n"
+"Waits up to `timeout` seconds for a notification: (\"config\", keys, diff),\n"
+"(\"status\", name), None when nothing came, or False once the engine is closed.");
+
+static PyObject *notifier_next(PyObject *self, PyObject *arg)
+{
+    int64_t ms;
+    if (vxpy_timeout_ms(arg, &ms) < 0)
+        return NULL;
+    if (vxpy_host_exiting)
+        Py_RETURN_FALSE;
+    vx_notification *n = NULL;
+    vx_status rc;
+    vx_notifier *x = NOTIFIER(self)->notifier;
+    Py_BEGIN_ALLOW_THREADS
+    rc = vx_notifier_next(x, ms, &n);
+    Py_END_ALLOW_THREADS
+    if (rc == VX_ETIMEDOUT)
+        Py_RETURN_NONE;
+    if (rc == VX_ECLOSED)
+        Py_RETURN_FALSE;
+    if (rc != VX_OK)
+        return vxpy_raise_status(NOTIFIER(self)->state, rc, NULL);
+    PyObject *out = notification_tuple(n);
+    vx_notification_free(n);
+    return out;
+}
+
+static int notifier_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(NOTIFIER(self)->engine);
+    return 0;
+}
+
+static int notifier_clear(PyObject *self)
+{
+    Py_CLEAR(NOTIFIER(self)->engine);
+    return 0;
+}
+
+static void notifier_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    notifier_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef notifier_methods[] = {
+    {"_next", notifier_next, METH_O, next_doc},
+    {NULL}
+};
+
+static PyType_Slot notifier_slots[] = {
+    {Py_tp_doc, (void *)"A pull notifier registered on an engine (internal)."},
+    {Py_tp_dealloc, notifier_dealloc},
+    {Py_tp_traverse, notifier_traverse},
+    {Py_tp_clear, notifier_clear},
+    {Py_tp_methods, notifier_methods},
+    {0, NULL}
+};
+
+PyType_Spec vxpy_notifier_spec = {
+    .name = "vexil._vexil.NotifierHandle",
+    .basicsize = sizeof(vxpy_NotifierObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = notifier_slots,
+};
+
+PyObject *vxpy_engine_add_webhook_notifier(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"url", "secret", "headers", "meta", "timeout",
+                             "insecure_skip_verify", "ca_file", NULL};
+    PyObject *url, *secret = NULL, *headers = NULL, *meta = NULL, *timeout = NULL, *ca = NULL;
+    int insecure = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOOpO:_add_webhook_notifier", kwlist, &url,
+                                     &secret, &headers, &meta, &timeout, &insecure, &ca) ||
+        closed_check(self) < 0)
+        return NULL;
+    bool bad = false;
+    vx_webhook_notifier_config c = {
+        .url = vxpy_opt_str(url, "url", &bad),
+        .secret = vxpy_opt_str(secret, "secret", &bad),
+        .ca_file = vxpy_opt_str(ca, "ca_file", &bad),
+        .insecure_skip_verify = insecure,
+    };
+    if (bad || (timeout && timeout != Py_None && vxpy_timeout_ms(timeout, &c.timeout_ms) < 0))
+        return NULL;
+    if (meta && meta != Py_None && !PyDict_Check(meta)) {
+        PyErr_SetString(PyExc_TypeError, "meta must be a dict");
+        return NULL;
+    }
+    char **lines;
+    if (header_arg(headers, &lines) < 0)
+        return NULL;
+    vx_doc *meta_doc = meta && meta != Py_None ? vxpy_doc_from(meta) : NULL;
+    if (meta && meta != Py_None && !meta_doc) {
+        vxpy_free_lines(lines);
+        return NULL;
+    }
+    c.headers = (const char *const *)lines;
+    c.meta = meta_doc ? vx_doc_root(meta_doc) : NULL;
+    vx_notifier_ops ops;
+    void *ud = NULL;
+    vx_error err = {0};
+    vx_status rc = vx_webhook_notifier_new(&c, &ops, &ud, &err);
+    vxpy_free_lines(lines);
+    vx_doc_free(meta_doc);
+    if (rc == VX_OK && (rc = vx_engine_add_notifier(ENGINE(self)->engine, &ops, ud)) != VX_OK)
+        ops.destroy(ud);
+    if (rc != VX_OK)
+        return vxpy_raise_status(ENGINE(self)->state, rc, &err);
+    Py_RETURN_NONE;
+}
