@@ -10,6 +10,7 @@ CC ?= cc
 PYTHON ?= python3
 BUILD ?= build
 FUZZ_SECONDS ?= 60
+PYVENV ?= $(BUILD)/pyvenv
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wvla
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread \
@@ -28,7 +29,7 @@ HEADERS := $(wildcard csrc/*.h csrc/include/*.h csrc/exporters/*.h)
 C_TESTS := $(sort $(wildcard tests/c/test_*.c))
 C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lib cli deps test test-c test-python test-node demo bench fuzz clean
+.PHONY: all lib cli deps test test-c test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean
 
 all: lib cli
 
@@ -76,8 +77,65 @@ test-c: $(C_TEST_BINS) $(BUILD)/vexil-asan
 	  VX_CLI=$(BUILD)/vexil-asan $$t; \
 	done
 
+# Benchmarks (bench/): C first, then the bindings side by side with their peers.
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libvexil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libvexil.a $(LIBS)
+
+bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline
+	$(BUILD)/bench/bench_eval
+	$(BUILD)/bench/bench_pipeline
+
+bench-python: lib $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q .
+	$(PYVENV)/bin/python bench/bench_python.py
+
+bench: deps bench-c bench-python bench-node
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under build/.
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Icsrc/include -Icsrc \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+fuzz:
+	@VX_WITH_CLANG=1 scripts/install-deps.sh
+	$(MAKE) $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus-$$t tests/c/data/golden 2>&1 | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY" || true; \
+	done
+
+# The demo: the same flag file evaluated from C, Python and JavaScript, with
+# events exported by C, Python and JS exporters.
+DEMO_OUT := $(BUILD)/demo
+
+$(BUILD)/demo-c: examples/c/demo.c $(BUILD)/libvexil.a
+	$(CC) $(REL_CFLAGS) -o $@ $< $(BUILD)/libvexil.a $(LIBS)
+
+demo: deps all $(BUILD)/demo-c $(PYVENV)/bin/python
+	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
+	@echo "== the vexil command"
+	$(BUILD)/vexil eval --config examples/flags.yaml --flag banner-color \
+	  --context '{"targetingKey":"ada","email":"ada@example.com"}' \
+	  --export-file $(DEMO_OUT)/events-cli
+	@echo "== C"
+	$(BUILD)/demo-c examples/flags.yaml $(DEMO_OUT)/events-c
+	@echo "== Python"
+	$(PYVENV)/bin/pip install -q .
+	$(PYVENV)/bin/python examples/python/demo.py examples/flags.yaml $(DEMO_OUT)/events-py
+	@echo "== JavaScript"
+	$(MAKE) --no-print-directory node-build
+	node examples/node/demo.js examples/flags.yaml $(DEMO_OUT)/events-js
+	@echo "== events written"
+	@find $(DEMO_OUT) -type f | sort
+
 # Python: a venv of the project's own, so the system Python stays untouched.
-PYVENV ?= $(BUILD)/pyvenv
 
 $(PYVENV)/bin/python:
 	$(PYTHON) -m venv $(PYVENV)
