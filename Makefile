@@ -8,7 +8,7 @@
 
 CC ?= cc
 PYTHON ?= python3
-BUILD ?= build
+BUILD ?= out
 FUZZ_SECONDS ?= 60
 PYVENV ?= $(BUILD)/pyvenv
 
@@ -92,7 +92,7 @@ bench-python: lib $(PYVENV)/bin/python
 
 bench: deps bench-c bench-python bench-node
 
-# libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under build/.
+# libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Icsrc/include -Icsrc \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -145,5 +145,15 @@ test-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q '.[test]'
 	$(PYVENV)/bin/python -m pytest -q tests/python
 
+# Node: `npm install` builds the addon (node-gyp, into build/Release).
+node-build:
+	npm install --no-audit --no-fund --loglevel=error
+
+test-node: node-build
+	node --test tests/node/
+
+bench-node: node-build
+	node bench/bench_node.js
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build

@@ -2,7 +2,7 @@
  * context, and the cost of loading a 10,000-flag file.
  *
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -pthread -Icsrc/include bench/bench_eval.c \
- *       build/libvexil.a -lcjson -lyaml -lcurl -lcrypto -lm -o build/bench_eval
+ *       out/libvexil.a -lcjson -lyaml -lcurl -lcrypto -lm -o out/bench_eval
  */
 #include "vexil.h"
 

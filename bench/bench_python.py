@@ -4,12 +4,12 @@ evaluation, on equivalent flags (a static flag, a string rule, a percentage
 split) with a 5-attribute context; plus events per second delivered to a Python
 exporter.
 
-    python bench/bench_python.py            # sets up build/bench-venv if needed
+    python bench/bench_python.py            # sets up out/bench-venv if needed
     python bench/bench_python.py --quick    # fewer iterations
     python bench/bench_python.py --no-peers # vexil only, current interpreter
 
 Without the peers importable, the script creates a virtual environment
-(build/bench-venv, or --venv), installs this repository and the peers into it
+(out/bench-venv, or --venv), installs this repository and the peers into it
 with pip, and runs itself again there.
 """
 
@@ -270,7 +270,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-peers", action="store_true")
-    ap.add_argument("--venv", default=str(ROOT / "build" / "bench-venv"))
+    ap.add_argument("--venv", default=str(ROOT / "out" / "bench-venv"))
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--in-venv", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -101,7 +101,7 @@ static void show_one(vx_engine *engine)
 int main(int argc, char **argv)
 {
     const char *flags = argc > 1 ? argv[1] : "examples/flags.yaml";
-    const char *out_dir = argc > 2 ? argv[2] : "build/demo/events-c";
+    const char *out_dir = argc > 2 ? argv[2] : "out/demo/events-c";
     vx_engine *engine;
     vx_error err;
     if (vx_engine_new(&engine) != VX_OK)

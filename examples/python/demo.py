@@ -11,8 +11,24 @@ import sys
 import vexil
 
 flags = sys.argv[1] if len(sys.argv) > 1 else "examples/flags.yaml"
-out_dir = sys.argv[2] if len(sys.argv) > 2 else "build/demo/events-py"
+out_dir = sys.argv[2] if len(sys.argv) > 2 else "out/demo/events-py"
 logging.basicConfig(level=logging.INFO, format="  log: %(message)s")
+
+
+class FirstFew(logging.Filter):
+    """Shows the first lines the log exporter writes, then only counts them."""
+
+    def __init__(self, shown):
+        super().__init__()
+        self.shown, self.seen = shown, 0
+
+    def filter(self, record):
+        self.seen += 1
+        return self.seen <= self.shown
+
+
+log_lines = FirstFew(3)
+logging.getLogger("vexil").addFilter(log_lines)
 
 received = []
 
@@ -46,4 +62,5 @@ kinds = {}
 for e in received:
     kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
 print(f"the Python exporter received {len(received)} events: {kinds}")
+print(f"the log exporter wrote {log_lines.seen} lines to the 'vexil' logger (first 3 shown)")
 print(f"CSV lines written under {out_dir}")

@@ -5,7 +5,7 @@
  *
  * Build with clang -fsanitize=fuzzer,address,undefined against every source
  * of csrc (make fuzz), then run it on the golden flag files as a seed corpus:
- *   build/fuzz_config -max_len=4096 CORPUS_DIR tests/c/data/golden
+ *   out/fuzz/fuzz_config -max_len=4096 CORPUS_DIR tests/c/data/golden
  */
 #include "vexil.h"
 

@@ -1,5 +1,5 @@
 """The flat C ABI driven from a second host: cffi in ABI mode loads
-build/libvexil.so (``make lib``) and calls the C API directly, including a
+out/libvexil.so (``make lib``) and calls the C API directly, including a
 lazy context source and a pull exporter whose callbacks are Python functions
 called by C."""
 
@@ -97,12 +97,12 @@ FLAGS = json.dumps({
 
 @pytest.fixture(scope="module")
 def vx():
-    lib_path = ROOT / "build" / "libvexil.so"
+    lib_path = ROOT / "out" / "libvexil.so"
     # `make lib` is a no-op when the library is up to date; a failed build is
     # tolerated when an earlier library is there (the core may be mid-edit).
     r = subprocess.run(["make", "-s", "-C", str(ROOT), "lib"], capture_output=True, text=True)
     if not lib_path.exists():
-        pytest.skip(f"build/libvexil.so is missing and `make lib` failed: {r.stderr[-500:]}")
+        pytest.fail(f"out/libvexil.so is missing and `make lib` failed: {r.stderr[-500:]}")
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     return ffi, ffi.dlopen(os.fspath(lib_path))

@@ -1,0 +1,298 @@
+// Type declarations for vexil (CommonJS and ESM entry points).
+
+/** A JSON value as flags and contexts hold it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A context attribute. Dates become ISO 8601 strings; BigInts within 64 bits
+ * become integers; undefined members are skipped. Symbols and functions are
+ * refused (TypeError, or an ERROR result when read lazily from a plain object).
+ */
+export type AttributeValue =
+  | null | undefined | boolean | number | bigint | string | Date
+  | AttributeValue[] | { [key: string]: AttributeValue };
+
+/** A plain-object evaluation context, as OpenFeature shapes it. */
+export interface EvaluationContext {
+  targetingKey?: string;
+  [attribute: string]: AttributeValue;
+}
+
+/** GOFF's reasons (plus any string a future engine may add). */
+export type Reason =
+  | 'STATIC' | 'DEFAULT' | 'TARGETING_MATCH' | 'TARGETING_MATCH_SPLIT' | 'SPLIT'
+  | 'DISABLED' | 'ERROR' | 'UNKNOWN' | (string & {});
+
+export type ErrorCode =
+  | 'FLAG_NOT_FOUND' | 'TYPE_MISMATCH' | 'TARGETING_KEY_MISSING' | 'FLAG_CONFIG' | 'GENERAL'
+  | 'PARSE_ERROR' | 'INVALID_CONTEXT' | 'PROVIDER_NOT_READY';
+
+/** The full result of an evaluation (engine.*Details()). */
+export interface EvaluationDetails<T> {
+  /** The flag's value, or the default on errors and when the flag is disabled. */
+  value: T;
+  /** The variation name; "SdkDefault" on errors and when disabled. */
+  variant: string;
+  reason: Reason;
+  /** Set only when reason is 'ERROR'. */
+  errorCode: ErrorCode | undefined;
+  errorMessage: string | undefined;
+  /** The flag's metadata, plus evaluatedRuleName when a named rule matched. */
+  flagMetadata: { [key: string]: JsonValue };
+  /** The flag's version ("" when unset). */
+  version: string;
+  /** Whether this evaluation produced a feature event (GOFF's trackEvents). */
+  trackEvents: boolean;
+  /** GOFF's cacheable flag. */
+  cacheable: boolean;
+}
+
+/** A feature event (GOFF's shape). */
+export interface FeatureEvent {
+  kind: 'feature';
+  contextKind?: 'user' | 'anonymousUser' | string;
+  userKey: string;
+  creationDate: number;
+  key: string;
+  variation: string;
+  value: JsonValue;
+  default: boolean;
+  version: string;
+  source: string;
+  metadata?: { [key: string]: JsonValue };
+}
+
+/** A tracking event (GOFF's shape). */
+export interface TrackingEvent {
+  kind: 'tracking';
+  contextKind?: 'user' | 'anonymousUser' | string;
+  userKey: string;
+  creationDate: number;
+  key: string;
+  evaluationContext: { [key: string]: JsonValue };
+  trackingEventDetails: { [key: string]: JsonValue } | null;
+}
+
+export type ExportEvent = FeatureEvent | TrackingEvent;
+
+/**
+ * A JavaScript exporter. A throw, a rejected Promise or `false` is a failed
+ * export: the same events are offered again after a backoff.
+ */
+export type ExportFunction = (events: ExportEvent[]) => unknown | Promise<unknown>;
+export interface ExporterObject {
+  export(events: ExportEvent[]): unknown | Promise<unknown>;
+}
+
+export interface ExporterOptions {
+  /** Which events the exporter receives (default 'feature'). */
+  eventType?: 'feature' | 'tracking';
+  /** true (default): batches every flushInterval or at maxEvents; false: as events arrive. */
+  bulk?: boolean;
+  /** Milliseconds between bulk deliveries (default 60000). */
+  flushInterval?: number;
+  /** Pending events that trigger an early delivery (default 100000). */
+  maxEvents?: number;
+  /** The largest batch handed over at once (default 100000). */
+  maxBatchEvents?: number;
+  /** Memory cap for undelivered events; past it the oldest are dropped and counted (default 256 MiB). */
+  maxMemoryBytes?: number;
+  /** First retry delay after a failed export, doubled up to retryMax (defaults 1000 and 60000 ms). */
+  retryInitial?: number;
+  retryMax?: number;
+  /** Name in stats() and logs (default "<kind>-<n>" or "exporter-<n>"). */
+  name?: string;
+}
+
+/** A built-in exporter of the C core; pass it to engine.addExporter(). */
+export interface BuiltinExporter {
+  readonly kind: 'file' | 'log' | 'webhook';
+  readonly config: object;
+}
+
+export interface FileExporterConfig {
+  /** Directory for the files (created when missing; default "."). */
+  outputDir?: string;
+  /** 'json' (JSON lines, default) or 'csv'. */
+  format?: 'json' | 'csv' | 'JSON' | 'CSV';
+  /** GOFF's file name template (default "flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}"). */
+  filename?: string;
+  /** GOFF's CSV line template. */
+  csvTemplate?: string;
+}
+
+export interface LogExporterConfig {
+  /** GOFF's log line template. */
+  format?: string;
+  /** Where lines go: a function, or an object with info(); default: stderr (from a native thread). */
+  log?: ((line: string) => void) | { info(line: string): void };
+}
+
+export interface WebhookExporterConfig {
+  url: string;
+  /** Adds X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body>. */
+  secret?: string;
+  headers?: { [name: string]: string };
+  /** Sent as the body's "meta" (plus "hostname"). */
+  meta?: { [key: string]: JsonValue };
+  /** Request timeout in ms (default 10000). */
+  timeout?: number;
+  insecureSkipVerify?: boolean;
+  caFile?: string;
+}
+
+export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
+export function LogExporter(config?: LogExporterConfig): BuiltinExporter;
+export function WebhookExporter(config: WebhookExporterConfig): BuiltinExporter;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
+
+export interface EngineOptions {
+  /** How flags given as text are read (default 'auto': JSON if it starts with '{', else YAML). */
+  format?: 'auto' | 'json' | 'yaml';
+  /** GOFF's Environment: every evaluation sees the attribute env=<environment>. */
+  environment?: string;
+  /** Attributes added to every context, overriding the context's own (GOFF's EvaluationContextEnrichment). */
+  enrichment?: { [key: string]: JsonValue };
+  /** The feature events' "source" field (default "SERVER"). */
+  eventSource?: string;
+  /** Merged into every feature event's metadata. */
+  exporterMetadata?: { [key: string]: JsonValue };
+  /**
+   * Where engine diagnostics go, on the JavaScript thread: a function
+   * (level, message), a console-like object, or false for none. Default:
+   * console.warn / console.error, prefixed "vexil: ".
+   */
+  logger?: ((level: Exclude<LogLevel, 'off'>, message: string) => void) | Partial<Record<'debug' | 'info' | 'warn' | 'error' | 'log', (message: string) => void>> | false;
+  /** The lowest level passed to the logger (default 'warn'). */
+  logLevel?: LogLevel;
+  /**
+   * Deliver pending events when the process exits (default true): a flush at
+   * 'beforeExit', a bounded synchronous close at 'exit' (built-in exporters only).
+   */
+  flushOnExit?: boolean;
+  /** Milliseconds the exit-time delivery may take (default 2000). */
+  exitTimeout?: number;
+}
+
+export interface ExporterStats {
+  name: string;
+  exported: number;
+  failedAttempts: number;
+  dropped: number;
+  pending: number;
+  retainedBytes: number;
+}
+
+export interface EngineStats {
+  exported: number;
+  failedAttempts: number;
+  dropped: number;
+  pending: number;
+  exporters: ExporterStats[];
+}
+
+/** A reusable evaluation context: converted once, evaluated at no conversion cost. */
+export class Context {
+  constructor(targetingKey?: string | null, attributes?: { [key: string]: AttributeValue });
+  readonly targetingKey: string | undefined;
+  readonly attributes: { [key: string]: AttributeValue };
+}
+
+export type ContextArg = Context | EvaluationContext | null | undefined;
+
+/** A flag configuration that does not parse or is not a configuration. */
+export class ConfigError extends Error {
+  /** The core's status name: 'VX_EPARSE', 'VX_ECONFIG', 'VX_ELIMIT', 'VX_EIO'... */
+  code: string;
+  /** 1-based position in the document, when known. */
+  line?: number;
+  column?: number;
+}
+
+export class Engine {
+  /**
+   * @param flags a flags object, JSON or YAML text (a string, Buffer or Uint8Array of UTF-8), or nothing
+   * @throws ConfigError when the flags do not parse
+   */
+  constructor(flags?: object | string | Uint8Array | null, options?: EngineOptions);
+  /** An engine reading a GOFF flag file (.json, .yaml, .yml). */
+  static fromFile(path: string, options?: EngineOptions): Engine;
+  /** The "from-env" format: each flag is a JSON document in the environment variable named after it. */
+  static fromEnv(options?: EngineOptions): Engine;
+
+  /** Replaces the configuration; throws ConfigError and keeps the last good one on failure. */
+  load(flags: object | string | Uint8Array): void;
+  loadFile(path: string): void;
+  /** The keys of the valid flags. */
+  flagKeys(): string[];
+
+  boolValue(flag: string, defaultValue: boolean, ctx?: ContextArg): boolean;
+  stringValue(flag: string, defaultValue: string, ctx?: ContextArg): string;
+  numberValue(flag: string, defaultValue: number, ctx?: ContextArg): number;
+  intValue(flag: string, defaultValue: number, ctx?: ContextArg): number;
+  floatValue(flag: string, defaultValue: number, ctx?: ContextArg): number;
+  objectValue<T extends JsonValue = JsonValue>(flag: string, defaultValue: T, ctx?: ContextArg): T;
+
+  boolDetails(flag: string, defaultValue: boolean, ctx?: ContextArg): EvaluationDetails<boolean>;
+  stringDetails(flag: string, defaultValue: string, ctx?: ContextArg): EvaluationDetails<string>;
+  numberDetails(flag: string, defaultValue: number, ctx?: ContextArg): EvaluationDetails<number>;
+  intDetails(flag: string, defaultValue: number, ctx?: ContextArg): EvaluationDetails<number>;
+  floatDetails(flag: string, defaultValue: number, ctx?: ContextArg): EvaluationDetails<number>;
+  objectDetails<T extends JsonValue = JsonValue>(flag: string, defaultValue: T, ctx?: ContextArg): EvaluationDetails<T>;
+
+  /** Records a tracking event (for exporters with eventType 'tracking'). Ignored after close(). */
+  track(name: string, ctx?: ContextArg, details?: { value?: number; [key: string]: AttributeValue }): void;
+
+  /** Registers an exporter for events recorded from now on; returns its name. */
+  addExporter(exporter: ExportFunction | ExporterObject | BuiltinExporter, options?: ExporterOptions): string;
+  /** Delivers what was recorded so far; resolves true when everything was delivered in time. */
+  flush(timeoutMs?: number): Promise<boolean>;
+  stats(): EngineStats;
+  /** Stops events, delivers what is pending (within timeoutMs), stops the exporters. Evaluations keep working. */
+  close(timeoutMs?: number): Promise<void>;
+  /**
+   * close() without the event loop, for 'exit' handlers: built-in exporters
+   * get up to timeoutMs; JavaScript exporters cannot run (their pending events
+   * are counted as dropped). Returns true when nothing was left undelivered.
+   */
+  closeSync(timeoutMs?: number): boolean;
+  readonly closed: boolean;
+}
+
+/** The OpenFeature provider (needs @openfeature/server-sdk). */
+export class VexilProvider {
+  /**
+   * @param source an Engine, or where the provider's own engine (made in
+   *   initialize()) gets its flags, plus engine options
+   */
+  constructor(source?: Engine | (EngineOptions & { file?: string; flags?: object | string; fromEnv?: boolean }));
+  readonly metadata: { readonly name: 'vexil' };
+  readonly runsOn: 'server';
+  readonly hooks: [];
+  /** An OpenFeatureEventEmitter: ConfigurationChanged (with flagsChanged) after each reload. */
+  readonly events: import('@openfeature/server-sdk').OpenFeatureEventEmitter;
+  readonly engine: Engine | undefined;
+  initialize(context?: object): Promise<void>;
+  resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<import('@openfeature/server-sdk').ResolutionDetails<boolean>>;
+  resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<import('@openfeature/server-sdk').ResolutionDetails<string>>;
+  resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext): Promise<import('@openfeature/server-sdk').ResolutionDetails<number>>;
+  resolveObjectEvaluation<T extends import('@openfeature/server-sdk').JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<import('@openfeature/server-sdk').ResolutionDetails<T>>;
+  track(trackingEventName: string, context?: EvaluationContext, trackingEventDetails?: object): void;
+  onClose(): Promise<void>;
+}
+
+/** The core library's version. */
+export const version: string;
+
+declare const vexil: {
+  Engine: typeof Engine;
+  Context: typeof Context;
+  ConfigError: typeof ConfigError;
+  FileExporter: typeof FileExporter;
+  LogExporter: typeof LogExporter;
+  WebhookExporter: typeof WebhookExporter;
+  VexilProvider: typeof VexilProvider;
+  version: string;
+};
+export default vexil;

@@ -1,0 +1,157 @@
+'use strict';
+// vexil.VexilProvider: an OpenFeature provider for @openfeature/server-sdk
+// (an optional peer dependency, loaded when a provider is created).
+//
+// The SDK does no type checking of resolved values, so the provider checks
+// them itself and answers TYPE_MISMATCH. It never throws from a resolver:
+// errors come back as resolution details with reason ERROR.
+
+const { Engine, ConfigError } = require('./index.js');
+
+const kFlagsChanged = Symbol.for('vexil.internal.flagsChanged');
+
+let sdk;
+function loadSdk() {
+  if (!sdk) {
+    try {
+      sdk = require('@openfeature/server-sdk');
+    } catch (cause) {
+      throw new Error('vexil.VexilProvider needs @openfeature/server-sdk (npm install @openfeature/server-sdk)', { cause });
+    }
+  }
+  return sdk;
+}
+
+// Core error codes that OpenFeature does not define.
+const ERROR_CODES = { FLAG_CONFIG: 'PARSE_ERROR' };
+
+const DETAILS = {
+  boolean: 'boolDetails',
+  string: 'stringDetails',
+  number: 'numberDetails',
+  object: 'objectDetails',
+};
+
+function typeMatches(kind, value) {
+  if (kind === 'object') return typeof value === 'object' && value !== null;
+  return typeof value === kind;
+}
+
+// OpenFeature flag metadata is flat: strings, numbers and booleans.
+function flatMetadata(meta) {
+  const out = {};
+  for (const [key, value] of Object.entries(meta ?? {})) {
+    const t = typeof value;
+    if (t === 'string' || t === 'number' || t === 'boolean') out[key] = value;
+    else if (value !== null && value !== undefined) out[key] = JSON.stringify(value);
+  }
+  return out;
+}
+
+function failure(defaultValue, errorCode, errorMessage, flagMetadata) {
+  return { value: defaultValue, reason: 'ERROR', errorCode, errorMessage, flagMetadata: flagMetadata ?? {} };
+}
+
+class VexilProvider {
+  metadata = Object.freeze({ name: 'vexil' });
+  runsOn = 'server';
+  hooks = [];
+  events;
+  #engine;
+  #source;
+  #unsubscribe;
+
+  /**
+   * @param source a vexil.Engine, or { file } / { flags } / { fromEnv: true }
+   *   plus engine options, for an engine the provider makes in initialize()
+   */
+  constructor(source = {}) {
+    const { OpenFeatureEventEmitter } = loadSdk();
+    this.events = new OpenFeatureEventEmitter();
+    if (source instanceof Engine) {
+      this.#source = { engine: source };
+      this.#attach(source);
+    }
+    else if (source && typeof source === 'object') this.#source = source;
+    else throw new TypeError('VexilProvider takes an Engine or { file | flags | fromEnv, ...options }');
+  }
+
+  /** The engine (undefined before initialize() when the provider makes it). */
+  get engine() {
+    return this.#engine;
+  }
+
+  async initialize() {
+    if (this.#engine) return;
+    const { engine: given, file, flags, fromEnv, ...options } = this.#source;
+    try {
+      let engine;
+      // A closed engine given by the caller still evaluates (without events).
+      if (given) engine = given;
+      else if (file !== undefined) engine = Engine.fromFile(file, options);
+      else if (fromEnv) engine = Engine.fromEnv(options);
+      else engine = new Engine(flags, options);
+      this.#attach(engine);
+    } catch (err) {
+      const { ProviderFatalError } = loadSdk();
+      throw new ProviderFatalError(err instanceof ConfigError || err instanceof TypeError ? err.message : String(err));
+    }
+  }
+
+  #attach(engine) {
+    this.#engine = engine;
+    this.#unsubscribe = engine[kFlagsChanged]((flagsChanged) => {
+      this.events.emit(loadSdk().ProviderEvents.ConfigurationChanged, { flagsChanged });
+    });
+  }
+
+  #resolve(kind, flagKey, defaultValue, context) {
+    const engine = this.#engine;
+    if (!engine) return failure(defaultValue, 'PROVIDER_NOT_READY', 'the provider is not initialized');
+    let d;
+    try {
+      d = engine[DETAILS[kind]](flagKey, defaultValue, context);
+    } catch (err) {
+      return failure(defaultValue, err instanceof TypeError ? 'INVALID_CONTEXT' : 'GENERAL', err.message);
+    }
+    const flagMetadata = flatMetadata(d.flagMetadata);
+    if (d.errorCode) {
+      return failure(defaultValue, ERROR_CODES[d.errorCode] ?? d.errorCode, d.errorMessage, flagMetadata);
+    }
+    if (!typeMatches(kind, d.value)) {
+      return failure(defaultValue, 'TYPE_MISMATCH', `flag ${flagKey} is not of type ${kind}`, flagMetadata);
+    }
+    return { value: d.value, variant: d.variant, reason: d.reason, flagMetadata };
+  }
+
+  async resolveBooleanEvaluation(flagKey, defaultValue, context) {
+    return this.#resolve('boolean', flagKey, defaultValue, context);
+  }
+
+  async resolveStringEvaluation(flagKey, defaultValue, context) {
+    return this.#resolve('string', flagKey, defaultValue, context);
+  }
+
+  async resolveNumberEvaluation(flagKey, defaultValue, context) {
+    return this.#resolve('number', flagKey, defaultValue, context);
+  }
+
+  async resolveObjectEvaluation(flagKey, defaultValue, context) {
+    return this.#resolve('object', flagKey, defaultValue, context);
+  }
+
+  track(trackingEventName, context, trackingEventDetails) {
+    this.#engine?.track(trackingEventName, context ?? {}, trackingEventDetails);
+  }
+
+  /** Stops the change events and closes the engine (flushing its events). */
+  async onClose() {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    const engine = this.#engine;
+    this.#engine = undefined;
+    await engine?.close();
+  }
+}
+
+module.exports = { VexilProvider };

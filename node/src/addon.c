@@ -1,0 +1,166 @@
+/* Addon entry point: per-environment state and the exported functions.
+ *
+ * The addon is loaded once per environment (the main thread and each worker):
+ * its state lives in napi_set_instance_data, never in globals, so workers are
+ * independent. The JavaScript classes (node/lib/index.js) hold the native
+ * handles as externals and call these functions. */
+#include "addon.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+
+static void addon_finalize(napi_env env, void *data, void *hint)
+{
+    vxn_addon *a = data;
+    /* Engines finalized after this point must not reach back into the addon
+     * (nor into the environment): their references go now. */
+    for (vxn_engine *e = a->engines; e; e = e->next) {
+        e->addon = NULL;
+        if (e->log_fn)
+            napi_delete_reference(env, e->log_fn);
+        if (e->self)
+            napi_delete_reference(env, e->self);
+        e->log_fn = e->self = NULL;
+    }
+    napi_ref refs[] = {a->config_error, a->out_buf, a->out_refs};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+        if (refs[i])
+            napi_delete_reference(env, refs[i]);
+    free(a);
+}
+
+/* native.setup({ ConfigError, outInts, outRefs }): the ConfigError class and
+ * the shared outputs of the *Details calls. */
+static napi_value setup(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value arg, cls, ints, refs, ab;
+    napi_get_cb_info(env, info, &argc, &arg, NULL, NULL);
+    vxn_addon *a = vxn_addon_of(env);
+    bool is_typed = false;
+    napi_typedarray_type type;
+    size_t length = 0, offset = 0;
+    void *data = NULL;
+    if (argc < 1 || !a || napi_get_named_property(env, arg, "ConfigError", &cls) != napi_ok ||
+        !vxn_is_type(env, cls, napi_function) ||
+        napi_get_named_property(env, arg, "outInts", &ints) != napi_ok ||
+        napi_is_typedarray(env, ints, &is_typed) != napi_ok || !is_typed ||
+        napi_get_typedarray_info(env, ints, &type, &length, &data, &ab, &offset) != napi_ok ||
+        type != napi_int32_array || length < 5 ||
+        napi_get_named_property(env, arg, "outRefs", &refs) != napi_ok)
+        return vxn_type_error(env, "setup needs ConfigError, outInts and outRefs");
+    napi_create_reference(env, cls, 1, &a->config_error);
+    /* The reference keeps the buffer, hence the data pointer, alive. */
+    napi_create_reference(env, ints, 1, &a->out_buf);
+    a->out_ints = data;
+    napi_create_reference(env, refs, 1, &a->out_refs);
+    return vxn_undefined(env);
+}
+
+/* native.names() -> { reasons: [...], errorCodes: [...] }, by enum value */
+static napi_value names(napi_env env, napi_callback_info info)
+{
+    napi_value out, reasons, codes;
+    napi_create_object(env, &out);
+    napi_create_array(env, &reasons);
+    napi_create_array(env, &codes);
+    for (uint32_t i = 0; i <= VX_REASON_UNKNOWN; i++)
+        napi_set_element(env, reasons, i, vxn_string(env, vx_reason_name((vx_reason)i)));
+    for (uint32_t i = 0; i <= VX_ERRC_PROVIDER_NOT_READY; i++)
+        napi_set_element(env, codes, i, vxn_string(env, vx_error_code_name((vx_error_code)i)));
+    napi_set_named_property(env, out, "reasons", reasons);
+    napi_set_named_property(env, out, "errorCodes", codes);
+    return out;
+}
+
+static napi_value version(napi_env env, napi_callback_info info)
+{
+    return vxn_string(env, vx_version());
+}
+
+typedef struct export_fn {
+    const char *name;
+    napi_callback cb;
+    intptr_t data;
+} export_fn;
+
+static const export_fn functions[] = {
+    {"setup", setup, 0},
+    {"version", version, 0},
+    {"names", names, 0},
+    {"internFlag", vxn_intern_flag, 0},
+    {"learnedAttributes", vxn_learned_attributes, 0},
+    {"contextNew", vxn_context_new, 0},
+    {"engineNew", vxn_engine_new, 0},
+    {"engineLoad", vxn_engine_load, 0},
+    {"engineSet", vxn_engine_set, 0},
+    {"engineTrack", vxn_engine_track, 0},
+    {"engineStats", vxn_engine_stats, 0},
+    {"engineFlagKeys", vxn_engine_flag_keys, 0},
+    {"engineFlush", vxn_engine_flush, 0},
+    {"engineClose", vxn_engine_close, 0},
+    {"engineCloseSync", vxn_engine_close_sync, 0},
+    {"addJsExporter", vxn_add_js_exporter, 0},
+    {"addBuiltinExporter", vxn_add_builtin_exporter, 0},
+    {"pumpAck", vxn_pump_ack, 0},
+    /* One function per type and context kind: both travel as the data. */
+    {"boolValue", vxn_eval_value, VX_TYPE_BOOL | (VXN_CTX_ANY << 8)},
+    {"boolDetails", vxn_eval_details, VX_TYPE_BOOL | (VXN_CTX_ANY << 8)},
+    {"stringValue", vxn_eval_value, VX_TYPE_STRING | (VXN_CTX_ANY << 8)},
+    {"stringDetails", vxn_eval_details, VX_TYPE_STRING | (VXN_CTX_ANY << 8)},
+    {"intValue", vxn_eval_value, VX_TYPE_INT | (VXN_CTX_ANY << 8)},
+    {"intDetails", vxn_eval_details, VX_TYPE_INT | (VXN_CTX_ANY << 8)},
+    {"floatValue", vxn_eval_value, VX_TYPE_FLOAT | (VXN_CTX_ANY << 8)},
+    {"floatDetails", vxn_eval_details, VX_TYPE_FLOAT | (VXN_CTX_ANY << 8)},
+    {"objectValue", vxn_eval_value, VX_TYPE_OBJECT | (VXN_CTX_ANY << 8)},
+    {"objectDetails", vxn_eval_details, VX_TYPE_OBJECT | (VXN_CTX_ANY << 8)},
+    {"boolValueObj", vxn_eval_value, VX_TYPE_BOOL | (VXN_CTX_OBJECT << 8)},
+    {"boolDetailsObj", vxn_eval_details, VX_TYPE_BOOL | (VXN_CTX_OBJECT << 8)},
+    {"stringValueObj", vxn_eval_value, VX_TYPE_STRING | (VXN_CTX_OBJECT << 8)},
+    {"stringDetailsObj", vxn_eval_details, VX_TYPE_STRING | (VXN_CTX_OBJECT << 8)},
+    {"intValueObj", vxn_eval_value, VX_TYPE_INT | (VXN_CTX_OBJECT << 8)},
+    {"intDetailsObj", vxn_eval_details, VX_TYPE_INT | (VXN_CTX_OBJECT << 8)},
+    {"floatValueObj", vxn_eval_value, VX_TYPE_FLOAT | (VXN_CTX_OBJECT << 8)},
+    {"floatDetailsObj", vxn_eval_details, VX_TYPE_FLOAT | (VXN_CTX_OBJECT << 8)},
+    {"objectValueObj", vxn_eval_value, VX_TYPE_OBJECT | (VXN_CTX_OBJECT << 8)},
+    {"objectDetailsObj", vxn_eval_details, VX_TYPE_OBJECT | (VXN_CTX_OBJECT << 8)},
+    {"boolValueCtx", vxn_eval_value, VX_TYPE_BOOL | (VXN_CTX_HANDLE << 8)},
+    {"boolDetailsCtx", vxn_eval_details, VX_TYPE_BOOL | (VXN_CTX_HANDLE << 8)},
+    {"stringValueCtx", vxn_eval_value, VX_TYPE_STRING | (VXN_CTX_HANDLE << 8)},
+    {"stringDetailsCtx", vxn_eval_details, VX_TYPE_STRING | (VXN_CTX_HANDLE << 8)},
+    {"intValueCtx", vxn_eval_value, VX_TYPE_INT | (VXN_CTX_HANDLE << 8)},
+    {"intDetailsCtx", vxn_eval_details, VX_TYPE_INT | (VXN_CTX_HANDLE << 8)},
+    {"floatValueCtx", vxn_eval_value, VX_TYPE_FLOAT | (VXN_CTX_HANDLE << 8)},
+    {"floatDetailsCtx", vxn_eval_details, VX_TYPE_FLOAT | (VXN_CTX_HANDLE << 8)},
+    {"objectValueCtx", vxn_eval_value, VX_TYPE_OBJECT | (VXN_CTX_HANDLE << 8)},
+    {"objectDetailsCtx", vxn_eval_details, VX_TYPE_OBJECT | (VXN_CTX_HANDLE << 8)},
+};
+
+/* Node unloads an addon when the last environment using it ends (a worker
+ * that was the only user). The core keeps per-thread caches whose destructors
+ * run when a thread exits, so the code must stay mapped: take a reference to
+ * our own file that is never dropped. */
+static void stay_loaded(void)
+{
+    Dl_info info;
+    if (dladdr((void *)&stay_loaded, &info) && info.dli_fname)
+        dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE);
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
+{
+    stay_loaded();
+    vxn_addon *a = calloc(1, sizeof(*a));
+    if (!a || napi_set_instance_data(env, a, addon_finalize, NULL) != napi_ok) {
+        free(a);
+        napi_throw_error(env, NULL, "vexil: cannot initialise the addon");
+        return NULL;
+    }
+    a->env = env;
+    for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+        const export_fn *f = &functions[i];
+        napi_set_named_property(env, exports, f->name,
+                                vxn_fn(env, f->name, f->cb, (void *)f->data));
+    }
+    return exports;
+}

@@ -1,0 +1,347 @@
+/* Evaluation: engine.<type>Value() and engine.<type>Details().
+ *
+ * The hot path. A *Value call converts the flag key, reads only the context
+ * attributes the flag looks at, and returns one JS value: no result object.
+ * Defaults are handed to the core only when feature events are recorded (the
+ * event carries the default on errors); otherwise the JS default itself is
+ * returned whenever the core answers with the default. */
+#include "addon.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct call {
+    vxn_engine *e;
+    vx_type type;
+    napi_value def;
+    bool def_bool;              /* the default, read once by default_ok() */
+    double def_num;
+    vx_context *ctx;
+    bool own, lazy;
+    vxn_lazy lz;
+    vx_doc *def_doc;
+    char *def_str;
+    bool def_heap;
+    char *key;
+    bool key_heap;
+    bool ran;                   /* r holds a result to release */
+    vx_result r;
+    char def_buf[256];
+    char key_buf[256];
+} call;
+
+/* Only the bookkeeping fields: the buffers and the result are written before
+ * they are read, and zeroing a kilobyte per call is measurable here. */
+static void call_init(call *c)
+{
+    c->ctx = NULL;
+    c->own = c->lazy = false;
+    c->def_doc = NULL;
+    c->def_str = NULL;
+    c->def_heap = false;
+    c->key = NULL;
+    c->key_heap = false;
+    c->ran = false;
+}
+
+static const char *type_name(vx_type t)
+{
+    switch (t) {
+    case VX_TYPE_BOOL: return "a boolean";
+    case VX_TYPE_STRING: return "a string";
+    case VX_TYPE_INT:
+    case VX_TYPE_FLOAT: return "a number";
+    default: return "an object";
+    }
+}
+
+/* Checks the default's type; the bool and number getters validate as they
+ * read, so those need no separate napi_typeof. */
+static bool default_ok(napi_env env, call *c, napi_value def, vx_type t)
+{
+    napi_valuetype vt;
+    switch (t) {
+    case VX_TYPE_BOOL: return napi_get_value_bool(env, def, &c->def_bool) == napi_ok;
+    case VX_TYPE_INT:
+    case VX_TYPE_FLOAT: return napi_get_value_double(env, def, &c->def_num) == napi_ok;
+    default: break;
+    }
+    if (napi_typeof(env, def, &vt) != napi_ok)
+        return false;
+    return t == VX_TYPE_STRING ? vt == napi_string : vt == napi_object || vt == napi_null;
+}
+
+static vx_status run(napi_env env, call *c)
+{
+    vx_engine *eng = c->e->eng;
+    bool events = c->e->feature_events;
+    switch (c->type) {
+    case VX_TYPE_BOOL:
+        return vx_engine_eval_bool(eng, c->key, c->ctx, c->def_bool, &c->r);
+    case VX_TYPE_STRING: {
+        size_t len;
+        c->def_str = events ? vxn_utf8(env, c->def, c->def_buf, sizeof c->def_buf, &len,
+                                       &c->def_heap)
+                            : NULL;
+        return vx_engine_eval_string(eng, c->key, c->ctx, c->def_str ? c->def_str : "", &c->r);
+    }
+    case VX_TYPE_INT: {
+        int64_t i = 0;
+        napi_get_value_int64(env, c->def, &i);
+        return vx_engine_eval_int(eng, c->key, c->ctx, i, &c->r);
+    }
+    case VX_TYPE_FLOAT:
+        return vx_engine_eval_float(eng, c->key, c->ctx, c->def_num, &c->r);
+    default:
+        if (events && !(c->def_doc = vxn_doc_from_js(env, c->def, "default value"))) {
+            memset(&c->r, 0, sizeof c->r);
+            return VX_EINVAL;
+        }
+        return vx_engine_eval(eng, c->key, c->type, c->ctx,
+                              c->def_doc ? vx_doc_root(c->def_doc) : NULL, &c->r);
+    }
+}
+
+/* Reads the arguments (h, flag, default, ctx, targetingKey) and evaluates.
+ * false with an exception pending on bad arguments. */
+/* Adds the attributes the JS side read ahead (arguments 5...) to the scratch
+ * context. A value that does not convert is left to the lazy lookup, which
+ * reads it again and reports the error. */
+static void add_preread(napi_env env, call *c, int64_t id, size_t argc, napi_value *argv)
+{
+    const struct vxn_learned *l = &c->e->learned[id];
+    vx_doc *doc = vx_context_attributes(c->ctx);
+    c->lz.flag_id = id;
+    for (size_t i = 0; i < l->n && 5 + i < argc; i++) {
+        napi_valuetype t;
+        napi_value v = argv[5 + i];
+        /* Strings first, without napi_typeof: the getter checks the type. */
+        char buf[256];
+        size_t len;
+        bool heap;
+        char *str = vxn_utf8(env, v, buf, sizeof buf, &len, &heap);
+        if (str) {
+            vx_doc_add_string(doc, l->names[i], str, (ptrdiff_t)len);
+            if (heap)
+                free(str);
+            continue;
+        }
+        if (napi_typeof(env, v, &t) != napi_ok || t == napi_function)
+            continue;
+        if (t == napi_undefined) {
+            c->lz.absent |= 1u << i;
+            continue;
+        }
+        if (l->names[i][0] == '_' && strcmp(l->names[i], "__proto__") == 0)
+            continue; /* inherited: the lazy lookup checks ownership */
+        vxn_conv cv;
+    vxn_conv_init(&cv);
+        vxn_to_doc(env, v, doc, l->names[i], 1, &cv);
+    }
+}
+
+static bool evaluate(napi_env env, napi_callback_info info, call *c)
+{
+    size_t argc = 5 + VXN_PREREAD;
+    napi_value argv[5 + VXN_PREREAD];
+    void *data = NULL;
+    napi_get_cb_info(env, info, &argc, argv, NULL, &data);
+    c->type = (vx_type)((intptr_t)data & 0xff);
+    int kind = (int)((intptr_t)data >> 8);
+    /* Not vxn_external(): napi_get_value_external checks the type itself. */
+    if (argc < 3 || napi_get_value_external(env, argv[0], (void **)&c->e) != napi_ok || !c->e) {
+        vxn_type_error(env, "not an engine");
+        return false;
+    }
+    /* The JS side passes interned flag keys as small integers. */
+    uint32_t id;
+    int64_t flag_id = -1;
+    if (napi_get_value_uint32(env, argv[1], &id) == napi_ok && id < c->e->n_flag_keys) {
+        c->key = c->e->flag_keys[id];
+        flag_id = id;
+    } else {
+        size_t len;
+        c->key = vxn_utf8(env, argv[1], c->key_buf, sizeof c->key_buf, &len, &c->key_heap);
+        if (!c->key) {
+            vxn_type_error(env, "flag key must be a string");
+            return false;
+        }
+    }
+    c->def = argv[2];
+    if (!default_ok(env, c, c->def, c->type)) {
+        vxn_type_error(env, "default value must be %s", type_name(c->type));
+        return false;
+    }
+    napi_value ctx = argc > 3 ? argv[3] : NULL, tk = argc > 4 ? argv[4] : NULL;
+    c->own = c->lazy = false;
+    if (kind == VXN_CTX_OBJECT) {
+        /* The JS side checked: a non-null object. */
+        c->lazy = true;
+        c->ctx = vxn_lazy_begin(env, c->e, ctx, tk, &c->lz, &c->own);
+    } else if (kind == VXN_CTX_HANDLE) {
+        void *p = NULL;
+        if (!ctx || napi_get_value_external(env, ctx, &p) != napi_ok || !p)
+            vxn_type_error(env, "not a context");
+        c->ctx = p;
+    } else {
+        c->ctx = vxn_ctx_arg(env, c->e, ctx, tk, &c->lz, &c->own, &c->lazy);
+    }
+    if (!c->ctx)
+        return false;
+    if (c->lazy && flag_id >= 0 && c->lz.obj) {
+        if (argc > 5)
+            add_preread(env, c, flag_id, argc, argv);
+        else
+            c->lz.flag_id = flag_id;
+    }
+    c->ran = true;
+    return run(env, c) == VX_OK;
+}
+
+static void finish(call *c)
+{
+    if (c->ran)
+        vx_result_release(&c->r);
+    if (c->lazy && c->ctx)
+        vxn_lazy_end(c->e, c->ctx, c->own);
+    if (c->key_heap)
+        free(c->key);
+    if (c->def_heap)
+        free(c->def_str);
+    vx_doc_free(c->def_doc);
+}
+
+static bool used_default(const vx_result *r)
+{
+    return r->reason == VX_REASON_ERROR || r->reason == VX_REASON_DISABLED;
+}
+
+static napi_value typed_value(napi_env env, const call *c)
+{
+    napi_value out;
+    const vx_value *v = c->r.value;
+    switch (c->type) {
+    case VX_TYPE_BOOL:
+        napi_get_boolean(env, vx_value_get_bool(v), &out);
+        return out;
+    case VX_TYPE_INT:
+        napi_create_int64(env, vx_value_get_int(v), &out);
+        return out;
+    case VX_TYPE_FLOAT:
+        napi_create_double(env, vx_value_get_float(v), &out);
+        return out;
+    default:
+        return vxn_from_value(env, v);
+    }
+}
+
+static napi_value result_value(napi_env env, const call *c)
+{
+    return used_default(&c->r) ? c->def : typed_value(env, c);
+}
+
+/* native.<type>Value(h, flag, default, ctx, targetingKey) -> value */
+napi_value vxn_eval_value(napi_env env, napi_callback_info info)
+{
+    call c;
+    call_init(&c);
+    napi_value out = NULL;
+    if (evaluate(env, info, &c))
+        out = result_value(env, &c);
+    finish(&c);
+    return out;
+}
+
+/* ---- Details ------------------------------------------------------------------
+ *
+ * Building the details object through N-API (a property at a time, each a map
+ * transition) cost ten times the evaluation. The scalars go to a shared
+ * Int32Array and the strings and metadata to a shared array instead; the JS
+ * side reads them right after the call and builds an object literal. */
+
+static void details_out(napi_env env, const call *c)
+{
+    vxn_addon *a = c->e->addon;
+    const vx_result *r = &c->r;
+    if (a->out_ints) {
+        a->out_ints[0] = r->reason;
+        a->out_ints[1] = r->error_code;
+        a->out_ints[2] = r->track_events;
+        a->out_ints[3] = r->cacheable;
+    }
+    napi_value refs, undef = vxn_undefined(env);
+    if (!a->out_refs || napi_get_reference_value(env, a->out_refs, &refs) != napi_ok)
+        return;
+    napi_set_element(env, refs, 0, vxn_string(env, r->variant));
+    napi_set_element(env, refs, 1, r->version && *r->version ? vxn_string(env, r->version) : undef);
+    const char *msg = c->lazy && c->lz.failed ? c->lz.err : r->error_message;
+    napi_set_element(env, refs, 2, r->error_code != VX_ERRC_NONE ? vxn_string(env, msg) : undef);
+    napi_set_element(env, refs, 3, r->metadata ? vxn_from_value(env, r->metadata) : undef);
+}
+
+/* native.<type>Details(h, flag, default, ctx, targetingKey) -> value; the rest
+ * in the shared outputs */
+napi_value vxn_eval_details(napi_env env, napi_callback_info info)
+{
+    call c;
+    call_init(&c);
+    napi_value out = NULL;
+    if (evaluate(env, info, &c)) {
+        out = result_value(env, &c);
+        details_out(env, &c);
+    }
+    finish(&c);
+    return out;
+}
+
+/* native.internFlag(h, key) -> id, for the JS side's flag-key cache */
+napi_value vxn_intern_flag(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2], out;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    vxn_engine *e = vxn_engine_arg(env, argv[0]);
+    if (!e)
+        return NULL;
+    char buf[256];
+    size_t len;
+    bool heap;
+    char *key = vxn_utf8(env, argv[1], buf, sizeof buf, &len, &heap);
+    if (!key)
+        return vxn_type_error(env, "flag key must be a string");
+    char *copy = heap ? key : strdup(key);
+    char **keys = copy ? realloc(e->flag_keys, (e->n_flag_keys + 1) * sizeof(*keys)) : NULL;
+    if (keys)
+        e->flag_keys = keys;
+    struct vxn_learned *learned =
+        keys ? realloc(e->learned, (e->n_flag_keys + 1) * sizeof(*learned)) : NULL;
+    if (!learned) {
+        free(copy);
+        return vxn_error(env, VX_ENOMEM, "out of memory");
+    }
+    e->learned = learned;
+    learned[e->n_flag_keys].n = 0;
+    keys[e->n_flag_keys] = copy;
+    napi_create_uint32(env, e->n_flag_keys++, &out);
+    return out;
+}
+
+/* native.learnedAttributes(h) -> [[names...] per interned flag id] */
+napi_value vxn_learned_attributes(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], out;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    vxn_engine *e = vxn_engine_arg(env, argv[0]);
+    if (!e)
+        return NULL;
+    napi_create_array_with_length(env, e->n_flag_keys, &out);
+    for (uint32_t i = 0; i < e->n_flag_keys; i++) {
+        napi_value names;
+        napi_create_array_with_length(env, e->learned[i].n, &names);
+        for (uint32_t j = 0; j < e->learned[i].n; j++)
+            napi_set_element(env, names, j, vxn_string(env, e->learned[i].names[j]));
+        napi_set_element(env, out, i, names);
+    }
+    return out;
+}

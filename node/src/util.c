@@ -1,0 +1,207 @@
+/* Small N-API helpers: errors, strings, argument checks. */
+#include "addon.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uchar.h>
+
+vxn_addon *vxn_addon_of(napi_env env)
+{
+    void *data = NULL;
+    napi_get_instance_data(env, &data);
+    return data;
+}
+
+napi_value vxn_undefined(napi_env env)
+{
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+}
+
+napi_value vxn_string(napi_env env, const char *s)
+{
+    napi_value v;
+    if (napi_create_string_utf8(env, s ? s : "", NAPI_AUTO_LENGTH, &v) != napi_ok)
+        return vxn_undefined(env);
+    return v;
+}
+
+napi_value vxn_fn(napi_env env, const char *name, napi_callback cb, void *data)
+{
+    napi_value f;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &f);
+    return f;
+}
+
+static bool pending(napi_env env)
+{
+    bool p = false;
+    napi_is_exception_pending(env, &p);
+    return p;
+}
+
+napi_value vxn_type_error(napi_env env, const char *fmt, ...)
+{
+    if (pending(env))
+        return NULL;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+}
+
+/* An Error whose `code` is the status name ("VX_EIO"), like Node's own errors. */
+napi_value vxn_error(napi_env env, vx_status st, const char *msg)
+{
+    if (pending(env))
+        return NULL;
+    napi_value code = vxn_string(env, vx_status_name(st));
+    napi_value text = vxn_string(env, msg && *msg ? msg : vx_status_name(st));
+    napi_value err;
+    napi_create_error(env, code, text, &err);
+    napi_throw(env, err);
+    return NULL;
+}
+
+static void set_int(napi_env env, napi_value obj, const char *key, int v)
+{
+    napi_value n;
+    napi_create_int32(env, v, &n);
+    napi_set_named_property(env, obj, key, n);
+}
+
+/* vexil.ConfigError(message) with code, line and column, thrown. */
+napi_value vxn_config_error(napi_env env, const vx_error *err)
+{
+    vxn_addon *a = vxn_addon_of(env);
+    napi_value cls, obj, msg = vxn_string(env, err->message[0] ? err->message
+                                                              : vx_status_name(err->status));
+    if (!a || !a->config_error || napi_get_reference_value(env, a->config_error, &cls) != napi_ok ||
+        napi_new_instance(env, cls, 1, &msg, &obj) != napi_ok)
+        return vxn_error(env, err->status, err->message);
+    napi_set_named_property(env, obj, "code", vxn_string(env, vx_status_name(err->status)));
+    if (err->line > 0) {
+        set_int(env, obj, "line", err->line);
+        set_int(env, obj, "column", err->column);
+    }
+    napi_throw(env, obj);
+    return NULL;
+}
+
+void vxn_take_exception(napi_env env, char *buf, size_t cap)
+{
+    napi_value exc, str;
+    size_t len = 0;
+    buf[0] = '\0';
+    if (napi_get_and_clear_last_exception(env, &exc) != napi_ok)
+        return;
+    /* String(exc) could itself throw (a hostile toString): then say so. */
+    if (napi_coerce_to_string(env, exc, &str) != napi_ok ||
+        napi_get_value_string_utf8(env, str, buf, cap, &len) != napi_ok) {
+        napi_get_and_clear_last_exception(env, &exc);
+        snprintf(buf, cap, "exception");
+    }
+}
+
+/* UTF-16 to UTF-8, lone surrogates as U+FFFD (as V8's WriteUtf8 does).
+ * out must hold 3 bytes per unit. Returns the length written. */
+static size_t utf16_to_utf8(const char16_t *in, size_t n, char *out)
+{
+    unsigned char *o = (unsigned char *)out;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = in[i];
+        if (c < 0x80) {
+            *o++ = (unsigned char)c;
+        } else if (c < 0x800) {
+            *o++ = (unsigned char)(0xC0 | (c >> 6));
+            *o++ = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (in[++i] - 0xDC00);
+                *o++ = (unsigned char)(0xF0 | (c >> 18));
+                *o++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            } else {
+                if (c >= 0xD800 && c <= 0xDFFF)
+                    c = 0xFFFD;
+                *o++ = (unsigned char)(0xE0 | (c >> 12));
+            }
+            *o++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *o++ = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    *o = '\0';
+    return (size_t)((char *)o - out);
+}
+
+/* The returned pointer is buf, or a malloc'd copy (then *heap is true) when
+ * the string does not fit. NULL when v is not a string.
+ *
+ * Short strings are copied out as UTF-16 (a plain copy inside V8) and
+ * transcoded here: V8's own UTF-8 writer was the largest single cost of an
+ * evaluation with a plain-object context. */
+char *vxn_utf8(napi_env env, napi_value v, char *buf, size_t cap, size_t *len, bool *heap)
+{
+    size_t n = 0;
+    *heap = false;
+    char16_t u16[84];
+    size_t max_units = cap / 3 < 84 ? cap / 3 : 84;
+    if (max_units > 1) {
+        if (napi_get_value_string_utf16(env, v, u16, max_units, &n) != napi_ok)
+            return NULL;
+        if (n + 1 < max_units) {
+            *len = utf16_to_utf8(u16, n, buf);
+            return buf;
+        }
+    }
+    if (napi_get_value_string_utf8(env, v, buf, cap, &n) != napi_ok)
+        return NULL;
+    /* Up to 3 bytes short of full may mean a multi-byte character did not fit. */
+    if (n + 4 < cap) {
+        *len = n;
+        return buf;
+    }
+    if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok)
+        return NULL;
+    if (n + 1 <= cap) {
+        *len = n;
+        return buf;
+    }
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    napi_get_value_string_utf8(env, v, p, n + 1, &n);
+    *heap = true;
+    *len = n;
+    return p;
+}
+
+bool vxn_is_type(napi_env env, napi_value v, napi_valuetype t)
+{
+    napi_valuetype got;
+    return v && napi_typeof(env, v, &got) == napi_ok && got == t;
+}
+
+void *vxn_external(napi_env env, napi_value v)
+{
+    void *p = NULL;
+    if (!vxn_is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok)
+        return NULL;
+    return p;
+}
+
+/* Reads obj[key]; false when absent, undefined or null. */
+bool vxn_get_opt(napi_env env, napi_value obj, const char *key, napi_value *out)
+{
+    napi_valuetype t;
+    if (!obj || napi_get_named_property(env, obj, key, out) != napi_ok)
+        return false;
+    if (napi_typeof(env, *out, &t) != napi_ok)
+        return false;
+    return t != napi_undefined && t != napi_null;
+}

@@ -1,0 +1,52 @@
+'use strict';
+// Shared helpers for the Node tests.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const root = path.resolve(__dirname, '..', '..');
+const vexilPath = path.join(root, 'node', 'lib', 'index.js');
+
+function tmpDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vexil-node-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs `code` in a fresh node process; resolves { code, signal, stdout, stderr, ms }. */
+function runNode(code, { timeout = 20000, env = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['-e', code], {
+      env: { ...process.env, VEXIL: vexilPath, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child did not exit within ${timeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeout);
+    child.on('exit', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({ code: exitCode, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+const delay = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls fn() until it returns true or `ms` pass. */
+async function waitFor(fn, ms = 5000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await delay(10);
+  }
+  return false;
+}
+
+module.exports = { root, vexilPath, tmpDir, runNode, delay, waitFor };
