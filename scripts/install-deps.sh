@@ -4,6 +4,8 @@
 set -eu
 pkgs="gcc make pkg-config libcjson-dev libcurl4-openssl-dev libssl-dev libyaml-dev python3-dev"
 [ "${VX_WITH_CLANG:-0}" = 1 ] && pkgs="$pkgs clang libclang-rt-14-dev"
+# Debian's own python3 needs python3-venv for `python3 -m venv` (the tests' venv).
+python3 -c "import ensurepip" 2>/dev/null || pkgs="$pkgs python3-venv"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
