@@ -6,12 +6,19 @@
 #define H_KEY 0x6815c86cu
 #define H_TARGETING_KEY 0x5f45f93fu
 #define H_ANONYMOUS 0x72d9da2eu
+#define H_GOFF 0xae3d6b41u
+
+#define UNREAD 0xff
 
 static const vx_value *layered(vx_attrs *a, const char *key, size_t len, uint32_t hash)
 {
     const vx_value *v = vx_object_get_h(a->enrichment, key, len, hash);
     if (v)
         return v;
+    if (hash == H_GOFF && len == 13 && memcmp(key, "gofeatureflag", 13) == 0)
+        return vx_attrs_context_goff(a);
+    if (hash == H_ANONYMOUS && len == 9 && memcmp(key, "anonymous", 9) == 0)
+        return a->ctx ? vx_context_lookup_static(a->ctx, "anonymous", 9, H_ANONYMOUS) : NULL;
     return a->ctx ? vx_context_lookup(a->ctx, key, len, hash) : NULL;
 }
 
@@ -19,27 +26,48 @@ void vx_attrs_init(vx_attrs *a, vx_context *ctx, const vx_value *enrichment)
 {
     a->ctx = ctx;
     a->enrichment = enrichment;
-    const char *tk = ctx ? ctx->targeting_key : "";
-    a->key = vx_make_string(tk, ctx ? ctx->targeting_key_len : 0);
-    /* Resolved lazily: most rules never read it. */
-    a->anonymous.type = 0xff;
+    /* Resolved lazily: most flags never read them. */
+    a->key.type = UNREAD;
+    a->anonymous.type = UNREAD;
+    a->ctx_goff = NULL;
+    a->goff_read = false;
 }
 
 static const vx_value *anonymous(vx_attrs *a)
 {
-    if (a->anonymous.type == 0xff) {
+    if (a->anonymous.type == UNREAD) {
         const vx_value *v = layered(a, "anonymous", 9, H_ANONYMOUS);
         a->anonymous = vx_make_bool(v && v->type == VX_BOOL && v->u.b);
     }
     return &a->anonymous;
 }
 
+bool vx_attrs_anonymous(vx_attrs *a)
+{
+    return anonymous(a)->u.b;
+}
+
+const vx_value *vx_attrs_context_goff(vx_attrs *a)
+{
+    if (!a->goff_read) {
+        a->goff_read = true;
+        a->ctx_goff = a->ctx ? vx_context_lookup_static(a->ctx, "gofeatureflag", 13, H_GOFF) : NULL;
+    }
+    return a->ctx_goff;
+}
+
+const vx_value *vx_attrs_goff(vx_attrs *a)
+{
+    const vx_value *v = vx_object_get_h(a->enrichment, "gofeatureflag", 13, H_GOFF);
+    return v ? v : vx_attrs_context_goff(a);
+}
+
 const vx_value *vx_attrs_get(vx_attrs *a, const char *key, size_t len, uint32_t hash)
 {
     if (len == 3 && hash == H_KEY && memcmp(key, "key", 3) == 0)
-        return &a->key;
+        return vx_attrs_key(a);
     if (len == 12 && hash == H_TARGETING_KEY && memcmp(key, "targetingKey", 12) == 0)
-        return &a->key;
+        return vx_attrs_key(a);
     if (len == 9 && hash == H_ANONYMOUS && memcmp(key, "anonymous", 9) == 0)
         return anonymous(a);
     return layered(a, key, len, hash);
@@ -122,6 +150,7 @@ static bool in_members(const vx_member *ms, uint32_t n, const vx_member *m)
  * order is irrelevant: writers sort keys. */
 bool vx_attrs_materialize(vx_attrs *a, vx_arena *arena, vx_value *out)
 {
+    const vx_value *key = vx_attrs_key(a);
     if (a->ctx && !vx_context_load_all(a->ctx))
         return false;
     size_t nctx = a->ctx ? a->ctx->count : 0;
@@ -132,21 +161,19 @@ bool vx_attrs_materialize(vx_attrs *a, vx_arena *arena, vx_value *out)
         return false;
     uint32_t n = 0;
     put(ms, &n, "anonymous", 9, anonymous(a));
-    put(ms, &n, "key", 3, &a->key);
-    put(ms, &n, "targetingKey", 12, &a->key);
+    put(ms, &n, "key", 3, key);
+    put(ms, &n, "targetingKey", 12, key);
     for (size_t i = 0; i < nenr; i++) {
         const vx_member *m = &a->enrichment->u.members[i];
         if (!in_members(ms, n, m))
             ms[n++] = *m;
     }
     uint32_t overriding = n;
-    size_t left = nctx;
-    for (const vx_ctx_block *b = a->ctx ? a->ctx->first : NULL; b && left; b = b->next) {
-        size_t k = left < VX_CTX_BLOCK ? left : VX_CTX_BLOCK;
+    for (const vx_ctx_block *b = a->ctx ? a->ctx->first : NULL; b; b = b->next) {
+        size_t k = vx_ctx_block_used(a->ctx, b);
         for (size_t i = 0; i < k; i++)
             if (!in_members(ms, overriding, &b->m[i]))
                 ms[n++] = b->m[i];
-        left -= k;
     }
     out->type = VX_OBJECT;
     out->len = n;

@@ -8,15 +8,39 @@
 #include "context.h"
 #include "value.h"
 
+/* The key, `anonymous` and the context's `gofeatureflag` are resolved on
+ * first use and kept for the rest of the evaluation: with a lazy source each
+ * is a host call (usually a miss), and both the evaluation and the event it
+ * records read them. */
 typedef struct vx_attrs {
     vx_context *ctx;              /* may be NULL */
     const vx_value *enrichment;   /* object (environment included) or NULL */
-    vx_value key;                 /* string: the targeting key */
-    vx_value anonymous;           /* bool: attributes.anonymous == true */
+    vx_value key;                 /* string: the targeting key (type 0xff: not yet read) */
+    vx_value anonymous;           /* bool: attributes.anonymous == true (0xff: not yet) */
+    const vx_value *ctx_goff;     /* the context's own gofeatureflag, or NULL */
+    bool goff_read;               /* ctx_goff is known */
 } vx_attrs;
 
-/* Sets up the view. `ctx` may be NULL. */
+/* Sets up the view. `ctx` may be NULL. Reads nothing from the context yet. */
 void vx_attrs_init(vx_attrs *a, vx_context *ctx, const vx_value *enrichment);
+
+/* The targeting key (a string value), asking a lazy source the first time. */
+static inline const vx_value *vx_attrs_key(vx_attrs *a)
+{
+    if (a->key.type != VX_STRING) {
+        size_t len;
+        const char *tk = vx_context_key(a->ctx, &len);
+        a->key = vx_make_string(tk, len);
+    }
+    return &a->key;
+}
+/* attributes.anonymous == true, looked up once per evaluation. */
+bool vx_attrs_anonymous(vx_attrs *a);
+/* The context's own `gofeatureflag` attribute (before enrichment), looked up
+ * once per evaluation; NULL when absent. */
+const vx_value *vx_attrs_context_goff(vx_attrs *a);
+/* `gofeatureflag` as rules see it: the enrichment's, else the context's. */
+const vx_value *vx_attrs_goff(vx_attrs *a);
 
 /* A top-level attribute, or NULL when absent. `hash` is vx_key_hash(key). */
 const vx_value *vx_attrs_get(vx_attrs *a, const char *key, size_t len, uint32_t hash);

@@ -1,12 +1,16 @@
-/* Evaluation contexts. Attributes are stored as members in fixed blocks; a
- * host binding may leave them to a lazy source that is asked only for the
- * attributes an evaluation reads. */
+/* Evaluation contexts. Attributes are stored as members in blocks carved
+ * from the context's arena; a host binding may leave them to a lazy source
+ * that is asked only for the attributes an evaluation reads, and leave the
+ * targeting key to a callback asked only when something reads the key. */
 #include "context.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define INDEX_FROM 16
+/* The arena's first chunk: the first member block plus the strings of a
+ * typical handful of attributes, so a small context is three mallocs. */
+#define CTX_ARENA_CHUNK 384
 
 static bool same_key(const vx_member *m, const char *key, size_t len, uint32_t hash)
 {
@@ -45,29 +49,27 @@ static bool index_grow(vx_context *ctx)
     free(ctx->index);
     ctx->index = idx;
     ctx->index_cap = cap;
-    size_t left = ctx->count;
-    for (vx_ctx_block *b = ctx->first; b && left; b = b->next) {
-        size_t n = left < VX_CTX_BLOCK ? left : VX_CTX_BLOCK;
+    for (vx_ctx_block *b = ctx->first; b; b = b->next) {
+        size_t n = vx_ctx_block_used(ctx, b);
         for (size_t i = 0; i < n; i++)
             index_put(ctx, &b->m[i]);
-        left -= n;
     }
     return true;
 }
 
 static vx_member *find_member(const vx_context *ctx, const char *key, size_t len, uint32_t hash)
 {
+    if (!(ctx->key_bits & ((uint64_t)1 << (hash & 63))))
+        return NULL;
     if (ctx->index_cap && ctx->count * 2 < ctx->index_cap)
         return find_indexed(ctx, key, len, hash);
-    size_t left = ctx->count;
-    for (vx_ctx_block *b = ctx->first; b && left; b = b->next) {
-        size_t n = left < VX_CTX_BLOCK ? left : VX_CTX_BLOCK;
+    for (vx_ctx_block *b = ctx->first; b; b = b->next) {
+        size_t n = vx_ctx_block_used(ctx, b);
         for (size_t i = 0; i < n; i++) {
             vx_member *m = &b->m[i];
             if (same_key(m, key, len, hash))
                 return m;
         }
-        left -= n;
     }
     return NULL;
 }
@@ -81,29 +83,31 @@ static bool sink(void *data, const char *key, size_t len, const vx_value *v)
         m->value = *v;
         return true;
     }
-    size_t slot = ctx->count % VX_CTX_BLOCK;
-    if (slot == 0 && (ctx->count > 0 || !ctx->first)) {
-        vx_ctx_block *b = ctx->spare;
-        if (b)
-            ctx->spare = b->next;
-        else if (!(b = malloc(sizeof(*b))))
+    if (!ctx->last || ctx->last_used == ctx->last->cap) {
+        uint32_t cap = ctx->last ? ctx->last->cap * 2 : VX_CTX_BLOCK0;
+        if (cap > VX_CTX_BLOCK_MAX)
+            cap = VX_CTX_BLOCK_MAX;
+        vx_ctx_block *b = vx_arena_alloc(&ctx->doc.arena, sizeof(*b) + cap * sizeof(vx_member));
+        if (!b)
             return false;
-        b->next = NULL;
+        b->cap = cap;
         if (ctx->last)
             ctx->last->next = b;
         else
             ctx->first = b;
         ctx->last = b;
+        ctx->last_used = 0;
     }
-    char *k = vx_arena_strndup(&ctx->doc->arena, key, len);
+    char *k = vx_arena_strndup(&ctx->doc.arena, key, len);
     if (!k)
         return false;
-    m = &ctx->last->m[slot];
+    m = &ctx->last->m[ctx->last_used++];
     m->key = k;
     m->key_len = (uint32_t)len;
     m->key_hash = hash;
     m->value = *v;
     ctx->count++;
+    ctx->key_bits |= (uint64_t)1 << (hash & 63);
     /* An index kept across vx_context_reset is used from the first member. */
     if (ctx->index_cap && ctx->count * 2 < ctx->index_cap)
         index_put(ctx, m);
@@ -114,9 +118,10 @@ static bool sink(void *data, const char *key, size_t len, const vx_value *v)
 
 static bool set_tk(vx_context *ctx, const char *tk)
 {
+    ctx->key_pending = false;
     size_t n = tk ? strlen(tk) : 0;
-    if (n + 1 > ctx->targeting_key_cap) {
-        char *p = realloc(ctx->targeting_key, n + 1);
+    if (n >= VX_CTX_TK_INLINE && n + 1 > ctx->targeting_key_cap) {
+        char *p = realloc(ctx->targeting_key_cap ? ctx->targeting_key : NULL, n + 1);
         if (!p)
             return false;
         ctx->targeting_key = p;
@@ -134,32 +139,22 @@ vx_context *vx_context_new(const char *targeting_key)
     vx_context *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return NULL;
-    ctx->doc = vx_doc_new();
-    if (!ctx->doc || !set_tk(ctx, targeting_key)) {
+    ctx->targeting_key = ctx->tk_inline;
+    vx_doc_init(&ctx->doc, CTX_ARENA_CHUNK);
+    if (!vx_doc_open_root(&ctx->doc, sink, ctx) || !set_tk(ctx, targeting_key)) {
         vx_context_free(ctx);
         return NULL;
     }
-    vx_doc_open_root(ctx->doc, sink, ctx);
     return ctx;
-}
-
-static void free_blocks(vx_ctx_block *b)
-{
-    while (b) {
-        vx_ctx_block *n = b->next;
-        free(b);
-        b = n;
-    }
 }
 
 void vx_context_free(vx_context *ctx)
 {
     if (!ctx)
         return;
-    free_blocks(ctx->first);
-    free_blocks(ctx->spare);
-    vx_doc_free(ctx->doc);
-    free(ctx->targeting_key);
+    vx_doc_destroy(&ctx->doc);
+    if (ctx->targeting_key_cap)
+        free(ctx->targeting_key);
     free(ctx->misses);
     free(ctx->index);
     free(ctx);
@@ -169,19 +164,17 @@ vx_status vx_context_reset(vx_context *ctx, const char *targeting_key)
 {
     if (!ctx)
         return VX_EINVAL;
-    if (ctx->last) {
-        ctx->last->next = ctx->spare;
-        ctx->spare = ctx->first;
-    }
     ctx->first = ctx->last = NULL;
-    ctx->count = 0;
+    ctx->count = ctx->last_used = 0;
+    ctx->key_bits = 0;
     if (ctx->index_cap)
         memset(ctx->index, 0, ctx->index_cap * sizeof(*ctx->index));
     ctx->miss_count = 0;
     ctx->all_loaded = false;
     ctx->source_failed = false;
     ctx->has_source = false;
-    vx_doc_reset_keep_mode(ctx->doc);
+    memset(&ctx->source, 0, sizeof ctx->source);
+    vx_doc_reset_keep_mode(&ctx->doc);
     return set_tk(ctx, targeting_key) ? VX_OK : VX_ENOMEM;
 }
 
@@ -192,49 +185,72 @@ vx_status vx_context_set_targeting_key(vx_context *ctx, const char *targeting_ke
     return set_tk(ctx, targeting_key) ? VX_OK : VX_ENOMEM;
 }
 
+/* Asks the source once: the callback sets the key (set_tk clears
+ * key_pending) or leaves the current one; -1 fails the evaluation like a
+ * failed attribute lookup. */
+void vx_context_ask_key(vx_context *ctx)
+{
+    ctx->key_pending = false;
+    if (ctx->source.targeting_key(ctx->source.user_data, ctx) < 0) {
+        ctx->source_failed = true;
+        set_tk(ctx, "");
+    }
+}
+
+/* Resolving a pending key modifies the context; the header documents that a
+ * context with a lazy source belongs to one thread at a time, and every
+ * context is created non-const, so casting the const away is defined. */
 const char *vx_context_targeting_key(const vx_context *ctx)
 {
-    return ctx ? ctx->targeting_key : "";
+    size_t len;
+    return ctx ? vx_context_key((vx_context *)ctx, &len) : "";
+}
+
+size_t vx_context_memory(const vx_context *ctx)
+{
+    return sizeof *ctx + ctx->targeting_key_cap + ctx->doc.arena.total +
+           ctx->doc.frames_cap * sizeof(vx_doc_frame) + ctx->miss_cap * sizeof(vx_ctx_miss) +
+           ctx->index_cap * sizeof(vx_member *) + ctx->doc.raw_cap * sizeof(char *);
 }
 
 vx_doc *vx_context_attributes(vx_context *ctx)
 {
-    return ctx ? ctx->doc : NULL;
+    return ctx ? &ctx->doc : NULL;
 }
 
 vx_status vx_context_set_string(vx_context *ctx, const char *key, const char *value)
 {
     if (!ctx || !key || !value)
         return VX_EINVAL;
-    return vx_doc_add_string(ctx->doc, key, value, -1);
+    return vx_doc_add_string(&ctx->doc, key, value, -1);
 }
 
 vx_status vx_context_set_bool(vx_context *ctx, const char *key, bool value)
 {
     if (!ctx || !key)
         return VX_EINVAL;
-    return vx_doc_add_bool(ctx->doc, key, value);
+    return vx_doc_add_bool(&ctx->doc, key, value);
 }
 
 vx_status vx_context_set_int(vx_context *ctx, const char *key, int64_t value)
 {
     if (!ctx || !key)
         return VX_EINVAL;
-    return vx_doc_add_int(ctx->doc, key, value);
+    return vx_doc_add_int(&ctx->doc, key, value);
 }
 
 vx_status vx_context_set_float(vx_context *ctx, const char *key, double value)
 {
     if (!ctx || !key)
         return VX_EINVAL;
-    return vx_doc_add_float(ctx->doc, key, value);
+    return vx_doc_add_float(&ctx->doc, key, value);
 }
 
 vx_status vx_context_set_value(vx_context *ctx, const char *key, const vx_value *value)
 {
     if (!ctx || !key)
         return VX_EINVAL;
-    return vx_doc_add_value(ctx->doc, key, value);
+    return vx_doc_add_value(&ctx->doc, key, value);
 }
 
 const vx_value *vx_context_get(const vx_context *ctx, const char *key)
@@ -251,9 +267,9 @@ const vx_member *vx_context_member(const vx_context *ctx, size_t i)
     if (i >= ctx->count)
         return NULL;
     vx_ctx_block *b = ctx->first;
-    while (i >= VX_CTX_BLOCK) {
+    while (i >= b->cap) {
+        i -= b->cap;
         b = b->next;
-        i -= VX_CTX_BLOCK;
     }
     return &b->m[i];
 }
@@ -262,9 +278,12 @@ void vx_context_set_source(vx_context *ctx, const vx_context_source *source)
 {
     if (!ctx)
         return;
-    ctx->has_source = source != NULL && (source->lookup || source->load_all);
     if (source)
         ctx->source = *source;
+    else
+        memset(&ctx->source, 0, sizeof ctx->source);
+    ctx->has_source = source != NULL && (source->lookup || source->load_all);
+    ctx->key_pending = source != NULL && source->targeting_key != NULL;
     ctx->all_loaded = false;
     ctx->source_failed = false;
     ctx->miss_count = 0;
@@ -280,26 +299,26 @@ static bool known_missing(const vx_context *ctx, const char *key, size_t len, ui
     return false;
 }
 
-static void remember_missing(vx_context *ctx, const char *key, size_t len, uint32_t hash)
+static void remember_missing(vx_context *ctx, const char *key, size_t len, uint32_t hash,
+                             bool is_static)
 {
     if (ctx->miss_count == ctx->miss_cap) {
-        size_t ncap = ctx->miss_cap ? ctx->miss_cap * 2 : 8;
+        uint32_t ncap = ctx->miss_cap ? ctx->miss_cap * 2 : 8;
         vx_ctx_miss *p = realloc(ctx->misses, ncap * sizeof(*p));
         if (!p)
             return; /* only a cache: asking twice is correct, just slower */
         ctx->misses = p;
         ctx->miss_cap = ncap;
     }
-    const char *k = vx_arena_strndup(&ctx->doc->arena, key, len);
+    const char *k = is_static ? key : vx_arena_strndup(&ctx->doc.arena, key, len);
     if (!k)
         return;
     ctx->misses[ctx->miss_count++] = (vx_ctx_miss){k, (uint32_t)len, hash};
 }
 
-const vx_value *vx_context_lookup(vx_context *ctx, const char *key, size_t len, uint32_t hash)
+static const vx_value *lookup(vx_context *ctx, const char *key, size_t len, uint32_t hash,
+                              bool is_static)
 {
-    if (!ctx)
-        return NULL;
     vx_member *m = find_member(ctx, key, len, hash);
     if (m)
         return &m->value;
@@ -313,8 +332,19 @@ const vx_value *vx_context_lookup(vx_context *ctx, const char *key, size_t len, 
     }
     if (rc == 0 && (m = find_member(ctx, key, len, hash)))
         return &m->value;
-    remember_missing(ctx, key, len, hash);
+    remember_missing(ctx, key, len, hash, is_static);
     return NULL;
+}
+
+const vx_value *vx_context_lookup(vx_context *ctx, const char *key, size_t len, uint32_t hash)
+{
+    return ctx ? lookup(ctx, key, len, hash, false) : NULL;
+}
+
+const vx_value *vx_context_lookup_static(vx_context *ctx, const char *key, size_t len,
+                                         uint32_t hash)
+{
+    return ctx ? lookup(ctx, key, len, hash, true) : NULL;
 }
 
 bool vx_context_load_all(vx_context *ctx)

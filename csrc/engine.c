@@ -2,22 +2,51 @@
  * evaluation settings) published atomically, evaluations that never lock,
  * and the event pipeline behind them.
  *
- * Acquiring a snapshot without racing its release: readers announce
- * themselves in one of two counters chosen by an epoch, and confirm the epoch
- * did not move before reading the current pointer:
+ * Acquiring a snapshot costs one atomic read-modify-write (and the result's
+ * release one more), with no engine-wide counter: the reference is taken on
+ * the snapshot itself and then validated.
  *
- *   reader:  e = epoch; acq[e&1]++; if (epoch != e) { acq[e&1]--; retry }
- *            s = current; s->refs++; acq[e&1]--
- *   writer:  (mutex) old = exchange(current, new); e = epoch++;
- *            wait until acq[e&1] == 0; release old
+ *   reader:   s = current                                   (acquire)
+ *             old = s->refs++                               (acquire RMW, A)
+ *             if (old >= 0 && current == s) return s        (acquire load, V)
+ *             if (old >= 0) release(s)
+ *             retry with the pointer V read
+ *   release:  if (refs-- == 1 && CAS(refs, 0 -> DEAD)) destroy, recycle
+ *   publisher (write_lock): fill a snapshot (a recycled one: store refs = 1,
+ *             release, W), exchange(current, new) (X), release(old)
  *
- * Every operation is sequentially consistent. A reader that loaded `old`
- * confirmed its epoch e' before the writer's increment moved it past e'. If
- * e' is the writer's e, the writer waits on that reader's counter. If e' is
- * older, the writer that moved the epoch from e' waited for the reader, and it
- * finished before this writer took the mutex. So no reader can still be about
- * to take a reference when `old` loses the engine's. New readers go to the
- * other counter, so the wait is bounded by readers already in the window. */
+ * Snapshot structs are type-stable: a dead one goes to the engine's pool
+ * (a lock-free stack) for the next publication and its memory is freed only
+ * when the engine and every snapshot are gone. So a reader holding a stale
+ * pointer may always touch s->refs; it reads nothing else before V succeeds.
+ * DEAD is a large negative bias: increments that land on a dead snapshot
+ * leave it negative, the reader sees old < 0 and retries without undoing;
+ * W overwrites them when the struct is reused.
+ *
+ * Why a reader that returns s holds a counted reference on the incarnation
+ * of s that V saw published. Every modification of s->refs is an RMW except
+ * W, so refs has one modification order in which incarnations follow each
+ * other: W_k, increments and decrements, the decrement to 0, the CAS to
+ * DEAD, stale increments, W_k+1. Say A read a value of incarnation k.
+ *   - If it read DEAD (old < 0) the reader retries: nothing is owned.
+ *   - Otherwise the reader's +1 is counted in incarnation k, so k cannot
+ *     reach 0, die, or be reused (W_k+1) until this reader releases.
+ *   - V must see publication k, not an older one: A reads from W_k's release
+ *     sequence, so W_k synchronizes with A. W_k follows the pop of s from
+ *     the pool, which follows its push, its death and the decrement that
+ *     dropped incarnation k-1's last reference, which read from the
+ *     publisher's release of the engine's reference, sequenced after the
+ *     exchange X that unpublished k-1. So X happens before A, hence before V:
+ *     V cannot read the value X replaced. If V reads s, it read publication
+ *     k (acquire/release: k's contents are visible), the one the reference
+ *     is counted in. If A read 0 (k dying, not yet DEAD), X also happens
+ *     before V, so V cannot read s and the reader releases its reference:
+ *     whoever brings refs back to 0 and wins the CAS destroys, exactly once.
+ * So evaluations never block and never see a snapshot being built or freed;
+ * a reader retries only when a publication happened meanwhile (lock-free).
+ * Publishers never wait either. After fork(), a reader caught between A and
+ * its release in a thread the child does not have leaks one reference in the
+ * child: that snapshot stays allocated there, nothing else is affected. */
 #include "engine.h"
 
 #include "flag.h"
@@ -27,22 +56,35 @@
 #include "result.h"
 
 #include <pthread.h>
-#include <sched.h>
+#include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct vx_snap_pool vx_snap_pool;
+
 typedef struct vx_snapshot {
-    vx_ref ref;
+    vx_ref ref;                  /* refs < 0: dead, in the pool */
+    vx_snap_pool *pool;          /* set once at malloc */
+    struct vx_snapshot *free_next;
     vx_config *config;           /* NULL: nothing loaded, or from-env */
     bool use_env;
     vx_doc *enrichment_doc;
     const vx_value *enrichment;  /* enrichment + env, or NULL */
 } vx_snapshot;
 
+/* Dead snapshots waiting for reuse. refs counts the engine plus every
+ * snapshot not in the stack; the last one out frees them all. */
+struct vx_snap_pool {
+    atomic_long refs;
+    _Atomic(vx_snapshot *) free; /* pushed by any thread, popped under write_lock */
+};
+
+#define SNAP_DEAD (LONG_MIN / 2)
+
 struct vx_engine {
     _Atomic(vx_snapshot *) current;
-    atomic_ulong epoch;
-    atomic_long acq[2];
+    vx_snap_pool *pool;
     pthread_mutex_t write_lock;  /* publishers and settings */
     vx_logger log;
     vx_pipeline *pipeline;
@@ -58,12 +100,82 @@ struct vx_engine {
 
 /* ---- Snapshots ------------------------------------------------------------ */
 
-static void snapshot_destroy(vx_ref *r)
+static void pool_unref(vx_snap_pool *p)
 {
-    vx_snapshot *s = (vx_snapshot *)r;
+    if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    vx_snapshot *s = atomic_load_explicit(&p->free, memory_order_acquire);
+    while (s) {
+        vx_snapshot *n = s->free_next;
+        free(s);
+        s = n;
+    }
+    free(p);
+}
+
+static void pool_push(vx_snap_pool *p, vx_snapshot *s)
+{
+    vx_snapshot *head = atomic_load_explicit(&p->free, memory_order_relaxed);
+    do
+        s->free_next = head;
+    while (!atomic_compare_exchange_weak_explicit(&p->free, &head, s, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+/* Single consumer (write_lock held, or the engine being created): the head
+ * can only be replaced by pushes meanwhile, so the CAS has no ABA. */
+static vx_snapshot *pool_pop(vx_snap_pool *p)
+{
+    vx_snapshot *head = atomic_load_explicit(&p->free, memory_order_acquire);
+    while (head && !atomic_compare_exchange_weak_explicit(&p->free, &head, head->free_next,
+                                                          memory_order_acquire,
+                                                          memory_order_acquire))
+        ;
+    return head;
+}
+
+static void snapshot_clear(vx_snapshot *s)
+{
     vx_config_free(s->config);
     vx_doc_free(s->enrichment_doc);
-    free(s);
+    s->config = NULL;
+    s->enrichment_doc = NULL;
+    s->enrichment = NULL;
+    s->use_env = false;
+}
+
+/* refs reached 0 (vx_ref_release): unless a late reader's increment revived
+ * it (it releases again), mark it dead, free its contents, recycle it. */
+static void snapshot_zero(vx_ref *r)
+{
+    long zero = 0;
+    if (!atomic_compare_exchange_strong_explicit(&r->refs, &zero, SNAP_DEAD, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return;
+    vx_snapshot *s = (vx_snapshot *)r;
+    vx_snap_pool *p = s->pool;
+    snapshot_clear(s);
+    pool_push(p, s);
+    pool_unref(p);
+}
+
+/* An empty snapshot holding one reference (the publisher's): recycled, or
+ * new. Called with write_lock held (or by vx_engine_new). */
+static vx_snapshot *snapshot_take(vx_snap_pool *p)
+{
+    vx_snapshot *s = pool_pop(p);
+    if (s) {
+        atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+        atomic_store_explicit(&s->ref.refs, 1, memory_order_release); /* W */
+        return s;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    vx_ref_init(&s->ref, snapshot_zero);
+    s->pool = p;
+    return s;
 }
 
 /* The merged enrichment: the engine's object, then env=<environment>. */
@@ -92,44 +204,42 @@ static bool build_enrichment(vx_engine *e, vx_snapshot *s)
  * settings. Called with write_lock held. */
 static vx_snapshot *snapshot_new(vx_engine *e, vx_config *config, bool use_env)
 {
-    vx_snapshot *s = calloc(1, sizeof *s);
+    vx_snapshot *s = snapshot_take(e->pool);
     if (!s) {
         vx_config_free(config);
         return NULL;
     }
-    vx_ref_init(&s->ref, snapshot_destroy);
     s->config = config;
     s->use_env = use_env;
     if (!build_enrichment(e, s)) {
-        snapshot_destroy(&s->ref);
+        vx_ref_release(&s->ref);
         return NULL;
     }
     return s;
 }
 
+/* See the header comment for why this is safe against concurrent
+ * publications. The caller owns one reference on the result. */
 static vx_snapshot *acquire(vx_engine *e)
 {
+    vx_snapshot *s = atomic_load_explicit(&e->current, memory_order_acquire);
     for (;;) {
-        unsigned long ep = atomic_load(&e->epoch);
-        atomic_long *c = &e->acq[ep & 1];
-        atomic_fetch_add(c, 1);
-        if (atomic_load(&e->epoch) == ep) {
-            vx_snapshot *s = atomic_load(&e->current);
-            vx_ref_acquire(&s->ref);
-            atomic_fetch_sub(c, 1);
-            return s;
+        long old = atomic_fetch_add_explicit(&s->ref.refs, 1, memory_order_acquire);
+        vx_snapshot *now = atomic_load_explicit(&e->current, memory_order_acquire);
+        if (old >= 0) {
+            if (now == s)
+                return s;
+            vx_ref_release(&s->ref);
         }
-        atomic_fetch_sub(c, 1);
+        s = now;
     }
 }
 
-/* Called with write_lock held. */
+/* Called with write_lock held. Never waits: readers of the old snapshot
+ * either hold a reference or will see the new pointer. */
 static void publish(vx_engine *e, vx_snapshot *s)
 {
-    vx_snapshot *old = atomic_exchange(&e->current, s);
-    unsigned long ep = atomic_fetch_add(&e->epoch, 1);
-    while (atomic_load(&e->acq[ep & 1]) != 0)
-        sched_yield();
+    vx_snapshot *old = atomic_exchange_explicit(&e->current, s, memory_order_acq_rel);
     vx_ref_release(&old->ref);
 }
 
@@ -193,6 +303,13 @@ vx_status vx_engine_new(vx_engine **out)
     vx_engine *e = calloc(1, sizeof *e);
     if (!e)
         return VX_ENOMEM;
+    e->pool = calloc(1, sizeof *e->pool);
+    if (!e->pool) {
+        free(e);
+        return VX_ENOMEM;
+    }
+    atomic_init(&e->pool->refs, 1);
+    atomic_init(&e->pool->free, NULL);
     vx_logger_init(&e->log);
     pthread_mutex_init(&e->write_lock, NULL);
     e->env = vx_env_cache_new();
@@ -202,7 +319,8 @@ vx_status vx_engine_new(vx_engine **out)
     e->live = vx_live_new(e);
     if (!e->env || !s || !e->pipeline || !e->hub || !e->live) {
         if (s)
-            snapshot_destroy(&s->ref);
+            vx_ref_release(&s->ref);
+        pool_unref(e->pool);
         vx_live_unref(e->live);
         vx_hub_free(e->hub);
         vx_pipeline_free(e->pipeline);
@@ -228,6 +346,8 @@ void vx_engine_free(vx_engine *engine)
     vx_hub_free(engine->hub);
     vx_pipeline_free(engine->pipeline);
     vx_ref_release(&atomic_load(&engine->current)->ref);
+    /* Snapshots still pinned by results keep the pool alive. */
+    pool_unref(engine->pool);
     vx_env_cache_free(engine->env);
     vx_doc_free(engine->enrichment);
     free(engine->environment);
@@ -323,9 +443,6 @@ void vx_engine_atfork_child(vx_engine *e)
     vx_env_cache_atfork_child(e->env);
     pthread_mutex_unlock(&e->write_lock);
     vx_logger_after_fork_child(&e->log);
-    /* Readers caught mid-acquire by the fork do not exist in the child. */
-    atomic_store(&e->acq[0], 0);
-    atomic_store(&e->acq[1], 0);
 }
 
 /* ---- Loading -------------------------------------------------------------- */
@@ -337,25 +454,43 @@ static void log_invalid(vx_engine *e, const vx_config *c)
                 c->invalid[i].reason);
 }
 
+/* A load through the direct API failed. The caller gets the error back (the
+ * status and *err), so this is only a DEBUG trace: an application that
+ * handles the error should not also find it in its error log. Failed
+ * refreshes (polling, retrievers: refresh.c) have no caller to tell and stay
+ * logged at ERROR there. */
 static vx_status load_failed(vx_engine *e, vx_status st, const vx_error *err)
 {
     if (err->line > 0)
-        vx_logf(&e->log, VX_LOG_ERROR,
+        vx_logf(&e->log, VX_LOG_DEBUG,
                 "failed to load the flag configuration (keeping the last good one): %s "
                 "(line %d, column %d)",
                 err->message, err->line, err->column);
     else
-        vx_logf(&e->log, VX_LOG_ERROR,
+        vx_logf(&e->log, VX_LOG_DEBUG,
                 "failed to load the flag configuration (keeping the last good one): %s",
                 err->message);
     return st;
+}
+
+static vx_status publish_failed(vx_engine *e, vx_status st, vx_error *err)
+{
+    if (st == VX_OK)
+        return st;
+    vx_error local;
+    if (!err)
+        err = &local;
+    memset(err, 0, sizeof *err);
+    err->status = st;
+    snprintf(err->message, sizeof err->message, "%s", "out of memory publishing the configuration");
+    return load_failed(e, st, err);
 }
 
 vx_status vx_engine_set_config(vx_engine *engine, vx_config *config)
 {
     if (!engine || !config)
         return VX_EINVAL;
-    return publish_config(engine, vx_config_ref(config), false, true);
+    return publish_failed(engine, publish_config(engine, vx_config_ref(config), false, true), NULL);
 }
 
 vx_status vx_engine_publish(vx_engine *e, vx_config *config, bool notify)
@@ -376,7 +511,7 @@ static vx_status install(vx_engine *e, vx_status st, vx_config *c, vx_error *err
 {
     if (st != VX_OK)
         return load_failed(e, st, err);
-    return vx_engine_publish(e, c, true);
+    return publish_failed(e, vx_engine_publish(e, c, true), err);
 }
 
 vx_status vx_engine_load(vx_engine *engine, const char *data, size_t len, vx_format format,
@@ -508,6 +643,12 @@ static void eval_core(vx_engine *e, const char *key, vx_type type, vx_context *c
     if (!f) {
         vx_result_not_found(out, type, def, key);
     } else {
+        /* The event will record userKey: a key that a lazy source fails to
+         * give must fail the evaluation itself, not only its event. */
+        if (attrs.ctx && attrs.ctx->key_pending && f->track_events &&
+            !(f->requires_bucketing && f->bk_mode != VX_BK_PATH) &&
+            vx_pipeline_active(e->pipeline, VX_EVENT_FEATURE))
+            vx_attrs_key(&attrs); /* (bucketing reads it first anyway) */
         vx_eval_out ev;
         vx_flag_evaluate(f, &attrs, &e->log, &ev);
         vx_result_flag rf = {f->key, f->metadata, f->version, f->track_events};

@@ -75,8 +75,7 @@ vx_time vx_date_from_goff(const vx_value *goff, vx_time fallback)
  * enrichment is merged. */
 static vx_time context_date(vx_attrs *a, vx_time now)
 {
-    const vx_value *g = a->ctx ? vx_context_lookup(a->ctx, "gofeatureflag", 13, H_GOFF) : NULL;
-    return vx_date_from_goff(g, now);
+    return vx_date_from_goff(vx_attrs_context_goff(a), now);
 }
 
 /* Rule.Evaluate reads the date again after the enrichment was merged: only
@@ -136,14 +135,22 @@ static const char *path_key(const vx_flag *f, vx_attrs *a, const char **key, siz
     return NULL;
 }
 
-/* GetBucketingKeyValue: NULL, or the TARGETING_KEY_MISSING message. */
+/* GetBucketingKeyValue: NULL, or the TARGETING_KEY_MISSING message. The
+ * targeting key is read (from a lazy source: converted from the host) only
+ * when some rule buckets: only rules with requires_bucketing read st.key,
+ * and the empty-key check applies only to such flags. */
 static const char *bucketing_key(const vx_flag *f, vx_attrs *a, const char **key, size_t *len)
 {
-    *key = a->key.u.s;
-    *len = a->key.len;
+    *key = "";
+    *len = 0;
     if (f->bk_mode == VX_BK_PATH)
         return path_key(f, a, key, len);
-    if (f->bk_mode == VX_BK_TARGETING && *len == 0 && f->requires_bucketing)
+    if (!f->requires_bucketing)
+        return NULL;
+    const vx_value *k = vx_attrs_key(a);
+    *key = k->u.s;
+    *len = k->len;
+    if (f->bk_mode == VX_BK_TARGETING && *len == 0)
         return MSG_EMPTY_TARGETING;
     return NULL;
 }

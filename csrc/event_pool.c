@@ -148,7 +148,10 @@ void vx_event_pool_atfork_parent(void)
     pthread_mutex_unlock(&g_mu);
 }
 
+/* The forking thread took g_mu in prepare and its copy in the child owns
+ * it: unlock it, as in the parent (re-initialising a locked mutex is
+ * undefined and hides the hand-over from ThreadSanitizer). */
 void vx_event_pool_atfork_child(void)
 {
-    pthread_mutex_init(&g_mu, NULL);
+    pthread_mutex_unlock(&g_mu);
 }

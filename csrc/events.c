@@ -113,32 +113,16 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
 
 /* ---- Feature events ----------------------------------------------------- */
 
-static uint32_t cached_hash(_Atomic uint32_t *slot, const char *key, size_t len)
-{
-    uint32_t h = atomic_load_explicit(slot, memory_order_relaxed);
-    if (!h) {
-        h = vx_key_hash(key, len);
-        atomic_store_explicit(slot, h, memory_order_relaxed);
-    }
-    return h;
-}
-
+/* The context's gofeatureflag.exporterMetadata (after enrichment, as GOFF
+ * reads it), non-empty, or NULL. The attrs view looked gofeatureflag up at
+ * most once for the whole evaluation. */
 static const vx_value *context_metadata(vx_attrs *attrs)
 {
-    static _Atomic uint32_t hg;
-    static _Atomic uint32_t hm;
-    const vx_value *g = vx_attrs_get(attrs, "gofeatureflag", 13, cached_hash(&hg, "gofeatureflag", 13));
+    const vx_value *g = vx_attrs_goff(attrs);
     if (!g || g->type != VX_OBJECT)
         return NULL;
-    const vx_value *m = vx_object_get_h(g, "exporterMetadata", 16, cached_hash(&hm, "exporterMetadata", 16));
+    const vx_value *m = vx_object_get(g, "exporterMetadata", 16);
     return m && m->type == VX_OBJECT && m->len ? m : NULL;
-}
-
-static bool is_anonymous(vx_attrs *attrs)
-{
-    static _Atomic uint32_t ha;
-    const vx_value *v = vx_attrs_get(attrs, "anonymous", 9, cached_hash(&ha, "anonymous", 9));
-    return v && v->type == VX_BOOL && v->u.b;
 }
 
 /* Engine members that the context's metadata does not override. */
@@ -160,13 +144,13 @@ typedef struct feature_sizes {
     uint32_t kept;           /* engine members kept beside the context's */
 } feature_sizes;
 
-static void measure_feature(const vx_feature_record *r, const vx_attrs *attrs,
+static void measure_feature(const vx_feature_record *r, const vx_value *user_key,
                             const vx_event_settings *s, feature_sizes *z)
 {
     z->key_len = (uint32_t)strlen(r->flag_key);
     z->variation_len = (uint32_t)strlen(r->variation);
     z->version_len = (uint32_t)strlen(r->version);
-    z->chars = (size_t)attrs->key.len + z->key_len + z->variation_len + z->version_len + 4;
+    z->chars = (size_t)user_key->len + z->key_len + z->variation_len + z->version_len + 4;
     z->nodes = r->value ? measure(r->value, &z->chars) : 0;
     z->emeta = s && s->metadata.type == VX_OBJECT && s->metadata.len ? &s->metadata : NULL;
     z->kept = 0;
@@ -219,18 +203,19 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now)
 {
     feature_sizes z;
+    const vx_value *user_key = vx_attrs_key(attrs);
     z.cmeta = context_metadata(attrs);
-    measure_feature(r, attrs, s, &z);
+    measure_feature(r, user_key, s, &z);
     flat f;
     vx_event *ev = event_alloc(z.nodes, z.chars, &f);
     if (!ev)
         return NULL;
     ev->type = VX_EVENT_FEATURE;
     ev->creation_date = now;
-    ev->anonymous = is_anonymous(attrs);
+    ev->anonymous = vx_attrs_anonymous(attrs);
     ev->dflt = r->failed;
-    ev->user_key_len = attrs->key.len;
-    ev->user_key = flat_str(&f, attrs->key.u.s, attrs->key.len);
+    ev->user_key_len = user_key->len;
+    ev->user_key = flat_str(&f, user_key->u.s, user_key->len);
     ev->key_len = z.key_len;
     ev->key = flat_str(&f, r->flag_key, z.key_len);
     ev->variation_len = z.variation_len;
@@ -257,7 +242,7 @@ static bool own_anonymous(const vx_context *ctx)
     return v && v->type == VX_BOOL && v->u.b;
 }
 
-static size_t measure_context(const vx_context *ctx, size_t *chars, uint32_t *count)
+static size_t measure_context(const vx_context *ctx, size_t tk_len, size_t *chars, uint32_t *count)
 {
     size_t nodes = 0;
     uint32_t n = 1; /* targetingKey */
@@ -269,7 +254,7 @@ static size_t measure_context(const vx_context *ctx, size_t *chars, uint32_t *co
         nodes += measure(&m->value, chars);
         n++;
     }
-    *chars += 13 + (ctx ? ctx->targeting_key_len : 0) + 1;
+    *chars += 13 + tk_len + 1;
     *count = n;
     return nodes + sizeof(vx_member) * n;
 }
@@ -300,13 +285,14 @@ static void fill_context(vx_event *ev, flat *f, const vx_context *ctx, uint32_t 
     ev->eval_ctx.u.members = ms;
 }
 
-vx_event *vx_event_new_tracking(const char *name, const vx_context *ctx,
+vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
                                 const vx_value *details, int64_t now)
 {
-    size_t tk_len = ctx ? ctx->targeting_key_len : 0;
+    size_t tk_len;
+    const char *tk = vx_context_key(ctx, &tk_len);
     size_t chars = tk_len + 1 + strlen(name) + 1;
     uint32_t count;
-    size_t nodes = measure_context(ctx, &chars, &count);
+    size_t nodes = measure_context(ctx, tk_len, &chars, &count);
     if (details && details->type == VX_OBJECT)
         nodes += measure(details, &chars);
     flat f;
@@ -317,7 +303,7 @@ vx_event *vx_event_new_tracking(const char *name, const vx_context *ctx,
     ev->creation_date = now;
     ev->anonymous = own_anonymous(ctx);
     ev->user_key_len = (uint32_t)tk_len;
-    ev->user_key = flat_str(&f, ctx ? ctx->targeting_key : "", tk_len);
+    ev->user_key = flat_str(&f, tk, tk_len);
     ev->key = put_string(&f, name, &ev->key_len);
     ev->value = vx_null_value;
     ev->metadata = vx_null_value;

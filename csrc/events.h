@@ -23,7 +23,7 @@ typedef struct vx_event_settings {
 } vx_event_settings;
 
 struct vx_event {
-    uint64_t seq;                 /* position in its log */
+    uint64_t seq;                 /* position in its log (set when it leaves the inbox) */
     atomic_uint refs;             /* exporters that still need it */
     uint32_t bytes;               /* accounted against memory caps */
     uint32_t alloc_size;          /* what event_alloc asked for */
@@ -44,8 +44,9 @@ struct vx_event {
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now);
 /* Builds a tracking event from the context's own attributes (all already
- * loaded) plus targetingKey. `ctx` may be NULL; `details` NULL or an object. */
-vx_event *vx_event_new_tracking(const char *name, const vx_context *ctx,
+ * loaded, the key resolved) plus targetingKey. `ctx` may be NULL; `details`
+ * NULL or an object. */
+vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
                                 const vx_value *details, int64_t now);
 void vx_event_free(vx_event *ev);
 

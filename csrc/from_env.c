@@ -221,14 +221,14 @@ static entry *lookup(vx_env_cache *c, const char *key, const char *text)
 static const vx_value *criterion_attr(vx_attrs *a, const criterion *c)
 {
     if (c->len == 12 && memcmp(c->key, "targetingKey", 12) == 0)
-        return &a->key;
+        return vx_attrs_key(a);
     const vx_value *v = vx_object_get_h(a->enrichment, c->key, c->len, c->hash);
     return v ? v : (a->ctx ? vx_context_lookup(a->ctx, c->key, c->len, c->hash) : NULL);
 }
 
 static bool variant_matches(const variant *v, vx_attrs *a)
 {
-    if (v->targeting_key[0] && strcmp(v->targeting_key, a->key.u.s) != 0)
+    if (v->targeting_key[0] && strcmp(v->targeting_key, vx_attrs_key(a)->u.s) != 0)
         return false;
     for (uint32_t i = 0; i < v->ncrit; i++) {
         const vx_value *attr = criterion_attr(a, &v->crit[i]);

@@ -42,7 +42,8 @@ static void on_child(void)
         vx_pipeline_atfork_child(vx_engine_pipeline(g_engines[i]));
         vx_engine_atfork_child(g_engines[i]);
     }
-    pthread_mutex_init(&g_mu, NULL);
+    /* Taken in on_prepare by this thread, whose copy owns it here. */
+    pthread_mutex_unlock(&g_mu);
 }
 
 static void global_init_once(void)

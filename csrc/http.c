@@ -58,6 +58,8 @@ void vx_http_cancel_reset(vx_http_cancel *c)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Not taken in prepare (the poller's transfer uses it): a thread the child
+ * does not have may have held it, so it is made anew. */
 void vx_http_cancel_after_fork_child(vx_http_cancel *c)
 {
     if (!c)

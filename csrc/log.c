@@ -45,6 +45,9 @@ void vx_logf(vx_logger *l, vx_log_level level, const char *fmt, ...)
     pthread_mutex_unlock(&l->lock);
 }
 
+/* The lock is not taken in the fork's prepare handler (it is held while the
+ * user's callback runs, which fork must not wait for), so a thread that does
+ * not exist in the child may have held it: it can only be made anew. */
 void vx_logger_after_fork_child(vx_logger *l)
 {
     pthread_mutex_init(&l->lock, NULL);

@@ -457,7 +457,9 @@ void vx_hub_atfork_parent(vx_hub *h)
  * not exist here and is started again by the next post. */
 void vx_hub_atfork_child(vx_hub *h)
 {
-    pthread_mutex_init(&h->mu, NULL);
+    /* mu was taken in prepare by the forking thread: its copy releases it.
+     * Condition variables may have had waiters that do not exist here. */
+    pthread_mutex_unlock(&h->mu);
     cond_init(&h->cv);
     cond_init(&h->done_cv);
     q_clear(&h->q);

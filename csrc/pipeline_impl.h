@@ -45,6 +45,57 @@ void vx_log_trim(vx_event_log *log, uint64_t min_pos);
 /* Frees every segment (events are not touched). */
 void vx_log_clear(vx_event_log *log);
 
+/* The inbox of one event type: recorders put events here with one CAS and
+ * no lock; whoever holds `mu` next (the exporter's worker when it wakes, a
+ * flush, a recorder whose event makes the inbox deep enough to matter)
+ * moves them to the log in ticket order (vx_inbox_drain_locked).
+ *
+ *   recorder: t = tail; check t - head < VX_INBOX; CAS tail t -> t+1;
+ *             slot[t % VX_INBOX] = ev (release)
+ *   drainer:  (mu) for h from head while h < tail and slot[h] != NULL:
+ *             take it, clear the slot; head = h (release)
+ *
+ * A slot is reused only after the drainer cleared it and published head past
+ * it, so a recorder that saw room writes into an empty slot. A recorder
+ * between its CAS and its store holds back the tickets after it: the drain
+ * stops there and resumes next time, and a flush waits for those slots (it
+ * may wait; evaluations never do). Inbox events are counted against
+ * max_events and the memory cap when drained; see vx_inbox_set_policy for
+ * when a recorder drains rather than leave it to the exporter's thread. Events that do not fit a pooled block,
+ * and events that find the inbox full, go to the log under the lock as
+ * before (an event that finds the inbox full may then precede older events
+ * of the same thread still held back in it). */
+#define VX_INBOX 1024
+
+typedef struct vx_inbox {
+    _Atomic uint64_t tail;        /* next ticket */
+    char pad1[56];
+    _Atomic uint64_t head;        /* first ticket not yet drained */
+    /* A recorder whose ticket leaves this many events waiting drains them
+     * (vx_inbox_set_policy): 1 when a sleeping synchronous exporter must hear
+     * of each event, what is left before max_events for a sleeping bulk one,
+     * else the inbox's length. */
+    _Atomic uint32_t drain_depth;
+    char pad2[52];
+    _Atomic(vx_event *) slot[VX_INBOX];
+} vx_inbox;
+
+/* Moves what the inboxes hold to the logs (mu held). */
+void vx_inbox_drain_locked(vx_pipeline *p);
+/* Recomputes what recorders of type t must do (mu held). */
+void vx_inbox_set_policy(vx_pipeline *p, vx_event_type t);
+/* An exporter thread about to sleep (mu held, e->sleeping already set): makes
+ * recorders wake it, then says whether it may sleep now. Lost wake-ups are excluded
+ * by the store-buffer pattern: the thread stores the policy then loads tail,
+ * a recorder CASes tail then loads the policy, all sequentially consistent,
+ * so at least one of them sees the other. */
+typedef enum vx_sleep_check {
+    VX_SLEEP,          /* nothing waits: sleep until woken or due */
+    VX_DRAIN_NOW,      /* events wait: loop and drain them */
+    VX_WAIT_BRIEFLY    /* a recorder is storing the next one: look again in 1 ms */
+} vx_sleep_check;
+vx_sleep_check vx_inbox_before_sleep(vx_pipeline *p, vx_event_type t);
+
 /* Drops one exporter's reference; frees the event with the last one. */
 static inline void vx_event_release(vx_event *ev)
 {
@@ -111,6 +162,7 @@ struct vx_pipeline {
     bool close_done;
     uint64_t fork_gen;
     _Atomic(vx_event_settings *) settings;
+    _Atomic(vx_inbox *) inbox[2]; /* allocated with the type's first exporter */
 };
 
 int64_t vx_now_ms(void);

@@ -325,12 +325,16 @@ static void *worker_main(void *arg)
     vx_pipeline *p = e->p;
     pthread_mutex_lock(&p->mu);
     while (!e->stop) {
+        vx_inbox_drain_locked(p);
         int64_t now = vx_now_ms();
         int64_t due = due_at(p, e, now);
         claim c;
         if (due != 0 || !claim_locked(e, &c)) {
             e->sleeping = true;
-            wait_until(&e->cv, &p->mu, due == 0 ? now + 1000 : due);
+            vx_sleep_check sc = vx_inbox_before_sleep(p, e->opt.event_type);
+            if (sc != VX_DRAIN_NOW)
+                wait_until(&e->cv, &p->mu,
+                           sc == VX_WAIT_BRIEFLY ? now + 1 : due == 0 ? now + 1000 : due);
             e->sleeping = false;
             continue;
         }
@@ -400,6 +404,7 @@ static vx_status pull_wait(vx_exporter *e, int64_t deadline, claim *c)
             return VX_ECLOSED;
         if (e->phase != VX_PHASE_IDLE)
             return VX_ESTATE;
+        vx_inbox_drain_locked(p);
         int64_t now = vx_now_ms();
         int64_t due = due_at(p, e, now);
         if (due == 0 && claim_locked(e, c))
@@ -409,7 +414,11 @@ static vx_status pull_wait(vx_exporter *e, int64_t deadline, claim *c)
         if (due == 0)
             due = now + 1000;
         e->sleeping = true;
-        wait_until(&e->cv, &p->mu, due < deadline ? due : deadline);
+        vx_sleep_check sc = vx_inbox_before_sleep(p, e->opt.event_type);
+        if (sc == VX_WAIT_BRIEFLY)
+            due = now + 1;
+        if (sc != VX_DRAIN_NOW)
+            wait_until(&e->cv, &p->mu, due < deadline ? due : deadline);
         e->sleeping = false;
     }
 }

@@ -126,7 +126,11 @@ void vx_live_atfork_parent(vx_live *l)
  * its first call into the engine. */
 void vx_live_atfork_child(vx_live *l)
 {
-    pthread_mutex_init(&l->mu, NULL);
+    /* mu was taken in prepare by the forking thread: its copy releases it.
+     * refresh_mu is not taken in prepare (a refresh holds it across network
+     * I/O, and fork must not wait for that), so a refresh thread that does
+     * not exist here may have held it: it can only be made anew. */
+    pthread_mutex_unlock(&l->mu);
     pthread_mutex_init(&l->refresh_mu, NULL);
     pthread_condattr_t a;
     pthread_condattr_init(&a);

@@ -98,6 +98,13 @@ const char *vx_value_key_at(const vx_value *v, size_t i, size_t *len)
     return v->u.members[i].key;
 }
 
+const vx_value *vx_value_member_at(const vx_value *v, size_t i)
+{
+    if (!v || v->type != VX_OBJECT || i >= v->len)
+        return NULL;
+    return &v->u.members[i].value;
+}
+
 const vx_value *vx_object_get_h(const vx_value *obj, const char *key, size_t len, uint32_t hash)
 {
     if (!obj || obj->type != VX_OBJECT)
@@ -257,24 +264,36 @@ const vx_member **vx_object_sorted(vx_arena *a, const vx_value *obj)
 
 /* ---- Document builder --------------------------------------------------- */
 
+void vx_doc_init(vx_doc *doc, size_t min_chunk)
+{
+    memset(doc, 0, sizeof(*doc));
+    vx_arena_init_small(&doc->arena, min_chunk);
+    doc->root = vx_null_value;
+}
+
 vx_doc *vx_doc_new(void)
 {
-    vx_doc *d = calloc(1, sizeof(*d));
+    vx_doc *d = malloc(sizeof(*d));
     if (!d)
         return NULL;
-    vx_arena_init(&d->arena);
-    d->root = vx_null_value;
+    vx_doc_init(d, 0);
     return d;
+}
+
+void vx_doc_destroy(vx_doc *doc)
+{
+    free(doc->raw);
+    for (size_t i = 0; i < doc->frames_allocated; i++)
+        free(doc->frames[i].items);
+    free(doc->frames);
+    vx_arena_free(&doc->arena);
 }
 
 void vx_doc_free(vx_doc *doc)
 {
     if (!doc)
         return;
-    free(doc->raw);
-    for (size_t i = 0; i < doc->frames_allocated; i++)
-        free(doc->frames[i].items);
-    vx_arena_free(&doc->arena);
+    vx_doc_destroy(doc);
     free(doc);
 }
 
@@ -296,13 +315,36 @@ void vx_doc_clear(vx_doc *doc)
     vx_doc_reset_keep_mode(doc);
 }
 
-void vx_doc_open_root(vx_doc *doc, vx_doc_sink_fn sink, void *sink_data)
+/* Makes room for frame `depth` (0-based). Grows by doubling: a depth-256
+ * document costs a few reallocs, a flat one a single small array. */
+static bool frames_reserve(vx_doc *doc, size_t depth)
 {
+    if (depth < doc->frames_cap)
+        return true;
+    size_t ncap = doc->frames_cap ? doc->frames_cap * 2 : 1;
+    while (ncap <= depth)
+        ncap *= 2;
+    if (ncap > VX_MAX_DEPTH + 1)
+        ncap = VX_MAX_DEPTH + 1;
+    vx_doc_frame *p = realloc(doc->frames, ncap * sizeof(*p));
+    if (!p)
+        return false;
+    memset(p + doc->frames_cap, 0, (ncap - doc->frames_cap) * sizeof(*p));
+    doc->frames = p;
+    doc->frames_cap = ncap;
+    return true;
+}
+
+bool vx_doc_open_root(vx_doc *doc, vx_doc_sink_fn sink, void *sink_data)
+{
+    if (!frames_reserve(doc, 0))
+        return false;
     doc->sink = sink;
     doc->sink_data = sink_data;
     doc->frames[0].type = VX_OBJECT;
     doc->frames[0].count = 0;
     doc->depth = 1;
+    return true;
 }
 
 const vx_value *vx_doc_root(const vx_doc *doc)
@@ -319,12 +361,14 @@ static vx_status frame_reserve(vx_doc *doc, vx_doc_frame *f)
     if (f->count >= VX_MAX_CONTAINER_LEN)
         return VX_ELIMIT;
     size_t elem = f->type == VX_OBJECT ? sizeof(vx_member) : sizeof(vx_value);
-    size_t ncap = f->cap ? f->cap * 2 : 8;
+    size_t ncap = f->cap ? (size_t)f->cap * 2 : 8;
+    if (ncap > (size_t)VX_MAX_CONTAINER_LEN + 1)
+        ncap = (size_t)VX_MAX_CONTAINER_LEN + 1;
     void *p = realloc(f->items, ncap * elem);
     if (!p)
         return VX_ENOMEM;
     f->items = p;
-    f->cap = ncap;
+    f->cap = (uint32_t)ncap;
     (void)doc;
     return VX_OK;
 }
@@ -432,6 +476,8 @@ static vx_status begin(vx_doc *doc, const char *key, uint8_t type)
         return VX_ELIMIT;
     if (doc->depth > 0 && doc->frames[doc->depth - 1].type == VX_OBJECT && !key)
         return VX_ESTATE;
+    if (!frames_reserve(doc, doc->depth))
+        return VX_ENOMEM;
     vx_doc_frame *f = &doc->frames[doc->depth];
     if (doc->depth >= doc->frames_allocated)
         doc->frames_allocated = doc->depth + 1;

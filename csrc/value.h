@@ -114,9 +114,9 @@ const vx_member **vx_object_sorted(vx_arena *a, const vx_value *obj);
 
 typedef struct vx_doc_frame {
     uint8_t type;          /* VX_ARRAY or VX_OBJECT */
-    const char *key;       /* key of this container in its parent (arena) */
     uint32_t key_len;
-    size_t count, cap;
+    const char *key;       /* key of this container in its parent (arena) */
+    uint32_t count, cap;   /* count <= VX_MAX_CONTAINER_LEN */
     void *items;           /* vx_value[] or vx_member[], malloc'd and reused */
 } vx_doc_frame;
 
@@ -129,7 +129,11 @@ struct vx_doc {
     vx_value root;
     bool has_root;
     size_t depth;                 /* open frames */
-    vx_doc_frame frames[VX_MAX_DEPTH + 1];
+    /* Grown as nesting deepens (up to VX_MAX_DEPTH): most documents, and
+     * every flat context, never need more than a couple of frames, and a
+     * context is created by the million. */
+    vx_doc_frame *frames;
+    size_t frames_cap;
     size_t frames_allocated;      /* frames whose items buffer exists */
     /* Open-root mode: the root object never closes and its members go to sink. */
     vx_doc_sink_fn sink;
@@ -145,8 +149,12 @@ vx_status vx_doc_add_scalar_raw(vx_doc *doc, const char *key, const vx_value *ty
 /* The source text of a VX_VF_RAW scalar parsed into this doc, else NULL. */
 const char *vx_doc_raw_text(const vx_doc *doc, const vx_value *v);
 
-/* Puts the doc in open-root mode (used by vx_context). */
-void vx_doc_open_root(vx_doc *doc, vx_doc_sink_fn sink, void *sink_data);
+/* Initialises and releases a doc embedded in another object (vx_context);
+ * `min_chunk` sizes its arena's first chunk (0: the default). */
+void vx_doc_init(vx_doc *doc, size_t min_chunk);
+void vx_doc_destroy(vx_doc *doc);
+/* Puts the doc in open-root mode (used by vx_context). False when out of memory. */
+bool vx_doc_open_root(vx_doc *doc, vx_doc_sink_fn sink, void *sink_data);
 /* Resets the arena and frames but keeps open-root mode. */
 void vx_doc_reset_keep_mode(vx_doc *doc);
 

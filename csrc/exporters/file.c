@@ -220,7 +220,23 @@ static vx_status file_setup(file_exporter *f, const vx_file_exporter_config *c, 
     f->csv = strcmp(f->format, "csv") == 0;
     f->name_tmpl = template_or_default(c ? c->filename_template : NULL,
                                        VX_FILENAME_TEMPLATE_DEFAULT);
-    f->csv_tmpl = template_or_default(c ? c->csv_template : NULL, VX_CSV_TEMPLATE_DEFAULT);
+    /* Unlike the file name (GOFF falls back there, and so do we), a CSV
+     * template that does not parse is an error: silently writing other
+     * columns than asked for would corrupt the user's files. Checked in every
+     * format, so a typo shows at once, not when the format changes. */
+    const char *csv = c && c->csv_template && *c->csv_template ? c->csv_template : NULL;
+    if (csv) {
+        vx_error terr = {0};
+        vx_status st = vx_template_new(csv, &f->csv_tmpl, &terr);
+        if (st == VX_EPARSE) {
+            set_err(err, VX_EPARSE, "file exporter: invalid csv_template: %.200s%s", terr.message, "");
+            return VX_EPARSE;
+        }
+        if (st != VX_OK)
+            return VX_ENOMEM;
+    } else {
+        f->csv_tmpl = template_or_default(NULL, VX_CSV_TEMPLATE_DEFAULT);
+    }
     return f->name_tmpl && f->csv_tmpl ? VX_OK : VX_ENOMEM;
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct log_exporter {
@@ -70,8 +71,20 @@ vx_status vx_log_exporter_new(const vx_log_exporter_config *config, vx_exporter_
         return VX_ENOMEM;
     vx_buf_init(&l->line);
     const char *fmt = config && config->format && *config->format ? config->format : NULL;
-    if (!fmt || vx_template_new(fmt, &l->tmpl, NULL) != VX_OK)
-        vx_template_new(VX_LOG_TEMPLATE_DEFAULT, &l->tmpl, NULL);
+    /* A format that does not parse is the caller's mistake: say so rather
+     * than log other lines than asked for. */
+    vx_error terr = {0};
+    vx_status st = vx_template_new(fmt ? fmt : VX_LOG_TEMPLATE_DEFAULT, &l->tmpl, &terr);
+    if (st == VX_EPARSE) {
+        log_destroy(l);
+        if (err) {
+            memset(err, 0, sizeof *err);
+            err->status = VX_EPARSE;
+            snprintf(err->message, sizeof err->message, "log exporter: invalid format template: %.200s",
+                     terr.message);
+        }
+        return VX_EPARSE;
+    }
     if (!l->tmpl) {
         log_destroy(l);
         if (err) {

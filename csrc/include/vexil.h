@@ -65,6 +65,17 @@
  *   engines used by the fork handlers and libcurl's global initialisation. It is
  *   called implicitly by vx_engine_new(); calling it yourself is only useful to
  *   initialise libcurl at a moment of your choosing.
+ *
+ *   vexil also keeps per-thread caches in thread-local storage with
+ *   destructors (pthread keys): a scratch arena for JsonLogic evaluation and
+ *   a stack of recycled event blocks, released when the thread exits. So
+ *   libvexil, as a shared library or linked into one, must not be unloaded
+ *   (dlclose()) while a thread that called into it is still alive: at its exit
+ *   that thread would run destructors that are no longer mapped. Unload only
+ *   after every engine is freed and every such thread has exited (or never
+ *   unload it: Python and Node never unload native extensions). The
+ *   pthread_atfork() handlers registered by vx_global_init() have the same
+ *   requirement.
  */
 #ifndef VEXIL_H
 #define VEXIL_H
@@ -177,6 +188,14 @@ VX_API size_t vx_value_count(const vx_value *v);
 VX_API const vx_value *vx_value_at(const vx_value *v, size_t i);
 /** Key of member i of an object (NUL-terminated, length in *len); NULL when out of range. */
 VX_API const char *vx_value_key_at(const vx_value *v, size_t i, size_t *len);
+/**
+ * Value of member i of an object (the member vx_value_key_at(v, i) names);
+ * NULL when out of range or not an object. Iterating i from 0 to
+ * vx_value_count(v) visits every member once, in the document's order (a
+ * repeated key keeps its last value, at its first position). The pointer lives
+ * as long as `v`.
+ */
+VX_API const vx_value *vx_value_member_at(const vx_value *v, size_t i);
 /** Member `key` of an object; NULL when absent or not an object. */
 VX_API const vx_value *vx_value_get(const vx_value *v, const char *key);
 
@@ -261,13 +280,25 @@ VX_API const vx_value *vx_doc_root(const vx_doc *doc);
  */
 typedef struct vx_context vx_context;
 
-/** A new context. `targeting_key` may be NULL or "" (an anonymous evaluation). */
+/**
+ * A new context. `targeting_key` may be NULL or "" (an anonymous evaluation).
+ * Memory grows with what is added: an empty context is a few hundred bytes,
+ * one with five short string attributes under 1 KB.
+ */
 VX_API vx_context *vx_context_new(const char *targeting_key);
 VX_API void vx_context_free(vx_context *ctx);
-/** Removes every attribute and sets a new targeting key, keeping memory for reuse. */
+/**
+ * Removes every attribute and the lazy source (if any) and sets a new
+ * targeting key, keeping memory for reuse.
+ */
 VX_API vx_status vx_context_reset(vx_context *ctx, const char *targeting_key);
+/** Sets the targeting key (copied). NULL means "". */
 VX_API vx_status vx_context_set_targeting_key(vx_context *ctx, const char *targeting_key);
-/** The targeting key ("" when none). Valid until the context changes. */
+/**
+ * The targeting key ("" when none). Valid until the context changes. When the
+ * context's lazy source has a targeting_key callback that was not asked yet,
+ * this asks it first (so the call modifies the context: see THREADS).
+ */
 VX_API const char *vx_context_targeting_key(const vx_context *ctx);
 
 /**
@@ -311,16 +342,36 @@ VX_API vx_status vx_context_parse_json(const char *json, size_t len, vx_context 
  *     GENERAL). Called at most once per key per evaluation.
  * load_all(user_data, ctx): add every attribute (needed for tracking events and
  *     for JsonLogic's {"var": ""}). Return 0, or -1 on a host error.
+ * targeting_key(user_data, ctx): optional (NULL: the context's key is used as
+ *     set). Set the targeting key with vx_context_set_targeting_key() and
+ *     return 0 (or return 0 without setting it to keep the current key, "" after
+ *     vx_context_reset); return -1 on a host error (the key is then "" and the
+ *     evaluation ends with reason ERROR, error code GENERAL; vx_engine_track
+ *     returns VX_EIO). vexil asks at most once per vx_context_set_source(), and
+ *     only when something reads the key: bucketing (a percentage or
+ *     progressive rollout, and its TARGETING_KEY_MISSING check), a rule or
+ *     from-env criterion that reads `key` or `targetingKey`, JsonLogic's
+ *     {"var": ""}, a feature event's userKey (so only when an exporter
+ *     records the evaluation), tracking, vx_context_targeting_key(). A static
+ *     flag evaluated without exporters never asks.
  *
  * Attributes already in the context win over the source. The source is
- * borrowed: it must stay valid while the context is used. Pass NULL to remove.
+ * copied, its user_data borrowed: it must stay valid while the context is used.
+ * Pass NULL to remove. Zero-initialise the struct (`= {0}` or a designated
+ * initialiser) so that fields added in later versions are NULL.
  */
 typedef struct vx_context_source {
     int (*lookup)(void *user_data, vx_context *ctx, const char *key, size_t key_len);
     int (*load_all)(void *user_data, vx_context *ctx);
     void *user_data;
+    int (*targeting_key)(void *user_data, vx_context *ctx);  /* optional: may be NULL */
 } vx_context_source;
 
+/**
+ * Sets (or, with NULL, removes) the lazy source. Forgets which attributes the
+ * previous source lacked and marks the targeting key as not yet asked when
+ * source->targeting_key is set.
+ */
 VX_API void vx_context_set_source(vx_context *ctx, const vx_context_source *source);
 
 /* ------------------------------------------------------------------------ */
@@ -414,15 +465,21 @@ VX_API void vx_engine_set_logger(vx_engine *engine, vx_log_level min_level,
 /**
  * Loads a configuration: parses and compiles it, logs each invalid flag at
  * WARN ("invalid configuration for flag <key>: <reason>"), and publishes it
- * atomically. When the document does not parse, the engine keeps its last good
- * configuration, logs the failure at ERROR, and returns the error. Thread-safe,
- * including against concurrent evaluations, which never wait for it.
+ * atomically. When the document does not parse (or the file cannot be read),
+ * the engine keeps its last good configuration and returns the error (message
+ * in *err); since the caller has it, the failure is logged at DEBUG only.
+ * (Failed refreshes of polling and retrievers, which have no caller to tell,
+ * are logged at ERROR.) Thread-safe, including against concurrent
+ * evaluations, which never wait for it.
  */
 VX_API vx_status vx_engine_load(vx_engine *engine, const char *data, size_t len,
                                 vx_format format, vx_error *err);
 VX_API vx_status vx_engine_load_file(vx_engine *engine, const char *path,
                                      vx_format format, vx_error *err);
-/** Publishes an already compiled configuration. The engine takes its own reference. */
+/**
+ * Publishes an already compiled configuration. The engine takes its own
+ * reference. VX_ENOMEM (logged at DEBUG) leaves the last one in place.
+ */
 VX_API vx_status vx_engine_set_config(vx_engine *engine, vx_config *config);
 /**
  * A new reference to the engine's current configuration (free it with
@@ -702,7 +759,9 @@ VX_API vx_status vx_engine_set_exporter_metadata(vx_engine *engine, const vx_val
  * max_batch_events  the largest batch handed over at once (default 100000)
  * max_memory_bytes  the cap on memory retained for this exporter (default
  *                   256 MiB): past it the oldest undelivered events are dropped
- *                   and counted in `dropped`
+ *                   and counted in `dropped`. Just-recorded events wait in a
+ *                   lock-free inbox of 1024 small events before they count
+ *                   (up to about 270 KiB per event type on top of the cap).
  * retry_initial_ms, retry_max_ms
  *                   backoff after a failed export: the first retry waits
  *                   retry_initial_ms (default 1000), each further failure
@@ -844,7 +903,9 @@ VX_API vx_status vx_engine_close(vx_engine *engine, int64_t timeout_ms);
  * (0755) when missing. format "json" (default) writes JSON lines; "csv" renders
  * each event through csv_template (default VX_CSV_TEMPLATE_DEFAULT). A rendered
  * file name that would leave output_dir ("/", "..", NUL) has those characters
- * replaced with '_'. A write error is a failed export (retried).
+ * replaced with '_'. A write error is a failed export (retried). A csv_template
+ * that does not parse (whatever the format) is VX_EPARSE, with the template
+ * error in *err ("file exporter: invalid csv_template: ...").
  */
 typedef struct vx_file_exporter_config {
     const char *output_dir;        /* default "." */
@@ -861,7 +922,9 @@ VX_API vx_status vx_file_exporter_new(const vx_file_exporter_config *config,
  * `format` (default VX_LOG_TEMPLATE_DEFAULT), passed without a trailing newline
  * to write(write_user_data, line, len) on the exporter's thread; when `write`
  * is NULL, lines go to stderr with a newline. GOFF's log exporter is
- * synchronous: register it with bulk = false to match.
+ * synchronous: register it with bulk = false to match. A format that does not
+ * parse is VX_EPARSE, with the template error in *err ("log exporter: invalid
+ * format template: ...").
  */
 typedef struct vx_log_exporter_config {
     const char *format;

@@ -336,6 +336,235 @@ static void test_context_source_failure(void)
     vx_engine_free(e);
 }
 
+/* ---- Lazy targeting key --------------------------------------------------------- */
+
+typedef struct key_source {
+    const char *key;   /* what the host holds; NULL: no key */
+    int asked;
+    int fail;
+} key_source;
+
+static int host_key(void *ud, vx_context *ctx)
+{
+    key_source *k = ud;
+    k->asked++;
+    if (k->fail)
+        return -1;
+    return k->key ? (int)vx_context_set_targeting_key(ctx, k->key) : 0;
+}
+
+static int no_attrs(void *ud, vx_context *ctx, const char *key, size_t len)
+{
+    (void)ud;
+    (void)ctx;
+    (void)key;
+    (void)len;
+    return 1;
+}
+
+/* A context whose key only the callback knows, as a binding sets it up. */
+static vx_context *lazy_ctx(vx_context *c, key_source *k)
+{
+    vx_context_reset(c, NULL);
+    vx_context_source src = {.lookup = no_attrs, .targeting_key = host_key, .user_data = k};
+    vx_context_set_source(c, &src);
+    return c;
+}
+
+static vx_status count_events(void *ud, const vx_batch *b, vx_error *err)
+{
+    (void)err;
+    for (size_t i = 0; i < vx_batch_count(b); i++)
+        snprintf((char *)ud, 64, "%s", vx_event_user_key(vx_batch_event(b, i)));
+    return VX_OK;
+}
+
+static void test_lazy_targeting_key(void)
+{
+    vx_engine *e = engine_with(
+        "{\"static\": {\"variations\": {\"A\": 1, \"B\": 2}, \"defaultRule\": {\"variation\": \"A\"}},"
+        " \"split\": {\"variations\": {\"A\": 1, \"B\": 2}, \"defaultRule\": {\"percentage\": {\"A\": 50, \"B\": 50}}},"
+        " \"on-key\": {\"variations\": {\"A\": 1, \"B\": 2}, \"targeting\": [{\"query\": \"key eq \\\"u-7\\\"\","
+        "   \"variation\": \"A\"}], \"defaultRule\": {\"variation\": \"B\"}},"
+        " \"on-plan\": {\"variations\": {\"A\": 1, \"B\": 2}, \"targeting\": [{\"query\": \"plan eq \\\"x\\\"\","
+        "   \"variation\": \"A\"}], \"defaultRule\": {\"variation\": \"B\"}},"
+        " \"jl\": {\"variations\": {\"A\": 1, \"B\": 2}, \"targeting\": [{\"query\": "
+        "   \"{\\\"==\\\": [{\\\"var\\\": \\\"targetingKey\\\"}, \\\"u-7\\\"]}\", \"variation\": \"A\"}],"
+        "   \"defaultRule\": {\"variation\": \"B\"}}}");
+    vx_context *c = vx_context_new(NULL);
+    vx_result r;
+    key_source k = {.key = "u-7"};
+
+    /* Flags that never read the key never ask for it. */
+    vx_engine_eval(e, "static", VX_TYPE_ANY, lazy_ctx(c, &k), NULL, &r);
+    CHECK_STR(summary(&r), "A STATIC - 1");
+    vx_result_release(&r);
+    vx_engine_eval(e, "on-plan", VX_TYPE_ANY, lazy_ctx(c, &k), NULL, &r);
+    CHECK_STR(summary(&r), "B DEFAULT - 2");
+    vx_result_release(&r);
+    vx_engine_eval(e, "missing", VX_TYPE_ANY, lazy_ctx(c, &k), NULL, &r);
+    CHECK_INT(r.error_code, VX_ERRC_FLAG_NOT_FOUND);
+    vx_result_release(&r);
+    CHECK_INT(k.asked, 0);
+
+    /* Bucketing asks once and buckets exactly as an eager key does. */
+    vx_context *eager = vx_context_new("u-7");
+    vx_result want;
+    vx_engine_eval(e, "split", VX_TYPE_ANY, eager, NULL, &want);
+    vx_engine_eval(e, "split", VX_TYPE_ANY, lazy_ctx(c, &k), NULL, &r);
+    CHECK_STR(r.variant, want.variant);
+    CHECK_INT(r.reason, VX_REASON_SPLIT);
+    CHECK_INT(k.asked, 1);
+    vx_result_release(&r);
+    vx_result_release(&want);
+    /* Rules on `key` / `targetingKey` (nikunjy and JsonLogic) ask once. */
+    k.asked = 0;
+    vx_engine_eval(e, "on-key", VX_TYPE_ANY, lazy_ctx(c, &k), NULL, &r);
+    CHECK_STR(summary(&r), "A TARGETING_MATCH - 1");
+    vx_result_release(&r);
+    vx_engine_eval(e, "jl", VX_TYPE_ANY, lazy_ctx(c, &k), NULL, &r);
+    CHECK_STR(summary(&r), "A TARGETING_MATCH - 1");
+    vx_result_release(&r);
+    CHECK_INT(k.asked, 2);
+
+    /* Asked at most once per source, even when read again. */
+    k.asked = 0;
+    lazy_ctx(c, &k);
+    vx_engine_eval(e, "split", VX_TYPE_ANY, c, NULL, &r);
+    vx_result_release(&r);
+    vx_engine_eval(e, "on-key", VX_TYPE_ANY, c, NULL, &r);
+    vx_result_release(&r);
+    CHECK_STR(vx_context_targeting_key(c), "u-7");
+    CHECK_INT(k.asked, 1);
+
+    /* vx_context_targeting_key resolves on demand; reset and a new source
+     * without the callback use the key as set. */
+    k.asked = 0;
+    CHECK_STR(vx_context_targeting_key(lazy_ctx(c, &k)), "u-7");
+    CHECK_INT(k.asked, 1);
+    lazy_ctx(c, &k);
+    vx_context_reset(c, "plain");
+    CHECK_STR(vx_context_targeting_key(c), "plain");
+    lazy_ctx(c, &k);
+    vx_context_set_source(c, NULL);
+    CHECK_STR(vx_context_targeting_key(c), "");
+    lazy_ctx(c, &k);
+    vx_context_set_targeting_key(c, "set");
+    CHECK_STR(vx_context_targeting_key(c), "set"); /* setting it answers the question */
+    CHECK_INT(k.asked, 1);
+
+    /* No key from the host: bucketing reports TARGETING_KEY_MISSING. */
+    key_source none = {.key = NULL};
+    vx_engine_eval(e, "split", VX_TYPE_ANY, lazy_ctx(c, &none), NULL, &r);
+    CHECK_STR(summary(&r), "SdkDefault ERROR TARGETING_KEY_MISSING null");
+    CHECK_INT(none.asked, 1);
+    vx_result_release(&r);
+
+    /* A host error fails evaluations that need the key, not the others. */
+    key_source bad = {.key = "u-7", .fail = 1};
+    vx_engine_eval(e, "split", VX_TYPE_ANY, lazy_ctx(c, &bad), NULL, &r);
+    CHECK_STR(summary(&r), "SdkDefault ERROR GENERAL null");
+    vx_result_release(&r);
+    vx_engine_eval(e, "static", VX_TYPE_ANY, lazy_ctx(c, &bad), NULL, &r);
+    CHECK_STR(summary(&r), "A STATIC - 1");
+    vx_result_release(&r);
+    CHECK_INT(bad.asked, 1);
+
+    /* With an exporter, the event's userKey needs it: asked once, even for a
+     * static flag; a failure then fails the evaluation. */
+    char user_key[64] = "";
+    vx_exporter_ops ops = {count_events, NULL};
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    CHECK_INT(vx_engine_add_exporter(e, &o, &ops, user_key, NULL), VX_OK);
+    k.asked = 0;
+    vx_engine_eval(e, "static", VX_TYPE_ANY, lazy_ctx(c, &k), NULL, &r);
+    CHECK_STR(summary(&r), "A STATIC - 1");
+    vx_result_release(&r);
+    CHECK_INT(k.asked, 1);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK_STR(user_key, "u-7");
+    bad.asked = 0;
+    vx_engine_eval(e, "static", VX_TYPE_ANY, lazy_ctx(c, &bad), NULL, &r);
+    CHECK_STR(summary(&r), "SdkDefault ERROR GENERAL null");
+    vx_result_release(&r);
+    CHECK_INT(bad.asked, 1);
+    /* Tracking needs it when a tracking exporter records; a failure is VX_EIO. */
+    k.asked = 0;
+    CHECK_INT(vx_engine_track(e, "t", lazy_ctx(c, &k), NULL), VX_OK); /* nobody records */
+    CHECK_INT(vx_engine_track(e, "t", lazy_ctx(c, &bad), NULL), VX_OK);
+    CHECK_INT(k.asked, 0);
+    vx_exporter_options_init(&o);
+    o.event_type = VX_EVENT_TRACKING;
+    char tracked[64] = "";
+    CHECK_INT(vx_engine_add_exporter(e, &o, &ops, tracked, NULL), VX_OK);
+    CHECK_INT(vx_engine_track(e, "t", lazy_ctx(c, &bad), NULL), VX_EIO);
+    CHECK_INT(vx_engine_track(e, "t", lazy_ctx(c, &k), NULL), VX_OK);
+    CHECK_INT(k.asked, 1);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK_STR(tracked, "u-7");
+    vx_context_free(eager);
+    vx_context_free(c);
+    vx_engine_free(e);
+}
+
+/* With a lazy source, each of `anonymous` and `gofeatureflag` costs at most
+ * one host lookup per evaluation, shared by the evaluation and its event. */
+typedef struct lookup_log {
+    int anonymous, goff, other;
+} lookup_log;
+
+static int logged_lookup(void *ud, vx_context *ctx, const char *key, size_t len)
+{
+    lookup_log *l = ud;
+    (void)ctx;
+    if (len == 9 && memcmp(key, "anonymous", 9) == 0)
+        l->anonymous++;
+    else if (len == 13 && memcmp(key, "gofeatureflag", 13) == 0)
+        l->goff++;
+    else
+        l->other++;
+    return 1;
+}
+
+static vx_status drop_batch(void *ud, const vx_batch *b, vx_error *err)
+{
+    (void)ud;
+    (void)b;
+    (void)err;
+    return VX_OK;
+}
+
+static void test_host_lookups_once(void)
+{
+    vx_engine *e = engine_with(
+        "{\"anon\": {\"variations\": {\"A\": 1, \"B\": 2}, \"targeting\": [{\"query\": \"anonymous eq true\","
+        "   \"variation\": \"A\"}], \"defaultRule\": {\"variation\": \"B\"}},"
+        " \"ramp\": {\"variations\": {\"A\": 1, \"B\": 2}, \"defaultRule\": {\"progressiveRollout\": {"
+        "   \"initial\": {\"variation\": \"A\", \"date\": \"2020-01-01T00:00:00Z\"},"
+        "   \"end\": {\"variation\": \"B\", \"date\": \"2020-02-01T00:00:00Z\"}}}}}");
+    vx_exporter_ops ops = {drop_batch, NULL};
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    CHECK_INT(vx_engine_add_exporter(e, &o, &ops, NULL, NULL), VX_OK);
+    vx_context *c = vx_context_new("u");
+    const char *flags[] = {"anon", "ramp", "missing"};
+    for (size_t i = 0; i < 3; i++) {
+        lookup_log l = {0};
+        vx_context_source src = {.lookup = logged_lookup, .user_data = &l};
+        vx_context_reset(c, "u");
+        vx_context_set_source(c, &src);
+        vx_result r;
+        vx_engine_eval(e, flags[i], VX_TYPE_ANY, c, NULL, &r);
+        vx_result_release(&r);
+        CHECK_INT(l.anonymous, 1);
+        CHECK_INT(l.goff, 1);
+        CHECK_INT(l.other, 0);
+    }
+    vx_context_free(c);
+    vx_engine_free(e);
+}
+
 /* ---- Typed conversion (evaluation.Evaluate) ------------------------------------ */
 
 static void test_typed_conversion(void)
@@ -653,6 +882,8 @@ int main(void)
     RUN(test_reason_table);
     RUN(test_general_errors);
     RUN(test_context_source_failure);
+    RUN(test_lazy_targeting_key);
+    RUN(test_host_lookups_once);
     RUN(test_typed_conversion);
     RUN(test_long_messages);
     RUN(test_scheduled);

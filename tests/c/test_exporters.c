@@ -165,6 +165,25 @@ static void test_file_csv_and_append(void)
     CHECK(ud == NULL);
     CHECK(strstr(err.message, "parquet") != NULL);
     CHECK_INT(vx_file_exporter_new(NULL, NULL, &ud, NULL), VX_EINVAL);
+    /* A malformed csv_template is an error (in any format), with the
+     * template's own message; the file name template keeps GOFF's fallback. */
+    const char *bad_csv[] = {"{{ .Kind", "{{}}", "{{ .Kind}}{{"};
+    for (size_t i = 0; i < sizeof bad_csv / sizeof *bad_csv; i++) {
+        for (int csv = 0; csv < 2; csv++) {
+            memset(&err, 0, sizeof err);
+            ud = (void *)1;
+            vx_file_exporter_config c4 = {.output_dir = dir, .format = csv ? "csv" : "json",
+                                          .csv_template = bad_csv[i]};
+            CHECK_INT(vx_file_exporter_new(&c4, &ops, &ud, &err), VX_EPARSE);
+            CHECK(ud == NULL);
+            CHECK_INT(err.status, VX_EPARSE);
+            CHECK(strstr(err.message, "file exporter: invalid csv_template: ") == err.message);
+            CHECK(strlen(err.message) > strlen("file exporter: invalid csv_template: "));
+        }
+    }
+    vx_file_exporter_config c5 = {.output_dir = dir, .format = "csv", .csv_template = ""};
+    CHECK_INT(vx_file_exporter_new(&c5, &ops, &ud, NULL), VX_OK); /* "": the default */
+    ops.destroy(ud);
     batch_free(&b);
 }
 
@@ -300,6 +319,22 @@ static void test_log_exporter(void)
     ops.export_batch(ud, &b, NULL);
     CHECK_STR(l.buf, "ABCD:|EFGH:127|");
     ops.destroy(ud);
+
+    /* A malformed format is VX_EPARSE with the template's message, not a
+     * silent switch to the default line. */
+    const char *bad[] = {"{{ .UserKey", "{{ .Key }", "x {{"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        vx_log_exporter_config cb = {.format = bad[i], .write = sink, .write_user_data = &l};
+        vx_error err;
+        memset(&err, 0, sizeof err);
+        ud = (void *)1;
+        CHECK_INT(vx_log_exporter_new(&cb, &ops, &ud, &err), VX_EPARSE);
+        CHECK(ud == NULL);
+        CHECK_INT(err.status, VX_EPARSE);
+        CHECK(strstr(err.message, "log exporter: invalid format template: ") == err.message);
+        CHECK(strlen(err.message) > strlen("log exporter: invalid format template: "));
+        CHECK_INT(vx_log_exporter_new(&cb, &ops, &ud, NULL), VX_EPARSE); /* err may be NULL */
+    }
 
     /* The default sink: stderr, one line per event. */
     int pipefd[2];

@@ -431,6 +431,61 @@ static void test_many_threads(void)
         collector_free(cs[k]);
 }
 
+/* Recording goes through a lock-free inbox: counters, flush and close still
+ * see every event recorded before they were called, whatever thread recorded
+ * it, and max_events still wakes the exporter without waiting for the
+ * flush interval. */
+static void test_inbox_visibility(void)
+{
+    enum { T = 4, PER = 3000, N = T * PER };
+    vx_engine *e = engine();
+    collector c;
+    collector_init(&c, N);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.flush_interval_ms = 3600000;
+    o.max_events = 1000000;
+    vx_exporter *x = add(e, &c, &o);
+    pthread_t th[T];
+    rec_args args[T];
+    for (int t = 0; t < T; t++) {
+        args[t] = (rec_args){e, t * PER, PER};
+        pthread_create(&th[t], NULL, recorder, &args[t]);
+    }
+    for (int t = 0; t < T; t++)
+        pthread_join(th[t], NULL);
+    vx_exporter_stats st;
+    stats(x, &st);
+    CHECK_INT(st.pending, N);
+    CHECK(st.retained_bytes >= (uint64_t)N * 256); /* a pooled block each */
+    CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
+    stats(x, &st);
+    CHECK_INT(st.exported, N);
+    CHECK_INT(collected(&c), N);
+    /* Recorded, then closed: delivered by close. */
+    for (int i = 0; i < 10; i++)
+        record_user(e, i);
+    CHECK_INT(vx_engine_close(e, 20000), VX_OK);
+    stats(x, &st);
+    CHECK_INT(st.exported, N + 10);
+    vx_engine_free(e);
+    collector_free(&c);
+
+    /* max_events: a batch as soon as that many are pending. */
+    e = engine();
+    collector_init(&c, 100);
+    vx_exporter_options_init(&o);
+    o.flush_interval_ms = 3600000;
+    o.max_events = 50;
+    add(e, &c, &o);
+    for (int i = 0; i < 50; i++)
+        record_user(e, i);
+    CHECK(wait_events(&c, 50, 5000));
+    CHECK_INT(collected(&c), 50);
+    vx_engine_free(e);
+    collector_free(&c);
+}
+
 static void test_slow_exporter_independent(void)
 {
     vx_engine *e = engine();
@@ -827,6 +882,7 @@ int main(void)
     RUN(test_retry_backoff_exactly_once);
     RUN(test_memory_cap);
     RUN(test_many_threads);
+    RUN(test_inbox_visibility);
     RUN(test_slow_exporter_independent);
     RUN(test_added_later_and_settings);
     RUN(test_event_settings);

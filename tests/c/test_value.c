@@ -1,5 +1,6 @@
 /* The shared value model: documents, contexts, lazy sources, JSON input. */
 #include "attrs.h"
+#include "context.h"
 #include "json.h"
 #include "yaml_doc.h"
 #include "test.h"
@@ -88,7 +89,7 @@ static int src_lookup(void *ud, vx_context *ctx, const char *key, size_t len)
 static void test_lazy_source(void)
 {
     vx_context *ctx = vx_context_new("u1");
-    vx_context_source src = {src_lookup, NULL, NULL};
+    vx_context_source src = {.lookup = src_lookup};
     vx_context_set_source(ctx, &src);
     vx_attrs a;
     vx_attrs_init(&a, ctx, NULL);
@@ -184,6 +185,94 @@ static void test_wide_context(void)
     vx_context_free(ctx);
 }
 
+static void test_member_at(void)
+{
+    vx_doc *d = vx_doc_new();
+    const char *j = "{\"a\": 1, \"b\": {\"c\": true}, \"a\": 3}";
+    CHECK_INT(vx_doc_parse_json(d, j, strlen(j), NULL), VX_OK);
+    const vx_value *r = vx_doc_root(d);
+    CHECK_INT(vx_value_count(r), 2);
+    for (size_t i = 0; i < vx_value_count(r); i++) {
+        size_t len;
+        const char *k = vx_value_key_at(r, i, &len);
+        CHECK(vx_value_member_at(r, i) == vx_value_get(r, k)); /* pairs with key_at */
+    }
+    CHECK_STR(vx_value_key_at(r, 0, NULL), "a");
+    CHECK_INT(vx_value_get_int(vx_value_member_at(r, 0)), 3); /* the last value wins */
+    CHECK(vx_value_get_bool(vx_value_get(vx_value_member_at(r, 1), "c")));
+    CHECK(vx_value_member_at(r, 2) == NULL);
+    CHECK(vx_value_member_at(NULL, 0) == NULL);
+    CHECK(vx_value_member_at(vx_value_member_at(r, 0), 0) == NULL); /* not an object */
+    CHECK_INT(vx_doc_parse_json(d, "[1]", 3, NULL), VX_OK);
+    CHECK(vx_value_member_at(vx_doc_root(d), 0) == NULL); /* arrays: vx_value_at */
+    vx_doc_free(d);
+}
+
+/* A context costs what it holds: contexts are made by the million. */
+static void test_context_size(void)
+{
+    vx_context *c = vx_context_new("user-4821");
+    size_t empty = vx_context_memory(c);
+    CHECK(empty < 512);
+    vx_context_set_string(c, "email", "jane@corp.test");
+    vx_context_set_string(c, "plan", "pro");
+    vx_context_set_string(c, "country", "FR");
+    vx_context_set_string(c, "company", "acme-corporation");
+    vx_context_set_string(c, "role", "admin");
+    size_t five = vx_context_memory(c);
+    CHECK(five < 1024);
+    /* Reuse keeps memory: the same attributes again cost nothing more. */
+    for (int i = 0; i < 3; i++) {
+        vx_context_reset(c, "user-4822");
+        vx_context_set_string(c, "email", "jane@corp.test");
+        vx_context_set_string(c, "plan", "pro");
+        vx_context_set_string(c, "country", "FR");
+        vx_context_set_string(c, "company", "acme-corporation");
+        vx_context_set_string(c, "role", "admin");
+        CHECK_INT(vx_context_memory(c), five);
+    }
+    /* Nesting grows the frames on demand, up to the depth limit. */
+    vx_doc *d = vx_context_attributes(c);
+    CHECK_INT(vx_doc_begin_object(d, "deep"), VX_OK);
+    for (int i = 1; i < VX_MAX_DEPTH - 1; i++)
+        CHECK_INT(vx_doc_begin_object(d, "x"), VX_OK);
+    CHECK_INT(vx_doc_begin_object(d, "x"), VX_ELIMIT);
+    for (int i = 0; i < VX_MAX_DEPTH - 1; i++)
+        CHECK_INT(vx_doc_end(d), VX_OK);
+    CHECK_INT(vx_doc_end(d), VX_ESTATE); /* the context's root stays open */
+    const vx_value *deep = vx_context_get(c, "deep");
+    int depth = 0;
+    while (deep && vx_value_count(deep) == 1) {
+        deep = vx_value_get(deep, "x");
+        depth++;
+    }
+    CHECK_INT(depth, VX_MAX_DEPTH - 2);
+    CHECK_STR(vx_value_get_string(vx_context_get(c, "role"), NULL), "admin");
+    /* A long key goes to the heap, a short one back inline. */
+    char longkey[200];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    CHECK_INT(vx_context_set_targeting_key(c, longkey), VX_OK);
+    CHECK_STR(vx_context_targeting_key(c), longkey);
+    CHECK_INT(vx_context_set_targeting_key(c, "short"), VX_OK);
+    CHECK_STR(vx_context_targeting_key(c), "short");
+    CHECK_INT(vx_context_set_targeting_key(c, NULL), VX_OK);
+    CHECK_STR(vx_context_targeting_key(c), "");
+    /* Many attributes: blocks grow, earlier members stay put, lookups work. */
+    vx_context_reset(c, "u");
+    vx_context_set_int(c, "k0", 0);
+    const vx_value *first = vx_context_get(c, "k0");
+    for (int i = 1; i < 600; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        CHECK_INT(vx_context_set_int(c, k, i), VX_OK);
+    }
+    CHECK(vx_context_get(c, "k0") == first);
+    CHECK_INT(vx_value_get_int(vx_context_get(c, "k599")), 599);
+    CHECK(vx_context_get(c, "k600") == NULL);
+    vx_context_free(c);
+}
+
 /* Go's decoder is stricter than cJSON; errors read as Go writes them. */
 static void test_json_strict(void)
 {
@@ -228,5 +317,7 @@ int main(void)
     RUN(test_go_float_print);
     RUN(test_wide_context);
     RUN(test_json_strict);
+    RUN(test_member_at);
+    RUN(test_context_size);
     TEST_MAIN_END();
 }
