@@ -18,7 +18,8 @@ from vexil import ErrorCode, Reason
     lambda e: e.int_value("f", True),
     lambda e: e.float_value("f", "1"),
     lambda e: e.bool_value("f", False, ["not", "a", "dict"]),
-    lambda e: e.bool_value("f", False, {"targetingKey": 42}),
+    # the key is read (and checked) when the flag buckets on it
+    lambda e: e.string_value("split", "d", {"targetingKey": 42}),
     lambda e: e.bool_value("f"),
     lambda e: e.bool_value("f", False, None, 4),
     lambda e: e.bool_value("f", False, contxt={}),
@@ -38,6 +39,33 @@ from vexil import ErrorCode, Reason
 def test_type_errors(engine, call):
     with pytest.raises(TypeError):
         call(engine)
+
+
+def test_targeting_key_read_only_when_needed(engine):
+    # A static flag never reads the key: nothing converts it, nothing fails.
+    assert engine.bool_value("static-flag", False, {"targetingKey": 42}) is True
+    assert engine.string_value("string-rule", "d", {"targetingKey": 42, "plan": "pro"}) == "gold"
+    # A split does, and gets the same TypeError an eager check gave.
+    with pytest.raises(TypeError, match="targetingKey must be str"):
+        engine.string_value("split", "d", {"targetingKey": 42})
+    with pytest.raises(TypeError, match="targetingKey must be str"):
+        engine.string_details("split", "d", {"targetingKey": b"u"})
+    with pytest.raises(ValueError):
+        engine.string_value("split", "d", {"targetingKey": "a\0b"})
+    # None or no key: TARGETING_KEY_MISSING, as before.
+    for ctx in ({"targetingKey": None}, {}, None):
+        d = engine.string_details("split", "d", ctx)
+        assert d.error_code == ErrorCode.TARGETING_KEY_MISSING
+    # The pooled context forgets the failed key: the next call is clean.
+    assert engine.string_value("split", "d", {"targetingKey": "u"}) in ("a", "b")
+    # With an exporter the event needs userKey: the key is read for every flag.
+    engine.add_exporter(lambda events: None)
+    with pytest.raises(TypeError, match="targetingKey must be str"):
+        engine.bool_value("static-flag", False, {"targetingKey": 42})
+    engine.track("t", {"targetingKey": 42})  # no tracking exporter: nothing to read it for
+    engine.add_exporter(lambda events: None, event_type="tracking")
+    with pytest.raises(TypeError, match="targetingKey must be str"):
+        engine.track("t", {"targetingKey": 42})
 
 
 def test_value_errors(engine):

@@ -71,6 +71,19 @@ static PyObject *dict_find(PyObject *dict, const char *key, size_t len)
     return v;
 }
 
+/* The names the core asks for on every evaluation that records an event
+ * (contextKind, exporter metadata), and usually does not find: a hashed
+ * lookup with the interned name costs the same hit or miss, where a scan
+ * pays the whole dict to miss. */
+static PyObject *well_known(const vxpy_state *st, const char *key, size_t len)
+{
+    if (len == 9 && memcmp(key, "anonymous", 9) == 0)
+        return st->s_anonymous;
+    if (len == 13 && memcmp(key, "gofeatureflag", 13) == 0)
+        return st->s_gofeatureflag;
+    return NULL;
+}
+
 static int source_lookup(void *user_data, vx_context *ctx, const char *key, size_t key_len)
 {
     vxpy_dict_source *src = user_data;
@@ -79,7 +92,8 @@ static int source_lookup(void *user_data, vx_context *ctx, const char *key, size
     if (!k)
         return -1;
     int rc;
-    PyObject *v = dict_find(src->dict, key, key_len);
+    PyObject *name = well_known(src->st, key, key_len);
+    PyObject *v = name ? PyDict_GetItemWithError(src->dict, name) : dict_find(src->dict, key, key_len);
     if (!v) {
         rc = PyErr_Occurred() ? source_fail(src, k) : 1;
     } else {
@@ -120,31 +134,59 @@ static int source_load_all(void *user_data, vx_context *ctx)
     return 0;
 }
 
-/* The targeting key of a dict context: "targetingKey" when it is a str. */
-static int dict_targeting_key(vxpy_state *st, PyObject *dict, const char **out)
+/* The targeting key of a dict context, "targetingKey" when it is a str (None
+ * or absent: no key). The core asks only when something reads the key (a
+ * split, a rule on `key`/`targetingKey`, an event's userKey): a static flag
+ * costs no lookup and no conversion. A value that cannot be a key raises, as
+ * it did when the key was read up front, but only from calls that read it. */
+static int key_fail(vxpy_dict_source *src)
 {
-    *out = NULL;
-    PyObject *tk = PyDict_GetItemWithError(dict, st->s_targetingKey);
-    if (!tk)
-        return PyErr_Occurred() ? -1 : 0;
-    if (tk == Py_None)
-        return 0;
-    *out = vxpy_utf8(tk, "targetingKey", NULL);
-    return *out ? 0 : -1;
+    if (!src->tk_type)
+        PyErr_Fetch(&src->tk_type, &src->tk_value, &src->tk_tb);
+    else
+        PyErr_Clear();
+    return -1;
 }
 
-static vx_context *pool_get(vxpy_state *st, const char *tk)
+static int source_targeting_key(void *user_data, vx_context *ctx)
+{
+    vxpy_dict_source *src = user_data;
+    PyObject *tk = PyDict_GetItemWithError(src->dict, src->st->s_targetingKey);
+    if (!tk)
+        return PyErr_Occurred() ? key_fail(src) : 0;
+    if (tk == Py_None)
+        return 0;
+    /* No reference needed: converting a str runs no Python code, so the dict
+     * cannot drop it meanwhile. */
+    const char *s = vxpy_utf8(tk, "targetingKey", NULL);
+    if (!s)
+        return key_fail(src);
+    if (vx_context_set_targeting_key(ctx, s) != VX_OK) {
+        PyErr_NoMemory();
+        return key_fail(src);
+    }
+    return 0;
+}
+
+int vxpy_ctx_raise_key_error(vxpy_ctx_use *use)
+{
+    PyErr_Restore(use->src.tk_type, use->src.tk_value, use->src.tk_tb);
+    use->src.tk_type = use->src.tk_value = use->src.tk_tb = NULL;
+    return -1;
+}
+
+static vx_context *pool_get(vxpy_state *st)
 {
     vx_context *ctx;
     if (st->npool > 0) {
         ctx = st->pool[--st->npool];
-        if (vx_context_reset(ctx, tk) != VX_OK) {
+        if (vx_context_reset(ctx, NULL) != VX_OK) {
             vx_context_free(ctx);
             return NULL;
         }
         return ctx;
     }
-    return vx_context_new(tk);
+    return vx_context_new(NULL);
 }
 
 static void pool_put(vxpy_state *st, vx_context *ctx, size_t bytes)
@@ -166,6 +208,7 @@ int vxpy_ctx_begin(vxpy_state *st, PyObject *obj, vxpy_ctx_use *use)
     use->ctx = NULL;
     use->pooled = false;
     use->src.error = NULL;
+    use->src.tk_type = use->src.tk_value = use->src.tk_tb = NULL;
     if (obj == NULL || obj == Py_None)
         return 0;
     if (Py_IS_TYPE(obj, st->ContextType) || PyObject_TypeCheck(obj, st->ContextType)) {
@@ -177,10 +220,7 @@ int vxpy_ctx_begin(vxpy_state *st, PyObject *obj, vxpy_ctx_use *use)
                      Py_TYPE(obj)->tp_name);
         return -1;
     }
-    const char *tk;
-    if (dict_targeting_key(st, obj, &tk) < 0)
-        return -1;
-    vx_context *ctx = pool_get(st, tk);
+    vx_context *ctx = pool_get(st);
     if (!ctx) {
         PyErr_NoMemory();
         return -1;
@@ -188,10 +228,14 @@ int vxpy_ctx_begin(vxpy_state *st, PyObject *obj, vxpy_ctx_use *use)
     use->ctx = ctx;
     use->pooled = true;
     use->src.dict = obj;
+    use->src.st = st;
     use->src.bytes = 0;
-    use->hooks.lookup = source_lookup;
-    use->hooks.load_all = source_load_all;
-    use->hooks.user_data = &use->src;
+    use->hooks = (vx_context_source){
+        .lookup = source_lookup,
+        .load_all = source_load_all,
+        .targeting_key = source_targeting_key,
+        .user_data = &use->src,
+    };
     vx_context_set_source(ctx, &use->hooks);
     return 0;
 }
@@ -201,6 +245,11 @@ void vxpy_ctx_done(vxpy_state *st, vxpy_ctx_use *use)
     if (use->pooled)  /* the source goes with the next reset (pool_get) */
         pool_put(st, use->ctx, use->src.bytes);
     Py_CLEAR(use->src.error);
+    if (use->src.tk_type) {
+        Py_CLEAR(use->src.tk_type);
+        Py_CLEAR(use->src.tk_value);
+        Py_CLEAR(use->src.tk_tb);
+    }
     use->ctx = NULL;
     use->pooled = false;
 }

@@ -190,7 +190,7 @@ static PyObject *evaluate(PyObject *self, kind k, bool details, const char *fnam
     }
     vx_result r;
     run_eval(SELF->engine, k, key, use.ctx, def, &c, &r);
-    PyObject *value = result_value(k, &r, def);
+    PyObject *value = vxpy_ctx_key_error(&use) < 0 ? NULL : result_value(k, &r, def);
     PyObject *out = value;
     if (value && details)
         out = vxpy_details_new(st, a[0], value, &r, use.src.error);
@@ -248,7 +248,9 @@ static PyObject *engine_track(PyObject *self, PyObject *const *args, Py_ssize_t 
         return NULL;
     }
     vx_status rc = vx_engine_track(SELF->engine, name, use.ctx, details ? vx_doc_root(details) : NULL);
-    if (rc == VX_EIO && use.src.error)
+    if (rc == VX_EIO && vxpy_ctx_key_error(&use) < 0)
+        ;  /* the targeting key's own exception is set again */
+    else if (rc == VX_EIO && use.src.error)
         PyErr_SetObject(PyExc_TypeError, use.src.error);
     else if (rc != VX_OK && rc != VX_ECLOSED)  /* after close, tracking is a no-op */
         vxpy_raise_status(st, rc, NULL);

@@ -49,17 +49,40 @@ static void cv_init(void)
     pthread_condattr_destroy(&a);
 }
 
-/* In a forked child the lock may have been held by a thread that no longer
- * exists, and the list may be half-linked: start again with an empty queue
- * (what was queued is the parent's to print). */
+/* The forking thread holds the lock across fork() (critical sections are a
+ * few pointer moves), so the child's copy of the queue is consistent and the
+ * child's copy of that thread owns the lock: it releases it, as the parent
+ * does. The child starts with an empty queue (what was queued is the
+ * parent's to print); the condition variable may have had waiters that do
+ * not exist in the child. */
+/* Registered at module exec, before vexil's own fork handlers (they come
+ * with the first engine), so this prepare handler runs after theirs: a vexil
+ * thread that logs while holding one of vexil's locks gets this lock before
+ * the forking thread does, and no cycle forms. */
+static void before_fork(void)
+{
+    pthread_mutex_lock(&lq.mu);
+}
+
+static void after_fork_parent(void)
+{
+    pthread_mutex_unlock(&lq.mu);
+}
+
 static void after_fork_child(void)
 {
-    pthread_mutex_init(&lq.mu, NULL);
-    cv_init();
+    lq_item *all = lq.head;
     lq.head = lq.tail = NULL;
     lq.count = 0;
     lq.dropped = 0;
     lq.stop = 0;
+    cv_init();
+    pthread_mutex_unlock(&lq.mu);
+    while (all) {
+        lq_item *next = all->next;
+        free(all);
+        all = next;
+    }
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -67,7 +90,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static void init_once(void)
 {
     cv_init();
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 void vxpy_log_init(void)

@@ -56,6 +56,7 @@ typedef struct vxpy_state {
     PyObject *s_feature, *s_tracking, *s_user, *s_anonymousUser, *s_SERVER;
     PyObject *s_empty;
     PyObject *s_exported, *s_failed, *s_dropped, *s_pending, *s_retained_bytes;
+    PyObject *s_anonymous, *s_gofeatureflag;
 
     /* Contexts reused by evaluations with a dict. The GIL guards the pool;
      * an evaluation pops its context first, so a re-entrant evaluation (a
@@ -103,8 +104,12 @@ typedef struct {
 /* The lazy source that reads a caller's dict during one evaluation. */
 typedef struct vxpy_dict_source {
     PyObject *dict;           /* borrowed: the caller holds it */
+    vxpy_state *st;           /* interned names */
     size_t bytes;             /* memory converted so far */
     PyObject *error;          /* first conversion error message, or NULL */
+    /* The exception raised converting "targetingKey" (the core asks for the
+     * key only when something reads it), re-raised by the call. */
+    PyObject *tk_type, *tk_value, *tk_tb;
 } vxpy_dict_source;
 
 /* What an evaluation needs from its `context` argument. */
@@ -118,6 +123,13 @@ typedef struct vxpy_ctx_use {
 /* Prepares `obj` (None, a dict or a Context) for one evaluation. Returns 0, or
  * -1 with TypeError set. The use must be finished with vxpy_ctx_done(). */
 int vxpy_ctx_begin(vxpy_state *st, PyObject *obj, vxpy_ctx_use *use);
+/* After the core call: when reading the dict's "targetingKey" raised (it is
+ * not a str, holds NUL, ...), sets that exception again and returns -1. */
+int vxpy_ctx_raise_key_error(vxpy_ctx_use *use);
+static inline int vxpy_ctx_key_error(vxpy_ctx_use *use)
+{
+    return use->src.tk_type ? vxpy_ctx_raise_key_error(use) : 0;
+}
 void vxpy_ctx_done(vxpy_state *st, vxpy_ctx_use *use);
 void vxpy_pool_clear(vxpy_state *st);
 extern PyType_Spec vxpy_context_spec;
