@@ -175,6 +175,85 @@ export interface EngineOptions {
   exitTimeout?: number;
 }
 
+/** What an engine serves: see Engine.status. */
+export type EngineStatus = 'NOT_READY' | 'READY' | 'STALE' | 'ERROR';
+
+/** How a live engine (fromUrl, fromFile with pollInterval) starts and refreshes. */
+export interface LiveOptions {
+  /**
+   * Milliseconds between refreshes, made by a thread of the engine (fromUrl:
+   * default 60000; at least 1000; 0: never, call refresh()). For fromFile, giving
+   * it (or any live option) makes the engine re-read the file.
+   */
+  pollInterval?: number;
+  /** Add a random offset of up to +/-10% to the interval, chosen once (default false). */
+  jitter?: boolean;
+  /** Failed refreshes in a row before the status is STALE (default 3). */
+  staleAfter?: number;
+  /** The last good configuration is written there (YAML) after each change, and read at start-up when the first retrieval fails. */
+  persistentFile?: string;
+  /** Start even when the first retrieval fails and nothing is persisted: defaults, status ERROR, polling goes on. */
+  startWithError?: boolean;
+  /** How long the first retrieval may take, in ms (default 10000; Infinity: no limit). */
+  startTimeout?: number;
+  /** Report the first load to listeners as "everything added" (default false); onChange listeners registered later hear it. */
+  notifyOnStart?: boolean;
+}
+
+/** The HTTP retriever of fromUrl. */
+export interface UrlOptions extends LiveOptions {
+  /** Sent with each request. */
+  headers?: { [name: string]: string };
+  /** Per request, in ms (default 10000). */
+  timeout?: number;
+  /** Default 'GET'. */
+  method?: string;
+  body?: string;
+  /** Responses larger than this fail (default 64 MiB). */
+  maxResponseBytes?: number;
+  /** Skip TLS certificate verification (default false: verified). */
+  insecureSkipVerify?: boolean;
+  /** PEM files: CA bundle, and a client certificate and key for mutual TLS. */
+  caFile?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
+}
+
+/** A configuration change: the changed keys (sorted) and GOFF's DiffCache. */
+export interface ConfigChange {
+  flagsChanged: string[];
+  diff: {
+    added: { [key: string]: JsonValue };
+    deleted: { [key: string]: JsonValue };
+    updated: { [key: string]: { old_value: JsonValue; new_value: JsonValue } };
+  };
+}
+
+export interface RefreshStats {
+  /** Attempts since start, the first retrieval included. */
+  refreshes: number;
+  failures: number;
+  /** Successful attempts that changed nothing (304s included). */
+  unchanged: number;
+  /** Successful attempts that published a new configuration. */
+  changes: number;
+  consecutiveFailures: number;
+  lastSuccess: Date | null;
+}
+
+export interface WebhookNotifierConfig {
+  url: string;
+  /** Adds X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body>. */
+  secret?: string;
+  headers?: { [name: string]: string };
+  /** Sent as the body's "meta" (plus "hostname"). */
+  meta?: { [key: string]: JsonValue };
+  /** Request timeout in ms (default 10000). */
+  timeout?: number;
+  insecureSkipVerify?: boolean;
+  caFile?: string;
+}
+
 export interface ExporterStats {
   name: string;
   exported: number;
@@ -216,8 +295,19 @@ export class Engine {
    * @throws ConfigError when the flags do not parse
    */
   constructor(flags?: object | string | Uint8Array | null, options?: EngineOptions);
-  /** An engine reading a GOFF flag file (.json, .yaml, .yml). */
-  static fromFile(path: string, options?: EngineOptions): Engine;
+  /**
+   * An engine reading a GOFF flag file (.json, .yaml, .yml). With pollInterval
+   * (or another live option) a thread of the engine re-reads it and publishes edits.
+   * @throws ConfigError when the file cannot be read or does not parse
+   */
+  static fromFile(path: string, options?: EngineOptions & LiveOptions): Engine;
+  /**
+   * An engine whose configuration lives at `url`, polled every pollInterval ms
+   * (If-None-Match / If-Modified-Since: unchanged costs a 304). Resolves once the
+   * first retrieval succeeded; rejects with ConfigError when it fails (unless
+   * persistentFile or startWithError).
+   */
+  static fromUrl(url: string, options?: EngineOptions & UrlOptions): Promise<Engine>;
   /** The "from-env" format: each flag is a JSON document in the environment variable named after it. */
   static fromEnv(options?: EngineOptions): Engine;
 
@@ -226,6 +316,23 @@ export class Engine {
   loadFile(path: string): void;
   /** The keys of the valid flags. */
   flagKeys(): string[];
+
+  /** NOT_READY (no configuration yet), READY, STALE (the last staleAfter refreshes failed), ERROR (started without one). */
+  readonly status: EngineStatus;
+  /** Retrieves now; rejects with ConfigError on failure (the last good configuration stays). */
+  refresh(): Promise<void>;
+  refreshStats(): RefreshStats;
+  /**
+   * Calls cb after each publication that changes flags (load(), refresh(),
+   * polling), on the JavaScript thread. Returns a function that unsubscribes.
+   * A listener that throws is reported to the logger. Listening keeps the
+   * engine alive until close().
+   */
+  onChange(cb: (change: ConfigChange) => void): () => void;
+  /** Calls cb when the status changes (READY -> STALE -> READY, ERROR -> READY). Returns an unsubscribe function. */
+  onStatusChange(cb: (status: EngineStatus) => void): () => void;
+  /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change, from a thread of the core. */
+  addWebhookNotifier(config: WebhookNotifierConfig): void;
 
   boolValue(flag: string, defaultValue: boolean, ctx?: ContextArg): boolean;
   stringValue(flag: string, defaultValue: string, ctx?: ContextArg): string;
@@ -266,11 +373,14 @@ export class VexilProvider {
    * @param source an Engine, or where the provider's own engine (made in
    *   initialize()) gets its flags, plus engine options
    */
-  constructor(source?: Engine | (EngineOptions & { file?: string; flags?: object | string; fromEnv?: boolean }));
+  constructor(source?: Engine | (EngineOptions & UrlOptions & { url?: string; file?: string; flags?: object | string; fromEnv?: boolean }));
   readonly metadata: { readonly name: 'vexil' };
   readonly runsOn: 'server';
   readonly hooks: [];
-  /** An OpenFeatureEventEmitter: ConfigurationChanged (with flagsChanged) after each reload. */
+  /**
+   * An OpenFeatureEventEmitter: ConfigurationChanged (with flagsChanged) after each
+   * change, Stale when refreshes keep failing, Ready when they succeed again.
+   */
   readonly events: import('@openfeature/server-sdk').OpenFeatureEventEmitter;
   readonly engine: Engine | undefined;
   initialize(context?: object): Promise<void>;

@@ -32,22 +32,29 @@ class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-// *Details calls return the value and leave the rest here (see node/src/eval.c).
-const outInts = new Int32Array(5); // [4]: generation of the learned attributes
+// *Details calls return the value and leave the rest here (see node/src/eval.c):
+// [0] reason, [1] error code, [2] trackEvents, [3] cacheable, [5..7] where the
+// variant, version and metadata are (>= 0: the engine's cache, -1: none,
+// -2: outRefs). [4] is the generation of the learned attributes.
+const outInts = new Int32Array(8);
 const outRefs = [undefined, undefined, undefined, undefined];
+const NO_METADATA = Object.freeze({});
 native.setup({ ConfigError, outInts, outRefs });
-const { reasons: REASONS, errorCodes: ERROR_CODES } = native.names();
+const { reasons: REASONS, errorCodes: ERROR_CODES, statuses: STATUSES } = native.names();
 
-function details(value) {
+function details(value, cache) {
   const errorCode = outInts[1];
+  const variant = outInts[5];
+  const version = outInts[6];
+  const meta = outInts[7];
   return {
     value,
-    variant: outRefs[0],
+    variant: variant >= 0 ? cache[variant] : variant === -1 ? '' : outRefs[0],
     reason: REASONS[outInts[0]],
     errorCode: errorCode === 0 ? undefined : ERROR_CODES[errorCode],
-    errorMessage: outRefs[2],
-    flagMetadata: outRefs[3] ?? {},
-    version: outRefs[1] ?? '',
+    errorMessage: errorCode === 0 ? undefined : outRefs[2],
+    flagMetadata: meta >= 0 ? cache[meta] : meta === -1 ? NO_METADATA : outRefs[3],
+    version: version >= 0 ? cache[version] : version === -1 ? '' : outRefs[1],
     trackEvents: outInts[2] === 1,
     cacheable: outInts[3] === 1,
   };
@@ -55,15 +62,15 @@ function details(value) {
 
 // Flag keys are interned per engine: the native side then gets a small
 // integer instead of converting the same string on every call.
-const MAX_INTERNED_FLAGS = 10000;
+const MAX_INTERNED_FLAGS = 10000; // ids stay below 65536 (see #pre)
 
 const LOG_LEVELS = { debug: 0, info: 1, warn: 2, error: 3, off: 4 };
 const FORMATS = { auto: 0, json: 1, yaml: 2 };
 const EVENT_TYPES = { feature: 0, tracking: 1 };
-// Internal hook for configuration changes (the provider listens to it).
-const kFlagsChanged = Symbol.for('vexil.internal.flagsChanged');
 
 let contextHandle;
+// The plain-object path's arguments, left by Engine#pre() for the call that follows.
+let pTk, p0, p1, p2, p3, p4, p5;
 
 /**
  * A reusable evaluation context: converted to native form once, so evaluating
@@ -121,6 +128,80 @@ function checkMs(value, what, fallback) {
     throw new TypeError(`${what} must be a non-negative number of milliseconds`);
   }
   return value;
+}
+
+function checkBool(value, what) {
+  if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean`);
+  return value;
+}
+
+function checkString(value, what) {
+  if (value !== undefined && value !== null && typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+  return value ?? undefined;
+}
+
+function checkCount(value, what) {
+  if (value === undefined || value === null) return undefined;
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${what} must be a positive integer`);
+  return value;
+}
+
+// Live-configuration options (fromUrl, fromFile with pollInterval): the
+// refresh options, taken out of `options`; what remains is for the Engine.
+const LIVE_KEYS = ['pollInterval', 'jitter', 'staleAfter', 'persistentFile', 'startWithError', 'startTimeout', 'notifyOnStart'];
+const HTTP_KEYS = ['headers', 'timeout', 'method', 'body', 'maxResponseBytes', 'insecureSkipVerify', 'caFile',
+  'clientCertFile', 'clientKeyFile'];
+
+function splitOptions(options, keys) {
+  const rest = { ...checkObject(options, 'options') };
+  const taken = {};
+  for (const key of keys) {
+    if (key in rest) {
+      taken[key] = rest[key];
+      delete rest[key];
+    }
+  }
+  return [taken, rest];
+}
+
+function liveOptions(o, defaultPoll) {
+  let startTimeout = o.startTimeout;
+  if (startTimeout === Infinity) startTimeout = -1;
+  else startTimeout = checkMs(startTimeout, 'startTimeout', undefined);
+  return {
+    pollInterval: checkMs(o.pollInterval, 'pollInterval', defaultPoll),
+    jitter: checkBool(o.jitter, 'jitter'),
+    staleAfter: checkCount(o.staleAfter, 'staleAfter'),
+    persistentFile: checkString(o.persistentFile, 'persistentFile'),
+    startWithError: checkBool(o.startWithError, 'startWithError'),
+    startTimeout,
+    notifyOnStart: checkBool(o.notifyOnStart, 'notifyOnStart'),
+  };
+}
+
+function httpOptions(o) {
+  for (const key of ['method', 'body', 'caFile', 'clientCertFile', 'clientKeyFile']) checkString(o[key], key);
+  checkObject(o.headers, 'headers');
+  return {
+    ...o,
+    timeout: checkMs(o.timeout, 'timeout', undefined),
+    maxResponseBytes: checkCount(o.maxResponseBytes, 'maxResponseBytes'),
+    insecureSkipVerify: checkBool(o.insecureSkipVerify, 'insecureSkipVerify'),
+  };
+}
+
+// Calls each listener; one that throws does not stop the others (nor the
+// process): its error goes to the engine's logger.
+function callListeners(set, arg, report) {
+  for (const fn of [...set]) {
+    try {
+      fn(arg);
+    } catch (err) {
+      try {
+        report('error', `change listener failed: ${err instanceof Error ? err.stack : errorText(err)}`);
+      } catch { /* a throwing logger must not break the engine */ }
+    }
+  }
 }
 
 function exporterOptions(options, defaults, name) {
@@ -324,7 +405,12 @@ class Engine {
   #gen = -1;
   #format = 0;
   #exporters = 0;
-  #listeners = new Set();
+  #onChange = new Set();
+  #onStatus = new Set();
+  #held = null;
+  #cache = []; // *Details' variants, versions and metadata (see details()) // notifications waiting for the first listener (notifyOnStart)
+  #listening = false;
+  #report; // (level, message) for listener errors
   #flushOnExit = true;
   #exitTimeout = 2000;
   #exitMark = -1;
@@ -343,7 +429,10 @@ class Engine {
     this.#exitTimeout = checkMs(o.exitTimeout, 'exitTimeout', 2000);
     this.#flushOnExit = o.flushOnExit !== false;
     const logger = o.logger === false ? null : o.logger;
-    this.#h = native.engineNew(logFunction(logger), o.logger === false ? 4 : LOG_LEVELS[level], this.#exitTimeout);
+    const log = logFunction(logger);
+    const minLevel = o.logger === false ? 4 : LOG_LEVELS[level];
+    this.#h = native.engineNew(log, minLevel, this.#exitTimeout, this.#cache);
+    this.#report = minLevel <= LOG_LEVELS.error ? log : () => {};
     if (o.environment !== undefined) native.engineSet(this.#h, 'environment', o.environment);
     if (o.enrichment !== undefined) native.engineSet(this.#h, 'enrichment', checkObject(o.enrichment, 'enrichment'));
     if (o.eventSource !== undefined) native.engineSet(this.#h, 'eventSource', o.eventSource);
@@ -353,11 +442,51 @@ class Engine {
     if (flags !== undefined && flags !== null) this.load(flags);
   }
 
-  /** An engine reading a GOFF flag file (.json, .yaml, .yml). Throws ConfigError. */
+  /**
+   * An engine reading a GOFF flag file (.json, .yaml, .yml). Throws ConfigError.
+   * With pollInterval (ms), a thread of the engine reads the file again at
+   * that interval and publishes edits (the live options of fromUrl apply).
+   */
   static fromFile(file, options) {
     if (typeof file !== 'string') throw new TypeError('path must be a string');
-    const engine = new Engine(undefined, options);
-    engine.loadFile(file);
+    const [live, rest] = splitOptions(options, LIVE_KEYS);
+    const engine = new Engine(undefined, rest);
+    if (Object.keys(live).length === 0) {
+      engine.loadFile(file);
+      return engine;
+    }
+    try {
+      const o = liveOptions(live, 0);
+      native.engineAddFileRetriever(engine.#h, file, engine.#format);
+      if (o.notifyOnStart) engine.#listen(true);
+      native.engineStart(engine.#h, o, true);
+    } catch (err) {
+      engine.closeSync(0);
+      throw err;
+    }
+    return engine;
+  }
+
+  /**
+   * An engine whose configuration lives at `url` (http:// or https://): resolves
+   * once the first retrieval succeeded (rejects with ConfigError when it fails,
+   * unless a persistentFile copy or startWithError lets it start), then polls
+   * every pollInterval ms (default 60000; 0: only refresh()).
+   */
+  static async fromUrl(url, options) {
+    if (typeof url !== 'string' || url === '') throw new TypeError('url must be a non-empty string');
+    const [live, rest1] = splitOptions(options, LIVE_KEYS);
+    const [http, rest] = splitOptions(rest1, HTTP_KEYS);
+    const o = liveOptions(live, 60000);
+    const engine = new Engine(undefined, rest);
+    try {
+      native.engineAddHttpRetriever(engine.#h, { ...httpOptions(http), url, format: engine.#format });
+      if (o.notifyOnStart) engine.#listen(true);
+      await native.engineStart(engine.#h, o, false);
+    } catch (err) {
+      engine.closeSync(0);
+      throw err;
+    }
     return engine;
   }
 
@@ -383,30 +512,89 @@ class Engine {
       format = FORMATS.json;
     }
     if (typeof text !== 'string') throw new TypeError('flags must be an object, a string or UTF-8 bytes');
-    this.#changed(native.engineLoad(this.#h, text, format, false, this.#listeners.size > 0));
+    native.engineLoad(this.#h, text, format, false);
   }
 
   /** Replaces the configuration with a file's; like load(). */
   loadFile(file) {
     if (typeof file !== 'string') throw new TypeError('path must be a string');
-    this.#changed(native.engineLoad(this.#h, file, 0, true, this.#listeners.size > 0));
+    native.engineLoad(this.#h, file, 0, true);
   }
 
-  #changed(keys) {
-    if (!keys || keys.length === 0) return;
-    for (const fn of this.#listeners) {
-      try {
-        fn(keys);
-      } catch (err) {
-        queueMicrotask(() => { throw err; });
-      }
+  // ---- Live configuration --------------------------------------------------------
+
+  /** 'NOT_READY', 'READY', 'STALE' or 'ERROR'. */
+  get status() {
+    return STATUSES[native.engineStatus(this.#h)];
+  }
+
+  /** Retrieves now (fromUrl / fromFile with retrievers); rejects with ConfigError on failure. */
+  async refresh() {
+    await native.engineRefresh(this.#h);
+  }
+
+  /** Refresh counters since start. */
+  refreshStats() {
+    const s = native.engineRefreshStats(this.#h);
+    s.lastSuccess = s.lastSuccess > 0 ? new Date(s.lastSuccess * 1000) : null;
+    return s;
+  }
+
+  /**
+   * Calls cb({ flagsChanged, diff }) after each publication that changes flags
+   * (load(), a refresh, polling). Returns a function that unsubscribes.
+   */
+  onChange(cb) {
+    return this.#subscribe(this.#onChange, cb, 0);
+  }
+
+  /** Calls cb(status) when the status changes (READY -> STALE -> READY...). Returns an unsubscribe function. */
+  onStatusChange(cb) {
+    return this.#subscribe(this.#onStatus, cb, 1);
+  }
+
+  /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change, on a thread of the core. */
+  addWebhookNotifier(config) {
+    const c = { ...checkObject(config, 'webhook notifier config') };
+    if (typeof c.url !== 'string' || !c.url) throw new TypeError('addWebhookNotifier: url is required');
+    stringOptions(c, ['secret', 'caFile'], 'addWebhookNotifier');
+    checkObject(c.headers, 'addWebhookNotifier headers');
+    checkObject(c.meta, 'addWebhookNotifier meta');
+    c.timeout = checkMs(c.timeout, 'addWebhookNotifier timeout', undefined);
+    checkBool(c.insecureSkipVerify, 'insecureSkipVerify');
+    native.engineAddWebhookNotifier(this.#h, c);
+  }
+
+  #subscribe(set, cb, kind) {
+    if (typeof cb !== 'function') throw new TypeError('a listener must be a function');
+    set.add(cb);
+    this.#listen(false);
+    const items = this.#held?.[kind];
+    const report = this.#report;
+    if (items) {
+      // notifyOnStart: what came before the first listener goes to it.
+      this.#held[kind] = null;
+      if (items.length > 0) queueMicrotask(() => { for (const item of items) callListeners([cb], item, report); });
     }
+    return () => { set.delete(cb); };
   }
 
-  /** Internal: fn(changedFlagKeys) after each configuration change. Returns an unsubscribe function. */
-  [kFlagsChanged](fn) {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+  // Notifications come from a pull notifier drained by a thread of the addon
+  // (node/src/live.c). The callback must not hold the engine: the addon keeps
+  // it until the engine is closed and the last notification delivered.
+  #listen(hold) {
+    if (this.#listening) return;
+    const change = this.#onChange;
+    const status = this.#onStatus;
+    const held = hold ? [[], []] : null;
+    const report = this.#report;
+    this.#held = held;
+    this.#listening = native.engineListen(this.#h, (kind, a, b) => {
+      const item = kind === 0 ? { flagsChanged: a, diff: b } : STATUSES[a];
+      const set = kind === 0 ? change : status;
+      if (set.size === 0 && held?.[kind] && held[kind].length < 100) held[kind].push(item);
+      else callListeners(set, item, report);
+    });
   }
 
   /** The keys of the configuration's valid flags. */
@@ -431,30 +619,47 @@ class Engine {
   // reads; those are read here (a JS property read is far cheaper than one
   // through N-API) and passed along, the rest is looked up lazily. A getter
   // that throws sends the call down the lazy path, which reports the error.
-  #plain(fn, checked, id, defaultValue, ctx) {
-    const h = this.#h;
-    // Not an object: the checked variant answers (no context, or a TypeError).
-    if (ctx === null || typeof ctx !== 'object') return checked(h, id, defaultValue, ctx);
+  //
+  // #pre() leaves the targeting key and the pre-read values in pTk, p0..p5
+  // and returns the flag id with, in bits 16-21, which of them are undefined
+  // (absent: the native side then knows without looking) and in bits 22-24
+  // how many there are. Six: a flag's own attributes, and `anonymous` and
+  // `gofeatureflag`, which the core reads for each recorded event. Each method then makes its own native call, so that
+  // every call site stays monomorphic (a shared one cost ~20 ns per call).
+  #pre(id, ctx) {
     const tk = targetingKeyOf(ctx);
+    if (typeof tk !== 'string' && tk !== undefined && tk !== null) throw new TypeError('targetingKey must be a string');
     if (outInts[4] !== this.#gen) this.#relearn();
     const names = typeof id === 'number' ? this.#attrs[id] : undefined;
     const n = names === undefined ? 0 : names.length;
-    let a0, a1, a2, a3;
-    try {
-      if (n > 0) a0 = ctx[names[0]];
-      if (n > 1) a1 = ctx[names[1]];
-      if (n > 2) a2 = ctx[names[2]];
-      if (n > 3) a3 = ctx[names[3]];
-    } catch {
-      return fn(h, id, defaultValue, ctx, tk);
+    let a0, a1, a2, a3, a4, a5;
+    let key = id;
+    if (n > 0) {
+      try {
+        a0 = ctx[names[0]];
+        if (n > 1) {
+          a1 = ctx[names[1]];
+          if (n > 2) a2 = ctx[names[2]];
+          if (n > 3) a3 = ctx[names[3]];
+          if (n > 4) a4 = ctx[names[4]];
+          if (n > 5) a5 = ctx[names[5]];
+        }
+        key = id + 65536 * ((a0 === undefined ? 1 : 0) | (a1 === undefined ? 2 : 0)
+          | (a2 === undefined ? 4 : 0) | (a3 === undefined ? 8 : 0)
+          | (a4 === undefined ? 16 : 0) | (a5 === undefined ? 32 : 0)) + 4194304 * n;
+      } catch {
+        a0 = a1 = a2 = a3 = a4 = a5 = undefined;
+      }
     }
-    switch (n) {
-      case 0: return fn(h, id, defaultValue, ctx, tk);
-      case 1: return fn(h, id, defaultValue, ctx, tk, a0);
-      case 2: return fn(h, id, defaultValue, ctx, tk, a0, a1);
-      case 3: return fn(h, id, defaultValue, ctx, tk, a0, a1, a2);
-      default: return fn(h, id, defaultValue, ctx, tk, a0, a1, a2, a3);
-    }
+    // Set last: a getter above may have evaluated (and used these) itself.
+    pTk = tk;
+    p0 = a0;
+    p1 = a1;
+    p2 = a2;
+    p3 = a3;
+    p4 = a4;
+    p5 = a5;
+    return key;
   }
 
   // ---- Evaluation: one method per type, each a direct native call ----------
@@ -462,73 +667,97 @@ class Engine {
   boolValue(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) return native.boolValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
-    return this.#plain(native.boolValueObj, native.boolValue, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return native.boolValue(this.#h, id, defaultValue, ctx);
+    const key = this.#pre(id, ctx);
+    return native.boolValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   stringValue(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) return native.stringValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
-    return this.#plain(native.stringValueObj, native.stringValue, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return native.stringValue(this.#h, id, defaultValue, ctx);
+    const key = this.#pre(id, ctx);
+    return native.stringValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   numberValue(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) return native.floatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
-    return this.#plain(native.floatValueObj, native.floatValue, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return native.floatValue(this.#h, id, defaultValue, ctx);
+    const key = this.#pre(id, ctx);
+    return native.floatValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   intValue(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) return native.intValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
-    return this.#plain(native.intValueObj, native.intValue, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return native.intValue(this.#h, id, defaultValue, ctx);
+    const key = this.#pre(id, ctx);
+    return native.intValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   floatValue(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) return native.floatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
-    return this.#plain(native.floatValueObj, native.floatValue, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return native.floatValue(this.#h, id, defaultValue, ctx);
+    const key = this.#pre(id, ctx);
+    return native.floatValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   objectValue(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) return native.objectValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
-    return this.#plain(native.objectValueObj, native.objectValue, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return native.objectValue(this.#h, id, defaultValue, ctx);
+    const key = this.#pre(id, ctx);
+    return native.objectValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   boolDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.boolDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)));
-    return details(this.#plain(native.boolDetailsObj, native.boolDetails, id, defaultValue, ctx));
+    if (ctx instanceof Context) return details(native.boolDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(native.boolDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    const key = this.#pre(id, ctx);
+    return details(native.boolDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   stringDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.stringDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)));
-    return details(this.#plain(native.stringDetailsObj, native.stringDetails, id, defaultValue, ctx));
+    if (ctx instanceof Context) return details(native.stringDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(native.stringDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    const key = this.#pre(id, ctx);
+    return details(native.stringDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   numberDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.floatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)));
-    return details(this.#plain(native.floatDetailsObj, native.floatDetails, id, defaultValue, ctx));
+    if (ctx instanceof Context) return details(native.floatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(native.floatDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    const key = this.#pre(id, ctx);
+    return details(native.floatDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   intDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.intDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)));
-    return details(this.#plain(native.intDetailsObj, native.intDetails, id, defaultValue, ctx));
+    if (ctx instanceof Context) return details(native.intDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(native.intDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    const key = this.#pre(id, ctx);
+    return details(native.intDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   floatDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.floatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)));
-    return details(this.#plain(native.floatDetailsObj, native.floatDetails, id, defaultValue, ctx));
+    if (ctx instanceof Context) return details(native.floatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(native.floatDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    const key = this.#pre(id, ctx);
+    return details(native.floatDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   objectDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.objectDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)));
-    return details(this.#plain(native.objectDetailsObj, native.objectDetails, id, defaultValue, ctx));
+    if (ctx instanceof Context) return details(native.objectDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(native.objectDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    const key = this.#pre(id, ctx);
+    return details(native.objectDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   // ---- Events ------------------------------------------------------------------

@@ -8,8 +8,6 @@
 
 const { Engine, ConfigError } = require('./index.js');
 
-const kFlagsChanged = Symbol.for('vexil.internal.flagsChanged');
-
 let sdk;
 function loadSdk() {
   if (!sdk) {
@@ -62,17 +60,18 @@ class VexilProvider {
   #unsubscribe;
 
   /**
-   * @param source a vexil.Engine, or { file } / { flags } / { fromEnv: true }
-   *   plus engine options, for an engine the provider makes in initialize()
+   * @param source a vexil.Engine, or { url } / { file } / { flags } / { fromEnv: true }
+   *   plus engine options (and fromUrl's or fromFile's live options), for an
+   *   engine the provider makes in initialize()
    */
   constructor(source = {}) {
     const { OpenFeatureEventEmitter } = loadSdk();
     this.events = new OpenFeatureEventEmitter();
     if (source instanceof Engine) {
+      // A closed engine given by the caller still evaluates (without events).
       this.#source = { engine: source };
       this.#attach(source);
-    }
-    else if (source && typeof source === 'object') this.#source = source;
+    } else if (source && typeof source === 'object') this.#source = source;
     else throw new TypeError('VexilProvider takes an Engine or { file | flags | fromEnv, ...options }');
   }
 
@@ -82,12 +81,19 @@ class VexilProvider {
   }
 
   async initialize() {
-    if (this.#engine) return;
-    const { engine: given, file, flags, fromEnv, ...options } = this.#source;
+    if (!this.#engine) await this.#create();
+    // Started without a configuration (startWithError): not ready yet; the
+    // first good refresh emits Ready.
+    if (this.#engine.status === 'ERROR') {
+      throw new (loadSdk().ProviderNotReadyError)('no flag configuration could be retrieved yet');
+    }
+  }
+
+  async #create() {
+    const { url, file, flags, fromEnv, ...options } = this.#source;
     try {
       let engine;
-      // A closed engine given by the caller still evaluates (without events).
-      if (given) engine = given;
+      if (url !== undefined) engine = await Engine.fromUrl(url, options);
       else if (file !== undefined) engine = Engine.fromFile(file, options);
       else if (fromEnv) engine = Engine.fromEnv(options);
       else engine = new Engine(flags, options);
@@ -98,11 +104,27 @@ class VexilProvider {
     }
   }
 
+  // The engine's change notifications become provider events.
   #attach(engine) {
+    if (this.#engine === engine) return;
     this.#engine = engine;
-    this.#unsubscribe = engine[kFlagsChanged]((flagsChanged) => {
-      this.events.emit(loadSdk().ProviderEvents.ConfigurationChanged, { flagsChanged });
+    const { ProviderEvents } = loadSdk();
+    const offChange = engine.onChange(({ flagsChanged }) => {
+      this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged, message: 'flag configuration changed' });
     });
+    const offStatus = engine.onStatusChange((status) => {
+      if (status === 'STALE') {
+        this.events.emit(ProviderEvents.Stale, {
+          message: 'the flag configuration could not be refreshed; serving the last good one',
+        });
+      } else if (status === 'READY') {
+        this.events.emit(ProviderEvents.Ready, { message: 'flag configuration up to date' });
+      }
+    });
+    this.#unsubscribe = () => {
+      offChange();
+      offStatus();
+    };
   }
 
   #resolve(kind, flagKey, defaultValue, context) {

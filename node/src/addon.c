@@ -20,7 +20,11 @@ static void addon_finalize(napi_env env, void *data, void *hint)
             napi_delete_reference(env, e->log_fn);
         if (e->self)
             napi_delete_reference(env, e->self);
-        e->log_fn = e->self = NULL;
+        if (e->note_fn)
+            napi_delete_reference(env, e->note_fn);
+        if (e->cache.arr)
+            napi_delete_reference(env, e->cache.arr);
+        e->log_fn = e->self = e->note_fn = e->cache.arr = NULL;
     }
     napi_ref refs[] = {a->config_error, a->out_buf, a->out_refs};
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
@@ -46,7 +50,7 @@ static napi_value setup(napi_env env, napi_callback_info info)
         napi_get_named_property(env, arg, "outInts", &ints) != napi_ok ||
         napi_is_typedarray(env, ints, &is_typed) != napi_ok || !is_typed ||
         napi_get_typedarray_info(env, ints, &type, &length, &data, &ab, &offset) != napi_ok ||
-        type != napi_int32_array || length < 5 ||
+        type != napi_int32_array || length < 8 ||
         napi_get_named_property(env, arg, "outRefs", &refs) != napi_ok)
         return vxn_type_error(env, "setup needs ConfigError, outInts and outRefs");
     napi_create_reference(env, cls, 1, &a->config_error);
@@ -70,6 +74,12 @@ static napi_value names(napi_env env, napi_callback_info info)
         napi_set_element(env, codes, i, vxn_string(env, vx_error_code_name((vx_error_code)i)));
     napi_set_named_property(env, out, "reasons", reasons);
     napi_set_named_property(env, out, "errorCodes", codes);
+    napi_value statuses;
+    napi_create_array(env, &statuses);
+    for (uint32_t i = 0; i <= VX_ENGINE_ERROR; i++)
+        napi_set_element(env, statuses, i,
+                         vxn_string(env, vx_engine_status_name((vx_engine_status)i)));
+    napi_set_named_property(env, out, "statuses", statuses);
     return out;
 }
 
@@ -103,6 +113,14 @@ static const export_fn functions[] = {
     {"addJsExporter", vxn_add_js_exporter, 0},
     {"addBuiltinExporter", vxn_add_builtin_exporter, 0},
     {"pumpAck", vxn_pump_ack, 0},
+    {"engineAddHttpRetriever", vxn_engine_add_http_retriever, 0},
+    {"engineAddFileRetriever", vxn_engine_add_file_retriever, 0},
+    {"engineStart", vxn_engine_start, 0},
+    {"engineRefresh", vxn_engine_refresh, 0},
+    {"engineStatus", vxn_engine_status, 0},
+    {"engineRefreshStats", vxn_engine_refresh_stats, 0},
+    {"engineListen", vxn_engine_listen, 0},
+    {"engineAddWebhookNotifier", vxn_engine_add_webhook_notifier, 0},
     /* One function per type and context kind: both travel as the data. */
     {"boolValue", vxn_eval_value, VX_TYPE_BOOL | (VXN_CTX_ANY << 8)},
     {"boolDetails", vxn_eval_details, VX_TYPE_BOOL | (VXN_CTX_ANY << 8)},

@@ -18,12 +18,12 @@
 #define VXN_MAX_DEPTH 256        /* nesting limit of converted values, as the core's */
 #define VXN_MAX_NODES 1000000    /* values in one converted JS value */
 #define VXN_MSG 240
-#define VXN_PREREAD 4
+#define VXN_PREREAD 6          /* attributes per flag the JS side reads ahead */
 /* How an evaluation function takes its context (the high byte of its data):
  * any value, checked; a plain object the JS side checked; a Context handle. */
 #define VXN_CTX_ANY 0
 #define VXN_CTX_OBJECT 1
-#define VXN_CTX_HANDLE 2            /* attributes per flag the JS side reads ahead */
+#define VXN_CTX_HANDLE 2
 
 typedef struct vxn_engine vxn_engine;
 typedef struct vxn_pump vxn_pump;
@@ -40,24 +40,36 @@ typedef struct vxn_addon {
 } vxn_addon;
 
 /* A message to the JavaScript thread. */
-typedef enum vxn_msg_kind { VXN_MSG_LOGS, VXN_MSG_BATCH, VXN_MSG_OP } vxn_msg_kind;
+typedef enum vxn_msg_kind { VXN_MSG_LOGS, VXN_MSG_BATCH, VXN_MSG_OP, VXN_MSG_NOTES } vxn_msg_kind;
 
 typedef struct vxn_msg {
     vxn_msg_kind kind;
 } vxn_msg;
 
-/* A flush() or close() running on its own thread so the event loop stays free
- * (JavaScript exporters need it to deliver). */
+/* A flush(), close(), start or refresh() running on its own thread so the
+ * event loop stays free (JavaScript exporters need it to deliver; retrievals
+ * wait on the network). */
+typedef enum vxn_op_kind { VXN_OP_FLUSH, VXN_OP_CLOSE, VXN_OP_START, VXN_OP_REFRESH } vxn_op_kind;
+
 typedef struct vxn_op {
     vxn_msg msg;
     vxn_engine *owner;
-    bool is_close;
+    vxn_op_kind kind;
     int64_t timeout_ms;
     vx_status result;
+    vx_error err;               /* start and refresh */
+    vx_refresh_options ro;      /* start */
+    char *pfile;                /* ro.persistent_file, owned */
     napi_deferred deferred;
     pthread_t thread;
     struct vxn_op *next;
 } vxn_op;
+
+/* A change notification waiting for the JavaScript thread. */
+typedef struct vxn_note {
+    vx_notification *n;
+    struct vxn_note *next;
+} vxn_note;
 
 typedef struct vxn_log {
     vx_log_level level;
@@ -81,11 +93,27 @@ struct vxn_engine {
         uint8_t n;
         char *names[VXN_PREREAD];
     } *learned;
+    /* What *Details calls return besides the value (variant and version
+     * strings, frozen metadata objects), cached by the core's pointers: the
+     * JS array `arr` holds them by id. Entries all belong to `held`, a
+     * configuration kept alive so that its addresses cannot be reused; an
+     * entry is added only when the configuration was the same before and
+     * after the evaluation (see eval.c). Off in from-env mode, where flags
+     * live only as long as their evaluation. */
+    struct vxn_cache {
+        const void **keys;
+        int32_t *ids;
+        uint32_t cap, n;
+        vx_config *held;
+        napi_ref arr;
+        bool off;
+        bool probe;             /* a miss happened: prove the next calls' config */
+    } cache;
     bool scratch_busy;          /* a getter re-entered the engine */
     bool closed;                /* close() was called */
     bool torn_down;             /* the env cleanup ran */
     bool feature_events;        /* a feature exporter is registered */
-    bool exporters_pinned;      /* exporters hold a pin until close() */
+    bool pinned_until_close;    /* exporters or listeners hold a pin until close() */
     int64_t exit_timeout_ms;
 
     napi_threadsafe_function tsfn;
@@ -102,6 +130,18 @@ struct vxn_engine {
     vxn_pump *pumps;
     size_t n_native;            /* built-in (C) exporters */
     vx_exporter **natives;
+
+    /* Change notifications: a pull notifier drained by a thread of the addon
+     * into `notes`, handed to note_fn on the JS thread (see live.c). */
+    vx_notifier *notifier;
+    pthread_t listen_thread;
+    bool listening;
+    bool listen_ended;          /* the notifier is closed: drop note_fn once drained */
+    napi_ref note_fn;           /* JS (kind, keys|status, diff) => void */
+    vxn_note *notes, **notes_tail;
+    size_t n_notes;
+    bool notes_posted;
+    vxn_msg notes_msg;
 
     vxn_engine *next, *prev;    /* in addon->engines */
 };
@@ -132,6 +172,13 @@ napi_value vxn_undefined(napi_env env);
 napi_value vxn_type_error(napi_env env, const char *fmt, ...);
 napi_value vxn_error(napi_env env, vx_status st, const char *msg);
 napi_value vxn_config_error(napi_env env, const vx_error *err);
+/* The same errors as values, not thrown (for promise rejections). */
+napi_value vxn_error_value(napi_env env, vx_status st, const char *msg);
+napi_value vxn_config_error_value(napi_env env, const vx_error *err);
+char *vxn_strdup_js(napi_env env, napi_value v);
+char *vxn_str_opt(napi_env env, napi_value obj, const char *key, bool *bad);
+bool vxn_header_lines(napi_env env, napi_value obj, char ***out);
+void vxn_free_lines(char **lines);
 /* Clears a pending exception and writes its message into buf. */
 void vxn_take_exception(napi_env env, char *buf, size_t cap);
 /* A JS string as UTF-8: into buf when it fits, else malloc'd (*heap set). */
@@ -160,6 +207,7 @@ int vxn_to_doc(napi_env env, napi_value v, vx_doc *doc, const char *key, int dep
 /* A fresh doc holding JS value v, or NULL with a TypeError thrown. */
 vx_doc *vxn_doc_from_js(napi_env env, napi_value v, const char *what);
 napi_value vxn_from_value(napi_env env, const vx_value *v);
+napi_value vxn_from_value_frozen(napi_env env, const vx_value *v);
 
 /* ---- context.c ------------------------------------------------------------ */
 napi_value vxn_context_new(napi_env env, napi_callback_info info);
@@ -169,6 +217,7 @@ typedef struct vxn_lazy {
     napi_env env;
     vxn_engine *engine;
     napi_value obj;
+    napi_value tk;              /* the targeting key, converted when the core asks */
     int64_t flag_id;            /* interned flag being evaluated, or -1 */
     uint32_t absent;            /* bit i: pre-read attribute i is undefined */
     bool failed;
@@ -191,15 +240,30 @@ napi_value vxn_engine_set(napi_env env, napi_callback_info info);
 napi_value vxn_engine_track(napi_env env, napi_callback_info info);
 napi_value vxn_engine_stats(napi_env env, napi_callback_info info);
 napi_value vxn_engine_flag_keys(napi_env env, napi_callback_info info);
-napi_value vxn_config_diff(napi_env env, const vx_config *old, const vx_config *cur);
 vxn_engine *vxn_engine_arg(napi_env env, napi_value v);
 void vxn_engine_pin(vxn_engine *e, napi_env env, int delta);
+
+void vxn_pin_until_close(vxn_engine *e, napi_env env);
+
+/* ---- live.c --------------------------------------------------------------- */
+napi_value vxn_engine_add_http_retriever(napi_env env, napi_callback_info info);
+napi_value vxn_engine_add_file_retriever(napi_env env, napi_callback_info info);
+napi_value vxn_engine_start(napi_env env, napi_callback_info info);
+napi_value vxn_engine_refresh(napi_env env, napi_callback_info info);
+napi_value vxn_engine_status(napi_env env, napi_callback_info info);
+napi_value vxn_engine_refresh_stats(napi_env env, napi_callback_info info);
+napi_value vxn_engine_listen(napi_env env, napi_callback_info info);
+napi_value vxn_engine_add_webhook_notifier(napi_env env, napi_callback_info info);
+void vxn_deliver_notes(napi_env env, vxn_engine *e);
+void vxn_listen_stop(vxn_engine *e);
+void vxn_notes_free(vxn_engine *e);
 
 /* ---- eval.c --------------------------------------------------------------- */
 napi_value vxn_eval_value(napi_env env, napi_callback_info info);
 napi_value vxn_eval_details(napi_env env, napi_callback_info info);
 napi_value vxn_intern_flag(napi_env env, napi_callback_info info);
 napi_value vxn_learned_attributes(napi_env env, napi_callback_info info);
+void vxn_cache_free(napi_env env, vxn_engine *e);
 
 /* ---- notify.c ------------------------------------------------------------- */
 bool vxn_notify_init(napi_env env, vxn_engine *e);
@@ -209,6 +273,9 @@ void vxn_logger(void *user_data, vx_log_level level, const char *message);
 napi_value vxn_engine_flush(napi_env env, napi_callback_info info);
 napi_value vxn_engine_close(napi_env env, napi_callback_info info);
 napi_value vxn_engine_close_sync(napi_env env, napi_callback_info info);
+/* Runs op (kind and options set, owner e) on its own thread; the promise
+ * settles on the JS thread. */
+napi_value vxn_op_launch(napi_env env, vxn_engine *e, vxn_op *op);
 void vxn_engine_teardown(vxn_engine *e, int64_t timeout_ms, bool from_hook);
 void vxn_engine_release(vxn_engine *e);
 

@@ -247,26 +247,48 @@ static int lazy_load_all(void *user_data, vx_context *ctx)
     return 0;
 }
 
-/* A getter may evaluate on the same engine while its scratch context is in
- * use: the nested call then gets a context of its own. */
-vx_context *vxn_lazy_begin(napi_env env, vxn_engine *e, napi_value obj, napi_value tk,
-                           vxn_lazy *lz, bool *own)
+/* The targeting key, asked by the core only when something reads it
+ * (bucketing, a rule on `key`, an event's userKey...): a static flag
+ * evaluated without exporters never converts it. The JS side has checked the
+ * type (a string, or undefined/null for none). */
+static int lazy_targeting_key(void *user_data, vx_context *ctx)
 {
-    char buf[256], *key;
+    vxn_lazy *lz = user_data;
+    char buf[256];
+    size_t len;
     bool heap;
-    if (!targeting_key(env, tk, buf, sizeof buf, &key, &heap))
-        return NULL;
-    vx_context *ctx;
-    *own = e->scratch_busy || !e->scratch;
-    if (*own) {
-        ctx = vx_context_new(key);
-    } else {
-        ctx = e->scratch;
-        if (vx_context_reset(ctx, key) != VX_OK)
-            ctx = NULL;
+    char *key = lz->tk ? vxn_utf8(lz->env, lz->tk, buf, sizeof buf, &len, &heap) : NULL;
+    if (!key)
+        return 0; /* none: the key stays "" */
+    int rc = 0;
+    if (memchr(key, '\0', len)) {
+        if (!lz->failed)
+            snprintf(lz->err, sizeof lz->err, "targetingKey must not contain NUL characters");
+        lz->failed = true;
+        rc = -1;
+    } else if (vx_context_set_targeting_key(ctx, key) != VX_OK) {
+        rc = -1;
     }
     if (heap)
         free(key);
+    return rc;
+}
+
+/* A getter may evaluate on the same engine while its scratch context is in
+ * use: the nested call then gets a context of its own. `tk` must be a
+ * string, undefined, null or NULL (checked by the caller). */
+vx_context *vxn_lazy_begin(napi_env env, vxn_engine *e, napi_value obj, napi_value tk,
+                           vxn_lazy *lz, bool *own)
+{
+    vx_context *ctx;
+    *own = e->scratch_busy || !e->scratch;
+    if (*own) {
+        ctx = vx_context_new(NULL);
+    } else {
+        ctx = e->scratch;
+        if (vx_context_reset(ctx, NULL) != VX_OK)
+            ctx = NULL;
+    }
     if (!ctx) {
         vxn_error(env, VX_ENOMEM, "out of memory");
         return NULL;
@@ -276,12 +298,15 @@ vx_context *vxn_lazy_begin(napi_env env, vxn_engine *e, napi_value obj, napi_val
     lz->env = env;
     lz->engine = e;
     lz->obj = obj;
+    lz->tk = tk;
     lz->flag_id = -1;
     lz->absent = 0;
     lz->failed = false;
     lz->err[0] = '\0';
-    if (obj) {
-        vx_context_source src = {lazy_lookup, lazy_load_all, lz};
+    if (obj || tk) {
+        vx_context_source src = {lazy_lookup, lazy_load_all, lz, lazy_targeting_key};
+        if (!obj)
+            src.lookup = NULL, src.load_all = NULL;
         vx_context_set_source(ctx, &src);
     }
     return ctx;
@@ -293,7 +318,8 @@ void vxn_lazy_end(vxn_engine *e, vx_context *ctx, bool own)
         vx_context_free(ctx);
         return;
     }
-    vx_context_set_source(ctx, NULL);
+    /* The source (which points at this call's stack) stays until the next
+     * vxn_lazy_begin() resets the context: nothing uses it in between. */
     e->scratch_busy = false;
 }
 
@@ -310,6 +336,13 @@ vx_context *vxn_ctx_arg(napi_env env, vxn_engine *e, napi_value ctx, napi_value 
     if (ctx)
         napi_typeof(env, ctx, &t);
     if (t == napi_object) {
+        napi_valuetype tt = napi_undefined;
+        if (tk)
+            napi_typeof(env, tk, &tt);
+        if (tt != napi_string && tt != napi_undefined && tt != napi_null) {
+            vxn_type_error(env, "targetingKey must be a string");
+            return NULL;
+        }
         *lazy = true;
         return vxn_lazy_begin(env, e, ctx, tk, lz, own);
     }

@@ -228,7 +228,9 @@ vx_doc *vxn_doc_from_js(napi_env env, napi_value v, const char *what)
 
 /* ---- vexil -> JS ------------------------------------------------------------ */
 
-static napi_value from_object(napi_env env, const vx_value *v)
+static napi_value from_value(napi_env env, const vx_value *v, bool freeze);
+
+static napi_value from_object(napi_env env, const vx_value *v, bool freeze)
 {
     napi_value obj;
     napi_create_object(env, &obj);
@@ -236,14 +238,16 @@ static napi_value from_object(napi_env env, const vx_value *v)
     for (size_t i = 0; i < n; i++) {
         size_t klen = 0;
         const char *k = vx_value_key_at(v, i, &klen);
-        napi_value key, val = vxn_from_value(env, vx_value_get(v, k));
+        napi_value key, val = from_value(env, vx_value_get(v, k), freeze);
         napi_create_string_utf8(env, k, klen, &key);
         napi_set_property(env, obj, key, val);
     }
+    if (freeze)
+        napi_object_freeze(env, obj);
     return obj;
 }
 
-napi_value vxn_from_value(napi_env env, const vx_value *v)
+static napi_value from_value(napi_env env, const vx_value *v, bool freeze)
 {
     napi_value out;
     switch (vx_value_get_type(v)) {
@@ -266,13 +270,26 @@ napi_value vxn_from_value(napi_env env, const vx_value *v)
         size_t n = vx_value_count(v);
         napi_create_array_with_length(env, n, &out);
         for (size_t i = 0; i < n; i++)
-            napi_set_element(env, out, (uint32_t)i, vxn_from_value(env, vx_value_at(v, i)));
+            napi_set_element(env, out, (uint32_t)i, from_value(env, vx_value_at(v, i), freeze));
+        if (freeze)
+            napi_object_freeze(env, out);
         return out;
     }
     case VX_OBJECT:
-        return from_object(env, v);
+        return from_object(env, v, freeze);
     default:
         napi_get_null(env, &out);
         return out;
     }
+}
+
+napi_value vxn_from_value(napi_env env, const vx_value *v)
+{
+    return from_value(env, v, false);
+}
+
+/* The same, deeply frozen: for values shared between calls (cached flag metadata). */
+napi_value vxn_from_value_frozen(napi_env env, const vx_value *v)
+{
+    return from_value(env, v, true);
 }

@@ -27,6 +27,15 @@ void vxn_engine_pin(vxn_engine *e, napi_env env, int delta)
     }
 }
 
+/* Exporters and change listeners keep the engine alive until close(). */
+void vxn_pin_until_close(vxn_engine *e, napi_env env)
+{
+    if (!e->pinned_until_close) {
+        e->pinned_until_close = true;
+        vxn_engine_pin(e, env, 1);
+    }
+}
+
 static void engine_finalize(napi_env env, void *data, void *hint)
 {
     vxn_engine_release(data);
@@ -54,12 +63,18 @@ void vxn_engine_release(vxn_engine *e)
     if (e->addon) {
         if (e->log_fn)
             napi_delete_reference(e->env, e->log_fn);
+        if (e->note_fn)
+            napi_delete_reference(e->env, e->note_fn);
+        if (e->cache.arr)
+            napi_delete_reference(e->env, e->cache.arr);
         if (e->self)
             napi_delete_reference(e->env, e->self);
     }
     vx_engine_set_logger(e->eng, VX_LOG_OFF, NULL, NULL);
     vx_engine_free(e->eng);
     vx_context_free(e->scratch);
+    vxn_notes_free(e);
+    vxn_cache_free(NULL, e);
     for (vxn_log *l = e->logs; l;) {
         vxn_log *n = l->next;
         free(l->text);
@@ -78,11 +93,11 @@ void vxn_engine_release(vxn_engine *e)
     free(e);
 }
 
-/* native.engineNew(logFn, minLevel, exitTimeoutMs) -> external */
+/* native.engineNew(logFn, minLevel, exitTimeoutMs, detailsCache) -> external */
 napi_value vxn_engine_new(napi_env env, napi_callback_info info)
 {
-    size_t argc = 3;
-    napi_value argv[3];
+    size_t argc = 4;
+    napi_value argv[4];
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
     int32_t level = VX_LOG_WARN;
     int64_t exit_ms = 2000;
@@ -96,6 +111,8 @@ napi_value vxn_engine_new(napi_env env, napi_callback_info info)
     pthread_mutex_init(&e->mu, NULL);
     e->logs_tail = &e->logs;
     e->logs_msg.kind = VXN_MSG_LOGS;
+    e->notes_tail = &e->notes;
+    e->notes_msg.kind = VXN_MSG_NOTES;
     e->exit_timeout_ms = exit_ms;
     e->addon = vxn_addon_of(env);
     e->env = env;
@@ -111,6 +128,11 @@ napi_value vxn_engine_new(napi_env env, napi_callback_info info)
         return NULL;
     }
     napi_create_reference(env, ext, 0, &e->self);
+    e->cache.probe = true;
+    if (argc > 3 && vxn_is_type(env, argv[3], napi_object))
+        napi_create_reference(env, argv[3], 1, &e->cache.arr);
+    else
+        e->cache.off = true;
     if (argc > 0 && vxn_is_type(env, argv[0], napi_function))
         napi_create_reference(env, argv[0], 1, &e->log_fn);
     e->next = e->addon->engines;
@@ -124,76 +146,22 @@ napi_value vxn_engine_new(napi_env env, napi_callback_info info)
     return ext;
 }
 
-/* ---- Loading and change detection ------------------------------------------ */
+/* ---- Loading ---------------------------------------------------------------- */
 
-static bool same_definition(const vx_config *a, const vx_config *b, const char *key)
-{
-    const vx_value *va = vx_config_flag_definition(a, key);
-    const vx_value *vb = vx_config_flag_definition(b, key);
-    if (!va || !vb)
-        return va == vb;
-    size_t na = vx_value_to_json(va, NULL, 0), nb = vx_value_to_json(vb, NULL, 0);
-    if (na != nb)
-        return false;
-    char *ja = malloc(na + 1), *jb = malloc(nb + 1);
-    bool same = false;
-    if (ja && jb) {
-        vx_value_to_json(va, ja, na + 1);
-        vx_value_to_json(vb, jb, nb + 1);
-        same = memcmp(ja, jb, na) == 0;
-    }
-    free(ja);
-    free(jb);
-    return same;
-}
-
-static void push_key(napi_env env, napi_value arr, uint32_t *n, const char *key)
-{
-    napi_set_element(env, arr, (*n)++, vxn_string(env, key));
-}
-
-/* The keys of flags added, removed or changed between two configurations,
- * sorted (both key lists are). Shared with live configuration updates. */
-napi_value vxn_config_diff(napi_env env, const vx_config *old, const vx_config *cur)
-{
-    napi_value arr;
-    uint32_t n = 0;
-    napi_create_array(env, &arr);
-    size_t i = 0, j = 0, no = vx_config_flag_count(old), nc = vx_config_flag_count(cur);
-    while (i < no || j < nc) {
-        const char *ko = i < no ? vx_config_flag_key(old, i) : NULL;
-        const char *kc = j < nc ? vx_config_flag_key(cur, j) : NULL;
-        int cmp = !ko ? 1 : !kc ? -1 : strcmp(ko, kc);
-        if (cmp < 0) {
-            push_key(env, arr, &n, ko);
-            i++;
-        } else if (cmp > 0) {
-            push_key(env, arr, &n, kc);
-            j++;
-        } else {
-            if (!same_definition(old, cur, ko))
-                push_key(env, arr, &n, ko);
-            i++;
-            j++;
-        }
-    }
-    return arr;
-}
-
-/* native.engineLoad(h, textOrPath, format, isFile, wantChanges) -> changed keys */
+/* native.engineLoad(h, textOrPath, format, isFile). Listeners hear about
+ * changes from the core's notifications (live.c). */
 napi_value vxn_engine_load(napi_env env, napi_callback_info info)
 {
-    size_t argc = 5;
-    napi_value argv[5];
+    size_t argc = 4;
+    napi_value argv[4];
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
     vxn_engine *e = vxn_engine_arg(env, argv[0]);
     if (!e)
         return NULL;
     int32_t format = 0;
-    bool is_file = false, want = false;
+    bool is_file = false;
     napi_get_value_int32(env, argv[2], &format);
     napi_get_value_bool(env, argv[3], &is_file);
-    napi_get_value_bool(env, argv[4], &want);
     char buf[1024];
     size_t len;
     bool heap;
@@ -202,25 +170,18 @@ napi_value vxn_engine_load(napi_env env, napi_callback_info info)
                      : NULL;
     if (!text)
         return vxn_type_error(env, is_file ? "path must be a string" : "flags must be a string");
-    vx_config *old = want ? vx_engine_get_config(e->eng) : NULL;
     vx_error err = {0};
     vx_status st = is_file ? vx_engine_load_file(e->eng, text, (vx_format)format, &err)
                            : vx_engine_load(e->eng, text, len, (vx_format)format, &err);
     if (heap)
         free(text);
     vxn_drain_logs(env, e);
-    napi_value out = vxn_undefined(env);
     if (st != VX_OK) {
         if (!err.status)
             err.status = st;
-        vxn_config_error(env, &err);
-    } else if (want) {
-        vx_config *cur = vx_engine_get_config(e->eng);
-        out = vxn_config_diff(env, old, cur);
-        vx_config_free(cur);
+        return vxn_config_error(env, &err);
     }
-    vx_config_free(old);
-    return st == VX_OK ? out : NULL;
+    return vxn_undefined(env);
 }
 
 /* ---- Settings ---------------------------------------------------------------- */
@@ -271,8 +232,10 @@ napi_value vxn_engine_set(napi_env env, napi_callback_info info)
     if (napi_get_value_string_utf8(env, argv[1], what, sizeof what, &len) != napi_ok)
         return vxn_type_error(env, "setting name must be a string");
     vx_status st;
-    if (strcmp(what, "fromEnv") == 0)
+    if (strcmp(what, "fromEnv") == 0) {
+        e->cache.off = true; /* flags then live as long as their evaluation */
         st = vx_engine_use_env(e->eng);
+    }
     else if (strcmp(what, "enrichment") == 0 || strcmp(what, "exporterMetadata") == 0)
         st = set_doc_setting(env, e, what, argv[2]);
     else if (strcmp(what, "environment") == 0 || strcmp(what, "eventSource") == 0)

@@ -25,6 +25,8 @@ typedef struct call {
     char *key;
     bool key_heap;
     bool ran;                   /* r holds a result to release */
+    bool details;               /* a *Details call */
+    vx_config *before;          /* the configuration before the evaluation (cache proof) */
     vx_result r;
     char def_buf[256];
     char key_buf[256];
@@ -42,6 +44,8 @@ static void call_init(call *c)
     c->key = NULL;
     c->key_heap = false;
     c->ran = false;
+    c->details = false;
+    c->before = NULL;
 }
 
 static const char *type_name(vx_type t)
@@ -107,14 +111,20 @@ static vx_status run(napi_env env, call *c)
 /* Adds the attributes the JS side read ahead (arguments 5...) to the scratch
  * context. A value that does not convert is left to the lazy lookup, which
  * reads it again and reports the error. */
-static void add_preread(napi_env env, call *c, int64_t id, size_t argc, napi_value *argv)
+static void add_preread(napi_env env, call *c, int64_t id, uint32_t absent, uint32_t npre,
+                        size_t argc, napi_value *argv)
 {
     const struct vxn_learned *l = &c->e->learned[id];
     vx_doc *doc = vx_context_attributes(c->ctx);
     c->lz.flag_id = id;
-    for (size_t i = 0; i < l->n && 5 + i < argc; i++) {
+    /* Names are only ever appended: the JS side's first npre are ours. */
+    for (size_t i = 0; i < l->n && i < npre && 5 + i < argc; i++) {
         napi_valuetype t;
         napi_value v = argv[5 + i];
+        if (absent & (1u << i)) { /* undefined, as the JS side saw */
+            c->lz.absent |= 1u << i;
+            continue;
+        }
         /* Strings first, without napi_typeof: the getter checks the type. */
         char buf[256];
         size_t len;
@@ -153,10 +163,13 @@ static bool evaluate(napi_env env, napi_callback_info info, call *c)
         vxn_type_error(env, "not an engine");
         return false;
     }
-    /* The JS side passes interned flag keys as small integers. */
-    uint32_t id;
+    /* The JS side passes interned flag keys as small integers, with the
+     * absent pre-read attributes in bits 16-21 and their count in 22-24. */
+    uint32_t id, absent = 0, npre = 0;
     int64_t flag_id = -1;
-    if (napi_get_value_uint32(env, argv[1], &id) == napi_ok && id < c->e->n_flag_keys) {
+    if (napi_get_value_uint32(env, argv[1], &id) == napi_ok &&
+        (absent = (id >> 16) & 0x3f, npre = (id >> 22) & 7, id &= 0xffff,
+         id < c->e->n_flag_keys)) {
         c->key = c->e->flag_keys[id];
         flag_id = id;
     } else {
@@ -189,11 +202,13 @@ static bool evaluate(napi_env env, napi_callback_info info, call *c)
     if (!c->ctx)
         return false;
     if (c->lazy && flag_id >= 0 && c->lz.obj) {
-        if (argc > 5)
-            add_preread(env, c, flag_id, argc, argv);
+        if (npre)
+            add_preread(env, c, flag_id, absent, npre, argc, argv);
         else
             c->lz.flag_id = flag_id;
     }
+    if (c->details && c->e->cache.probe && !c->e->cache.off)
+        c->before = vx_engine_get_config(c->e->eng);
     c->ran = true;
     return run(env, c) == VX_OK;
 }
@@ -209,6 +224,7 @@ static void finish(call *c)
     if (c->def_heap)
         free(c->def_str);
     vx_doc_free(c->def_doc);
+    vx_config_free(c->before);
 }
 
 static bool used_default(const vx_result *r)
@@ -256,27 +272,171 @@ napi_value vxn_eval_value(napi_env env, napi_callback_info info)
  *
  * Building the details object through N-API (a property at a time, each a map
  * transition) cost ten times the evaluation. The scalars go to a shared
- * Int32Array and the strings and metadata to a shared array instead; the JS
- * side reads them right after the call and builds an object literal. */
+ * Int32Array instead, and the JS side builds an object literal. The variant,
+ * the version and the metadata are the core's pointers into the
+ * configuration: each is made into a JS value once and cached in the
+ * engine's JS array, and the Int32Array carries its id there ([5] variant,
+ * [6] version, [7] metadata; -1: none, -2: in the shared refs array, when it
+ * could not be cached). The error message goes through the refs array. */
 
-static void details_out(napi_env env, const call *c)
+enum { SLOT_VARIANT, SLOT_VERSION, SLOT_META, SLOTS };
+#define CACHE_MAX 65536u
+
+static uint32_t ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 29;
+    x *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(x >> 32);
+}
+
+static int32_t cache_find(const struct vxn_cache *k, const void *p)
+{
+    if (!k->cap)
+        return -1;
+    for (uint32_t i = ptr_hash(p) & (k->cap - 1);; i = (i + 1) & (k->cap - 1)) {
+        if (k->keys[i] == p)
+            return k->ids[i];
+        if (!k->keys[i])
+            return -1;
+    }
+}
+
+static bool cache_grow(struct vxn_cache *k)
+{
+    uint32_t cap = k->cap ? k->cap * 2 : 64;
+    const void **keys = calloc(cap, sizeof(*keys));
+    int32_t *ids = malloc(cap * sizeof(*ids));
+    if (!keys || !ids) {
+        free(keys);
+        free(ids);
+        return false;
+    }
+    for (uint32_t j = 0; j < k->cap; j++) {
+        if (!k->keys[j])
+            continue;
+        uint32_t i = ptr_hash(k->keys[j]) & (cap - 1);
+        while (keys[i])
+            i = (i + 1) & (cap - 1);
+        keys[i] = k->keys[j];
+        ids[i] = k->ids[j];
+    }
+    free(k->keys);
+    free(k->ids);
+    k->keys = keys;
+    k->ids = ids;
+    k->cap = cap;
+    return true;
+}
+
+/* Empties the cache; `held` becomes `config` (a reference it takes over). */
+static void cache_reset(napi_env env, struct vxn_cache *k, vx_config *config)
+{
+    if (k->cap)
+        memset(k->keys, 0, k->cap * sizeof(*k->keys));
+    k->n = 0;
+    vx_config_free(k->held);
+    k->held = config;
+    napi_value arr, zero;
+    if (env && k->arr && napi_get_reference_value(env, k->arr, &arr) == napi_ok && arr) {
+        napi_create_uint32(env, 0, &zero);
+        napi_set_named_property(env, arr, "length", zero);
+    }
+}
+
+void vxn_cache_free(napi_env env, vxn_engine *e)
+{
+    struct vxn_cache *k = &e->cache;
+    free(k->keys);
+    free(k->ids);
+    k->keys = NULL;
+    k->ids = NULL;
+    k->cap = k->n = 0;
+    vx_config_free(k->held);
+    k->held = NULL;
+}
+
+static napi_value slot_value(napi_env env, int slot, const void *p)
+{
+    return slot == SLOT_META ? vxn_from_value_frozen(env, p) : vxn_string(env, p);
+}
+
+/* Ids for the result's pointers. A pointer seen before is a hit: it belongs to
+ * `held`, alive, so no other object can have its address. A new one is
+ * cached only when the configuration did not change around the evaluation
+ * (then the result's pointers belong to it); otherwise it is handed over
+ * uncached and the next calls check the configuration. */
+static void cache_resolve(napi_env env, call *c, const void *const ptrs[SLOTS], int32_t ids[SLOTS],
+                          napi_value refs)
+{
+    struct vxn_cache *k = &c->e->cache;
+    bool miss = false;
+    for (int s = 0; s < SLOTS; s++) {
+        ids[s] = ptrs[s] ? cache_find(k, ptrs[s]) : -1;
+        if (ptrs[s] && ids[s] < 0)
+            miss = true;
+    }
+    if (!miss)
+        return;
+    bool proven = false;
+    napi_value arr = NULL;
+    if (!k->off && c->before && k->arr &&
+        napi_get_reference_value(env, k->arr, &arr) == napi_ok && arr) {
+        vx_config *after = vx_engine_get_config(c->e->eng);
+        proven = after == c->before;
+        vx_config_free(after);
+    }
+    if (proven && (k->held != c->before || k->n + SLOTS > CACHE_MAX)) {
+        cache_reset(env, k, c->before);
+        c->before = NULL; /* now held */
+        for (int s = 0; s < SLOTS; s++)
+            ids[s] = ptrs[s] ? -2 : -1;
+    }
+    k->probe = !proven && !k->off;
+    for (int s = 0; s < SLOTS; s++) {
+        if (!ptrs[s] || ids[s] >= 0)
+            continue;
+        napi_value v = slot_value(env, s, ptrs[s]);
+        bool room = proven && ((k->n + 1) * 2 <= k->cap || cache_grow(k));
+        if (room) {
+            int32_t id = (int32_t)k->n++;
+            uint32_t i = ptr_hash(ptrs[s]) & (k->cap - 1);
+            while (k->keys[i])
+                i = (i + 1) & (k->cap - 1);
+            k->keys[i] = ptrs[s];
+            k->ids[i] = id;
+            napi_set_element(env, arr, (uint32_t)id, v);
+            ids[s] = id;
+        } else {
+            ids[s] = -2;
+            napi_set_element(env, refs, s == SLOT_VARIANT ? 0 : s == SLOT_VERSION ? 1 : 3, v);
+        }
+    }
+}
+
+static void details_out(napi_env env, call *c)
 {
     vxn_addon *a = c->e->addon;
     const vx_result *r = &c->r;
-    if (a->out_ints) {
-        a->out_ints[0] = r->reason;
-        a->out_ints[1] = r->error_code;
-        a->out_ints[2] = r->track_events;
-        a->out_ints[3] = r->cacheable;
-    }
-    napi_value refs, undef = vxn_undefined(env);
-    if (!a->out_refs || napi_get_reference_value(env, a->out_refs, &refs) != napi_ok)
+    napi_value refs = NULL;
+    if (!a->out_ints || !a->out_refs || napi_get_reference_value(env, a->out_refs, &refs) != napi_ok)
         return;
-    napi_set_element(env, refs, 0, vxn_string(env, r->variant));
-    napi_set_element(env, refs, 1, r->version && *r->version ? vxn_string(env, r->version) : undef);
-    const char *msg = c->lazy && c->lz.failed ? c->lz.err : r->error_message;
-    napi_set_element(env, refs, 2, r->error_code != VX_ERRC_NONE ? vxn_string(env, msg) : undef);
-    napi_set_element(env, refs, 3, r->metadata ? vxn_from_value(env, r->metadata) : undef);
+    int32_t *out = a->out_ints;
+    out[0] = r->reason;
+    out[1] = r->error_code;
+    out[2] = r->track_events;
+    out[3] = r->cacheable;
+    const void *ptrs[SLOTS] = {r->variant, r->version && *r->version ? r->version : NULL,
+                               r->metadata};
+    int32_t ids[SLOTS];
+    cache_resolve(env, c, ptrs, ids, refs);
+    out[5] = ids[SLOT_VARIANT];
+    out[6] = ids[SLOT_VERSION];
+    out[7] = ids[SLOT_META];
+    if (r->error_code != VX_ERRC_NONE) {
+        const char *msg = c->lazy && c->lz.failed ? c->lz.err : r->error_message;
+        napi_set_element(env, refs, 2, vxn_string(env, msg));
+    }
 }
 
 /* native.<type>Details(h, flag, default, ctx, targetingKey) -> value; the rest
@@ -285,6 +445,7 @@ napi_value vxn_eval_details(napi_env env, napi_callback_info info)
 {
     call c;
     call_init(&c);
+    c.details = true;
     napi_value out = NULL;
     if (evaluate(env, info, &c)) {
         out = result_value(env, &c);

@@ -60,10 +60,7 @@ static napi_value registered(napi_env env, vxn_engine *e, vx_exporter *x,
 {
     if (o->event_type == VX_EVENT_FEATURE)
         e->feature_events = true;
-    if (!e->exporters_pinned) {
-        e->exporters_pinned = true;
-        vxn_engine_pin(e, env, 1);
-    }
+    vxn_pin_until_close(e, env);
     return vxn_string(env, vx_exporter_name(x));
 }
 
@@ -88,38 +85,13 @@ typedef struct builtin_cfg {
 
 static void free_cfg(builtin_cfg *c)
 {
-    if (c->headers)
-        for (char **h = c->headers; *h; h++)
-            free(*h);
-    free(c->headers);
+    vxn_free_lines(c->headers);
     vx_doc_free(c->meta);
 }
 
-/* {name: value} -> NULL-terminated "Name: value" strings. */
 static bool headers_opt(napi_env env, napi_value cfg, builtin_cfg *c)
 {
-    napi_value obj, names;
-    uint32_t n = 0;
-    if (!vxn_get_opt(env, cfg, "headers", &obj))
-        return true;
-    if (napi_get_property_names(env, obj, &names) != napi_ok ||
-        napi_get_array_length(env, names, &n) != napi_ok || !(c->headers = calloc(n + 1, sizeof(char *))))
-        return false;
-    for (uint32_t i = 0; i < n; i++) {
-        napi_value k, v, vs;
-        char kb[256], vb[1024];
-        size_t kl = 0, vl = 0;
-        napi_get_element(env, names, i, &k);
-        if (napi_get_property(env, obj, k, &v) != napi_ok || napi_coerce_to_string(env, v, &vs) != napi_ok)
-            return false;
-        napi_get_value_string_utf8(env, k, kb, sizeof kb, &kl);
-        napi_get_value_string_utf8(env, vs, vb, sizeof vb, &vl);
-        size_t need = kl + vl + 3;
-        if (!(c->headers[i] = malloc(need)))
-            return false;
-        snprintf(c->headers[i], need, "%s: %s", kb, vb);
-    }
-    return true;
+    return vxn_header_lines(env, cfg, &c->headers);
 }
 
 static vx_status make_builtin(napi_env env, const char *kind, napi_value cfg, builtin_cfg *c,

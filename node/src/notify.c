@@ -122,8 +122,19 @@ static void *op_main(void *arg)
 {
     vxn_op *op = arg;
     vx_engine *eng = op->owner->eng;
-    op->result = op->is_close ? vx_engine_close(eng, op->timeout_ms)
-                              : vx_engine_flush(eng, op->timeout_ms);
+    switch (op->kind) {
+    case VXN_OP_CLOSE: op->result = vx_engine_close(eng, op->timeout_ms); break;
+    case VXN_OP_FLUSH: op->result = vx_engine_flush(eng, op->timeout_ms); break;
+    case VXN_OP_START: op->result = vx_engine_start(eng, &op->ro, &op->err); break;
+    case VXN_OP_REFRESH: op->result = vx_engine_refresh(eng, &op->err); break;
+    }
+    return NULL;
+}
+
+static void *op_thread(void *arg)
+{
+    vxn_op *op = arg;
+    op_main(op);
     vxn_post(op->owner, &op->msg);
     return NULL;
 }
@@ -140,35 +151,101 @@ static void unlink_op(vxn_engine *e, vxn_op *op)
     pthread_mutex_unlock(&e->mu);
 }
 
-/* On the JS thread: the operation's thread is done; settle its promise. */
-static void op_done(napi_env env, vxn_op *op)
+static void op_free(vxn_op *op)
 {
-    vxn_engine *e = op->owner;
-    pthread_join(op->thread, NULL);
-    unlink_op(e, op);
-    vxn_drain_logs(env, e);
-    napi_value v;
-    if (op->is_close)
-        vxn_pumps_release_js(env, e);
-    if (op->is_close && e->exporters_pinned) {
-        /* Closed: the pumps end by themselves; nothing needs the engine now. */
-        e->exporters_pinned = false;
-        vxn_engine_pin(e, env, -1);
-    }
-    if (op->is_close)
-        v = vxn_undefined(env);
-    else
-        napi_get_boolean(env, op->result == VX_OK, &v);
-    napi_resolve_deferred(env, op->deferred, v);
-    tsfn_ref(env, e, -1);
-    vxn_engine_pin(e, env, -1);
+    free(op->pfile);
     free(op);
 }
 
-static napi_value start_op(napi_env env, napi_callback_info info, bool is_close)
+/* What a failed start or refresh rejects with: a ConfigError for a failed
+ * retrieval, a plain Error (code VX_ESTATE...) for a misuse. */
+static napi_value live_error(napi_env env, vxn_op *op)
+{
+    vx_status st = op->result;
+    if (!op->err.status)
+        op->err.status = st;
+    if (st == VX_ESTATE || st == VX_ECLOSED || st == VX_EINVAL || st == VX_ENOMEM)
+        return vxn_error_value(env, st, op->err.message);
+    return vxn_config_error_value(env, &op->err);
+}
+
+/* On the JS thread: the operation is done; settle its promise. */
+static void op_settle(napi_env env, vxn_op *op)
+{
+    vxn_engine *e = op->owner;
+    unlink_op(e, op);
+    vxn_drain_logs(env, e);
+    napi_value v = vxn_undefined(env);
+    bool ok = true;
+    switch (op->kind) {
+    case VXN_OP_CLOSE:
+        vxn_pumps_release_js(env, e);
+        if (e->pinned_until_close) {
+            /* Closed: the pumps end by themselves; nothing needs the engine now. */
+            e->pinned_until_close = false;
+            vxn_engine_pin(e, env, -1);
+        }
+        break;
+    case VXN_OP_FLUSH:
+        napi_get_boolean(env, op->result == VX_OK, &v);
+        break;
+    default:
+        if (op->result != VX_OK) {
+            ok = false;
+            v = live_error(env, op);
+        }
+        break;
+    }
+    if (ok)
+        napi_resolve_deferred(env, op->deferred, v);
+    else
+        napi_reject_deferred(env, op->deferred, v);
+    tsfn_ref(env, e, -1);
+    vxn_engine_pin(e, env, -1);
+    op_free(op);
+}
+
+static void op_done(napi_env env, vxn_op *op)
+{
+    pthread_join(op->thread, NULL);
+    op_settle(env, op);
+}
+
+napi_value vxn_op_launch(napi_env env, vxn_engine *e, vxn_op *op)
+{
+    napi_value promise;
+    if (e->torn_down) {
+        op_free(op);
+        return vxn_error(env, VX_ECLOSED, "engine unavailable");
+    }
+    op->msg.kind = VXN_MSG_OP;
+    op->owner = e;
+    if (napi_create_promise(env, &op->deferred, &promise) != napi_ok) {
+        op_free(op);
+        return NULL;
+    }
+    if (op->kind == VXN_OP_CLOSE)
+        e->closed = true;
+    vxn_engine_pin(e, env, 1);
+    tsfn_ref(env, e, 1);
+    pthread_mutex_lock(&e->mu);
+    op->next = e->ops;
+    e->ops = op;
+    pthread_mutex_unlock(&e->mu);
+    if (pthread_create(&op->thread, NULL, op_thread, op) != 0) {
+        /* No thread: do it here (a close without pull exporters is quick). */
+        if (op->kind == VXN_OP_CLOSE || op->kind == VXN_OP_FLUSH)
+            op->timeout_ms = 0;
+        op_main(op);
+        op_settle(env, op);
+    }
+    return promise;
+}
+
+static napi_value start_op(napi_env env, napi_callback_info info, vxn_op_kind kind)
 {
     size_t argc = 2;
-    napi_value argv[2], promise;
+    napi_value argv[2];
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
     vxn_engine *e = vxn_engine_arg(env, argv[0]);
     if (!e)
@@ -177,48 +254,23 @@ static napi_value start_op(napi_env env, napi_callback_info info, bool is_close)
     if (argc > 1 && vxn_is_type(env, argv[1], napi_number))
         napi_get_value_int64(env, argv[1], &timeout);
     vxn_op *op = calloc(1, sizeof(*op));
-    if (!op || e->torn_down) {
-        free(op);
-        return vxn_error(env, op ? VX_ECLOSED : VX_ENOMEM, "engine unavailable");
-    }
-    op->msg.kind = VXN_MSG_OP;
-    op->owner = e;
-    op->is_close = is_close;
+    if (!op)
+        return vxn_error(env, VX_ENOMEM, "out of memory");
+    op->kind = kind;
     op->timeout_ms = timeout;
-    napi_create_promise(env, &op->deferred, &promise);
-    if (is_close)
-        e->closed = true;
-    vxn_engine_pin(e, env, 1);
-    tsfn_ref(env, e, 1);
-    pthread_mutex_lock(&e->mu);
-    op->next = e->ops;
-    e->ops = op;
-    pthread_mutex_unlock(&e->mu);
-    if (pthread_create(&op->thread, NULL, op_main, op) != 0) {
-        /* No thread: do it here. A close without pull exporters is quick. */
-        op->result = is_close ? vx_engine_close(e->eng, 0) : vx_engine_flush(e->eng, 0);
-        op->thread = pthread_self();
-        unlink_op(e, op);
-        napi_value v;
-        napi_get_boolean(env, op->result == VX_OK, &v);
-        napi_resolve_deferred(env, op->deferred, is_close ? vxn_undefined(env) : v);
-        tsfn_ref(env, e, -1);
-        vxn_engine_pin(e, env, -1);
-        free(op);
-    }
-    return promise;
+    return vxn_op_launch(env, e, op);
 }
 
 /* native.engineFlush(h, timeoutMs) -> Promise<boolean> (true: all delivered) */
 napi_value vxn_engine_flush(napi_env env, napi_callback_info info)
 {
-    return start_op(env, info, false);
+    return start_op(env, info, VXN_OP_FLUSH);
 }
 
 /* native.engineClose(h, timeoutMs) -> Promise<void> */
 napi_value vxn_engine_close(napi_env env, napi_callback_info info)
 {
-    return start_op(env, info, true);
+    return start_op(env, info, VXN_OP_CLOSE);
 }
 
 /* native.engineCloseSync(h, timeoutMs) -> boolean. For 'exit' handlers, where
@@ -240,8 +292,8 @@ napi_value vxn_engine_close_sync(napi_env env, napi_callback_info info)
     vx_status st = vx_engine_close(e->eng, vxn_natives_pending(e) ? timeout : 0);
     vxn_drain_logs(env, e);
     vxn_pumps_release_js(env, e);
-    if (e->exporters_pinned) {
-        e->exporters_pinned = false;
+    if (e->pinned_until_close) {
+        e->pinned_until_close = false;
         vxn_engine_pin(e, env, -1);
     }
     napi_get_boolean(env, st == VX_OK, &out);
@@ -273,6 +325,9 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data)
         break;
     case VXN_MSG_OP:
         op_done(env, (vxn_op *)m);
+        break;
+    case VXN_MSG_NOTES:
+        vxn_deliver_notes(env, e);
         break;
     }
 }
@@ -307,7 +362,7 @@ static void join_ops(vxn_engine *e)
         if (!op)
             return;
         pthread_join(op->thread, NULL);
-        free(op); /* its promise dies with the environment */
+        op_free(op); /* its promise dies with the environment */
     }
 }
 
@@ -323,6 +378,7 @@ void vxn_engine_teardown(vxn_engine *e, int64_t timeout_ms, bool from_hook)
     pthread_mutex_unlock(&e->mu);
     vxn_pumps_stop(e);
     vx_engine_close(e->eng, vxn_natives_pending(e) ? timeout_ms : 0);
+    vxn_listen_stop(e);
     join_ops(e);
     if (e->tsfn) {
         if (!from_hook)

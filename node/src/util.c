@@ -57,15 +57,20 @@ napi_value vxn_type_error(napi_env env, const char *fmt, ...)
 }
 
 /* An Error whose `code` is the status name ("VX_EIO"), like Node's own errors. */
-napi_value vxn_error(napi_env env, vx_status st, const char *msg)
+napi_value vxn_error_value(napi_env env, vx_status st, const char *msg)
 {
-    if (pending(env))
-        return NULL;
     napi_value code = vxn_string(env, vx_status_name(st));
     napi_value text = vxn_string(env, msg && *msg ? msg : vx_status_name(st));
     napi_value err;
     napi_create_error(env, code, text, &err);
-    napi_throw(env, err);
+    return err;
+}
+
+napi_value vxn_error(napi_env env, vx_status st, const char *msg)
+{
+    if (pending(env))
+        return NULL;
+    napi_throw(env, vxn_error_value(env, st, msg));
     return NULL;
 }
 
@@ -76,21 +81,28 @@ static void set_int(napi_env env, napi_value obj, const char *key, int v)
     napi_set_named_property(env, obj, key, n);
 }
 
-/* vexil.ConfigError(message) with code, line and column, thrown. */
-napi_value vxn_config_error(napi_env env, const vx_error *err)
+/* vexil.ConfigError(message) with code, line and column. */
+napi_value vxn_config_error_value(napi_env env, const vx_error *err)
 {
     vxn_addon *a = vxn_addon_of(env);
     napi_value cls, obj, msg = vxn_string(env, err->message[0] ? err->message
                                                               : vx_status_name(err->status));
     if (!a || !a->config_error || napi_get_reference_value(env, a->config_error, &cls) != napi_ok ||
         napi_new_instance(env, cls, 1, &msg, &obj) != napi_ok)
-        return vxn_error(env, err->status, err->message);
+        return vxn_error_value(env, err->status, err->message);
     napi_set_named_property(env, obj, "code", vxn_string(env, vx_status_name(err->status)));
     if (err->line > 0) {
         set_int(env, obj, "line", err->line);
         set_int(env, obj, "column", err->column);
     }
-    napi_throw(env, obj);
+    return obj;
+}
+
+napi_value vxn_config_error(napi_env env, const vx_error *err)
+{
+    if (pending(env))
+        return NULL;
+    napi_throw(env, vxn_config_error_value(env, err));
     return NULL;
 }
 
@@ -114,7 +126,20 @@ void vxn_take_exception(napi_env env, char *buf, size_t cap)
 static size_t utf16_to_utf8(const char16_t *in, size_t n, char *out)
 {
     unsigned char *o = (unsigned char *)out;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    /* ASCII, four units at a time: the common case for keys and attributes. */
+    for (; i + 4 <= n; i += 4) {
+        uint64_t x;
+        memcpy(&x, in + i, sizeof x);
+        if (x & 0xFF80FF80FF80FF80ull)
+            break;
+        o[0] = (unsigned char)in[i];
+        o[1] = (unsigned char)in[i + 1];
+        o[2] = (unsigned char)in[i + 2];
+        o[3] = (unsigned char)in[i + 3];
+        o += 4;
+    }
+    for (; i < n; i++) {
         uint32_t c = in[i];
         if (c < 0x80) {
             *o++ = (unsigned char)c;
@@ -204,4 +229,90 @@ bool vxn_get_opt(napi_env env, napi_value obj, const char *key, napi_value *out)
     if (napi_typeof(env, *out, &t) != napi_ok)
         return false;
     return t != napi_undefined && t != napi_null;
+}
+
+/* A JS string as a malloc'd UTF-8 copy; NULL when v is not a string. */
+char *vxn_strdup_js(napi_env env, napi_value v)
+{
+    size_t n = 0;
+    if (!vxn_is_type(env, v, napi_string) ||
+        napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok)
+        return NULL;
+    char *p = malloc(n + 1);
+    if (p)
+        napi_get_value_string_utf8(env, v, p, n + 1, &n);
+    return p;
+}
+
+/* obj[key] as a malloc'd string; NULL when absent (undefined or null). A
+ * present non-string throws a TypeError and sets *bad. */
+char *vxn_str_opt(napi_env env, napi_value obj, const char *key, bool *bad)
+{
+    napi_value v;
+    if (*bad || !vxn_get_opt(env, obj, key, &v))
+        return NULL;
+    char *s = vxn_strdup_js(env, v);
+    if (!s) {
+        *bad = true;
+        vxn_type_error(env, "%s must be a string", key);
+    }
+    return s;
+}
+
+void vxn_free_lines(char **lines)
+{
+    if (!lines)
+        return;
+    for (char **l = lines; *l; l++)
+        free(*l);
+    free(lines);
+}
+
+/* obj.headers ({name: value}) as NULL-terminated "Name: value" strings, or
+ * NULL without headers. false with a TypeError thrown when they do not convert. */
+bool vxn_header_lines(napi_env env, napi_value obj, char ***out)
+{
+    napi_value h, names;
+    uint32_t n = 0;
+    *out = NULL;
+    if (!vxn_get_opt(env, obj, "headers", &h))
+        return true;
+    if (!vxn_is_type(env, h, napi_object) ||
+        napi_get_property_names(env, h, &names) != napi_ok ||
+        napi_get_array_length(env, names, &n) != napi_ok) {
+        vxn_type_error(env, "headers must be an object of strings");
+        return false;
+    }
+    char **lines = calloc(n + 1, sizeof(char *));
+    if (!lines) {
+        vxn_error(env, VX_ENOMEM, "out of memory");
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        napi_value k, v, vs;
+        char *ks = NULL, *vstr = NULL;
+        if (napi_get_element(env, names, i, &k) != napi_ok ||
+            napi_get_property(env, h, k, &v) != napi_ok ||
+            napi_coerce_to_string(env, v, &vs) != napi_ok || !(ks = vxn_strdup_js(env, k)) ||
+            !(vstr = vxn_strdup_js(env, vs)) || strpbrk(ks, "\r\n:") || strpbrk(vstr, "\r\n")) {
+            free(ks);
+            free(vstr);
+            vxn_free_lines(lines);
+            vxn_type_error(env, "headers must be an object of strings (no line breaks)");
+            return false;
+        }
+        size_t need = strlen(ks) + strlen(vstr) + 3;
+        lines[i] = malloc(need);
+        if (lines[i])
+            snprintf(lines[i], need, "%s: %s", ks, vstr);
+        free(ks);
+        free(vstr);
+        if (!lines[i]) {
+            vxn_free_lines(lines);
+            vxn_error(env, VX_ENOMEM, "out of memory");
+            return false;
+        }
+    }
+    *out = lines;
+    return true;
 }

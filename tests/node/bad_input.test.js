@@ -39,7 +39,14 @@ test('wrong argument types throw TypeError', () => {
   }
   assert.throws(() => e.stringValue('rule', 'd', { targetingKey: 7 }), TypeError);
   assert.throws(() => e.stringValue('rule', 'd', { targetingKey: Symbol('k') }), TypeError);
-  assert.throws(() => e.stringValue('rule', 'd', { targetingKey: 'a\0b' }), TypeError);
+  // The key is converted only when the flag reads it: then a NUL is an ERROR result.
+  assert.throws(() => new vexil.Context('a\0b'), TypeError);
+  assert.equal(e.stringValue('rule', 'd', { targetingKey: 'a\0b', attr: 'v' }), 'yes');
+  const split = new vexil.Engine({ s: { variations: { a: 'x', b: 'y' }, defaultRule: { percentage: { a: 50, b: 50 } } } });
+  const nul = split.stringDetails('s', 'd', { targetingKey: 'a\0b' });
+  assert.equal(nul.value, 'd');
+  assert.equal(nul.errorCode, 'GENERAL');
+  assert.match(nul.errorMessage, /NUL/);
   assert.throws(() => e.stringValue('rule', 'd', { get targetingKey() { throw new Error('no'); } }), TypeError);
   assert.throws(() => new vexil.Context(12), TypeError);
   assert.throws(() => new vexil.Context('k', [1, 2]), TypeError);

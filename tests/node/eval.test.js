@@ -195,3 +195,42 @@ test('several engines are independent; version is exposed', () => {
   assert.equal(b.stringValue('my-flag', '', { targetingKey: 'user-key' }), 'other');
   assert.match(vexil.version, /^\d+\.\d+\.\d+/);
 });
+
+test('details: variants, versions and metadata are cached per configuration and follow changes', () => {
+  const flags = (n) => ({
+    f: {
+      variations: { a: `v${n}`, b: 'other' },
+      targeting: [{ name: `rule-${n}`, query: 'k eq 1', variation: 'a' }],
+      defaultRule: { variation: 'b' },
+      metadata: { n, nested: { n } },
+      version: `${n}`,
+    },
+  });
+  const e = new vexil.Engine(flags(0), { logger: false });
+  const d1 = e.stringDetails('f', '', { k: 1 });
+  const d2 = e.stringDetails('f', '', new vexil.Context('u', { k: 1 }));
+  assert.equal(d1.flagMetadata, d2.flagMetadata, 'one object per configuration');
+  assert.ok(Object.isFrozen(d1.flagMetadata) && Object.isFrozen(d1.flagMetadata.nested));
+  assert.ok(Object.isFrozen(e.stringDetails('missing', '').flagMetadata));
+  // Many configurations, freed and replaced: every answer matches its own.
+  for (let n = 1; n < 300; n++) {
+    e.load(flags(n));
+    for (let i = 0; i < 3; i++) {
+      const d = e.stringDetails('f', '', { k: i === 2 ? 0 : 1 });
+      assert.equal(d.version, `${n}`);
+      if (i === 2) {
+        assert.equal(d.variant, 'b');
+        assert.equal(d.value, 'other');
+        assert.deepEqual(d.flagMetadata, { n, nested: { n } });
+      } else {
+        assert.equal(d.variant, 'a');
+        assert.equal(d.value, `v${n}`);
+        assert.deepEqual(d.flagMetadata, { n, nested: { n }, evaluatedRuleName: `rule-${n}` });
+      }
+    }
+  }
+  const missing = e.boolDetails('nope', true);
+  assert.equal(missing.variant, 'SdkDefault');
+  assert.equal(missing.errorCode, 'FLAG_NOT_FOUND');
+  assert.match(missing.errorMessage, /nope/);
+});
