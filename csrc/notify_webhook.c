@@ -6,12 +6,6 @@
 
 #include <stdlib.h>
 
-static void notifier_destroy(void *ud)
-{
-    vx_webhook_destroy(ud);
-    free(ud);
-}
-
 static vx_status notifier_notify(void *ud, const vx_notification *n, vx_error *err)
 {
     vx_webhook *w = ud;
@@ -34,21 +28,17 @@ vx_status vx_webhook_notifier_new(const vx_webhook_notifier_config *config, vx_n
     if (!ops || !user_data)
         return VX_EINVAL;
     *user_data = NULL;
-    vx_webhook *w = calloc(1, sizeof(*w));
-    if (!w)
-        return VX_ENOMEM;
     vx_webhook_settings s = {0};
     if (config)
         s = (vx_webhook_settings){config->url, config->secret, config->headers, config->meta,
                                   config->timeout_ms, config->insecure_skip_verify,
                                   config->ca_file};
-    vx_status st = vx_webhook_init(w, "webhook notifier", config ? &s : NULL, err);
-    if (st != VX_OK) {
-        notifier_destroy(w);
+    vx_status st;
+    vx_webhook *w = vx_webhook_new("webhook notifier", config ? &s : NULL, &st, err);
+    if (!w)
         return st;
-    }
     ops->notify = notifier_notify;
-    ops->destroy = notifier_destroy;
+    ops->destroy = vx_webhook_free;
     *user_data = w;
     return VX_OK;
 }

@@ -196,3 +196,25 @@ vx_status vx_webhook_post(vx_webhook *w, vx_error *err)
     vx_buf_clear(&w->body);
     return st;
 }
+
+vx_webhook *vx_webhook_new(const char *what, const vx_webhook_settings *s, vx_status *status,
+                           vx_error *err)
+{
+    vx_webhook *w = calloc(1, sizeof(*w));
+    if (!w) {
+        *status = VX_ENOMEM;
+        return NULL;
+    }
+    *status = vx_webhook_init(w, what, s, err);
+    if (*status != VX_OK) {
+        vx_webhook_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void vx_webhook_free(void *w)
+{
+    vx_webhook_destroy(w);
+    free(w);
+}

@@ -39,6 +39,11 @@ typedef struct vx_webhook_settings {
 vx_status vx_webhook_init(vx_webhook *w, const char *what, const vx_webhook_settings *s,
                           vx_error *err);
 void vx_webhook_destroy(vx_webhook *w);
+/* Allocates and initialises one: NULL with *status and *err set on failure. */
+vx_webhook *vx_webhook_new(const char *what, const vx_webhook_settings *s, vx_status *status,
+                           vx_error *err);
+/* Destroys and frees; shaped to serve as exporter and notifier destroy callbacks. */
+void vx_webhook_free(void *w);
 /* POSTs w->body (signed when there is a secret). A status above 399 is
  * VX_EHTTP. The body is cleared afterwards. */
 vx_status vx_webhook_post(vx_webhook *w, vx_error *err);

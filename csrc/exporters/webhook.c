@@ -5,12 +5,6 @@
 
 #include <stdlib.h>
 
-static void webhook_destroy(void *ud)
-{
-    vx_webhook_destroy(ud);
-    free(ud);
-}
-
 static void build_body(vx_webhook *w, const vx_batch *batch)
 {
     vx_buf *b = &w->body;
@@ -40,21 +34,17 @@ vx_status vx_webhook_exporter_new(const vx_webhook_exporter_config *config, vx_e
     if (!ops || !user_data)
         return VX_EINVAL;
     *user_data = NULL;
-    vx_webhook *w = calloc(1, sizeof(*w));
-    if (!w)
-        return VX_ENOMEM;
     vx_webhook_settings s = {0};
     if (config)
         s = (vx_webhook_settings){config->url, config->secret, config->headers, config->meta,
                                   config->timeout_ms, config->insecure_skip_verify,
                                   config->ca_file};
-    vx_status st = vx_webhook_init(w, "webhook exporter", config ? &s : NULL, err);
-    if (st != VX_OK) {
-        webhook_destroy(w);
+    vx_status st;
+    vx_webhook *w = vx_webhook_new("webhook exporter", config ? &s : NULL, &st, err);
+    if (!w)
         return st;
-    }
     ops->export_batch = webhook_export;
-    ops->destroy = webhook_destroy;
+    ops->destroy = vx_webhook_free;
     *user_data = w;
     return VX_OK;
 }
