@@ -107,8 +107,9 @@ fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  seeds=; case $$t in fuzz_config|fuzz_yaml) seeds=tests/c/data/golden;; esac; \
 	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    $(BUILD)/fuzz/corpus-$$t tests/c/data/golden 2>&1 | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY" || true; \
+	    $(BUILD)/fuzz/corpus-$$t $$seeds 2>&1 | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY" || true; \
 	done
 
 # The demo: the same flag file evaluated from C, Python and JavaScript, with
