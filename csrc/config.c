@@ -67,7 +67,11 @@ static bool build_table(vx_config *c)
 
 const vx_flag *vx_config_find(const vx_config *c, const char *key, size_t len)
 {
-    uint32_t h = vx_key_hash(key, len);
+    return vx_config_find_h(c, key, len, vx_key_hash(key, len));
+}
+
+const vx_flag *vx_config_find_h(const vx_config *c, const char *key, size_t len, uint32_t h)
+{
     for (uint32_t s = h & c->table_mask; c->table[s]; s = (s + 1) & c->table_mask) {
         const vx_flag *f = &c->flags[c->table[s] - 1];
         if (f->key_hash == h && f->key_len == len && memcmp(f->key, key, len) == 0)

@@ -12,9 +12,17 @@
  * typical handful of attributes, so a small context is three mallocs. */
 #define CTX_ARENA_CHUNK 384
 
+/* Attribute names are short: comparing them inline beats a call to memcmp. */
 static bool same_key(const vx_member *m, const char *key, size_t len, uint32_t hash)
 {
-    return m->key_hash == hash && m->key_len == len && memcmp(m->key, key, len) == 0;
+    if (m->key_hash != hash || m->key_len != len)
+        return false;
+    if (len > 16)
+        return memcmp(m->key, key, len) == 0;
+    for (size_t i = 0; i < len; i++)
+        if (m->key[i] != key[i])
+            return false;
+    return true;
 }
 
 static vx_member *find_indexed(const vx_context *ctx, const char *key, size_t len, uint32_t hash)

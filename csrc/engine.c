@@ -63,7 +63,7 @@
 
 typedef struct vx_snap_pool vx_snap_pool;
 
-typedef struct vx_snapshot {
+struct vx_snapshot {
     vx_ref ref;                  /* refs < 0: dead, in the pool */
     vx_snap_pool *pool;          /* set once at malloc */
     struct vx_snapshot *free_next;
@@ -71,7 +71,7 @@ typedef struct vx_snapshot {
     bool use_env;
     vx_doc *enrichment_doc;
     const vx_value *enrichment;  /* enrichment + env, or NULL */
-} vx_snapshot;
+};
 
 /* Dead snapshots waiting for reuse. refs counts the engine plus every
  * snapshot not in the stack; the last one out frees them all. */
@@ -233,6 +233,27 @@ static vx_snapshot *acquire(vx_engine *e)
         }
         s = now;
     }
+}
+
+vx_snapshot *vx_engine_snapshot(vx_engine *e)
+{
+    return acquire(e);
+}
+
+bool vx_engine_snapshot_is_current(vx_engine *e, const vx_snapshot *s)
+{
+    return atomic_load_explicit(&e->current, memory_order_acquire) == s;
+}
+
+void vx_snapshot_release(vx_snapshot *s)
+{
+    if (s)
+        vx_ref_release(&s->ref);
+}
+
+vx_config *vx_snapshot_config(const vx_snapshot *s)
+{
+    return s->config;
 }
 
 /* Called with write_lock held. Never waits: readers of the old snapshot
@@ -626,21 +647,17 @@ static void eval_env(vx_engine *e, const char *key, vx_type type, vx_attrs *attr
     vx_result_pin(out, pin);
 }
 
-static void eval_core(vx_engine *e, const char *key, vx_type type, vx_context *ctx,
-                      const vx_value *def, vx_result *out)
+/* Evaluates against `s`, which the caller keeps referenced for as long as the
+ * result lives (the result does not pin it). `f`: the flag, already looked up
+ * in s's configuration by the caller; NULL when it is not there. */
+void vx_engine_eval_in(vx_engine *e, vx_snapshot *s, const char *key, const vx_flag *f,
+                       vx_type type, vx_context *ctx, const vx_value *def, vx_result *out)
 {
-    vx_engine_resume_after_fork(e);
-    vx_snapshot *s = acquire(e);
     vx_attrs attrs;
     vx_attrs_init(&attrs, ctx, s->enrichment);
     if (s->use_env) {
         eval_env(e, key, type, &attrs, def, out);
-        record_event(e, key, out, &attrs);
-        vx_ref_release(&s->ref);
-        return;
-    }
-    const vx_flag *f = s->config ? vx_config_find(s->config, key, strlen(key)) : NULL;
-    if (!f) {
+    } else if (!f) {
         vx_result_not_found(out, type, def, key);
     } else {
         /* The event will record userKey: a key that a lazy source fails to
@@ -654,8 +671,20 @@ static void eval_core(vx_engine *e, const char *key, vx_type type, vx_context *c
         vx_result_flag rf = {f->key, f->metadata, f->version, f->track_events};
         vx_result_fill(out, &ev, type, def, &rf);
     }
-    vx_result_pin(out, &s->ref);
     record_event(e, key, out, &attrs);
+}
+
+void vx_engine_eval_pinned(vx_engine *e, const char *key, vx_type type, vx_context *ctx,
+                           const vx_value *def, vx_result *out)
+{
+    vx_engine_resume_after_fork(e);
+    vx_snapshot *s = acquire(e);
+    const vx_flag *f = s->config ? vx_config_find(s->config, key, strlen(key)) : NULL;
+    vx_engine_eval_in(e, s, key, f, type, ctx, def, out);
+    if (s->use_env) /* the result pins the from-env cache entry instead */
+        vx_ref_release(&s->ref);
+    else
+        vx_result_pin(out, &s->ref);
 }
 
 vx_status vx_engine_eval(vx_engine *engine, const char *flag_key, vx_type type, vx_context *ctx,
@@ -666,7 +695,7 @@ vx_status vx_engine_eval(vx_engine *engine, const char *flag_key, vx_type type, 
     vx_result_reset(out);
     if (!engine || !flag_key || type < VX_TYPE_ANY || type > VX_TYPE_OBJECT)
         return VX_EINVAL;
-    eval_core(engine, flag_key, type, ctx, default_value, out);
+    vx_engine_eval_pinned(engine, flag_key, type, ctx, default_value, out);
     return VX_OK;
 }
 
@@ -679,9 +708,7 @@ static vx_status eval_typed(vx_engine *e, const char *key, vx_type type, vx_cont
     vx_result_reset(out);
     if (!e || !key)
         return VX_EINVAL;
-    vx_value *slot = (vx_value *)(void *)&out->priv_.value.u64[0];
-    *slot = def;
-    eval_core(e, key, type, ctx, slot, out);
+    vx_engine_eval_pinned(e, key, type, ctx, vx_result_keep_default(out, def), out);
     return VX_OK;
 }
 

@@ -24,6 +24,25 @@ bool vx_engine_has_config(vx_engine *e);
  * (cheap otherwise: one atomic load). */
 void vx_engine_resume_after_fork(vx_engine *e);
 
+/* Snapshots: what an evaluation reads (configuration, from-env, enrichment),
+ * published atomically and reference counted. A reader (reader.c) keeps one
+ * across evaluations instead of taking one per call. */
+typedef struct vx_snapshot vx_snapshot;
+struct vx_flag;
+vx_snapshot *vx_engine_snapshot(vx_engine *e);  /* the current one, referenced */
+bool vx_engine_snapshot_is_current(vx_engine *e, const vx_snapshot *s); /* one load */
+void vx_snapshot_release(vx_snapshot *s);       /* NULL allowed */
+vx_config *vx_snapshot_config(const vx_snapshot *s); /* NULL: nothing loaded, or from-env */
+/* Evaluates against `s` (the caller keeps it referenced while the result
+ * lives; the result does not pin it) and records the feature event. `f`: the
+ * flag, looked up in s's configuration by the caller, NULL if absent. */
+void vx_engine_eval_in(vx_engine *e, vx_snapshot *s, const char *key, const struct vx_flag *f,
+                       vx_type type, vx_context *ctx, const vx_value *def, vx_result *out);
+/* What vx_engine_eval() does once its arguments are checked: the result pins
+ * the snapshot it was computed from. */
+void vx_engine_eval_pinned(vx_engine *e, const char *key, vx_type type, vx_context *ctx,
+                           const vx_value *def, vx_result *out);
+
 /* Fork handlers for one engine's own locks (configuration publishing, pollers);
  * global.c calls them, then the pipeline's. */
 void vx_engine_atfork_prepare(vx_engine *e);

@@ -220,7 +220,6 @@ vx_status vx_config_parse_sources(const vx_config_source *src, size_t n, vx_conf
                                   size_t *failed, vx_error *err);
 
 /* A new reference to a configuration. */
-vx_config *vx_config_ref(vx_config *config);
 
 /* Reads a whole file (malloc'd, *data to free) up to the document limit:
  * VX_EIO, VX_ELIMIT or VX_ENOMEM with a message free of the path. */
@@ -234,6 +233,8 @@ bool vx_query_is_jsonlogic(const char *trimmed, size_t len);
 
 /* The flag named `key`, or NULL. */
 const vx_flag *vx_config_find(const vx_config *c, const char *key, size_t len);
+/* The same with the key's vx_key_hash already known. */
+const vx_flag *vx_config_find_h(const vx_config *c, const char *key, size_t len, uint32_t hash);
 
 /* GOFF's StrTrim: leading spaces of each line removed, lines joined. */
 size_t vx_str_trim(const char *s, size_t len, char *out);

@@ -66,9 +66,36 @@ size_t vx_qlower_into(const uint8_t *s, size_t n, uint8_t *out, size_t cap)
     return o;
 }
 
+/* Eight bytes at a time: flag values and attributes are mostly ASCII, and
+ * these loops run on every string comparison. No byte carries into the next
+ * in the word arithmetic below, so byte order does not matter. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t load8(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* Lowers the letters of eight ASCII bytes: a byte has its high bit set after
+ * adding 0x80 - 'A' when it is >= 'A', and after adding 0x80 - 'Z' - 1 when
+ * it is > 'Z'; an upper-case letter gains 0x20. */
+static uint64_t ascii_lower8(uint64_t w)
+{
+    uint64_t ge_a = w + ONES * (0x80 - 'A');
+    uint64_t gt_z = w + ONES * (0x80 - 'Z' - 1);
+    return w | ((ge_a & ~gt_z & HIGHS) >> 2);
+}
+
 static bool is_ascii(const uint8_t *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (load8(s + i) & HIGHS)
+            return false;
+    for (; i < n; i++)
         if (s[i] >= 0x80)
             return false;
     return true;
@@ -79,9 +106,14 @@ static uint8_t ascii_lower(uint8_t c)
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
+/* l: ASCII; r: already lowered. */
 static bool ascii_lower_eq(const uint8_t *l, const uint8_t *r, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (ascii_lower8(load8(l + i)) != load8(r + i))
+            return false;
+    for (; i < n; i++)
         if (ascii_lower(l[i]) != r[i])
             return false;
     return true;

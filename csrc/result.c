@@ -160,6 +160,7 @@ void vx_result_release(vx_result *result)
     if (!result)
         return;
     vx_ref_release(result->priv_.snapshot);
-    free(result->priv_.owned);
+    if (result->priv_.owned) /* rarely: most results own nothing */
+        free(result->priv_.owned);
     vx_result_reset(result);
 }

@@ -36,4 +36,13 @@ static inline void vx_result_pin(vx_result *out, vx_ref *pin)
     out->priv_.snapshot = pin;
 }
 
+/* Keeps a typed shorthand's default in the result's own storage, so that the
+ * result's value can point at it; returns that copy. */
+static inline const vx_value *vx_result_keep_default(vx_result *out, vx_value def)
+{
+    vx_value *slot = (vx_value *)(void *)&out->priv_.value.u64[0];
+    *slot = def;
+    return slot;
+}
+
 #endif

@@ -34,6 +34,9 @@
  *     An evaluation therefore sees the old or the new configuration, never a mix.
  *     The one exception is vx_engine_free(): no other call on that engine may be
  *     running or start once it is called.
+ *   - vx_reader: belongs to one thread at a time, like a vx_context being
+ *     modified; several readers of one engine may run on several threads, and
+ *     the engine may reload meanwhile. Free every reader before its engine.
  *   - vx_config: immutable once built; share it freely.
  *   - vx_context and vx_doc: a handle may be read by any number of threads at once
  *     (for instance one context used by concurrent evaluations), but a handle that
@@ -407,6 +410,8 @@ VX_API vx_status vx_config_parse_file(const char *path, vx_format format,
                                       vx_config **out, vx_error *err);
 /** Drops the caller's reference. NULL is allowed. Thread-safe. */
 VX_API void vx_config_free(vx_config *config);
+/** Takes another reference (released by vx_config_free()); returns `config`. Thread-safe. */
+VX_API vx_config *vx_config_ref(vx_config *config);
 
 /** Valid flags, in key order. Keys stay valid while the config lives. */
 VX_API size_t vx_config_flag_count(const vx_config *config);
@@ -632,6 +637,97 @@ VX_API vx_status vx_engine_eval_int(vx_engine *engine, const char *flag_key,
                                     vx_context *ctx, int64_t default_value, vx_result *out);
 VX_API vx_status vx_engine_eval_float(vx_engine *engine, const char *flag_key,
                                       vx_context *ctx, double default_value, vx_result *out);
+
+/* ------------------------------------------------------------------------ */
+/* Readers: the single-thread fast path                                      */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A reader evaluates one engine's flags from one thread, faster than
+ * vx_engine_eval() for two reasons:
+ *
+ *   - vx_engine_eval() takes and drops a reference to the current
+ *     configuration on every call (two atomic read-modify-writes, about 13 ns
+ *     on x86). A reader keeps the configuration it last used and only checks,
+ *     with one plain atomic load, that it is still current; it moves to the new
+ *     one on the first evaluation after a reload.
+ *   - Flag keys are registered once (vx_reader_key()) and evaluated by id: the
+ *     reader remembers where each flag is in its configuration, so an
+ *     evaluation does not hash the key or search for it.
+ *
+ * Results and events are exactly those of vx_engine_eval(). A host binding with
+ * one thread per engine (Node.js) or a worker loop that evaluates in bursts is
+ * the intended user; code that evaluates from many threads keeps using
+ * vx_engine_eval() or gives each thread its own reader.
+ *
+ * An evaluation that re-enters the same reader (from a lazy context source,
+ * see vx_context_set_source) is allowed: it is served the vx_engine_eval()
+ * way, its result holding its own reference. vx_reader_reset() and
+ * vx_reader_free() must not be called from inside the reader's own evaluation.
+ *
+ * A reader holds a reference to the configuration it last used: a reader left
+ * idle keeps an old configuration alive until its next evaluation,
+ * vx_reader_reset() or vx_reader_free().
+ */
+typedef struct vx_reader vx_reader;
+
+/**
+ * Creates a reader of `engine`. The engine must outlive it: free every reader
+ * before calling vx_engine_free(). *out is owned by the caller
+ * (vx_reader_free()). VX_EINVAL when engine or out is NULL, VX_ENOMEM.
+ */
+VX_API vx_status vx_reader_new(vx_engine *engine, vx_reader **out);
+
+/** Frees the reader and drops its configuration. NULL is allowed. */
+VX_API void vx_reader_free(vx_reader *reader);
+
+/**
+ * Drops the configuration the reader holds (the next evaluation takes the
+ * current one). Results of this reader's earlier evaluations become invalid.
+ */
+VX_API void vx_reader_reset(vx_reader *reader);
+
+/**
+ * Registers `flag_key` (copied) and sets *id to its id: 0 for the first key,
+ * then 1, 2... Registering the same key twice gives two ids that evaluate
+ * alike. Keys need not exist in the configuration: a missing one evaluates to
+ * FLAG_NOT_FOUND, and is found once a reload adds it. VX_EINVAL when an
+ * argument is NULL, VX_ELIMIT past 16,777,216 keys, VX_ENOMEM.
+ */
+VX_API vx_status vx_reader_key(vx_reader *reader, const char *flag_key, uint32_t *id);
+
+/** The key registered as `id`, or NULL when there is none. Owned by the reader. */
+VX_API const char *vx_reader_key_name(const vx_reader *reader, uint32_t id);
+
+/**
+ * Evaluates the flag registered as `id`, as vx_engine_eval() does with its key
+ * (events included). The result's pointers stay valid until the next
+ * evaluation through this reader, vx_reader_reset() or vx_reader_free()
+ * (vx_engine_eval()'s results hold their own reference instead); call
+ * vx_result_release() as usual. VX_EINVAL (and *out zeroed) when reader or out
+ * is NULL, `type` is out of range or `id` was not registered.
+ */
+VX_API vx_status vx_reader_eval(vx_reader *reader, uint32_t id, vx_type type, vx_context *ctx,
+                                const vx_value *default_value, vx_result *out);
+
+/* Typed shorthands, as vx_engine_eval_bool() and the others. */
+VX_API vx_status vx_reader_eval_bool(vx_reader *reader, uint32_t id, vx_context *ctx,
+                                     bool default_value, vx_result *out);
+VX_API vx_status vx_reader_eval_string(vx_reader *reader, uint32_t id, vx_context *ctx,
+                                       const char *default_value, vx_result *out);
+VX_API vx_status vx_reader_eval_int(vx_reader *reader, uint32_t id, vx_context *ctx,
+                                    int64_t default_value, vx_result *out);
+VX_API vx_status vx_reader_eval_float(vx_reader *reader, uint32_t id, vx_context *ctx,
+                                      double default_value, vx_result *out);
+
+/**
+ * The configuration the reader's last evaluation used: the one every pointer
+ * of that result (variant, metadata, version...) belongs to. Borrowed: valid
+ * until the reader moves to another configuration; take your own reference
+ * with vx_config_ref() to keep it. NULL before the first evaluation, after
+ * vx_reader_reset(), and when the engine serves from-env flags or nothing.
+ */
+VX_API vx_config *vx_reader_config(const vx_reader *reader);
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                    */

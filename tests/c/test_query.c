@@ -1418,6 +1418,65 @@ static void test_unicode(void)
     CHECK_STR(q, "\"a\\\"\\\\\\n\\x01\\x7f\xc3\xa9\\u200b\xf0\x9f\x98\x80\"");
 }
 
+/* sw, ew and eq fold ASCII case eight bytes at a time: strings of every
+ * length around the word size, with the bytes on each side of 'A'..'Z'
+ * ('@', '[', '`', '{'), against a byte-at-a-time reference. */
+static char fold(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static bool folded_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fold(a[i]) != fold(b[i]))
+            return false;
+    return true;
+}
+
+static void test_ascii_folding(void)
+{
+    static const char alphabet[] = "aAzZ@[`{09 .-_mM";
+    unsigned seed = 12345;
+    for (int round = 0; round < 3000; round++) {
+        char s[41], lit[41];
+        size_t n = (size_t)(round % 41), m;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            s[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        s[n] = '\0';
+        /* A literal that matches often: a piece of s with some case flipped,
+         * sometimes with one byte changed. */
+        seed = seed * 1103515245u + 12345u;
+        m = n ? (seed >> 16) % (n + 1) : 0;
+        int op = (int)((seed >> 8) % 3); /* 0 eq, 1 sw, 2 ew */
+        const char *from = op == 2 ? s + n - m : s;
+        if (op == 0)
+            m = n;
+        for (size_t i = 0; i < m; i++) {
+            char c = from[i];
+            lit[i] = (i * 7 + (size_t)round) % 3 == 0 && c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+        }
+        if (m && round % 5 == 0)
+            lit[(size_t)round % m] = lit[(size_t)round % m] == '0' ? '9' : '0';
+        lit[m] = '\0';
+        bool want = op == 0 ? folded_eq(s, lit, n)
+                  : op == 1 ? m <= n && folded_eq(s, lit, m)
+                            : m <= n && folded_eq(s + n - m, lit, m);
+        char q[128], ctx[128];
+        snprintf(q, sizeof q, "x %s \"%s\"", op == 0 ? "eq" : op == 1 ? "sw" : "ew", lit);
+        snprintf(ctx, sizeof ctx, "{\"x\":\"%s\"}", s);
+        bool error;
+        bool got = eval_json(q, strlen(q), ctx, &error);
+        vx_test_checks++;
+        if (got != want || error) {
+            vx_test_failures++;
+            fprintf(stderr, "[%s] on %s: got %d (error %d), want %d\n", q, ctx, got, error, want);
+        }
+    }
+}
+
 static void test_tree_dump(void)
 {
     /* The oracle's notation for ANTLR's recovery: the conjured SP has no
@@ -1440,6 +1499,7 @@ int main(void)
     RUN(test_eval_api);
     RUN(test_semver);
     RUN(test_unicode);
+    RUN(test_ascii_folding);
     RUN(test_tree_dump);
     TEST_MAIN_END();
 }
