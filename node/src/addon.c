@@ -26,37 +26,53 @@ static void addon_finalize(napi_env env, void *data, void *hint)
             napi_delete_reference(env, e->cache.arr);
         e->log_fn = e->self = e->note_fn = e->cache.arr = NULL;
     }
-    napi_ref refs[] = {a->config_error, a->out_buf, a->out_refs};
+    napi_ref refs[] = {a->config_error, a->out_buf, a->out_refs, a->args_buf};
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
         if (refs[i])
             napi_delete_reference(env, refs[i]);
+    free(a->slots);
     free(a);
 }
 
-/* native.setup({ ConfigError, outInts, outRefs }): the ConfigError class and
- * the shared outputs of the *Details calls. */
-static napi_value setup(napi_env env, napi_callback_info info)
+/* A typed array argument's data, when it is of `type` with at least `min`
+ * elements; the reference taken keeps the buffer (hence the pointer) alive. */
+static void *typed_array(napi_env env, napi_value arr, napi_typedarray_type want, size_t min,
+                         napi_ref *ref)
 {
-    size_t argc = 1;
-    napi_value arg, cls, ints, refs, ab;
-    napi_get_cb_info(env, info, &argc, &arg, NULL, NULL);
-    vxn_addon *a = vxn_addon_of(env);
     bool is_typed = false;
     napi_typedarray_type type;
     size_t length = 0, offset = 0;
     void *data = NULL;
-    if (argc < 1 || !a || napi_get_named_property(env, arg, "ConfigError", &cls) != napi_ok ||
+    napi_value ab;
+    if (napi_is_typedarray(env, arr, &is_typed) != napi_ok || !is_typed ||
+        napi_get_typedarray_info(env, arr, &type, &length, &data, &ab, &offset) != napi_ok ||
+        type != want || length < min || !data)
+        return NULL;
+    napi_create_reference(env, arr, 1, ref);
+    return data;
+}
+
+/* native.setup({ ConfigError, outInts, outRefs, evalArgs }): the ConfigError
+ * class, the shared outputs of the *Details calls and the shared arguments of
+ * the Context fast path. */
+static napi_value setup(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value arg, cls, ints, refs, args;
+    napi_get_cb_info(env, info, &argc, &arg, NULL, NULL);
+    vxn_addon *a = vxn_addon_of(env);
+    if (argc < 1 || !a || a->out_ints ||
+        napi_get_named_property(env, arg, "ConfigError", &cls) != napi_ok ||
         !vxn_is_type(env, cls, napi_function) ||
         napi_get_named_property(env, arg, "outInts", &ints) != napi_ok ||
-        napi_is_typedarray(env, ints, &is_typed) != napi_ok || !is_typed ||
-        napi_get_typedarray_info(env, ints, &type, &length, &data, &ab, &offset) != napi_ok ||
-        type != napi_int32_array || length < 8 ||
+        napi_get_named_property(env, arg, "evalArgs", &args) != napi_ok ||
         napi_get_named_property(env, arg, "outRefs", &refs) != napi_ok)
-        return vxn_type_error(env, "setup needs ConfigError, outInts and outRefs");
+        return vxn_type_error(env, "setup needs ConfigError, outInts, outRefs and evalArgs");
+    a->out_ints = typed_array(env, ints, napi_int32_array, 8, &a->out_buf);
+    a->eval_args = typed_array(env, args, napi_float64_array, 4, &a->args_buf);
+    if (!a->out_ints || !a->eval_args)
+        return vxn_type_error(env, "setup needs an Int32Array(8) and a Float64Array(4)");
     napi_create_reference(env, cls, 1, &a->config_error);
-    /* The reference keeps the buffer, hence the data pointer, alive. */
-    napi_create_reference(env, ints, 1, &a->out_buf);
-    a->out_ints = data;
     napi_create_reference(env, refs, 1, &a->out_refs);
     return vxn_undefined(env);
 }
@@ -96,6 +112,7 @@ typedef struct export_fn {
 
 static const export_fn functions[] = {
     {"setup", setup, 0},
+    {"engineSlot", vxn_engine_slot, 0},
     {"version", version, 0},
     {"names", names, 0},
     {"internFlag", vxn_intern_flag, 0},
@@ -179,6 +196,14 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
         const export_fn *f = &functions[i];
         napi_set_named_property(env, exports, f->name,
                                 vxn_fn(env, f->name, f->cb, (void *)f->data));
+    }
+    /* The Context fast path: data is per environment (its shared arguments). */
+    static const char *const fast_names[] = {NULL, "boolValueFast", "stringValueFast",
+                                             "intValueFast", "floatValueFast", "objectValueFast"};
+    for (int t = VX_TYPE_BOOL; t <= VX_TYPE_OBJECT; t++) {
+        a->fast[t] = (vxn_fast){a, (vx_type)t};
+        napi_set_named_property(env, exports, fast_names[t],
+                                vxn_fn(env, fast_names[t], vxn_eval_value_fast, &a->fast[t]));
     }
     return exports;
 }

@@ -30,14 +30,31 @@ typedef struct vxn_pump vxn_pump;
 
 /* Per-environment state (napi_set_instance_data): no globals, so every worker
  * has its own. */
-typedef struct vxn_addon {
+typedef struct vxn_addon vxn_addon;
+
+/* The data of a Context fast-path function (eval.c): its environment's state
+ * and the type it asks for. */
+typedef struct vxn_fast {
+    vxn_addon *addon;
+    vx_type type;
+} vxn_fast;
+
+struct vxn_addon {
     napi_env env;
     napi_ref config_error;      /* the ConfigError class, from JS */
     vxn_engine *engines;        /* live engines, closed by the env cleanup hook */
     napi_ref out_buf;           /* Int32Array for details' scalars */
     int32_t *out_ints;          /* [4]: generation of the learned attributes */
     napi_ref out_refs;          /* array for details' strings and metadata */
-} vxn_addon;
+    /* The Context fast path's arguments, written by the JS side into a shared
+     * Float64Array: [0] engine slot, [1] interned flag id, [2] a boolean or
+     * number default. Engines are found by slot in `slots`. */
+    napi_ref args_buf;
+    double *eval_args;
+    vxn_engine **slots;
+    uint32_t n_slots;
+    vxn_fast fast[VX_TYPE_OBJECT + 1];
+};
 
 /* A message to the JavaScript thread. */
 typedef enum vxn_msg_kind { VXN_MSG_LOGS, VXN_MSG_BATCH, VXN_MSG_OP, VXN_MSG_NOTES } vxn_msg_kind;
@@ -81,6 +98,9 @@ struct vxn_engine {
     vxn_addon *addon;           /* NULL once the environment is gone */
     napi_env env;
     vx_engine *eng;
+    uint32_t slot;              /* in addon->slots */
+    vx_reader *reader;          /* evaluations of interned keys (eval.c) */
+    uint32_t depth;             /* evaluations running (a getter re-entered when > 1) */
     napi_ref self;              /* the JS external; strong while pinned */
     uint32_t pins;              /* exporters + pending operations */
     vx_context *scratch;        /* reused for plain-object contexts */
@@ -97,9 +117,9 @@ struct vxn_engine {
      * strings, frozen metadata objects), cached by the core's pointers: the
      * JS array `arr` holds them by id. Entries all belong to `held`, a
      * configuration kept alive so that its addresses cannot be reused; an
-     * entry is added only when the configuration was the same before and
-     * after the evaluation (see eval.c). Off in from-env mode, where flags
-     * live only as long as their evaluation. */
+     * entry is added only for a result known to come from it (see eval.c).
+     * Off in from-env mode, where flags live only as long as their
+     * evaluation. */
     struct vxn_cache {
         const void **keys;
         int32_t *ids;
@@ -107,7 +127,6 @@ struct vxn_engine {
         vx_config *held;
         napi_ref arr;
         bool off;
-        bool probe;             /* a miss happened: prove the next calls' config */
     } cache;
     bool scratch_busy;          /* a getter re-entered the engine */
     bool closed;                /* close() was called */
@@ -188,6 +207,7 @@ void *vxn_external(napi_env env, napi_value v);
 napi_value vxn_string(napi_env env, const char *s);
 napi_value vxn_fn(napi_env env, const char *name, napi_callback cb, void *data);
 bool vxn_get_opt(napi_env env, napi_value obj, const char *key, napi_value *out);
+int64_t vxn_double_to_int64(double d);
 
 /* ---- convert.c ------------------------------------------------------------ */
 typedef struct vxn_conv {
@@ -241,6 +261,7 @@ napi_value vxn_engine_track(napi_env env, napi_callback_info info);
 napi_value vxn_engine_stats(napi_env env, napi_callback_info info);
 napi_value vxn_engine_flag_keys(napi_env env, napi_callback_info info);
 vxn_engine *vxn_engine_arg(napi_env env, napi_value v);
+napi_value vxn_engine_slot(napi_env env, napi_callback_info info);
 void vxn_engine_pin(vxn_engine *e, napi_env env, int delta);
 
 void vxn_pin_until_close(vxn_engine *e, napi_env env);
@@ -261,6 +282,7 @@ void vxn_notes_free(vxn_engine *e);
 /* ---- eval.c --------------------------------------------------------------- */
 napi_value vxn_eval_value(napi_env env, napi_callback_info info);
 napi_value vxn_eval_details(napi_env env, napi_callback_info info);
+napi_value vxn_eval_value_fast(napi_env env, napi_callback_info info);
 napi_value vxn_intern_flag(napi_env env, napi_callback_info info);
 napi_value vxn_learned_attributes(napi_env env, napi_callback_info info);
 void vxn_cache_free(napi_env env, vxn_engine *e);

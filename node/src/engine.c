@@ -52,6 +52,31 @@ static void unlink_engine(vxn_engine *e)
     e->next = e->prev = NULL;
 }
 
+/* A slot in the environment's table, so that the Context fast path finds the
+ * engine from a number. Slots are reused once their engine is freed. */
+static bool take_slot(vxn_addon *a, vxn_engine *e)
+{
+    uint32_t i = 0;
+    while (i < a->n_slots && a->slots[i])
+        i++;
+    if (i == a->n_slots) {
+        vxn_engine **slots = realloc(a->slots, (a->n_slots + 1) * sizeof(*slots));
+        if (!slots)
+            return false;
+        a->slots = slots;
+        a->n_slots++;
+    }
+    a->slots[i] = e;
+    e->slot = i;
+    return true;
+}
+
+static void drop_slot(vxn_engine *e)
+{
+    if (e->addon && e->slot < e->addon->n_slots && e->addon->slots[e->slot] == e)
+        e->addon->slots[e->slot] = NULL;
+}
+
 /* Frees everything; the engine's threads are stopped by then (teardown). */
 void vxn_engine_release(vxn_engine *e)
 {
@@ -59,6 +84,7 @@ void vxn_engine_release(vxn_engine *e)
         return;
     vxn_engine_teardown(e, 0, false);
     vxn_pumps_free(e->addon ? e->env : NULL, e);
+    drop_slot(e);
     unlink_engine(e);
     if (e->addon) {
         if (e->log_fn)
@@ -71,6 +97,7 @@ void vxn_engine_release(vxn_engine *e)
             napi_delete_reference(e->env, e->self);
     }
     vx_engine_set_logger(e->eng, VX_LOG_OFF, NULL, NULL);
+    vx_reader_free(e->reader);
     vx_engine_free(e->eng);
     vx_context_free(e->scratch);
     vxn_notes_free(e);
@@ -117,8 +144,11 @@ napi_value vxn_engine_new(napi_env env, napi_callback_info info)
     e->addon = vxn_addon_of(env);
     e->env = env;
     vx_status st = vx_engine_new(&e->eng);
+    if (st == VX_OK)
+        st = vx_reader_new(e->eng, &e->reader);
     e->scratch = st == VX_OK ? vx_context_new(NULL) : NULL;
-    if (st != VX_OK || !e->scratch) {
+    e->slot = UINT32_MAX;
+    if (st != VX_OK || !e->scratch || !e->addon || !take_slot(e->addon, e)) {
         vxn_engine_release(e);
         return vxn_error(env, VX_ENOMEM, "out of memory");
     }
@@ -128,7 +158,6 @@ napi_value vxn_engine_new(napi_env env, napi_callback_info info)
         return NULL;
     }
     napi_create_reference(env, ext, 0, &e->self);
-    e->cache.probe = true;
     if (argc > 3 && vxn_is_type(env, argv[3], napi_object))
         napi_create_reference(env, argv[3], 1, &e->cache.arr);
     else
@@ -348,4 +377,17 @@ napi_value vxn_engine_flag_keys(napi_env env, napi_callback_info info)
         napi_set_element(env, arr, (uint32_t)i, vxn_string(env, vx_config_flag_key(cfg, i)));
     vx_config_free(cfg);
     return arr;
+}
+
+/* native.engineSlot(h) -> the engine's slot, for the Context fast path */
+napi_value vxn_engine_slot(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], out;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    vxn_engine *e = vxn_engine_arg(env, argv[0]);
+    if (!e)
+        return NULL;
+    napi_create_uint32(env, e->slot, &out);
+    return out;
 }

@@ -26,7 +26,8 @@ typedef struct call {
     bool key_heap;
     bool ran;                   /* r holds a result to release */
     bool details;               /* a *Details call */
-    vx_config *before;          /* the configuration before the evaluation (cache proof) */
+    int64_t flag_id;            /* interned key: evaluated through the engine's reader */
+    bool outer;                 /* not re-entered from a getter: the reader's config is ours */
     vx_result r;
     char def_buf[256];
     char key_buf[256];
@@ -45,7 +46,8 @@ static void call_init(call *c)
     c->key_heap = false;
     c->ran = false;
     c->details = false;
-    c->before = NULL;
+    c->flag_id = -1;
+    c->outer = false;
 }
 
 static const char *type_name(vx_type t)
@@ -75,35 +77,72 @@ static bool default_ok(napi_env env, call *c, napi_value def, vx_type t)
     return t == VX_TYPE_STRING ? vt == napi_string : vt == napi_object || vt == napi_null;
 }
 
+/* Interned keys go through the engine's reader (vexil.h, "Readers"): no
+ * atomic reference counting per call and no key lookup. A getter that
+ * re-enters the engine is served the pinned way by the reader itself. */
+static vx_status run_typed(call *c, vx_type type, bool b, int64_t i, double d, const char *str,
+                           const vx_value *obj)
+{
+    vx_reader *rd = c->e->reader;
+    vx_engine *eng = c->e->eng;
+    uint32_t id = (uint32_t)c->flag_id;
+    bool by_id = c->flag_id >= 0;
+    switch (type) {
+    case VX_TYPE_BOOL:
+        return by_id ? vx_reader_eval_bool(rd, id, c->ctx, b, &c->r)
+                     : vx_engine_eval_bool(eng, c->key, c->ctx, b, &c->r);
+    case VX_TYPE_STRING:
+        return by_id ? vx_reader_eval_string(rd, id, c->ctx, str, &c->r)
+                     : vx_engine_eval_string(eng, c->key, c->ctx, str, &c->r);
+    case VX_TYPE_INT:
+        return by_id ? vx_reader_eval_int(rd, id, c->ctx, i, &c->r)
+                     : vx_engine_eval_int(eng, c->key, c->ctx, i, &c->r);
+    case VX_TYPE_FLOAT:
+        return by_id ? vx_reader_eval_float(rd, id, c->ctx, d, &c->r)
+                     : vx_engine_eval_float(eng, c->key, c->ctx, d, &c->r);
+    default:
+        return by_id ? vx_reader_eval(rd, id, type, c->ctx, obj, &c->r)
+                     : vx_engine_eval(eng, c->key, type, c->ctx, obj, &c->r);
+    }
+}
+
 static vx_status run(napi_env env, call *c)
 {
-    vx_engine *eng = c->e->eng;
     bool events = c->e->feature_events;
+    vx_status st;
+    c->outer = c->e->depth == 0;
+    c->e->depth++;
     switch (c->type) {
     case VX_TYPE_BOOL:
-        return vx_engine_eval_bool(eng, c->key, c->ctx, c->def_bool, &c->r);
+        st = run_typed(c, c->type, c->def_bool, 0, 0, NULL, NULL);
+        break;
     case VX_TYPE_STRING: {
         size_t len;
         c->def_str = events ? vxn_utf8(env, c->def, c->def_buf, sizeof c->def_buf, &len,
                                        &c->def_heap)
                             : NULL;
-        return vx_engine_eval_string(eng, c->key, c->ctx, c->def_str ? c->def_str : "", &c->r);
+        st = run_typed(c, c->type, false, 0, 0, c->def_str ? c->def_str : "", NULL);
+        break;
     }
     case VX_TYPE_INT: {
         int64_t i = 0;
         napi_get_value_int64(env, c->def, &i);
-        return vx_engine_eval_int(eng, c->key, c->ctx, i, &c->r);
+        st = run_typed(c, c->type, false, i, 0, NULL, NULL);
+        break;
     }
     case VX_TYPE_FLOAT:
-        return vx_engine_eval_float(eng, c->key, c->ctx, c->def_num, &c->r);
+        st = run_typed(c, c->type, false, 0, c->def_num, NULL, NULL);
+        break;
     default:
         if (events && !(c->def_doc = vxn_doc_from_js(env, c->def, "default value"))) {
             memset(&c->r, 0, sizeof c->r);
-            return VX_EINVAL;
+            st = VX_EINVAL;
+            break;
         }
-        return vx_engine_eval(eng, c->key, c->type, c->ctx,
-                              c->def_doc ? vx_doc_root(c->def_doc) : NULL, &c->r);
+        st = run_typed(c, c->type, false, 0, 0, NULL, c->def_doc ? vx_doc_root(c->def_doc) : NULL);
     }
+    c->e->depth--;
+    return st;
 }
 
 /* Reads the arguments (h, flag, default, ctx, targetingKey) and evaluates.
@@ -171,7 +210,7 @@ static bool evaluate(napi_env env, napi_callback_info info, call *c)
         (absent = (id >> 16) & 0x3f, npre = (id >> 22) & 7, id &= 0xffff,
          id < c->e->n_flag_keys)) {
         c->key = c->e->flag_keys[id];
-        flag_id = id;
+        flag_id = c->flag_id = id;
     } else {
         size_t len;
         c->key = vxn_utf8(env, argv[1], c->key_buf, sizeof c->key_buf, &len, &c->key_heap);
@@ -207,8 +246,6 @@ static bool evaluate(napi_env env, napi_callback_info info, call *c)
         else
             c->lz.flag_id = flag_id;
     }
-    if (c->details && c->e->cache.probe && !c->e->cache.off)
-        c->before = vx_engine_get_config(c->e->eng);
     c->ran = true;
     return run(env, c) == VX_OK;
 }
@@ -224,7 +261,6 @@ static void finish(call *c)
     if (c->def_heap)
         free(c->def_str);
     vx_doc_free(c->def_doc);
-    vx_config_free(c->before);
 }
 
 static bool used_default(const vx_result *r)
@@ -254,6 +290,83 @@ static napi_value typed_value(napi_env env, const call *c)
 static napi_value result_value(napi_env env, const call *c)
 {
     return used_default(&c->r) ? c->def : typed_value(env, c);
+}
+
+/* The scalar types' fast path: no call struct, nothing to convert. A typed
+ * default comes back as the result's value, so only an int default (which
+ * the core truncates) needs the caller's own number back. */
+static napi_value eval_scalar(napi_env env, vxn_engine *e, vx_type type, uint32_t id,
+                              vx_context *ctx, double def)
+{
+    vx_result r;
+    napi_value out = NULL;
+    e->depth++;
+    switch (type) {
+    case VX_TYPE_BOOL:
+        vx_reader_eval_bool(e->reader, id, ctx, def != 0, &r);
+        napi_get_boolean(env, vx_value_get_bool(r.value), &out);
+        break;
+    case VX_TYPE_INT:
+        vx_reader_eval_int(e->reader, id, ctx, vxn_double_to_int64(def), &r);
+        if (used_default(&r))
+            napi_create_double(env, def, &out);
+        else
+            napi_create_int64(env, vx_value_get_int(r.value), &out);
+        break;
+    default:
+        vx_reader_eval_float(e->reader, id, ctx, def, &r);
+        napi_create_double(env, vx_value_get_float(r.value), &out);
+        break;
+    }
+    e->depth--;
+    vx_result_release(&r);
+    return out;
+}
+
+/* Strings and objects: the default is converted for events, and the value
+ * for the caller. Not inlined: its call struct would make the scalar path's
+ * stack frame a kilobyte deep. */
+static __attribute__((noinline)) napi_value eval_converted(napi_env env, vxn_engine *e,
+                                                           vx_type type, uint32_t id,
+                                                           vx_context *ctx, napi_value def)
+{
+    call c;
+    call_init(&c);
+    c.e = e;
+    c.type = type;
+    c.ctx = ctx;
+    c.flag_id = id;
+    c.key = e->flag_keys[id];
+    c.def = def;
+    if (!def || !default_ok(env, &c, def, type))
+        return vxn_type_error(env, "default value must be %s", type_name(type));
+    c.ran = true;
+    napi_value out = run(env, &c) == VX_OK ? result_value(env, &c) : NULL;
+    finish(&c);
+    return out;
+}
+
+/* native.<type>ValueFast(context[, default]): *Value with a Context, its other
+ * arguments in the shared evalArgs (see addon.h): the JS side has checked that
+ * the flag is interned and that a boolean or number default has its type.
+ * The context argument is still passed: it keeps the Context alive for the
+ * call. */
+napi_value vxn_eval_value_fast(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2] = {NULL, NULL};
+    vxn_fast *f = NULL;
+    napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&f);
+    const double *args = f->addon->eval_args;
+    double slot = args[0], id = args[1];
+    vxn_engine *e = slot >= 0 && slot < f->addon->n_slots ? f->addon->slots[(uint32_t)slot] : NULL;
+    void *ctx = NULL;
+    if (!e || !(id >= 0 && id < e->n_flag_keys) || argc < 1 ||
+        napi_get_value_external(env, argv[0], &ctx) != napi_ok || !ctx)
+        return vxn_type_error(env, "bad arguments");
+    if (f->type != VX_TYPE_STRING && f->type != VX_TYPE_OBJECT)
+        return eval_scalar(env, e, f->type, (uint32_t)id, ctx, args[2]);
+    return eval_converted(env, e, f->type, (uint32_t)id, ctx, argv[1]);
 }
 
 /* native.<type>Value(h, flag, default, ctx, targetingKey) -> value */
@@ -363,9 +476,10 @@ static napi_value slot_value(napi_env env, int slot, const void *p)
 
 /* Ids for the result's pointers. A pointer seen before is a hit: it belongs to
  * `held`, alive, so no other object can have its address. A new one is
- * cached only when the configuration did not change around the evaluation
- * (then the result's pointers belong to it); otherwise it is handed over
- * uncached and the next calls check the configuration. */
+ * cached only when the result is known to come from one configuration: an
+ * outer evaluation through the reader, whose pointers belong to the reader's
+ * configuration (the cache then moves to it). Otherwise it is handed over
+ * uncached. */
 static void cache_resolve(napi_env env, call *c, const void *const ptrs[SLOTS], int32_t ids[SLOTS],
                           napi_value refs)
 {
@@ -378,21 +492,15 @@ static void cache_resolve(napi_env env, call *c, const void *const ptrs[SLOTS], 
     }
     if (!miss)
         return;
-    bool proven = false;
+    vx_config *cfg = c->flag_id >= 0 && c->outer ? vx_reader_config(c->e->reader) : NULL;
     napi_value arr = NULL;
-    if (!k->off && c->before && k->arr &&
-        napi_get_reference_value(env, k->arr, &arr) == napi_ok && arr) {
-        vx_config *after = vx_engine_get_config(c->e->eng);
-        proven = after == c->before;
-        vx_config_free(after);
-    }
-    if (proven && (k->held != c->before || k->n + SLOTS > CACHE_MAX)) {
-        cache_reset(env, k, c->before);
-        c->before = NULL; /* now held */
+    bool proven = !k->off && cfg && k->arr &&
+                  napi_get_reference_value(env, k->arr, &arr) == napi_ok && arr;
+    if (proven && (k->held != cfg || k->n + SLOTS > CACHE_MAX)) {
+        cache_reset(env, k, vx_config_ref(cfg));
         for (int s = 0; s < SLOTS; s++)
             ids[s] = ptrs[s] ? -2 : -1;
     }
-    k->probe = !proven && !k->off;
     for (int s = 0; s < SLOTS; s++) {
         if (!ptrs[s] || ids[s] >= 0)
             continue;
@@ -481,6 +589,11 @@ napi_value vxn_intern_flag(napi_env env, napi_callback_info info)
         return vxn_error(env, VX_ENOMEM, "out of memory");
     }
     e->learned = learned;
+    uint32_t rid;
+    if (vx_reader_key(e->reader, copy, &rid) != VX_OK || rid != e->n_flag_keys) {
+        free(copy);
+        return vxn_error(env, VX_ENOMEM, "out of memory");
+    }
     learned[e->n_flag_keys].n = 0;
     keys[e->n_flag_keys] = copy;
     napi_create_uint32(env, e->n_flag_keys++, &out);

@@ -316,3 +316,16 @@ bool vxn_header_lines(napi_env env, napi_value obj, char ***out)
     *out = lines;
     return true;
 }
+
+/* As napi_get_value_int64 converts: non-finite numbers give 0, numbers
+ * outside int64 saturate, the rest truncate toward zero. */
+int64_t vxn_double_to_int64(double d)
+{
+    if (d != d || d == 1.0 / 0.0 || d == -1.0 / 0.0)
+        return 0;
+    if (d >= 9223372036854775808.0)
+        return INT64_MAX;
+    if (d < -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}

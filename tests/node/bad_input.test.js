@@ -57,6 +57,22 @@ test('wrong argument types throw TypeError', () => {
   assert.throws(() => new vexil.Engine(FLAGS, { enrichment: [1] }), TypeError);
   assert.throws(() => new vexil.Engine(FLAGS, { format: 'toml' }), TypeError);
   assert.throws(() => e.flush(-5), TypeError);
+  // The same checks with a Context (its own fast path).
+  const ctx = new vexil.Context('u', { attr: 'v' });
+  assert.throws(() => e.boolValue('rule', 'true', ctx), TypeError);
+  assert.throws(() => e.boolValue('rule', undefined, ctx), TypeError);
+  assert.throws(() => e.stringValue('rule', 1, ctx), TypeError);
+  assert.throws(() => e.stringValue('rule', undefined, ctx), TypeError);
+  assert.throws(() => e.intValue('rule', '1', ctx), TypeError);
+  assert.throws(() => e.intValue('rule', 1n, ctx), TypeError);
+  assert.throws(() => e.numberValue('rule', null, ctx), TypeError);
+  assert.throws(() => e.floatValue('rule', null, ctx), TypeError);
+  assert.throws(() => e.objectValue('rule', 'str', ctx), TypeError);
+  for (const key of [undefined, null, 42, Symbol('k'), {}]) {
+    assert.throws(() => e.boolValue(key, false, ctx), TypeError);
+  }
+  assert.equal(e.stringValue('rule', 'd', ctx), 'yes');
+  assert.equal(e.intValue('rule', Infinity, ctx), Infinity); // a type mismatch: the default, as given
   // null and undefined contexts are anonymous evaluations
   assert.equal(e.stringValue('rule', 'd', null), 'no');
   assert.equal(e.stringValue('rule', 'd'), 'no');

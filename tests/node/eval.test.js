@@ -234,3 +234,85 @@ test('details: variants, versions and metadata are cached per configuration and 
   assert.equal(missing.errorCode, 'FLAG_NOT_FOUND');
   assert.match(missing.errorMessage, /nope/);
 });
+
+test('Context: every typed *Value answers as plain objects and *Details do, defaults included', () => {
+  const e = new vexil.Engine(FLAGS, quiet);
+  const users = [['u1', { beta: true, email: 'x@example.com' }], ['user-key', {}], ['u3', { beta: false }]];
+  const calls = [
+    ['boolValue', 'boolDetails', 'beta', false], ['boolValue', 'boolDetails', 'beta', true],
+    ['stringValue', 'stringDetails', 'my-flag', 'dflt'], ['intValue', 'intDetails', 'float-num', -7],
+    ['intValue', 'intDetails', 'nope', 2.5], ['numberValue', 'numberDetails', 'static-num', 0.5],
+    ['floatValue', 'floatDetails', 'float-num', NaN], ['floatValue', 'floatDetails', 'beta', 1e300],
+    ['objectValue', 'objectDetails', 'obj', {}], ['objectValue', 'objectDetails', 'nope', [1]],
+    ['stringValue', 'stringDetails', 'beta', 'mismatch'], ['boolValue', 'boolDetails', 'nope', true],
+  ];
+  for (const [key, attrs] of users) {
+    const ctx = new vexil.Context(key, attrs);
+    const obj = { targetingKey: key, ...attrs };
+    for (const [value, details, flag, dflt] of calls) {
+      const got = e[value](flag, dflt, ctx);
+      assert.deepEqual(got, e[value](flag, dflt, obj), `${value} ${flag} ${key}`);
+      assert.deepEqual(got, e[details](flag, dflt, ctx).value, `${details} ${flag} ${key}`);
+    }
+  }
+  // A default that is used comes back as given: the same object, an unrounded number.
+  const d = { fallback: true };
+  assert.equal(e.objectValue('nope', d, new vexil.Context('u')), d);
+  assert.equal(e.intValue('nope', 2.5, new vexil.Context('u')), 2.5);
+  assert.equal(e.intValue('my-flag', -0.5, new vexil.Context('u')), -0.5);
+});
+
+test('Context evaluations follow reloads, including flags that appear later', () => {
+  const e = new vexil.Engine({}, quiet);
+  const ctx = new vexil.Context('u', { plan: 'pro' });
+  assert.equal(e.stringValue('later', 'd', ctx), 'd');
+  for (let n = 0; n < 50; n++) {
+    e.load({ later: { variations: { a: `v${n}`, b: 'no' }, targeting: [{ query: 'plan eq "pro"', variation: 'a' }], defaultRule: { variation: 'b' } } });
+    assert.equal(e.stringValue('later', 'd', ctx), `v${n}`);
+    assert.equal(e.stringDetails('later', 'd', ctx).variant, 'a');
+  }
+  e.load({});
+  assert.equal(e.stringValue('later', 'd', ctx), 'd');
+});
+
+test('a getter that evaluates with a Context and reloads, inside an evaluation, works', () => {
+  const flags = (n) => ({
+    outer: { variations: { a: `outer-${n}`, b: 'no' }, targeting: [{ query: 'plan eq "pro"', variation: 'a' }], defaultRule: { variation: 'b' }, metadata: { n } },
+    inner: { variations: { a: `inner-${n}` }, defaultRule: { variation: 'a' } },
+  });
+  const e = new vexil.Engine(flags(0), quiet);
+  const inner = new vexil.Context('i');
+  let seen;
+  const ctx = {
+    targetingKey: 'u',
+    get plan() {
+      e.load(flags(1)); // the outer evaluation keeps the configuration it started with
+      seen = e.stringValue('inner', '', inner);
+      return 'pro';
+    },
+  };
+  const d = e.stringDetails('outer', '', ctx);
+  assert.deepEqual([d.value, d.flagMetadata.n, seen], ['outer-0', 0, 'inner-1']);
+  assert.equal(e.stringValue('outer', '', new vexil.Context('u', { plan: 'pro' })), 'outer-1');
+});
+
+test('a second copy of the module shares the addon state and the ConfigError class', () => {
+  const file = require.resolve('../../node/lib/index.js');
+  const saved = require.cache[file];
+  delete require.cache[file];
+  try {
+    const copy = require(file);
+    assert.notEqual(copy, vexil);
+    assert.equal(copy.ConfigError, vexil.ConfigError);
+    const a = new vexil.Engine(FLAGS, quiet);
+    const b = new copy.Engine({ 'my-flag': { variations: { A: 'copy' }, defaultRule: { variation: 'A' } } }, quiet);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(b.stringValue('my-flag', '', new copy.Context('user-key')), 'copy');
+      assert.equal(a.stringValue('my-flag', '', new vexil.Context('user-key')), 'value_A');
+      assert.equal(a.stringDetails('beta', '', { targetingKey: 'u' }).errorCode, 'TYPE_MISMATCH');
+    }
+    assert.throws(() => b.load('{'), vexil.ConfigError);
+  } finally {
+    require.cache[file] = saved;
+  }
+});

@@ -144,3 +144,29 @@ test('engines without exporters, and closed ones, are garbage-collected', async 
   const mb = Number(r.stdout.match(/rss growth MB (-?\d+)/)[1]);
   assert.ok(mb < 60, `rss grew ${mb} MB`);
 });
+
+test('engines collected by GC give their table slots to new engines; each still answers its own flags', async () => {
+  const r = await runNode(`
+    const assert = require('node:assert/strict');
+    const vexil = require(process.env.VEXIL);
+    const make = (n) => new vexil.Engine({ f: { variations: { a: 'e' + n }, defaultRule: { variation: 'a' } } }, { logger: false });
+    const ctx = new vexil.Context('u');
+    const kept = [];
+    for (let n = 0; n < 200; n++) {
+      const e = make(n);
+      assert.equal(e.stringValue('f', '', ctx), 'e' + n);
+      if (n % 10 === 0) kept.push([n, e]);
+    }
+    (async () => {
+      for (let i = 0; i < 3; i++) { global.gc(); await new Promise((r) => setTimeout(r, 10)); }
+      for (let n = 200; n < 400; n++) kept.push([n, make(n)]);
+      for (const [n, e] of kept) {
+        assert.equal(e.stringValue('f', '', ctx), 'e' + n);
+        assert.equal(e.boolValue('f', true, ctx), true);
+      }
+      console.log('ok', kept.length);
+    })();
+  `, { env: { NODE_OPTIONS: '--expose-gc' }, timeout: 60000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /ok 220/);
+});
