@@ -31,7 +31,8 @@ const native = loadAddon();
 // -2: outRefs). [4] is the generation of the learned attributes.
 //
 // Evaluations with a Context pass their engine's slot, the flag id and a
-// boolean or number default in evalArgs: [0] slot, [1] flag id, [2] default.
+// boolean or number default in one shared 16-byte buffer: evalInts [0] slot,
+// [1] flag id; evalNum [0] (bytes 8-15) the default.
 // Arguments read through N-API cost a few nanoseconds each; this costs none.
 //
 // One set per loaded addon: a second copy of this module (a test runner's
@@ -49,13 +50,15 @@ function newShared() {
     ConfigError,
     outInts: new Int32Array(8),
     outRefs: [undefined, undefined, undefined, undefined],
-    evalArgs: new Float64Array(4),
+    evalArgs: new ArrayBuffer(16),
   });
   native.setup(s);
   return s;
 }
 const shared = native.shared ?? (native.shared = newShared());
 const { ConfigError, outInts, outRefs, evalArgs } = shared;
+const evalInts = new Int32Array(evalArgs, 0, 2);
+const evalNum = new Float64Array(evalArgs, 8, 1);
 const NO_METADATA = Object.freeze({});
 // Held directly: a property load from the addon's (large) exports object is an
 // inline-cache miss on every call.
@@ -420,7 +423,7 @@ function totals(list) {
  */
 class Engine {
   #h;
-  #slot; // in the addon's engine table: the Context fast path (evalArgs)
+  #slot; // in the addon's engine table: the Context fast path (evalInts)
   #ids = new Map();
   #attrs = [];
   #gen = -1;
@@ -690,9 +693,9 @@ class Engine {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) {
       if (typeof id === 'number' && typeof defaultValue === 'boolean') {
-        evalArgs[0] = this.#slot;
-        evalArgs[1] = id;
-        evalArgs[2] = defaultValue ? 1 : 0;
+        evalInts[0] = this.#slot;
+        evalInts[1] = id;
+        evalNum[0] = defaultValue ? 1 : 0;
         return boolValueFast(contextHandle(ctx));
       }
       return native.boolValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
@@ -706,8 +709,8 @@ class Engine {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) {
       if (typeof id === 'number') {
-        evalArgs[0] = this.#slot;
-        evalArgs[1] = id;
+        evalInts[0] = this.#slot;
+        evalInts[1] = id;
         return stringValueFast(contextHandle(ctx), defaultValue);
       }
       return native.stringValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
@@ -721,9 +724,9 @@ class Engine {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) {
       if (typeof id === 'number' && typeof defaultValue === 'number') {
-        evalArgs[0] = this.#slot;
-        evalArgs[1] = id;
-        evalArgs[2] = defaultValue;
+        evalInts[0] = this.#slot;
+        evalInts[1] = id;
+        evalNum[0] = defaultValue;
         return floatValueFast(contextHandle(ctx));
       }
       return native.floatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
@@ -737,9 +740,9 @@ class Engine {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) {
       if (typeof id === 'number' && typeof defaultValue === 'number') {
-        evalArgs[0] = this.#slot;
-        evalArgs[1] = id;
-        evalArgs[2] = defaultValue;
+        evalInts[0] = this.#slot;
+        evalInts[1] = id;
+        evalNum[0] = defaultValue;
         return intValueFast(contextHandle(ctx));
       }
       return native.intValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
@@ -753,9 +756,9 @@ class Engine {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) {
       if (typeof id === 'number' && typeof defaultValue === 'number') {
-        evalArgs[0] = this.#slot;
-        evalArgs[1] = id;
-        evalArgs[2] = defaultValue;
+        evalInts[0] = this.#slot;
+        evalInts[1] = id;
+        evalNum[0] = defaultValue;
         return floatValueFast(contextHandle(ctx));
       }
       return native.floatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
@@ -769,8 +772,8 @@ class Engine {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
     if (ctx instanceof Context) {
       if (typeof id === 'number') {
-        evalArgs[0] = this.#slot;
-        evalArgs[1] = id;
+        evalInts[0] = this.#slot;
+        evalInts[1] = id;
         return objectValueFast(contextHandle(ctx), defaultValue);
       }
       return native.objectValueCtx(this.#h, id, defaultValue, contextHandle(ctx));

@@ -69,9 +69,20 @@ static napi_value setup(napi_env env, napi_callback_info info)
         napi_get_named_property(env, arg, "outRefs", &refs) != napi_ok)
         return vxn_type_error(env, "setup needs ConfigError, outInts, outRefs and evalArgs");
     a->out_ints = typed_array(env, ints, napi_int32_array, 8, &a->out_buf);
-    a->eval_args = typed_array(env, args, napi_float64_array, 4, &a->args_buf);
-    if (!a->out_ints || !a->eval_args)
-        return vxn_type_error(env, "setup needs an Int32Array(8) and a Float64Array(4)");
+    void *shared = NULL;
+    size_t len = 0;
+    bool is_ab = false;
+    if (napi_is_arraybuffer(env, args, &is_ab) == napi_ok && is_ab &&
+        napi_get_arraybuffer_info(env, args, &shared, &len) == napi_ok && len >= 16 && shared)
+        napi_create_reference(env, args, 1, &a->args_buf); /* keeps `shared` alive */
+    else
+        shared = NULL;
+    if (!a->out_ints || !shared)
+        return vxn_type_error(env, "setup needs an Int32Array(8) and a 16-byte ArrayBuffer");
+    for (int t = VX_TYPE_BOOL; t <= VX_TYPE_OBJECT; t++) {
+        a->fast[t].ints = shared;
+        a->fast[t].num = (const double *)((const char *)shared + 8);
+    }
     napi_create_reference(env, cls, 1, &a->config_error);
     napi_create_reference(env, refs, 1, &a->out_refs);
     return vxn_undefined(env);
@@ -201,7 +212,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */)
     static const char *const fast_names[] = {NULL, "boolValueFast", "stringValueFast",
                                              "intValueFast", "floatValueFast", "objectValueFast"};
     for (int t = VX_TYPE_BOOL; t <= VX_TYPE_OBJECT; t++) {
-        a->fast[t] = (vxn_fast){a, (vx_type)t};
+        a->fast[t] = (vxn_fast){NULL, NULL, a, (vx_type)t};
         napi_set_named_property(env, exports, fast_names[t],
                                 vxn_fn(env, fast_names[t], vxn_eval_value_fast, &a->fast[t]));
     }

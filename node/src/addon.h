@@ -32,9 +32,11 @@ typedef struct vxn_pump vxn_pump;
  * has its own. */
 typedef struct vxn_addon vxn_addon;
 
-/* The data of a Context fast-path function (eval.c): its environment's state
- * and the type it asks for. */
+/* The data of a Context fast-path function (eval.c): its environment's state,
+ * the type it asks for, and the shared arguments (set by setup()). */
 typedef struct vxn_fast {
+    const int32_t *ints;        /* [0] engine slot, [1] interned flag id */
+    const double *num;          /* a boolean or number default */
     vxn_addon *addon;
     vx_type type;
 } vxn_fast;
@@ -47,10 +49,9 @@ struct vxn_addon {
     int32_t *out_ints;          /* [4]: generation of the learned attributes */
     napi_ref out_refs;          /* array for details' strings and metadata */
     /* The Context fast path's arguments, written by the JS side into a shared
-     * Float64Array: [0] engine slot, [1] interned flag id, [2] a boolean or
-     * number default. Engines are found by slot in `slots`. */
+     * 16-byte ArrayBuffer: int32 [0] engine slot, [1] interned flag id, then a
+     * float64 boolean or number default. Engines are found by slot in `slots`. */
     napi_ref args_buf;
-    double *eval_args;
     vxn_engine **slots;
     uint32_t n_slots;
     vxn_fast fast[VX_TYPE_OBJECT + 1];

@@ -299,28 +299,31 @@ static napi_value eval_scalar(napi_env env, vxn_engine *e, vx_type type, uint32_
                               vx_context *ctx, double def)
 {
     vx_result r;
+    vx_status st;
     napi_value out = NULL;
     e->depth++;
     switch (type) {
     case VX_TYPE_BOOL:
-        vx_reader_eval_bool(e->reader, id, ctx, def != 0, &r);
-        napi_get_boolean(env, vx_value_get_bool(r.value), &out);
+        if ((st = vx_reader_eval_bool(e->reader, id, ctx, def != 0, &r)) == VX_OK)
+            napi_get_boolean(env, vx_value_get_bool(r.value), &out);
         break;
     case VX_TYPE_INT:
-        vx_reader_eval_int(e->reader, id, ctx, vxn_double_to_int64(def), &r);
+        if ((st = vx_reader_eval_int(e->reader, id, ctx, vxn_double_to_int64(def), &r)) != VX_OK)
+            break;
         if (used_default(&r))
             napi_create_double(env, def, &out);
         else
             napi_create_int64(env, vx_value_get_int(r.value), &out);
         break;
     default:
-        vx_reader_eval_float(e->reader, id, ctx, def, &r);
-        napi_create_double(env, vx_value_get_float(r.value), &out);
+        if ((st = vx_reader_eval_float(e->reader, id, ctx, def, &r)) == VX_OK)
+            napi_create_double(env, vx_value_get_float(r.value), &out);
         break;
     }
     e->depth--;
     vx_result_release(&r);
-    return out;
+    /* VX_EINVAL: an id the reader does not know (only a forged call). */
+    return st == VX_OK ? out : vxn_type_error(env, "bad arguments");
 }
 
 /* Strings and objects: the default is converted for events, and the value
@@ -347,7 +350,7 @@ static __attribute__((noinline)) napi_value eval_converted(napi_env env, vxn_eng
 }
 
 /* native.<type>ValueFast(context[, default]): *Value with a Context, its other
- * arguments in the shared evalArgs (see addon.h): the JS side has checked that
+ * arguments in the shared buffer (see addon.h): the JS side has checked that
  * the flag is interned and that a boolean or number default has its type.
  * The context argument is still passed: it keeps the Context alive for the
  * call. */
@@ -357,16 +360,21 @@ napi_value vxn_eval_value_fast(napi_env env, napi_callback_info info)
     napi_value argv[2] = {NULL, NULL};
     vxn_fast *f = NULL;
     napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&f);
-    const double *args = f->addon->eval_args;
-    double slot = args[0], id = args[1];
-    vxn_engine *e = slot >= 0 && slot < f->addon->n_slots ? f->addon->slots[(uint32_t)slot] : NULL;
+    vxn_addon *a = f->addon;
+    if (!f->ints)
+        return vxn_type_error(env, "the addon is not set up");
+    /* Unsigned: a negative slot or id fails the range checks too. The reader
+     * checks the id against its keys, which are the interned ones. */
+    uint32_t slot = (uint32_t)f->ints[0], id = (uint32_t)f->ints[1];
+    vxn_engine *e = slot < a->n_slots ? a->slots[slot] : NULL;
     void *ctx = NULL;
-    if (!e || !(id >= 0 && id < e->n_flag_keys) || argc < 1 ||
-        napi_get_value_external(env, argv[0], &ctx) != napi_ok || !ctx)
+    if (!e || argc < 1 || napi_get_value_external(env, argv[0], &ctx) != napi_ok || !ctx)
         return vxn_type_error(env, "bad arguments");
     if (f->type != VX_TYPE_STRING && f->type != VX_TYPE_OBJECT)
-        return eval_scalar(env, e, f->type, (uint32_t)id, ctx, args[2]);
-    return eval_converted(env, e, f->type, (uint32_t)id, ctx, argv[1]);
+        return eval_scalar(env, e, f->type, id, ctx, *f->num);
+    if (id >= e->n_flag_keys)
+        return vxn_type_error(env, "bad arguments");
+    return eval_converted(env, e, f->type, id, ctx, argv[1]);
 }
 
 /* native.<type>Value(h, flag, default, ctx, targetingKey) -> value */
