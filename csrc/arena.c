@@ -79,16 +79,21 @@ static void *bump(vx_arena *a, size_t size, size_t align)
     return n->data;
 }
 
-void *vx_arena_alloc(vx_arena *a, size_t size)
+void *vx_arena_alloc_raw(vx_arena *a, size_t size)
 {
     if (size > SIZE_MAX - 15)
         return NULL;
     size = (size + 15) & ~(size_t)15;
     if (size == 0)
         size = 16;
-    void *p = bump(a, size, 16);
+    return bump(a, size, 16);
+}
+
+void *vx_arena_alloc(vx_arena *a, size_t size)
+{
+    void *p = vx_arena_alloc_raw(a, size);
     if (p)
-        memset(p, 0, size);
+        memset(p, 0, (size + 15) & ~(size_t)15);
     return p;
 }
 

@@ -62,7 +62,24 @@ const evalNum = new Float64Array(evalArgs, 8, 1);
 const NO_METADATA = Object.freeze({});
 // Held directly: a property load from the addon's (large) exports object is an
 // inline-cache miss on every call.
-const { boolValueFast, stringValueFast, intValueFast, floatValueFast, objectValueFast } = native;
+const { boolValueFast: nativeBoolValueFast, stringValueFast: nativeStringValueFast,
+  intValueFast: nativeIntValueFast, floatValueFast: nativeFloatValueFast,
+  objectValueFast: nativeObjectValueFast, boolDetails: nativeBoolDetails,
+  boolDetailsCtx: nativeBoolDetailsCtx, boolDetailsObj: nativeBoolDetailsObj,
+  boolValue: nativeBoolValue, boolValueCtx: nativeBoolValueCtx, boolValueObj: nativeBoolValueObj,
+  floatDetails: nativeFloatDetails, floatDetailsCtx: nativeFloatDetailsCtx,
+  floatDetailsObj: nativeFloatDetailsObj, floatValue: nativeFloatValue,
+  floatValueCtx: nativeFloatValueCtx, floatValueObj: nativeFloatValueObj,
+  intDetails: nativeIntDetails, intDetailsCtx: nativeIntDetailsCtx,
+  intDetailsObj: nativeIntDetailsObj, intValue: nativeIntValue, intValueCtx: nativeIntValueCtx,
+  intValueObj: nativeIntValueObj, objectDetails: nativeObjectDetails,
+  objectDetailsCtx: nativeObjectDetailsCtx, objectDetailsObj: nativeObjectDetailsObj,
+  objectValue: nativeObjectValue, objectValueCtx: nativeObjectValueCtx,
+  objectValueObj: nativeObjectValueObj, stringDetails: nativeStringDetails,
+  stringDetailsCtx: nativeStringDetailsCtx, stringDetailsObj: nativeStringDetailsObj,
+  stringValue: nativeStringValue, stringValueCtx: nativeStringValueCtx,
+  stringValueObj: nativeStringValueObj,
+} = native;
 const { reasons: REASONS, errorCodes: ERROR_CODES, statuses: STATUSES } = native.names();
 
 function details(value, cache) {
@@ -696,13 +713,13 @@ class Engine {
         evalInts[0] = this.#slot;
         evalInts[1] = id;
         evalNum[0] = defaultValue ? 1 : 0;
-        return boolValueFast(contextHandle(ctx));
+        return nativeBoolValueFast(contextHandle(ctx));
       }
-      return native.boolValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
+      return nativeBoolValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
     }
-    if (ctx === null || typeof ctx !== 'object') return native.boolValue(this.#h, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return nativeBoolValue(this.#h, id, defaultValue, ctx);
     const key = this.#pre(id, ctx);
-    return native.boolValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
+    return nativeBoolValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   stringValue(flag, defaultValue, ctx) {
@@ -711,13 +728,13 @@ class Engine {
       if (typeof id === 'number') {
         evalInts[0] = this.#slot;
         evalInts[1] = id;
-        return stringValueFast(contextHandle(ctx), defaultValue);
+        return nativeStringValueFast(contextHandle(ctx), defaultValue);
       }
-      return native.stringValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
+      return nativeStringValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
     }
-    if (ctx === null || typeof ctx !== 'object') return native.stringValue(this.#h, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return nativeStringValue(this.#h, id, defaultValue, ctx);
     const key = this.#pre(id, ctx);
-    return native.stringValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
+    return nativeStringValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   numberValue(flag, defaultValue, ctx) {
@@ -727,13 +744,13 @@ class Engine {
         evalInts[0] = this.#slot;
         evalInts[1] = id;
         evalNum[0] = defaultValue;
-        return floatValueFast(contextHandle(ctx));
+        return nativeFloatValueFast(contextHandle(ctx));
       }
-      return native.floatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
+      return nativeFloatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
     }
-    if (ctx === null || typeof ctx !== 'object') return native.floatValue(this.#h, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return nativeFloatValue(this.#h, id, defaultValue, ctx);
     const key = this.#pre(id, ctx);
-    return native.floatValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
+    return nativeFloatValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   intValue(flag, defaultValue, ctx) {
@@ -743,13 +760,13 @@ class Engine {
         evalInts[0] = this.#slot;
         evalInts[1] = id;
         evalNum[0] = defaultValue;
-        return intValueFast(contextHandle(ctx));
+        return nativeIntValueFast(contextHandle(ctx));
       }
-      return native.intValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
+      return nativeIntValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
     }
-    if (ctx === null || typeof ctx !== 'object') return native.intValue(this.#h, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return nativeIntValue(this.#h, id, defaultValue, ctx);
     const key = this.#pre(id, ctx);
-    return native.intValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
+    return nativeIntValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   floatValue(flag, defaultValue, ctx) {
@@ -759,13 +776,13 @@ class Engine {
         evalInts[0] = this.#slot;
         evalInts[1] = id;
         evalNum[0] = defaultValue;
-        return floatValueFast(contextHandle(ctx));
+        return nativeFloatValueFast(contextHandle(ctx));
       }
-      return native.floatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
+      return nativeFloatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
     }
-    if (ctx === null || typeof ctx !== 'object') return native.floatValue(this.#h, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return nativeFloatValue(this.#h, id, defaultValue, ctx);
     const key = this.#pre(id, ctx);
-    return native.floatValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
+    return nativeFloatValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   objectValue(flag, defaultValue, ctx) {
@@ -774,61 +791,61 @@ class Engine {
       if (typeof id === 'number') {
         evalInts[0] = this.#slot;
         evalInts[1] = id;
-        return objectValueFast(contextHandle(ctx), defaultValue);
+        return nativeObjectValueFast(contextHandle(ctx), defaultValue);
       }
-      return native.objectValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
+      return nativeObjectValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
     }
-    if (ctx === null || typeof ctx !== 'object') return native.objectValue(this.#h, id, defaultValue, ctx);
+    if (ctx === null || typeof ctx !== 'object') return nativeObjectValue(this.#h, id, defaultValue, ctx);
     const key = this.#pre(id, ctx);
-    return native.objectValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
+    return nativeObjectValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
   }
 
   boolDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.boolDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
-    if (ctx === null || typeof ctx !== 'object') return details(native.boolDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    if (ctx instanceof Context) return details(nativeBoolDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(nativeBoolDetails(this.#h, id, defaultValue, ctx), this.#cache);
     const key = this.#pre(id, ctx);
-    return details(native.boolDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
+    return details(nativeBoolDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   stringDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.stringDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
-    if (ctx === null || typeof ctx !== 'object') return details(native.stringDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    if (ctx instanceof Context) return details(nativeStringDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(nativeStringDetails(this.#h, id, defaultValue, ctx), this.#cache);
     const key = this.#pre(id, ctx);
-    return details(native.stringDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
+    return details(nativeStringDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   numberDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.floatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
-    if (ctx === null || typeof ctx !== 'object') return details(native.floatDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    if (ctx instanceof Context) return details(nativeFloatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(nativeFloatDetails(this.#h, id, defaultValue, ctx), this.#cache);
     const key = this.#pre(id, ctx);
-    return details(native.floatDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
+    return details(nativeFloatDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   intDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.intDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
-    if (ctx === null || typeof ctx !== 'object') return details(native.intDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    if (ctx instanceof Context) return details(nativeIntDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(nativeIntDetails(this.#h, id, defaultValue, ctx), this.#cache);
     const key = this.#pre(id, ctx);
-    return details(native.intDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
+    return details(nativeIntDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   floatDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.floatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
-    if (ctx === null || typeof ctx !== 'object') return details(native.floatDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    if (ctx instanceof Context) return details(nativeFloatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(nativeFloatDetails(this.#h, id, defaultValue, ctx), this.#cache);
     const key = this.#pre(id, ctx);
-    return details(native.floatDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
+    return details(nativeFloatDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   objectDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(native.objectDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
-    if (ctx === null || typeof ctx !== 'object') return details(native.objectDetails(this.#h, id, defaultValue, ctx), this.#cache);
+    if (ctx instanceof Context) return details(nativeObjectDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
+    if (ctx === null || typeof ctx !== 'object') return details(nativeObjectDetails(this.#h, id, defaultValue, ctx), this.#cache);
     const key = this.#pre(id, ctx);
-    return details(native.objectDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
+    return details(nativeObjectDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
   }
 
   // ---- Events ------------------------------------------------------------------
