@@ -738,20 +738,9 @@ class Engine {
   }
 
   numberValue(flag, defaultValue, ctx) {
-    const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) {
-      if (typeof id === 'number' && typeof defaultValue === 'number') {
-        evalInts[0] = this.#slot;
-        evalInts[1] = id;
-        evalNum[0] = defaultValue;
-        return nativeFloatValueFast(contextHandle(ctx));
-      }
-      return nativeFloatValueCtx(this.#h, id, defaultValue, contextHandle(ctx));
-    }
-    if (ctx === null || typeof ctx !== 'object') return nativeFloatValue(this.#h, id, defaultValue, ctx);
-    const key = this.#pre(id, ctx);
-    return nativeFloatValueObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5);
+    return this.floatValue(flag, defaultValue, ctx); // one method, one native call site
   }
+
 
   intValue(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
@@ -817,12 +806,9 @@ class Engine {
   }
 
   numberDetails(flag, defaultValue, ctx) {
-    const id = this.#ids.get(flag) ?? this.#intern(flag);
-    if (ctx instanceof Context) return details(nativeFloatDetailsCtx(this.#h, id, defaultValue, contextHandle(ctx)), this.#cache);
-    if (ctx === null || typeof ctx !== 'object') return details(nativeFloatDetails(this.#h, id, defaultValue, ctx), this.#cache);
-    const key = this.#pre(id, ctx);
-    return details(nativeFloatDetailsObj(this.#h, key, defaultValue, ctx, pTk, p0, p1, p2, p3, p4, p5), this.#cache);
+    return this.floatDetails(flag, defaultValue, ctx);
   }
+
 
   intDetails(flag, defaultValue, ctx) {
     const id = this.#ids.get(flag) ?? this.#intern(flag);
