@@ -82,7 +82,14 @@ test('engines in worker threads, each with its own exporter', async () => {
       e.addExporter(async (events) => { got += events.length; });
       let a = 0;
       for (let i = 0; i < 200; i++) if (e.stringValue('f', '', { targetingKey: 'w' + workerData + '-' + i }) === 'x') a++;
-      e.close().then(() => parentPort.postMessage({ a, got }));
+      // A second engine in the same worker: Contexts answer as plain objects do.
+      const e2 = new vexil.Engine(${FLAGS}, { logger: false });
+      let same = 0;
+      for (let i = 0; i < 200; i++) {
+        const k = 'w' + workerData + '-' + i;
+        if (e2.stringValue('f', '', new vexil.Context(k)) === e2.stringValue('f', '', { targetingKey: k })) same++;
+      }
+      e.close().then(() => parentPort.postMessage({ a, got, same }));
     \`;
     const runs = [0, 1, 2, 3].map((id) => new Promise((resolve, reject) => {
       const w = new Worker(code, { eval: true, workerData: id });
@@ -106,8 +113,9 @@ test('engines in worker threads, each with its own exporter', async () => {
   assert.equal(r.code, 0, r.stderr);
   const results = JSON.parse(r.stdout);
   assert.equal(results.length, 4);
-  for (const { a, got } of results) {
+  for (const { a, got, same } of results) {
     assert.equal(got, 200);
+    assert.equal(same, 200);
     assert.ok(a > 60 && a < 140, String(a));
   }
 });
