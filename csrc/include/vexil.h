@@ -569,7 +569,8 @@ VX_API const char *vx_error_code_name(vx_error_code code);
  * evaluation function, read it, then call vx_result_release(). Every pointer in
  * it stays valid until vx_result_release(), even if the engine reloads its
  * configuration meanwhile (the result holds a reference to the configuration it
- * was computed from). A string default passed to the evaluation is referenced,
+ * was computed from; results of a vx_reader borrow the reader's instead, see
+ * vx_reader_eval()). A string default passed to the evaluation is referenced,
  * not copied: keep it alive as long as the result.
  *
  *   value          never NULL: the flag's value, or the default value on errors
