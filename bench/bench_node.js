@@ -135,6 +135,51 @@ async function eventRate(distinctUsers, n = QUICK ? 200000 : 1000000) {
   return { rate: n / secs, recordNs };
 }
 
+// ---- Through the OpenFeature SDK ---------------------------------------------------
+
+// The provider's resolveBooleanEvaluation() called directly (what the SDK
+// calls), then client.getBooleanValue(), which is async: each evaluation is
+// awaited, as an application would. Fresh plain-object contexts.
+async function openFeatureNs(flags) {
+  let OpenFeature;
+  try {
+    ({ OpenFeature } = require('@openfeature/server-sdk'));
+  } catch {
+    return null;
+  }
+  const provider = new vexil.VexilProvider({ flags: GOFF_FLAGS, logger: false });
+  await OpenFeature.setProviderAndWait(provider);
+  const client = OpenFeature.getClient();
+  const n = QUICK ? 20000 : 100000;
+  const best = async (fn) => {
+    let ns = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const t0 = process.hrtime.bigint();
+      await fn();
+      ns = Math.min(ns, Number(process.hrtime.bigint() - t0) / n);
+    }
+    return ns;
+  };
+  const direct = [];
+  const viaSdk = [];
+  for (const flag of flags) {
+    direct.push(await best(async () => {
+      for (let i = 0; i < n; i++) provider.resolveBooleanEvaluation(flag, false, fresh(i), noLog);
+    }));
+    viaSdk.push(await best(async () => {
+      for (let i = 0; i < n; i++) await client.getBooleanValue(flag, false, fresh(i));
+    }));
+  }
+  // The SDK's own share: a provider that answers the default at once.
+  const noop = { metadata: { name: 'noop' }, runsOn: 'server', hooks: [], resolveBooleanEvaluation: (k, d) => ({ value: d, reason: 'STATIC' }) };
+  await OpenFeature.setProviderAndWait(noop);
+  const sdkOnly = await best(async () => {
+    for (let i = 0; i < n; i++) await client.getBooleanValue('static', false, fresh(i));
+  });
+  await OpenFeature.close();
+  return { direct, viaSdk, sdkOnly };
+}
+
 // ---- Report ------------------------------------------------------------------------
 
 async function main() {
@@ -164,6 +209,17 @@ async function main() {
   }
   console.log("\nGO Feature Flag's Node provider (@openfeature/go-feature-flag-provider 0.7.0, the newest on npm here)");
   console.log('has no in-process evaluation: it calls a relay proxy for every flag, so it cannot be benchmarked offline.\n');
+
+  const of = await openFeatureNs(CASES.map(([flag]) => flag));
+  if (of) {
+    console.log('vexil.VexilProvider (fresh objects), ns per evaluation: its resolveBooleanEvaluation() called');
+    console.log('directly, and `await client.getBooleanValue()` through @openfeature/server-sdk:\n');
+    console.log(`| path | ${CASES.map(([, label]) => label).join(' | ')} |`);
+    console.log(`|---|${CASES.map(() => '---:').join('|')}|`);
+    console.log(`| provider | ${of.direct.map((x) => x.toFixed(0)).join(' | ')} |`);
+    console.log(`| SDK client | ${of.viaSdk.map((x) => x.toFixed(0)).join(' | ')} |`);
+    console.log(`| SDK client, a no-op provider instead | ${CASES.map(() => of.sdkOnly.toFixed(0)).join(' | ')} |\n`);
+  }
 
   await eventRate(10); // warm-up: the first million events also pays for growing the heap
   const few = await eventRate(10);
