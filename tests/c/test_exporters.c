@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -288,7 +289,7 @@ static void test_file_through_pipeline(void)
 
 typedef struct lines {
     char buf[4096];
-    int n;
+    atomic_int n; /* written last by the exporter thread: the test polls it */
 } lines;
 
 static void sink(void *ud, const char *line, size_t len)
@@ -296,7 +297,7 @@ static void sink(void *ud, const char *line, size_t len)
     lines *l = ud;
     size_t have = strlen(l->buf);
     snprintf(l->buf + have, sizeof l->buf - have, "%.*s|", (int)len, line);
-    l->n++;
+    atomic_fetch_add_explicit(&l->n, 1, memory_order_release);
 }
 
 static void test_log_exporter(void)
@@ -369,7 +370,7 @@ static void test_log_exporter(void)
     vx_attrs_init(&a, ctx, NULL);
     vx_feature_record r = {.flag_key = "f", .variation = "v", .value = NULL, .version = "9"};
     vx_pipeline_record_feature(vx_engine_pipeline(e), &r, &a);
-    for (int i = 0; i < 300 && l.n == 0; i++)
+    for (int i = 0; i < 300 && atomic_load_explicit(&l.n, memory_order_acquire) == 0; i++)
         usleep(10000);
     CHECK_STR(l.buf, "zed:9|");
     vx_context_free(ctx);
