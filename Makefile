@@ -4,6 +4,7 @@
 #   make demo     evaluate flags and export events from C, Python and JS
 #   make bench    side-by-side benchmarks
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS each
+#   make test-tsan the C tests under ThreadSanitizer (not part of `make test`)
 # Set-up is part of the targets: `make deps` installs missing Debian packages.
 
 CC ?= cc
@@ -18,18 +19,22 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread \
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 LIBS := -lcjson -lyaml -lcurl -lcrypto -pthread -lm
 
 LIB_SRC := $(sort $(wildcard csrc/*.c csrc/exporters/*.c))
 CLI_SRC := $(sort $(wildcard csrc/cli/*.c))
 REL_OBJ := $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
+TSAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/tsan/%.o)
 HEADERS := $(wildcard csrc/*.h csrc/include/*.h csrc/exporters/*.h)
 
 C_TESTS := $(sort $(wildcard tests/c/test_*.c))
 C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
+# fork() from a multithreaded process is outside what TSan supports.
+TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps test test-c test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean
+.PHONY: all lib cli deps test test-c test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean
 
 all: lib cli
 
@@ -46,6 +51,18 @@ $(BUILD)/rel/%.o: %.c $(HEADERS)
 $(BUILD)/asan/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/tsan/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/libvexil-tsan.a: $(TSAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h $(BUILD)/libvexil-tsan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-tsan.a $(LIBS)
 
 $(BUILD)/libvexil.a: $(REL_OBJ)
 	@rm -f $@
@@ -75,6 +92,13 @@ test-c: $(C_TEST_BINS) $(BUILD)/vexil-asan
 	  echo "== $$t"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  VX_CLI=$(BUILD)/vexil-asan $$t; \
+	done
+
+# ThreadSanitizer: halt on the first report, so a race fails the run.
+test-tsan: $(TSAN_TEST_BINS) $(BUILD)/vexil
+	@set -e; for t in $(TSAN_TEST_BINS); do \
+	  echo "== $$t"; \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0 VX_CLI=$(BUILD)/vexil $$t; \
 	done
 
 # Benchmarks (bench/): C first, then the bindings side by side with their peers.
