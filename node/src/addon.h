@@ -53,7 +53,8 @@ struct vxn_addon {
      * float64 boolean or number default. Engines are found by slot in `slots`. */
     napi_ref args_buf;
     vxn_engine **slots;
-    uint32_t n_slots;
+    uint32_t n_slots, slots_cap;
+    uint32_t free_hint;         /* no free slot below it */
     vxn_fast fast[VX_TYPE_OBJECT + 1];
 };
 

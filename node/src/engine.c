@@ -56,25 +56,34 @@ static void unlink_engine(vxn_engine *e)
  * engine from a number. Slots are reused once their engine is freed. */
 static bool take_slot(vxn_addon *a, vxn_engine *e)
 {
-    uint32_t i = 0;
+    uint32_t i = a->free_hint;
     while (i < a->n_slots && a->slots[i])
         i++;
     if (i == a->n_slots) {
-        vxn_engine **slots = realloc(a->slots, (a->n_slots + 1) * sizeof(*slots));
-        if (!slots)
-            return false;
-        a->slots = slots;
+        if (a->n_slots == a->slots_cap) {
+            uint32_t cap = a->slots_cap ? a->slots_cap * 2 : 16;
+            vxn_engine **slots = realloc(a->slots, cap * sizeof(*slots));
+            if (!slots)
+                return false;
+            a->slots = slots;
+            a->slots_cap = cap;
+        }
         a->n_slots++;
     }
     a->slots[i] = e;
+    a->free_hint = i + 1;
     e->slot = i;
     return true;
 }
 
 static void drop_slot(vxn_engine *e)
 {
-    if (e->addon && e->slot < e->addon->n_slots && e->addon->slots[e->slot] == e)
-        e->addon->slots[e->slot] = NULL;
+    vxn_addon *a = e->addon;
+    if (a && e->slot < a->n_slots && a->slots[e->slot] == e) {
+        a->slots[e->slot] = NULL;
+        if (e->slot < a->free_hint)
+            a->free_hint = e->slot;
+    }
 }
 
 /* Frees everything; the engine's threads are stopped by then (teardown). */
