@@ -22,12 +22,13 @@ ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 LIBS := -lcjson -lyaml -lcurl -lcrypto -pthread -lm
 
-LIB_SRC := $(sort $(wildcard csrc/*.c csrc/exporters/*.c))
+# Every .c under csrc/ but the command's own: new subsystem folders are picked up.
+LIB_SRC := $(sort $(shell find csrc -name '*.c' -not -path 'csrc/cli/*'))
 CLI_SRC := $(sort $(wildcard csrc/cli/*.c))
 REL_OBJ := $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
 TSAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/tsan/%.o)
-HEADERS := $(wildcard csrc/*.h csrc/include/*.h csrc/exporters/*.h)
+HEADERS := $(sort $(shell find csrc -name '*.h'))
 
 C_TESTS := $(sort $(wildcard tests/c/test_*.c))
 C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)

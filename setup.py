@@ -1,5 +1,5 @@
 """Builds the vexil Python package: the extension vexil._vexil compiles the C
-core (csrc/*.c, csrc/exporters/*.c) together with the binding (python/vexil/_ext/*.c).
+core (every csrc/**/*.c but the command's) together with the binding (python/vexil/_ext/*.c).
 
 Metadata lives in pyproject.toml; this file only describes the extension and
 compiles its sources in parallel, skipping objects that are up to date, so
@@ -17,12 +17,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def rel(pattern):
-    return sorted(os.path.relpath(p, HERE) for p in glob(os.path.join(HERE, pattern)))
+    return sorted(os.path.relpath(p, HERE) for p in glob(os.path.join(HERE, pattern), recursive=True))
 
 
-CORE = rel("csrc/*.c") + rel("csrc/exporters/*.c")
+# Every C file of the core, in every subsystem folder, but the `vexil` command's.
+CORE = [p for p in rel("csrc/**/*.c") if not p.startswith(os.path.join("csrc", "cli", ""))]
 BINDING = rel("python/vexil/_ext/*.c")
-HEADERS = rel("csrc/*.h") + rel("csrc/include/*.h") + rel("python/vexil/_ext/*.h")
+HEADERS = rel("csrc/**/*.h") + rel("python/vexil/_ext/*.h")
 
 
 class ParallelBuildExt(build_ext):

@@ -17,7 +17,7 @@
 #define VX_LIVE_H
 
 #include "flag.h"
-#include "http.h"
+#include "net/http.h"
 #include "vexil.h"
 
 #include <pthread.h>

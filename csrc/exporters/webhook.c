@@ -1,7 +1,7 @@
 /* GOFF's webhook exporter: POST {"meta":{...},"events":[...]}, optionally
  * signed with X-Hub-Signature-256 (the shared part lives in webhook.c). */
 #include "events.h"
-#include "webhook.h"
+#include "net/webhook.h"
 
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-#include "webhook.h"
+#include "net/webhook.h"
 
 #include "json.h"
 

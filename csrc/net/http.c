@@ -1,4 +1,4 @@
-#include "http.h"
+#include "net/http.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

@@ -7,7 +7,7 @@
 #define VX_WEBHOOK_H
 
 #include "buf.h"
-#include "http.h"
+#include "net/http.h"
 #include "vexil.h"
 
 typedef struct vx_webhook {

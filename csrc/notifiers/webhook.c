@@ -2,7 +2,7 @@
  * configuration change, signed like the webhook exporter. Status changes are
  * not GOFF's business and are not posted. */
 #include "json.h"
-#include "webhook.h"
+#include "net/webhook.h"
 
 #include <stdlib.h>
 
