@@ -1,6 +1,7 @@
 /* GOFF's file exporter: each batch appended to output_dir/<rendered name>,
  * as JSON lines or CSV lines rendered through a template. */
 #include "events.h"
+#include "exporters/exporters.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -261,4 +262,20 @@ vx_status vx_file_exporter_new(const vx_file_exporter_config *config, vx_exporte
     ops->destroy = file_destroy;
     *user_data = f;
     return VX_OK;
+}
+
+/* GOFF's keys: outputDir, format, filename, csvTemplate. */
+bool vx_file_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data)
+{
+    (void)log;
+    vx_file_exporter_config c = {0};
+    vx_opts_string(o, "outputDir", false, &c.output_dir);
+    vx_opts_string(o, "format", false, &c.format);
+    vx_opts_string(o, "filename", false, &c.filename_template);
+    vx_opts_string(o, "csvTemplate", false, &c.csv_template);
+    if (o->status != VX_OK)
+        return false;
+    vx_error err = {0};
+    vx_status st = vx_file_exporter_new(&c, ops, user_data, &err);
+    return st == VX_OK || vx_opts_fail(o, st, NULL, "%s", err.message);
 }

@@ -1,6 +1,7 @@
 /* GOFF's log exporter: one line per event, rendered through a template, to a
  * callback or (the documented default) stderr. */
 #include "events.h"
+#include "exporters/exporters.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -101,4 +102,22 @@ vx_status vx_log_exporter_new(const vx_log_exporter_config *config, vx_exporter_
     ops->destroy = log_destroy;
     *user_data = l;
     return VX_OK;
+}
+
+/* From options (configuration files, the command): lines go to the engine's
+ * logger at INFO, as GOFF's log exporter writes to its logger. */
+static void to_logger(void *log, const char *line, size_t len)
+{
+    vx_logf(log, VX_LOG_INFO, "%.*s", (int)(len < INT32_MAX ? len : INT32_MAX), line);
+}
+
+bool vx_log_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data)
+{
+    vx_log_exporter_config c = {.write = to_logger, .write_user_data = log};
+    vx_opts_string(o, "logFormat", false, &c.format);
+    if (o->status != VX_OK)
+        return false;
+    vx_error err = {0};
+    vx_status st = vx_log_exporter_new(&c, ops, user_data, &err);
+    return st == VX_OK || vx_opts_fail(o, st, NULL, "%s", err.message);
 }

@@ -1,6 +1,7 @@
 /* GOFF's webhook exporter: POST {"meta":{...},"events":[...]}, optionally
  * signed with X-Hub-Signature-256 (the shared part lives in webhook.c). */
 #include "events.h"
+#include "exporters/exporters.h"
 #include "net/webhook.h"
 
 #include <stdlib.h>
@@ -47,4 +48,23 @@ vx_status vx_webhook_exporter_new(const vx_webhook_exporter_config *config, vx_e
     ops->destroy = vx_webhook_free;
     *user_data = w;
     return VX_OK;
+}
+
+bool vx_webhook_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data)
+{
+    (void)log;
+    vx_webhook_settings s;
+    char *secret, **headers;
+    if (!vx_webhook_settings_read(o, &s, &secret, &headers))
+        return false;
+    vx_error err = {0};
+    vx_status st;
+    vx_webhook *w = vx_webhook_new("webhook exporter", &s, &st, &err);
+    vx_webhook_settings_release(secret, headers);
+    if (!w)
+        return vx_opts_fail(o, st, NULL, "%s", err.message);
+    ops->export_batch = webhook_export;
+    ops->destroy = vx_webhook_free;
+    *user_data = w;
+    return true;
 }

@@ -1296,6 +1296,82 @@ VX_API vx_status vx_webhook_notifier_new(const vx_webhook_notifier_config *confi
                                          vx_notifier_ops *ops, void **user_data,
                                          vx_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Built-in exporters, retrievers and notifiers by kind                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every built-in exporter, retriever and notifier can be made from its GOFF
+ * kind name and an options object keyed as GOFF's configuration keys it
+ * ("bucket", "endpointUrl", "flushInterval"...; matched case-insensitively,
+ * as GOFF's configuration loader matches them). The configuration file, the
+ * `vexil` command and the Python and Node bindings all make them this way, so
+ * a kind behaves alike wherever it is set up. The kinds vexil has are listed
+ * by vx_builtin_exporter_kind() and its two siblings, and documented with
+ * their keys in the README.
+ *
+ * Values: strings, numbers and booleans as JSON has them (numbers and
+ * booleans may also be given as strings, as environment variables give
+ * them); durations in milliseconds, as GOFF's. A secret (token, key,
+ * password, webhook secret) may be a string, {"fromEnv": "NAME"} (the
+ * variable's value) or {"fromFile": "/path"} (the file's content without its
+ * trailing newline); it never appears in a message, a log line or stats.
+ *
+ * Errors come back as VX_EINVAL (VX_EIO for an unreadable secret file) with
+ * the key path in err->message ("bucket: required for kind s3", "kind:
+ * unknown exporter kind s4 (did you mean s3?)"); messages never hold a value.
+ * A key the kind does not know is an error, unless flags has
+ * VX_OPTIONS_LENIENT: it is then logged at WARN on the engine's logger and
+ * ignored (as the configuration file does).
+ *
+ * `options` is read during the call only (the kind copies what it keeps);
+ * NULL reads as {}. Thread-safe, like every vx_engine_* call.
+ */
+#define VX_OPTIONS_LENIENT 1u
+
+/**
+ * Registers a built-in exporter of `kind` ("file", "log", "webhook", and the
+ * other kinds vx_builtin_exporter_kind() lists). Besides the kind's own keys,
+ * `options` holds the pipeline's (see vx_exporter_options): GOFF's
+ * "eventType" ("feature" or "tracking"), "flushInterval" (ms) and
+ * "maxEventInMemory" (0 means the default, as in GOFF), and vexil's "bulk"
+ * (defaults to GOFF's IsBulk() for the kind), "maxBatchEvents",
+ * "maxMemoryBytes", "retryInitial", "retryMax" (ms) and "name". A "kind"
+ * member, if present, is ignored. *out (may be NULL) is the registered
+ * exporter, owned by the engine. A "log" exporter made this way writes its
+ * lines to the engine's logger at INFO.
+ */
+VX_API vx_status vx_engine_add_builtin_exporter(vx_engine *engine, const char *kind,
+                                                const vx_value *options, unsigned flags,
+                                                vx_exporter **out, vx_error *err);
+
+/**
+ * Adds a built-in retriever of `kind` ("file" with "path"; "http" with "url",
+ * "method", "body", "headers", "timeout", and vexil's "maxResponseBytes",
+ * "insecureSkipVerify", "caFile", "certFile", "keyFile"; and the other kinds
+ * vx_builtin_retriever_kind() lists). Every kind also takes vexil's "format"
+ * ("auto", "json" or "yaml"; by default the path's extension decides, else
+ * the content). Retrievers are fetched in the order they are added.
+ */
+VX_API vx_status vx_engine_add_builtin_retriever(vx_engine *engine, const char *kind,
+                                                 const vx_value *options, unsigned flags,
+                                                 vx_error *err);
+
+/**
+ * Adds a built-in notifier of `kind` ("webhook" with GOFF's "endpointUrl",
+ * "secret", "meta", "headers", and vexil's "timeout", "insecureSkipVerify",
+ * "caFile"; and the other kinds vx_builtin_notifier_kind() lists), as
+ * vx_engine_add_notifier() does.
+ */
+VX_API vx_status vx_engine_add_builtin_notifier(vx_engine *engine, const char *kind,
+                                                const vx_value *options, unsigned flags,
+                                                vx_error *err);
+
+/** The i-th kind name (static storage), or NULL past the last. Thread-safe. */
+VX_API const char *vx_builtin_exporter_kind(size_t i);
+VX_API const char *vx_builtin_retriever_kind(size_t i);
+VX_API const char *vx_builtin_notifier_kind(size_t i);
+
 #ifdef __cplusplus
 }
 #endif

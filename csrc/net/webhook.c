@@ -1,6 +1,7 @@
 #include "net/webhook.h"
 
 #include "json.h"
+#include "options.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -217,4 +218,37 @@ void vx_webhook_free(void *w)
 {
     vx_webhook_destroy(w);
     free(w);
+}
+
+bool vx_webhook_settings_read(vx_opts *o, vx_webhook_settings *s, char **secret, char ***headers)
+{
+    memset(s, 0, sizeof *s);
+    *secret = NULL;
+    *headers = NULL;
+    vx_opts_string(o, "endpointUrl", true, &s->url);
+    vx_opts_secret(o, "secret", false, secret);
+    s->meta = vx_opts_value(o, "meta");
+    if (s->meta && s->meta->type != VX_OBJECT)
+        vx_opts_fail(o, VX_EINVAL, "meta", "must be an object");
+    vx_opts_headers(o, "headers", headers);
+    vx_opts_int(o, "timeout", 1, INT32_MAX, &s->timeout_ms);
+    vx_opts_bool(o, "insecureSkipVerify", &s->insecure_skip_verify);
+    vx_opts_string(o, "caFile", false, &s->ca_file);
+    s->secret = *secret;
+    s->headers = (const char *const *)*headers;
+    if (o->status == VX_OK)
+        return true;
+    vx_webhook_settings_release(*secret, *headers);
+    *secret = NULL;
+    *headers = NULL;
+    return false;
+}
+
+void vx_webhook_settings_release(char *secret, char **headers)
+{
+    if (secret) {
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+    vx_opts_free_list(headers);
 }

@@ -34,6 +34,16 @@ typedef struct vx_webhook_settings {
     const char *ca_file;
 } vx_webhook_settings;
 
+/* Reads GOFF's webhook keys (endpointUrl, secret, meta, headers) and
+ * vexil's (timeout in ms, insecureSkipVerify, caFile) into *s, borrowing
+ * strings from the options; the secret and header lines are allocated into
+ * *secret and *headers, which the caller frees after vx_webhook_init() has
+ * copied them (vx_webhook_settings_release). False with the error in `o`. */
+struct vx_opts;
+bool vx_webhook_settings_read(struct vx_opts *o, vx_webhook_settings *s, char **secret,
+                              char ***headers);
+void vx_webhook_settings_release(char *secret, char **headers);
+
 /* Validates and copies the settings. On failure *err says why (prefixed with
  * `what`) and vx_webhook_destroy() must still be called. */
 vx_status vx_webhook_init(vx_webhook *w, const char *what, const vx_webhook_settings *s,

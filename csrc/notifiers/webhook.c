@@ -3,6 +3,7 @@
  * not GOFF's business and are not posted. */
 #include "json.h"
 #include "net/webhook.h"
+#include "notifiers/notifiers.h"
 
 #include <stdlib.h>
 
@@ -41,4 +42,23 @@ vx_status vx_webhook_notifier_new(const vx_webhook_notifier_config *config, vx_n
     ops->destroy = vx_webhook_free;
     *user_data = w;
     return VX_OK;
+}
+
+bool vx_webhook_notifier_make(vx_opts *o, vx_logger *log, vx_notifier_ops *ops, void **user_data)
+{
+    (void)log;
+    vx_webhook_settings s;
+    char *secret, **headers;
+    if (!vx_webhook_settings_read(o, &s, &secret, &headers))
+        return false;
+    vx_error err = {0};
+    vx_status st;
+    vx_webhook *w = vx_webhook_new("webhook notifier", &s, &st, &err);
+    vx_webhook_settings_release(secret, headers);
+    if (!w)
+        return vx_opts_fail(o, st, NULL, "%s", err.message);
+    ops->notify = notifier_notify;
+    ops->destroy = vx_webhook_free;
+    *user_data = w;
+    return true;
 }

@@ -1,0 +1,112 @@
+/* Exporter kinds by GOFF's names, made from GOFF-keyed options, with the
+ * pipeline keys every kind shares read here once. */
+#include "engine.h"
+#include "exporters/exporters.h"
+#include "kinds.h"
+
+#include <stdio.h>
+#include <strings.h>
+
+static const vx_exporter_kind kinds[] = {
+    {"file", true, vx_file_exporter_make},
+    {"log", false, vx_log_exporter_make},
+    {"webhook", true, vx_webhook_exporter_make},
+};
+
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
+
+const vx_exporter_kind *vx_exporter_kind_find(const char *name)
+{
+    for (size_t i = 0; name && i < N_KINDS; i++)
+        if (strcasecmp(kinds[i].name, name) == 0)
+            return &kinds[i];
+    return NULL;
+}
+
+const char *vx_builtin_exporter_kind(size_t i)
+{
+    return i < N_KINDS ? kinds[i].name : NULL;
+}
+
+static const char *const event_types[] = {"feature", "tracking", NULL};
+
+/* GOFF's eventType, flushInterval and maxEventInMemory (0 means GOFF's
+ * default), and vexil's own pipeline settings. */
+static void read_pipeline(vx_opts *o, const vx_exporter_kind *k, vx_exporter_options *p)
+{
+    vx_exporter_options_init(p);
+    p->bulk = k->bulk;
+    int type = 0;
+    int64_t flush = 0, max_events = 0, batch = 0, memory = 0;
+    int64_t retry_initial = p->retry_initial_ms, retry_max = p->retry_max_ms;
+    vx_opts_enum(o, "eventType", event_types, &type);
+    vx_opts_int(o, "flushInterval", 0, INT64_MAX / 2, &flush);
+    vx_opts_int(o, "maxEventInMemory", 0, INT32_MAX, &max_events);
+    vx_opts_bool(o, "bulk", &p->bulk);
+    vx_opts_int(o, "maxBatchEvents", 0, INT32_MAX, &batch);
+    vx_opts_int(o, "maxMemoryBytes", 0, INT64_MAX / 2, &memory);
+    vx_opts_int(o, "retryInitial", 1, INT64_MAX / 2, &retry_initial);
+    vx_opts_int(o, "retryMax", 1, INT64_MAX / 2, &retry_max);
+    vx_opts_string(o, "name", false, &p->name);
+    p->event_type = type == 1 ? VX_EVENT_TRACKING : VX_EVENT_FEATURE;
+    if (flush)
+        p->flush_interval_ms = flush;
+    if (max_events)
+        p->max_events = (size_t)max_events;
+    if (batch)
+        p->max_batch_events = (size_t)batch;
+    if (memory)
+        p->max_memory_bytes = (size_t)memory;
+    p->retry_initial_ms = retry_initial;
+    p->retry_max_ms = retry_max;
+}
+
+vx_status vx_exporter_from_options(vx_engine *engine, const char *kind, const vx_value *options,
+                                   const char *path, unsigned flags, vx_exporter **out,
+                                   vx_error *err)
+{
+    vx_logger *log = vx_engine_logger(engine);
+    vx_opts o;
+    vx_opts_init(&o, options, path, kind, flags, log, err);
+    const vx_exporter_kind *k = vx_exporter_kind_find(kind);
+    if (!k) {
+        vx_kind_unknown(&o, "exporter", kind, vx_builtin_exporter_kind);
+        return o.status;
+    }
+    vx_opts_value(&o, "kind");
+    vx_exporter_options p;
+    read_pipeline(&o, k, &p);
+    vx_exporter_ops ops = {0};
+    void *ud = NULL;
+    bool made = o.status == VX_OK && k->make(&o, log, &ops, &ud);
+    if (vx_opts_finish(&o) != VX_OK) {
+        if (made && ops.destroy)
+            ops.destroy(ud);
+        return o.status;
+    }
+    vx_status st = vx_engine_add_exporter(engine, &p, &ops, ud, out);
+    if (st != VX_OK) {
+        if (ops.destroy)
+            ops.destroy(ud);
+        if (err) {
+            err->status = st;
+            snprintf(err->message, sizeof err->message, "%s%s%s", path, *path ? ": " : "",
+                     st == VX_ECLOSED ? "the engine is closed" : vx_status_name(st));
+        }
+    }
+    return st;
+}
+
+vx_status vx_engine_add_builtin_exporter(vx_engine *engine, const char *kind,
+                                         const vx_value *options, unsigned flags,
+                                         vx_exporter **out, vx_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!engine || !kind) {
+        if (err)
+            snprintf(err->message, sizeof err->message, "invalid argument");
+        return VX_EINVAL;
+    }
+    return vx_exporter_from_options(engine, kind, options, "", flags, out, err);
+}
