@@ -29,6 +29,23 @@ bool cli_parse_format(const char *s, vx_format *out);
 /* Prints a parse or load error for `path` on stderr. */
 void cli_print_load_error(const char *path, vx_status st, const vx_error *err);
 
+/* A repeatable option's values (borrowed from argv). */
+#define CLI_MAX_REPEAT 32
+typedef struct cli_list {
+    const char *items[CLI_MAX_REPEAT + 1];
+    size_t n;
+} cli_list;
+
+/* Matches a repeatable "--name VALUE" into `list`; CLI_USAGE on a missing
+ * value or too many. *matched says whether argv[*i] was that option. */
+int cli_opt_repeat(int argc, char **argv, int *i, const char *name, cli_list *list,
+                   bool *matched);
+
+/* Adds the --exporter, --export and --retriever options' exporters and
+ * retrievers (builtins.c). */
+int cli_add_builtins(vx_engine *e, const cli_list *exporters, const cli_list *urls,
+                     const cli_list *retrievers);
+
 int cli_eval(int argc, char **argv);
 int cli_lint(int argc, char **argv);
 void cli_print_usage(void);

@@ -9,31 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_HEADERS 32
-
 typedef struct eval_opts {
     const char *config, *url, *format, *flag, *type, *def, *context;
     const char *environment, *enrichment, *export_dir, *export_format, *timeout;
-    const char *headers[MAX_HEADERS + 1];
-    size_t n_headers;
+    cli_list headers, exporters, exports, retrievers;
     bool all, env, export_log, insecure;
 } eval_opts;
 
-/* --header is the one option that may repeat. */
-static int take_header(int argc, char **argv, int *i, eval_opts *o, bool *matched)
+/* The options that may repeat. */
+static int take_repeated(int argc, char **argv, int *i, eval_opts *o, bool *matched)
 {
-    const char *v = NULL;
-    bool missing = false;
-    *matched = cli_opt_value(argc, argv, i, "--header", &v, &missing);
-    if (missing)
-        return cli_usage_error("--header needs a value");
-    if (!*matched)
-        return CLI_OK;
-    if (o->n_headers == MAX_HEADERS)
-        return cli_usage_error("at most %d --header options", MAX_HEADERS);
-    if (!strchr(v, ':') || v[0] == ':' || strpbrk(v, "\r\n"))
-        return cli_usage_error("--header must be \"Name: value\"");
-    o->headers[o->n_headers++] = v;
+    const struct {
+        const char *name;
+        cli_list *list;
+    } repeated[] = {{"--header", &o->headers}, {"--exporter", &o->exporters},
+                    {"--export", &o->exports}, {"--retriever", &o->retrievers}};
+    for (size_t k = 0; k < sizeof repeated / sizeof repeated[0]; k++) {
+        int rc = cli_opt_repeat(argc, argv, i, repeated[k].name, repeated[k].list, matched);
+        if (rc != CLI_OK || *matched)
+            return rc;
+    }
+    return CLI_OK;
+}
+
+static int check_headers(const cli_list *headers)
+{
+    for (size_t i = 0; i < headers->n; i++) {
+        const char *v = headers->items[i];
+        if (!strchr(v, ':') || v[0] == ':' || strpbrk(v, "\r\n"))
+            return cli_usage_error("--header must be \"Name: value\"");
+    }
     return CLI_OK;
 }
 
@@ -66,7 +71,7 @@ static int parse_args(int argc, char **argv, eval_opts *o)
         }
         if (matched)
             continue;
-        int rc = take_header(argc, argv, &i, o, &matched);
+        int rc = take_repeated(argc, argv, &i, o, &matched);
         if (rc != CLI_OK || matched) {
             if (rc != CLI_OK)
                 return rc;
@@ -88,14 +93,17 @@ static int parse_args(int argc, char **argv, eval_opts *o)
 
 static int check_args(const eval_opts *o)
 {
-    if (o->env && (o->config || o->url || o->all))
-        return cli_usage_error("--env takes neither --config, --url nor --all");
-    if (o->config && o->url)
-        return cli_usage_error("--config and --url exclude each other");
-    if (!o->env && !o->config && !o->url)
-        return cli_usage_error("eval needs --config FILE, --url URL or --env");
-    if (!o->url && (o->n_headers || o->insecure || o->timeout))
-        return cli_usage_error("--header, --insecure and --timeout go with --url");
+    bool retrieving = o->retrievers.n > 0;
+    if (o->env && (o->config || o->url || retrieving || o->all))
+        return cli_usage_error("--env takes neither --config, --url, --retriever nor --all");
+    if ((o->config != NULL) + (o->url != NULL) + retrieving > 1)
+        return cli_usage_error("--config, --url and --retriever exclude each other");
+    if (!o->env && !o->config && !o->url && !retrieving)
+        return cli_usage_error("eval needs --config FILE, --url URL, --retriever JSON or --env");
+    if (!o->url && (o->headers.n || o->insecure))
+        return cli_usage_error("--header and --insecure go with --url");
+    if (!o->url && !retrieving && o->timeout)
+        return cli_usage_error("--timeout goes with --url or --retriever");
     if (o->all && o->flag)
         return cli_usage_error("--all and --flag exclude each other");
     if (!o->all && !o->flag)
@@ -104,7 +112,7 @@ static int check_args(const eval_opts *o)
         return cli_usage_error("--export-format needs --export-file");
     if (o->export_format && strcmp(o->export_format, "json") && strcmp(o->export_format, "csv"))
         return cli_usage_error("unknown export format \"%s\" (json or csv)", o->export_format);
-    return CLI_OK;
+    return check_headers(&o->headers);
 }
 
 static bool parse_type(const char *s, vx_type *out)
@@ -190,7 +198,7 @@ static int add_exporters(vx_engine *e, const eval_opts *o)
             vx_engine_add_exporter(e, &opts, &ops, ud, NULL) != VX_OK)
             return cli_usage_error("cannot export to the log: %s", err.message);
     }
-    return CLI_OK;
+    return cli_add_builtins(e, &o->exporters, &o->exports, &o->retrievers);
 }
 
 static void log_to_stderr(void *user_data, vx_log_level level, const char *message)
@@ -199,29 +207,34 @@ static void log_to_stderr(void *user_data, vx_log_level level, const char *messa
     fprintf(stderr, "vexil: %s: %s\n", level >= VX_LOG_ERROR ? "error" : "warning", message);
 }
 
-/* One retrieval, no polling: the configuration as the server has it now. */
+/* One retrieval, no polling: the configuration as the sources have it now
+ * (the --url retriever, or those of --retriever, already added). */
 static int fetch(vx_engine *e, const eval_opts *o, vx_format fmt)
 {
     char *end = NULL;
     double secs = o->timeout ? strtod(o->timeout, &end) : 10.0;
     if (o->timeout && (end == o->timeout || *end || !(secs > 0) || secs > 86400))
         return cli_usage_error("--timeout must be a number of seconds");
-    vx_http_retriever_config hc = {
-        .url = o->url, .headers = o->n_headers ? o->headers : NULL,
-        .insecure_skip_verify = o->insecure, .format = fmt,
-        .timeout_ms = (int64_t)(secs * 1000),
-    };
     vx_error err = {0};
+    vx_status st = VX_OK;
+    if (o->url) {
+        vx_http_retriever_config hc = {
+            .url = o->url, .headers = o->headers.n ? o->headers.items : NULL,
+            .insecure_skip_verify = o->insecure, .format = fmt,
+            .timeout_ms = (int64_t)(secs * 1000),
+        };
+        st = vx_engine_add_http_retriever(e, &hc, &err);
+    }
     vx_refresh_options ro;
     vx_refresh_options_init(&ro);
     ro.poll_interval_ms = 0;
-    ro.start_timeout_ms = hc.timeout_ms;
-    vx_status st = vx_engine_add_http_retriever(e, &hc, &err);
+    ro.start_timeout_ms = (int64_t)(secs * 1000);
     if (st == VX_OK)
         st = vx_engine_start(e, &ro, &err);
     if (st != VX_OK) {
         /* The message never holds the URL: it may carry credentials. */
-        fprintf(stderr, "vexil: cannot load the configuration from the URL: %s\n", err.message);
+        fprintf(stderr, "vexil: cannot load the configuration from the %s: %s\n",
+                o->url ? "URL" : "retrievers", err.message);
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -252,7 +265,7 @@ static int setup_engine(vx_engine *e, const eval_opts *o)
         return rc;
     if (o->env)
         return vx_engine_use_env(e) == VX_OK ? CLI_OK : CLI_USAGE;
-    if (o->url)
+    if (o->url || o->retrievers.n)
         return fetch(e, o, fmt);
     vx_error err = {0};
     vx_status st = vx_engine_load_file(e, o->config, fmt, &err);

@@ -67,6 +67,22 @@ bool cli_opt_value(int argc, char **argv, int *i, const char *name, const char *
     return true;
 }
 
+int cli_opt_repeat(int argc, char **argv, int *i, const char *name, cli_list *list,
+                   bool *matched)
+{
+    const char *v = NULL;
+    bool missing = false;
+    *matched = cli_opt_value(argc, argv, i, name, &v, &missing);
+    if (!*matched)
+        return CLI_OK;
+    if (missing)
+        return cli_usage_error("%s needs a value", name);
+    if (list->n == CLI_MAX_REPEAT)
+        return cli_usage_error("at most %d %s options", CLI_MAX_REPEAT, name);
+    list->items[list->n++] = v;
+    return CLI_OK;
+}
+
 bool cli_parse_format(const char *s, vx_format *out)
 {
     if (!s)

@@ -18,9 +18,24 @@ typedef struct vx_exporter_kind {
     const char *name;       /* GOFF's kind: "file", "s3", "kafka"... */
     bool bulk;              /* GOFF's IsBulk(): the default of the "bulk" key */
     vx_exporter_make_fn make;
+    /* The command's --export URL form (url.c), NULL when the kind has none:
+     * scheme://HOST/PATH?key=value&... puts HOST under host_key and PATH
+     * under path_key (without its leading '/' unless keep_slash), and each
+     * query parameter under its own key. */
+    const char *scheme;
+    const char *host_key;
+    const char *path_key;
+    bool keep_slash;
 } vx_exporter_kind;
 
 const vx_exporter_kind *vx_exporter_kind_find(const char *name);
+const vx_exporter_kind *vx_exporter_kind_for_scheme(const char *scheme, size_t len);
+
+/* Turns an --export URL ("s3://bucket/events?format=parquet") into its kind
+ * and GOFF-keyed options, built into `doc` (cleared first). VX_EINVAL with a
+ * message (no URL in it: it may hold a credential) when the scheme is not a
+ * kind's or the URL is malformed. */
+vx_status vx_exporter_url_parse(const char *url, vx_doc *doc, const char **kind, vx_error *err);
 
 /* Each kind's constructor, in its own file. */
 bool vx_file_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);

@@ -104,19 +104,27 @@ vx_status vx_log_exporter_new(const vx_log_exporter_config *config, vx_exporter_
     return VX_OK;
 }
 
-/* From options (configuration files, the command): lines go to the engine's
- * logger at INFO, as GOFF's log exporter writes to its logger. */
+/* From options: lines go to the engine's logger at INFO, as GOFF's log
+ * exporter writes through its logger (configuration files, the command), or
+ * with vexil's "output": "stderr" straight to stderr (what the bindings'
+ * LogExporter does when given nowhere else to write). */
 static void to_logger(void *log, const char *line, size_t len)
 {
     vx_logf(log, VX_LOG_INFO, "%.*s", (int)(len < INT32_MAX ? len : INT32_MAX), line);
 }
 
+static const char *const outputs[] = {"logger", "stderr", NULL};
+
 bool vx_log_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data)
 {
     vx_log_exporter_config c = {.write = to_logger, .write_user_data = log};
+    int output = 0;
     vx_opts_string(o, "logFormat", false, &c.format);
+    vx_opts_enum(o, "output", outputs, &output);
     if (o->status != VX_OK)
         return false;
+    if (output == 1)
+        c.write = NULL;
     vx_error err = {0};
     vx_status st = vx_log_exporter_new(&c, ops, user_data, &err);
     return st == VX_OK || vx_opts_fail(o, st, NULL, "%s", err.message);

@@ -5,12 +5,13 @@
 #include "kinds.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 static const vx_exporter_kind kinds[] = {
-    {"file", true, vx_file_exporter_make},
-    {"log", false, vx_log_exporter_make},
-    {"webhook", true, vx_webhook_exporter_make},
+    {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true},
+    {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false},
+    {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
@@ -19,6 +20,15 @@ const vx_exporter_kind *vx_exporter_kind_find(const char *name)
 {
     for (size_t i = 0; name && i < N_KINDS; i++)
         if (strcasecmp(kinds[i].name, name) == 0)
+            return &kinds[i];
+    return NULL;
+}
+
+const vx_exporter_kind *vx_exporter_kind_for_scheme(const char *scheme, size_t len)
+{
+    for (size_t i = 0; i < N_KINDS; i++)
+        if (kinds[i].scheme && strlen(kinds[i].scheme) == len &&
+            strncasecmp(kinds[i].scheme, scheme, len) == 0)
             return &kinds[i];
     return NULL;
 }

@@ -100,16 +100,38 @@ static void cancel_detach(vx_http_cancel *c)
     pthread_mutex_unlock(&c->mu);
 }
 
+static void copy_header_value(char *dst, size_t cap, const char *v, size_t len);
+
 void vx_http_response_init(vx_http_response *r)
 {
     memset(r, 0, sizeof(*r));
     vx_buf_init(&r->body);
+    vx_buf_init(&r->headers);
 }
 
 void vx_http_response_free(vx_http_response *r)
 {
-    if (r)
-        vx_buf_free(&r->body);
+    if (!r)
+        return;
+    vx_buf_free(&r->body);
+    vx_buf_free(&r->headers);
+}
+
+bool vx_http_response_header(const vx_http_response *r, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    bool found = false;
+    const char *p = r->headers.data, *end = p ? p + r->headers.len : NULL;
+    while (p && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (len > n && p[n] == ':' && strncasecmp(p, name, n) == 0) {
+            copy_header_value(out, cap, p + n + 1, len - n - 1);
+            found = true;
+        }
+        p += len + 1;
+    }
+    return found;
 }
 
 vx_http_client *vx_http_client_new(void)
@@ -163,6 +185,7 @@ typedef struct sink {
     vx_http_response *resp;
     size_t max;
     bool fail_when_truncated;
+    bool keep_headers;
 } sink;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -196,10 +219,18 @@ static void copy_header_value(char *dst, size_t cap, const char *v, size_t len)
     dst[len] = '\0';
 }
 
+#define MAX_HEADER_BYTES ((size_t)64 << 10)
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
-    vx_http_response *r = ud;
+    sink *s = ud;
+    vx_http_response *r = s->resp;
     size_t n = size * nmemb;
+    /* A status line starts a new response (after a 100 or a redirect). */
+    if (n > 5 && strncmp(data, "HTTP/", 5) == 0)
+        vx_buf_clear(&r->headers);
+    else if (s->keep_headers && r->headers.len + n <= MAX_HEADER_BYTES)
+        vx_buf_append(&r->headers, data, n);
     if (n > 5 && strncasecmp(data, "ETag:", 5) == 0)
         copy_header_value(r->etag, sizeof r->etag, data + 5, n - 5);
     else if (n > 14 && strncasecmp(data, "Last-Modified:", 14) == 0)
@@ -239,6 +270,21 @@ static bool is_http_url(const char *u)
     return u && (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0);
 }
 
+static void set_auth_and_version(CURL *h, const vx_http_request *req)
+{
+    if (req->aws_sigv4) {
+        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+        curl_easy_setopt(h, CURLOPT_USERNAME, req->aws_access_key ? req->aws_access_key : "");
+        curl_easy_setopt(h, CURLOPT_PASSWORD, req->aws_secret_key ? req->aws_secret_key : "");
+    }
+    long v = req->http_version == VX_HTTP_VERSION_1_1   ? CURL_HTTP_VERSION_1_1
+             : req->http_version == VX_HTTP_VERSION_2   ? CURL_HTTP_VERSION_2TLS
+             : req->http_version == VX_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                 ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                 : CURL_HTTP_VERSION_NONE;
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, v);
+}
+
 static void set_options(CURL *h, const vx_http_request *req, struct curl_slist *hdrs, sink *s)
 {
     long timeout = req->timeout_ms > 0 ? (long)req->timeout_ms : 10000;
@@ -257,7 +303,7 @@ static void set_options(CURL *h, const vx_http_request *req, struct curl_slist *
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, s->resp);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, req->insecure_skip_verify ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, req->insecure_skip_verify ? 0L : 2L);
     if (req->ca_file)
@@ -277,8 +323,13 @@ static void set_options(CURL *h, const vx_http_request *req, struct curl_slist *
     }
     if (req->fail_when_truncated && req->max_response_bytes)
         curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_response_bytes);
-    if (strcmp(method, "GET") == 0) {
+    set_auth_and_version(h, req);
+    if (strcmp(method, "GET") == 0 && !req->body_len) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "DELETE") == 0 && !req->body_len) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     } else {
         if (strcmp(method, "POST") != 0)
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -365,7 +416,7 @@ vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
         return VX_ENOMEM;
     }
     sink s = {.resp = resp, .max = req->max_response_bytes,
-              .fail_when_truncated = req->fail_when_truncated};
+              .fail_when_truncated = req->fail_when_truncated, .keep_headers = req->keep_headers};
     set_options(h, req, hdrs, &s);
     CURLcode rc = run(c, h, req->cancel);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);

@@ -21,7 +21,7 @@ void vx_http_cancel_reset(vx_http_cancel *c);
 void vx_http_cancel_after_fork_child(vx_http_cancel *c);
 
 typedef struct vx_http_request {
-    const char *method;                /* "GET" (default) or "POST", "PUT"... */
+    const char *method;                /* "GET" (default), "HEAD", "POST", "PUT", "DELETE"... */
     const char *url;                   /* http:// or https:// only */
     const char *const *headers;        /* "Name: value", NULL-terminated; may be NULL */
     const void *body;                  /* sent when body_len > 0 or method is POST/PUT */
@@ -39,7 +39,24 @@ typedef struct vx_http_request {
     bool follow_redirects;             /* up to 10, http(s) only */
     bool fail_when_truncated;          /* a body over max_response_bytes: VX_ELIMIT */
     vx_http_cancel *cancel;            /* optional */
+    /* AWS Signature V4, signed by libcurl (CURLOPT_AWS_SIGV4): the provider
+     * string "aws:amz:REGION:SERVICE" and the key pair. libcurl 7.88 signs
+     * every header it is given but adds none: S3 needs x-amz-content-sha256
+     * among `headers`, a session token needs x-amz-security-token, and query
+     * parameters must come sorted and encoded (see cloud/aws_sign.h). */
+    const char *aws_sigv4;
+    const char *aws_access_key;
+    const char *aws_secret_key;
+    bool keep_headers;                 /* collect every response header (and trailer) */
+    int http_version;                  /* VX_HTTP_VERSION_* */
 } vx_http_request;
+
+enum {
+    VX_HTTP_VERSION_DEFAULT = 0,       /* libcurl's choice: HTTP/1.1, or h2 by ALPN over TLS */
+    VX_HTTP_VERSION_1_1 = 1,
+    VX_HTTP_VERSION_2 = 2,             /* h2 by ALPN over TLS, HTTP/1.1 otherwise */
+    VX_HTTP_VERSION_2_PRIOR_KNOWLEDGE = 3  /* h2 without upgrade over cleartext (gRPC emulators) */
+};
 
 typedef struct vx_http_response {
     long status;                       /* 0 when no response arrived */
@@ -47,10 +64,15 @@ typedef struct vx_http_response {
     bool body_truncated;               /* the server sent more than that */
     char etag[256];                    /* the ETag header, "" when none */
     char last_modified[128];           /* the Last-Modified header, "" when none */
+    vx_buf headers;                    /* keep_headers: "Name: value\r\n" lines, trailers too */
 } vx_http_response;
 
 void vx_http_response_init(vx_http_response *r);
 void vx_http_response_free(vx_http_response *r);
+/* The value of the last response header (or trailer) named `name`
+ * (case-insensitive), trimmed, into out; false when absent. Needs
+ * keep_headers. */
+bool vx_http_response_header(const vx_http_response *r, const char *name, char *out, size_t cap);
 
 /* A client keeps one connection cache for reuse across requests. Use it from
  * one thread at a time. After fork() the child starts a fresh connection

@@ -104,17 +104,36 @@ export interface ExporterOptions {
   name?: string;
 }
 
-/** A built-in exporter of the C core; pass it to engine.addExporter(). */
-export interface BuiltinExporter {
-  readonly kind: 'file' | 'log' | 'webhook';
-  readonly config: object;
+/**
+ * A secret (token, key, password, webhook secret): the value itself, or the
+ * name of an environment variable or a file the core reads it from. Never shown
+ * by util.inspect() or JSON.stringify() of a built-in description.
+ */
+export type Secret = string | { fromEnv: string } | { fromFile: string };
+
+/**
+ * A built-in exporter, retriever or notifier of the C core: a kind (GOFF's
+ * name) and options under GOFF's configuration keys, which the core checks
+ * when the description is added (a bad key throws a TypeError naming it).
+ */
+export class Builtin {
+  readonly kind: string;
+  /** The GOFF-keyed options handed to the core (a copy). */
+  readonly options: { [key: string]: JsonValue };
+  toJSON(): { [key: string]: JsonValue };
 }
+/** A built-in exporter of the C core; pass it to engine.addExporter(). */
+export class BuiltinExporter extends Builtin {}
+/** A built-in retriever; pass it to Engine.fromRetrievers(). */
+export class BuiltinRetriever extends Builtin {}
+/** A built-in notifier; pass it to engine.addNotifier(). */
+export class BuiltinNotifier extends Builtin {}
 
 export interface FileExporterConfig {
   /** Directory for the files (created when missing; default "."). */
   outputDir?: string;
-  /** 'json' (JSON lines, default) or 'csv'. */
-  format?: 'json' | 'csv' | 'JSON' | 'CSV';
+  /** 'json' (JSON lines, default) or 'csv'; as in GOFF, any other name writes JSON lines under that extension. */
+  format?: 'json' | 'csv' | 'JSON' | 'CSV' | string;
   /** GOFF's file name template (default "flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}"). */
   filename?: string;
   /** GOFF's CSV line template. */
@@ -131,8 +150,8 @@ export interface LogExporterConfig {
 export interface WebhookExporterConfig {
   url: string;
   /** Adds X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body>. */
-  secret?: string;
-  headers?: { [name: string]: string };
+  secret?: Secret;
+  headers?: { [name: string]: string | string[] };
   /** Sent as the body's "meta" (plus "hostname"). */
   meta?: { [key: string]: JsonValue };
   /** Request timeout in ms (default 10000). */
@@ -200,10 +219,10 @@ export interface LiveOptions {
   notifyOnStart?: boolean;
 }
 
-/** The HTTP retriever of fromUrl. */
-export interface UrlOptions extends LiveOptions {
+/** GOFF's HTTP retriever: HttpRetriever(), and the options of fromUrl. */
+export interface HttpRetrieverOptions {
   /** Sent with each request. */
-  headers?: { [name: string]: string };
+  headers?: { [name: string]: string | string[] };
   /** Per request, in ms (default 10000). */
   timeout?: number;
   /** Default 'GET'. */
@@ -217,7 +236,21 @@ export interface UrlOptions extends LiveOptions {
   caFile?: string;
   clientCertFile?: string;
   clientKeyFile?: string;
+  /** 'json' or 'yaml'; by default the URL path's extension, else the content. */
+  format?: 'json' | 'yaml' | 'auto';
 }
+export interface UrlOptions extends LiveOptions, HttpRetrieverOptions {}
+export interface HttpRetrieverConfig extends HttpRetrieverOptions {
+  url: string;
+}
+export interface FileRetrieverConfig {
+  path: string;
+  format?: 'json' | 'yaml' | 'auto';
+}
+/** GOFF's file retriever: a local flag file, read at every refresh. */
+export function FileRetriever(config: FileRetrieverConfig | string): BuiltinRetriever;
+/** GOFF's HTTP retriever, with conditional GETs (a 304 when unchanged). */
+export function HttpRetriever(config: HttpRetrieverConfig | string): BuiltinRetriever;
 
 /** A configuration change: the changed keys (sorted) and GOFF's DiffCache. */
 export interface ConfigChange {
@@ -244,8 +277,8 @@ export interface RefreshStats {
 export interface WebhookNotifierConfig {
   url: string;
   /** Adds X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body>. */
-  secret?: string;
-  headers?: { [name: string]: string };
+  secret?: Secret;
+  headers?: { [name: string]: string | string[] };
   /** Sent as the body's "meta" (plus "hostname"). */
   meta?: { [key: string]: JsonValue };
   /** Request timeout in ms (default 10000). */
@@ -253,6 +286,9 @@ export interface WebhookNotifierConfig {
   insecureSkipVerify?: boolean;
   caFile?: string;
 }
+
+/** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change. */
+export function WebhookNotifier(config: WebhookNotifierConfig): BuiltinNotifier;
 
 export interface ExporterStats {
   name: string;
@@ -308,6 +344,13 @@ export class Engine {
    * persistentFile or startWithError).
    */
   static fromUrl(url: string, options?: EngineOptions & UrlOptions): Promise<Engine>;
+  /**
+   * An engine whose configuration comes from `retrievers`, merged in order (a
+   * later retriever's flag replaces an earlier one's). Resolves once the first
+   * retrieval succeeded; rejects with ConfigError when it fails (unless
+   * persistentFile or startWithError); then polls every pollInterval ms.
+   */
+  static fromRetrievers(retrievers: BuiltinRetriever[], options?: EngineOptions & LiveOptions): Promise<Engine>;
   /** The "from-env" format: each flag is a JSON document in the environment variable named after it. */
   static fromEnv(options?: EngineOptions): Engine;
 
@@ -333,6 +376,8 @@ export class Engine {
   onStatusChange(cb: (status: EngineStatus) => void): () => void;
   /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change, from a thread of the core. */
   addWebhookNotifier(config: WebhookNotifierConfig): void;
+  /** Registers a built-in notifier: told of every configuration change, from a thread of the core. */
+  addNotifier(notifier: BuiltinNotifier): void;
 
   boolValue(flag: string, defaultValue: boolean, ctx?: ContextArg): boolean;
   stringValue(flag: string, defaultValue: string, ctx?: ContextArg): string;
@@ -402,6 +447,12 @@ declare const vexil: {
   FileExporter: typeof FileExporter;
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
+  FileRetriever: typeof FileRetriever;
+  HttpRetriever: typeof HttpRetriever;
+  WebhookNotifier: typeof WebhookNotifier;
+  BuiltinExporter: typeof BuiltinExporter;
+  BuiltinRetriever: typeof BuiltinRetriever;
+  BuiltinNotifier: typeof BuiltinNotifier;
   VexilProvider: typeof VexilProvider;
   version: string;
 };

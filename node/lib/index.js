@@ -24,6 +24,10 @@ function loadAddon() {
 }
 
 const native = loadAddon();
+const { checkObject, checkMs, checkBool, checkString, checkCount } = require('./check.js');
+const builtins = require('./builtins.js');
+
+const { BuiltinExporter, BuiltinRetriever, BuiltinNotifier } = builtins;
 
 // *Details calls return the value and leave the rest here (see node/src/eval.c):
 // [0] reason, [1] error code, [2] trackEvents, [3] cacheable, [5..7] where the
@@ -156,41 +160,29 @@ function logFunction(logger) {
   };
 }
 
-function checkObject(value, what) {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${what} must be an object`);
-  return value;
-}
-
-function checkMs(value, what, fallback) {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw new TypeError(`${what} must be a non-negative number of milliseconds`);
-  }
-  return value;
-}
-
-function checkBool(value, what) {
-  if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean`);
-  return value;
-}
-
-function checkString(value, what) {
-  if (value !== undefined && value !== null && typeof value !== 'string') throw new TypeError(`${what} must be a string`);
-  return value ?? undefined;
-}
-
-function checkCount(value, what) {
-  if (value === undefined || value === null) return undefined;
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${what} must be a positive integer`);
-  return value;
-}
-
 // Live-configuration options (fromUrl, fromFile with pollInterval): the
 // refresh options, taken out of `options`; what remains is for the Engine.
 const LIVE_KEYS = ['pollInterval', 'jitter', 'staleAfter', 'persistentFile', 'startWithError', 'startTimeout', 'notifyOnStart'];
 const HTTP_KEYS = ['headers', 'timeout', 'method', 'body', 'maxResponseBytes', 'insecureSkipVerify', 'caFile',
   'clientCertFile', 'clientKeyFile'];
+const EVENT_TYPE_NAMES = ['feature', 'tracking'];
+
+// addExporter()'s options (checked by exporterOptions) under the core's
+// GOFF-style pipeline keys.
+function pipelineKeys(o) {
+  const keys = {
+    eventType: o.eventType === undefined ? undefined : EVENT_TYPE_NAMES[o.eventType],
+    bulk: o.bulk, flushInterval: o.flushInterval, maxEventInMemory: o.maxEvents,
+    maxBatchEvents: o.maxBatchEvents, maxMemoryBytes: o.maxMemoryBytes,
+    retryInitial: o.retryInitial, retryMax: o.retryMax, name: o.name,
+  };
+  for (const k of Object.keys(keys)) if (keys[k] === undefined) delete keys[k];
+  // The core counts whole milliseconds, at least one.
+  for (const k of ['flushInterval', 'retryInitial', 'retryMax']) {
+    if (k in keys) keys[k] = Math.max(1, Math.ceil(keys[k]));
+  }
+  return keys;
+}
 
 function splitOptions(options, keys) {
   const rest = { ...checkObject(options, 'options') };
@@ -216,17 +208,6 @@ function liveOptions(o, defaultPoll) {
     startWithError: checkBool(o.startWithError, 'startWithError'),
     startTimeout,
     notifyOnStart: checkBool(o.notifyOnStart, 'notifyOnStart'),
-  };
-}
-
-function httpOptions(o) {
-  for (const key of ['method', 'body', 'caFile', 'clientCertFile', 'clientKeyFile']) checkString(o[key], key);
-  checkObject(o.headers, 'headers');
-  return {
-    ...o,
-    timeout: checkMs(o.timeout, 'timeout', undefined),
-    maxResponseBytes: checkCount(o.maxResponseBytes, 'maxResponseBytes'),
-    insecureSkipVerify: checkBool(o.insecureSkipVerify, 'insecureSkipVerify'),
   };
 }
 
@@ -349,56 +330,6 @@ function buildEvents(strs, meta, nums, objs) {
   return events;
 }
 
-/** A built-in exporter of the C core, made by FileExporter(), LogExporter(), WebhookExporter(). */
-class BuiltinExporter {
-  constructor(kind, config, defaults) {
-    this.kind = kind;
-    this.config = config;
-    this.defaults = defaults;
-    Object.freeze(this);
-  }
-}
-
-function stringOptions(config, keys, what) {
-  for (const key of keys) {
-    if (config[key] !== undefined && typeof config[key] !== 'string') {
-      throw new TypeError(`${what}: ${key} must be a string`);
-    }
-  }
-}
-
-/** GOFF's file exporter: JSON lines or CSV files in outputDir. */
-function FileExporter(config) {
-  const c = { ...checkObject(config, 'FileExporter config') };
-  stringOptions(c, ['outputDir', 'format', 'filename', 'csvTemplate'], 'FileExporter');
-  if (c.format !== undefined && !/^(json|csv)$/i.test(c.format)) {
-    throw new TypeError("FileExporter: format must be 'json' or 'csv'");
-  }
-  return new BuiltinExporter('file', c, {});
-}
-
-/** GOFF's log exporter: one line per event (format: GOFF's template), to stderr or `log(line)`. */
-function LogExporter(config) {
-  const c = { ...checkObject(config, 'LogExporter config') };
-  stringOptions(c, ['format'], 'LogExporter');
-  const { log } = c;
-  if (log !== undefined && typeof log !== 'function' && !(log && typeof log.info === 'function')) {
-    throw new TypeError('LogExporter: log must be a function or an object with info()');
-  }
-  return new BuiltinExporter('log', c, { bulk: false });
-}
-
-/** GOFF's webhook exporter: POSTs {meta, events}, signed with X-Hub-Signature-256 when a secret is set. */
-function WebhookExporter(config) {
-  const c = { ...checkObject(config, 'WebhookExporter config') };
-  if (typeof c.url !== 'string' || !c.url) throw new TypeError('WebhookExporter: url is required');
-  stringOptions(c, ['secret', 'caFile'], 'WebhookExporter');
-  checkObject(c.headers, 'WebhookExporter headers');
-  checkObject(c.meta, 'WebhookExporter meta');
-  c.timeout = checkMs(c.timeout, 'WebhookExporter timeout', undefined);
-  return new BuiltinExporter('webhook', c, {});
-}
-
 // ---- Process exit ----------------------------------------------------------
 // Engines with exporters are tracked so pending events get a chance to leave:
 // at 'beforeExit' (the loop is empty) they are flushed, which keeps the loop
@@ -499,7 +430,7 @@ class Engine {
     }
     try {
       const o = liveOptions(live, 0);
-      native.engineAddFileRetriever(engine.#h, file, engine.#format);
+      engine.#addRetrievers([builtins.FileRetriever({ path: file })]);
       if (o.notifyOnStart) engine.#listen(true);
       native.engineStart(engine.#h, o, true);
     } catch (err) {
@@ -510,19 +441,32 @@ class Engine {
   }
 
   /**
-   * An engine whose configuration lives at `url` (http:// or https://): resolves
-   * once the first retrieval succeeded (rejects with ConfigError when it fails,
-   * unless a persistentFile copy or startWithError lets it start), then polls
-   * every pollInterval ms (default 60000; 0: only refresh()).
+   * An engine whose configuration lives at `url` (http:// or https://):
+   * Engine.fromRetrievers() with one HttpRetriever. Options are fromRetrievers()'s
+   * plus the HttpRetriever's (headers, timeout, method, body, TLS options).
    */
   static async fromUrl(url, options) {
     if (typeof url !== 'string' || url === '') throw new TypeError('url must be a non-empty string');
-    const [live, rest1] = splitOptions(options, LIVE_KEYS);
-    const [http, rest] = splitOptions(rest1, HTTP_KEYS);
+    const [http, rest] = splitOptions(options, HTTP_KEYS);
+    return Engine.fromRetrievers([builtins.HttpRetriever({ ...http, url })], rest);
+  }
+
+  /**
+   * An engine whose configuration comes from `retrievers` (FileRetriever,
+   * HttpRetriever...), merged in order as GOFF merges them: resolves once the
+   * first retrieval succeeded (rejects with ConfigError when it fails, unless
+   * a persistentFile copy or startWithError lets it start), then polls every
+   * pollInterval ms (default 60000; 0: only refresh()).
+   */
+  static async fromRetrievers(retrievers, options) {
+    if (!Array.isArray(retrievers) || retrievers.length === 0) {
+      throw new TypeError('fromRetrievers needs a non-empty array of retrievers');
+    }
+    const [live, rest] = splitOptions(options, LIVE_KEYS);
     const o = liveOptions(live, 60000);
     const engine = new Engine(undefined, rest);
     try {
-      native.engineAddHttpRetriever(engine.#h, { ...httpOptions(http), url, format: engine.#format });
+      engine.#addRetrievers(retrievers);
       if (o.notifyOnStart) engine.#listen(true);
       await native.engineStart(engine.#h, o, false);
     } catch (err) {
@@ -530,6 +474,15 @@ class Engine {
       throw err;
     }
     return engine;
+  }
+
+  #addRetrievers(retrievers) {
+    for (const r of retrievers) {
+      if (!(r instanceof BuiltinRetriever)) throw new TypeError('not a vexil retriever (FileRetriever, HttpRetriever...)');
+      const opts = r.options;
+      if (opts.format === undefined && this.#format !== FORMATS.auto) opts.format = this.#format === FORMATS.json ? 'json' : 'yaml';
+      native.addBuiltinRetriever(this.#h, r.kind, opts);
+    }
   }
 
   /** An engine in "from-env" mode: each flag is a JSON document in the environment variable named after it. */
@@ -597,14 +550,13 @@ class Engine {
 
   /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change, on a thread of the core. */
   addWebhookNotifier(config) {
-    const c = { ...checkObject(config, 'webhook notifier config') };
-    if (typeof c.url !== 'string' || !c.url) throw new TypeError('addWebhookNotifier: url is required');
-    stringOptions(c, ['secret', 'caFile'], 'addWebhookNotifier');
-    checkObject(c.headers, 'addWebhookNotifier headers');
-    checkObject(c.meta, 'addWebhookNotifier meta');
-    c.timeout = checkMs(c.timeout, 'addWebhookNotifier timeout', undefined);
-    checkBool(c.insecureSkipVerify, 'insecureSkipVerify');
-    native.engineAddWebhookNotifier(this.#h, c);
+    this.addNotifier(builtins.WebhookNotifier(config));
+  }
+
+  /** Registers a built-in notifier (WebhookNotifier...): told of every configuration change, on a thread of the core. */
+  addNotifier(notifier) {
+    if (!(notifier instanceof BuiltinNotifier)) throw new TypeError('not a vexil notifier (WebhookNotifier...)');
+    native.addBuiltinNotifier(this.#h, notifier.kind, notifier.options);
   }
 
   #subscribe(set, cb, kind) {
@@ -860,12 +812,12 @@ class Engine {
     let name;
     if (exporter instanceof BuiltinExporter) {
       const opts = exporterOptions(options, exporter.defaults, `${exporter.kind}-${index}`);
-      const { log } = exporter.config;
+      const { log } = exporter;
       if (exporter.kind === 'log' && log !== undefined) {
         const write = typeof log === 'function' ? log : (line) => log.info(line);
-        name = this.#addJs((lines) => { for (const line of lines) write(line); }, opts, exporter.config.format ?? null);
+        name = this.#addJs((lines) => { for (const line of lines) write(line); }, opts, exporter.options.logFormat ?? null);
       } else {
-        name = native.addBuiltinExporter(this.#h, exporter.kind, exporter.config, opts);
+        name = native.addBuiltinExporter(this.#h, exporter.kind, { ...exporter.options, ...pipelineKeys(opts) });
       }
     } else {
       let fn;
@@ -954,9 +906,15 @@ const vexil = {
   Engine,
   Context,
   ConfigError,
-  FileExporter,
-  LogExporter,
-  WebhookExporter,
+  FileExporter: builtins.FileExporter,
+  LogExporter: builtins.LogExporter,
+  WebhookExporter: builtins.WebhookExporter,
+  FileRetriever: builtins.FileRetriever,
+  HttpRetriever: builtins.HttpRetriever,
+  WebhookNotifier: builtins.WebhookNotifier,
+  BuiltinExporter,
+  BuiltinRetriever,
+  BuiltinNotifier,
   version: native.version(),
 };
 

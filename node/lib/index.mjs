@@ -6,6 +6,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const vexil = require('./index.js');
 
-export const { Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, version } = vexil;
+export const {
+  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, FileRetriever, HttpRetriever,
+  WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, version,
+} = vexil;
 export { VexilProvider } from './provider.js';
 export default vexil;

@@ -198,8 +198,9 @@ napi_value vxn_error_value(napi_env env, vx_status st, const char *msg);
 napi_value vxn_config_error_value(napi_env env, const vx_error *err);
 char *vxn_strdup_js(napi_env env, napi_value v);
 char *vxn_str_opt(napi_env env, napi_value obj, const char *key, bool *bad);
-bool vxn_header_lines(napi_env env, napi_value obj, char ***out);
-void vxn_free_lines(char **lines);
+/* Throws a built-in kind's construction error (TypeError for VX_EINVAL). */
+napi_value vxn_options_error(napi_env env, vx_status st, const vx_error *err);
+napi_value vxn_builtin_kinds(napi_env env, napi_callback_info info);
 /* Clears a pending exception and writes its message into buf. */
 void vxn_take_exception(napi_env env, char *buf, size_t cap);
 /* A JS string as UTF-8: into buf when it fits, else malloc'd (*heap set). */
@@ -269,14 +270,13 @@ void vxn_engine_pin(vxn_engine *e, napi_env env, int delta);
 void vxn_pin_until_close(vxn_engine *e, napi_env env);
 
 /* ---- live.c --------------------------------------------------------------- */
-napi_value vxn_engine_add_http_retriever(napi_env env, napi_callback_info info);
-napi_value vxn_engine_add_file_retriever(napi_env env, napi_callback_info info);
+napi_value vxn_add_builtin_retriever(napi_env env, napi_callback_info info);
+napi_value vxn_add_builtin_notifier(napi_env env, napi_callback_info info);
 napi_value vxn_engine_start(napi_env env, napi_callback_info info);
 napi_value vxn_engine_refresh(napi_env env, napi_callback_info info);
 napi_value vxn_engine_status(napi_env env, napi_callback_info info);
 napi_value vxn_engine_refresh_stats(napi_env env, napi_callback_info info);
 napi_value vxn_engine_listen(napi_env env, napi_callback_info info);
-napi_value vxn_engine_add_webhook_notifier(napi_env env, napi_callback_info info);
 void vxn_deliver_notes(napi_env env, vxn_engine *e);
 void vxn_listen_stop(vxn_engine *e);
 void vxn_notes_free(vxn_engine *e);

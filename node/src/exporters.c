@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- Options ------------------------------------------------------------------ */
 
@@ -66,73 +67,6 @@ static napi_value registered(napi_env env, vxn_engine *e, vx_exporter *x,
 
 /* ---- Built-in exporters -------------------------------------------------------- */
 
-/* A string option copied into buf (NULL when absent). */
-static const char *str_opt(napi_env env, napi_value obj, const char *key, char *buf, size_t cap)
-{
-    napi_value v;
-    size_t len = 0;
-    if (!vxn_get_opt(env, obj, key, &v) ||
-        napi_get_value_string_utf8(env, v, buf, cap, &len) != napi_ok)
-        return NULL;
-    return buf;
-}
-
-typedef struct builtin_cfg {
-    char s[6][2048];
-    char **headers;
-    vx_doc *meta;
-} builtin_cfg;
-
-static void free_cfg(builtin_cfg *c)
-{
-    vxn_free_lines(c->headers);
-    vx_doc_free(c->meta);
-}
-
-static bool headers_opt(napi_env env, napi_value cfg, builtin_cfg *c)
-{
-    return vxn_header_lines(env, cfg, &c->headers);
-}
-
-static vx_status make_builtin(napi_env env, const char *kind, napi_value cfg, builtin_cfg *c,
-                              vx_exporter_ops *ops, void **ud, vx_error *err)
-{
-    if (strcmp(kind, "file") == 0) {
-        vx_file_exporter_config fc = {
-            str_opt(env, cfg, "outputDir", c->s[0], sizeof c->s[0]),
-            str_opt(env, cfg, "format", c->s[1], sizeof c->s[1]),
-            str_opt(env, cfg, "filename", c->s[2], sizeof c->s[2]),
-            str_opt(env, cfg, "csvTemplate", c->s[3], sizeof c->s[3]),
-        };
-        return vx_file_exporter_new(&fc, ops, ud, err);
-    }
-    if (strcmp(kind, "log") == 0) {
-        vx_log_exporter_config lc = {str_opt(env, cfg, "format", c->s[0], sizeof c->s[0]), NULL,
-                                     NULL};
-        return vx_log_exporter_new(&lc, ops, ud, err);
-    }
-    napi_value v;
-    int64_t timeout = 0;
-    bool insecure = false;
-    if (!headers_opt(env, cfg, c))
-        return VX_EINVAL;
-    if (vxn_get_opt(env, cfg, "meta", &v) && !(c->meta = vxn_doc_from_js(env, v, "meta")))
-        return VX_EINVAL;
-    num_opt(env, cfg, "timeout", &timeout);
-    if (vxn_get_opt(env, cfg, "insecureSkipVerify", &v))
-        napi_get_value_bool(env, v, &insecure);
-    vx_webhook_exporter_config wc = {
-        .url = str_opt(env, cfg, "url", c->s[0], sizeof c->s[0]),
-        .secret = str_opt(env, cfg, "secret", c->s[1], sizeof c->s[1]),
-        .headers = (const char *const *)c->headers,
-        .meta = c->meta ? vx_doc_root(c->meta) : NULL,
-        .timeout_ms = timeout,
-        .insecure_skip_verify = insecure,
-        .ca_file = str_opt(env, cfg, "caFile", c->s[2], sizeof c->s[2]),
-    };
-    return vx_webhook_exporter_new(&wc, ops, ud, err);
-}
-
 static bool add_native(vxn_engine *e, vx_exporter *x)
 {
     vx_exporter **p = realloc(e->natives, (e->n_native + 1) * sizeof(*p));
@@ -143,38 +77,36 @@ static bool add_native(vxn_engine *e, vx_exporter *x)
     return true;
 }
 
-/* native.addBuiltinExporter(h, kind, config, options) -> exporter name */
+/* native.addBuiltinExporter(h, kind, options) -> exporter name. `options`
+ * holds GOFF's keys for the kind and the pipeline's (eventType,
+ * flushInterval...), checked by the core, which names the key at fault. */
 napi_value vxn_add_builtin_exporter(napi_env env, napi_callback_info info)
 {
-    size_t argc = 4;
-    napi_value argv[4];
+    size_t argc = 3;
+    napi_value argv[3];
     napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
     vxn_engine *e = vxn_engine_arg(env, argv[0]);
     if (!e)
         return NULL;
-    char kind[16], name[256];
+    char kind[64];
     size_t len;
-    napi_get_value_string_utf8(env, argv[1], kind, sizeof kind, &len);
-    vx_exporter_options o;
-    vxn_exporter_options(env, argv[3], &o, name, sizeof name);
-    builtin_cfg *c = calloc(1, sizeof(*c));
-    if (!c)
-        return vxn_error(env, VX_ENOMEM, "out of memory");
-    vx_exporter_ops ops = {0};
-    void *ud = NULL;
+    if (napi_get_value_string_utf8(env, argv[1], kind, sizeof kind, &len) != napi_ok)
+        return vxn_type_error(env, "kind must be a string");
+    vx_doc *doc = vxn_doc_from_js(env, argv[2], "options");
+    if (!doc)
+        return NULL;
     vx_error err = {0};
-    vx_status st = make_builtin(env, kind, argv[2], c, &ops, &ud, &err);
     vx_exporter *x = NULL;
-    if (st == VX_OK && (st = vx_engine_add_exporter(e->eng, &o, &ops, ud, &x)) != VX_OK) {
-        if (ops.destroy)
-            ops.destroy(ud);
-        snprintf(err.message, sizeof err.message, "cannot add the exporter");
-    }
-    free_cfg(c);
-    free(c);
+    vx_status st = vx_engine_add_builtin_exporter(e->eng, kind, vx_doc_root(doc), 0, &x, &err);
+    const vx_value *type = vx_value_get(vx_doc_root(doc), "eventType");
+    bool tracking = strcasecmp(vx_value_get_string(type, NULL), "tracking") == 0;
+    vx_doc_free(doc);
     if (st != VX_OK)
-        return vxn_error(env, st, err.message);
+        return vxn_options_error(env, st, &err);
     add_native(e, x);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.event_type = tracking ? VX_EVENT_TRACKING : VX_EVENT_FEATURE;
     return registered(env, e, x, &o);
 }
 

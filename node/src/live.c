@@ -41,66 +41,10 @@ static vxn_engine *open_engine(napi_env env, napi_value h)
 
 /* ---- Retrievers ------------------------------------------------------------------ */
 
-/* native.engineAddHttpRetriever(h, { url, method, body, headers, timeout,
- * maxResponseBytes, insecureSkipVerify, caFile, clientCertFile, clientKeyFile,
- * format }) with the options checked by the JS side. */
-napi_value vxn_engine_add_http_retriever(napi_env env, napi_callback_info info)
-{
-    size_t argc = 2;
-    napi_value argv[2];
-    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    vxn_engine *e = open_engine(env, argv[0]);
-    if (!e)
-        return NULL;
-    napi_value cfg = argv[1];
-    bool bad = false;
-    char *url = vxn_str_opt(env, cfg, "url", &bad);
-    char *method = vxn_str_opt(env, cfg, "method", &bad);
-    char *body = vxn_str_opt(env, cfg, "body", &bad);
-    char *ca = vxn_str_opt(env, cfg, "caFile", &bad);
-    char *cert = vxn_str_opt(env, cfg, "clientCertFile", &bad);
-    char *key = vxn_str_opt(env, cfg, "clientKeyFile", &bad);
-    char **headers = NULL;
-    napi_value out = NULL;
-    if (bad || !vxn_header_lines(env, cfg, &headers))
-        goto done;
-    if (!url) {
-        vxn_type_error(env, "url must be a string");
-        goto done;
-    }
-    double timeout = 0, max = 0, format = 0;
-    num_opt(env, cfg, "timeout", &timeout);
-    num_opt(env, cfg, "maxResponseBytes", &max);
-    num_opt(env, cfg, "format", &format);
-    vx_http_retriever_config c = {
-        .url = url,
-        .method = method,
-        .body = body,
-        .headers = (const char *const *)headers,
-        .timeout_ms = (int64_t)timeout,
-        .max_response_bytes = max > 0 ? (size_t)max : 0,
-        .insecure_skip_verify = bool_opt(env, cfg, "insecureSkipVerify"),
-        .ca_file = ca,
-        .client_cert_file = cert,
-        .client_key_file = key,
-        .format = (vx_format)(int)format,
-    };
-    vx_error err = {0};
-    vx_status st = vx_engine_add_http_retriever(e->eng, &c, &err);
-    out = st == VX_OK ? vxn_undefined(env) : vxn_error(env, st, err.message);
-done:
-    free(url);
-    free(method);
-    free(body);
-    free(ca);
-    free(cert);
-    free(key);
-    vxn_free_lines(headers);
-    return out;
-}
-
-/* native.engineAddFileRetriever(h, path, format) */
-napi_value vxn_engine_add_file_retriever(napi_env env, napi_callback_info info)
+/* native.addBuiltinRetriever(h, kind, options) and
+ * native.addBuiltinNotifier(h, kind, options): GOFF-keyed options, checked
+ * by the core, which names the key at fault. */
+static napi_value add_builtin(napi_env env, napi_callback_info info, bool retriever)
 {
     size_t argc = 3;
     napi_value argv[3];
@@ -108,14 +52,29 @@ napi_value vxn_engine_add_file_retriever(napi_env env, napi_callback_info info)
     vxn_engine *e = open_engine(env, argv[0]);
     if (!e)
         return NULL;
-    char *path = vxn_strdup_js(env, argv[1]);
-    if (!path)
-        return vxn_type_error(env, "path must be a string");
-    int32_t format = 0;
-    napi_get_value_int32(env, argv[2], &format);
-    vx_status st = vx_engine_add_file_retriever(e->eng, path, (vx_format)format);
-    free(path);
-    return st == VX_OK ? vxn_undefined(env) : vxn_error(env, st, "cannot add the file retriever");
+    char kind[64];
+    size_t len;
+    if (napi_get_value_string_utf8(env, argv[1], kind, sizeof kind, &len) != napi_ok)
+        return vxn_type_error(env, "kind must be a string");
+    vx_doc *doc = vxn_doc_from_js(env, argv[2], "options");
+    if (!doc)
+        return NULL;
+    vx_error err = {0};
+    vx_status st = retriever
+        ? vx_engine_add_builtin_retriever(e->eng, kind, vx_doc_root(doc), 0, &err)
+        : vx_engine_add_builtin_notifier(e->eng, kind, vx_doc_root(doc), 0, &err);
+    vx_doc_free(doc);
+    return st == VX_OK ? vxn_undefined(env) : vxn_options_error(env, st, &err);
+}
+
+napi_value vxn_add_builtin_retriever(napi_env env, napi_callback_info info)
+{
+    return add_builtin(env, info, true);
+}
+
+napi_value vxn_add_builtin_notifier(napi_env env, napi_callback_info info)
+{
+    return add_builtin(env, info, false);
 }
 
 /* ---- Start and refresh ------------------------------------------------------------- */
@@ -401,57 +360,4 @@ void vxn_listen_stop(vxn_engine *e)
         return;
     pthread_join(e->listen_thread, NULL);
     e->listening = false;
-}
-
-/* native.engineAddWebhookNotifier(h, { url, secret, headers, meta, timeout,
- * insecureSkipVerify, caFile }) */
-napi_value vxn_engine_add_webhook_notifier(napi_env env, napi_callback_info info)
-{
-    size_t argc = 2;
-    napi_value argv[2], v;
-    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-    vxn_engine *e = open_engine(env, argv[0]);
-    if (!e)
-        return NULL;
-    napi_value cfg = argv[1];
-    bool bad = false;
-    char *url = vxn_str_opt(env, cfg, "url", &bad);
-    char *secret = vxn_str_opt(env, cfg, "secret", &bad);
-    char *ca = vxn_str_opt(env, cfg, "caFile", &bad);
-    char **headers = NULL;
-    vx_doc *meta = NULL;
-    napi_value out = NULL;
-    if (bad || !vxn_header_lines(env, cfg, &headers))
-        goto done;
-    if (!url) {
-        vxn_type_error(env, "url must be a string");
-        goto done;
-    }
-    if (vxn_get_opt(env, cfg, "meta", &v) && !(meta = vxn_doc_from_js(env, v, "meta")))
-        goto done;
-    double timeout = 0;
-    num_opt(env, cfg, "timeout", &timeout);
-    vx_webhook_notifier_config c = {
-        .url = url,
-        .secret = secret,
-        .headers = (const char *const *)headers,
-        .meta = meta ? vx_doc_root(meta) : NULL,
-        .timeout_ms = (int64_t)timeout,
-        .insecure_skip_verify = bool_opt(env, cfg, "insecureSkipVerify"),
-        .ca_file = ca,
-    };
-    vx_notifier_ops ops = {0};
-    void *ud = NULL;
-    vx_error err = {0};
-    vx_status st = vx_webhook_notifier_new(&c, &ops, &ud, &err);
-    if (st == VX_OK && (st = vx_engine_add_notifier(e->eng, &ops, ud)) != VX_OK && ops.destroy)
-        ops.destroy(ud);
-    out = st == VX_OK ? vxn_undefined(env) : vxn_error(env, st, err.message);
-done:
-    free(url);
-    free(secret);
-    free(ca);
-    vxn_free_lines(headers);
-    vx_doc_free(meta);
-    return out;
 }

@@ -259,62 +259,38 @@ char *vxn_str_opt(napi_env env, napi_value obj, const char *key, bool *bad)
     return s;
 }
 
-void vxn_free_lines(char **lines)
+/* A failure of a built-in kind's construction: bad options (VX_EINVAL, the
+ * message naming the key) are a TypeError, as JavaScript APIs report a bad
+ * argument; the rest an Error. Both carry the status as `code`. */
+napi_value vxn_options_error(napi_env env, vx_status st, const vx_error *err)
 {
-    if (!lines)
-        return;
-    for (char **l = lines; *l; l++)
-        free(*l);
-    free(lines);
+    if (st != VX_EINVAL)
+        return vxn_error(env, st, err->message);
+    if (pending(env))
+        return NULL;
+    napi_value code = vxn_string(env, vx_status_name(st)), text, e;
+    text = vxn_string(env, err->message[0] ? err->message : "invalid options");
+    napi_create_type_error(env, code, text, &e);
+    napi_throw(env, e);
+    return NULL;
 }
 
-/* obj.headers ({name: value}) as NULL-terminated "Name: value" strings, or
- * NULL without headers. false with a TypeError thrown when they do not convert. */
-bool vxn_header_lines(napi_env env, napi_value obj, char ***out)
+/* native.builtinKinds(what): the core's kind names, what = 0 exporters,
+ * 1 retrievers, 2 notifiers. */
+napi_value vxn_builtin_kinds(napi_env env, napi_callback_info info)
 {
-    napi_value h, names;
-    uint32_t n = 0;
-    *out = NULL;
-    if (!vxn_get_opt(env, obj, "headers", &h))
-        return true;
-    if (!vxn_is_type(env, h, napi_object) ||
-        napi_get_property_names(env, h, &names) != napi_ok ||
-        napi_get_array_length(env, names, &n) != napi_ok) {
-        vxn_type_error(env, "headers must be an object of strings");
-        return false;
-    }
-    char **lines = calloc(n + 1, sizeof(char *));
-    if (!lines) {
-        vxn_error(env, VX_ENOMEM, "out of memory");
-        return false;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        napi_value k, v, vs;
-        char *ks = NULL, *vstr = NULL;
-        if (napi_get_element(env, names, i, &k) != napi_ok ||
-            napi_get_property(env, h, k, &v) != napi_ok ||
-            napi_coerce_to_string(env, v, &vs) != napi_ok || !(ks = vxn_strdup_js(env, k)) ||
-            !(vstr = vxn_strdup_js(env, vs)) || strpbrk(ks, "\r\n:") || strpbrk(vstr, "\r\n")) {
-            free(ks);
-            free(vstr);
-            vxn_free_lines(lines);
-            vxn_type_error(env, "headers must be an object of strings (no line breaks)");
-            return false;
-        }
-        size_t need = strlen(ks) + strlen(vstr) + 3;
-        lines[i] = malloc(need);
-        if (lines[i])
-            snprintf(lines[i], need, "%s: %s", ks, vstr);
-        free(ks);
-        free(vstr);
-        if (!lines[i]) {
-            vxn_free_lines(lines);
-            vxn_error(env, VX_ENOMEM, "out of memory");
-            return false;
-        }
-    }
-    *out = lines;
-    return true;
+    size_t argc = 1;
+    napi_value argv[1], arr;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    int32_t what = 0;
+    napi_get_value_int32(env, argv[0], &what);
+    const char *(*name_at)(size_t) = what == 1   ? vx_builtin_retriever_kind
+                                     : what == 2 ? vx_builtin_notifier_kind
+                                                 : vx_builtin_exporter_kind;
+    napi_create_array(env, &arr);
+    for (uint32_t i = 0; name_at(i); i++)
+        napi_set_element(env, arr, i, vxn_string(env, name_at(i)));
+    return arr;
 }
 
 /* As napi_get_value_int64 converts: non-finite numbers give 0, numbers

@@ -24,6 +24,7 @@ _vexil._setup(reason=Reason, error_code=ErrorCode, error=Error, config_error=Con
 
 from ._vexil import Context, EvaluationDetails, ExporterHandle, webhook_signature  # noqa: E402
 from ._engine import Engine  # noqa: E402
+from . import exporters, notifiers, retrievers  # noqa: E402
 from .exporters import FileExporter, LogExporter, WebhookExporter  # noqa: E402
 
 __version__ = "0.1.0"
@@ -42,5 +43,8 @@ __all__ = [
     "LogExporter",
     "Reason",
     "WebhookExporter",
+    "exporters",
+    "notifiers",
+    "retrievers",
     "webhook_signature",
 ]

@@ -14,6 +14,9 @@ from ._vexil import EvaluationDetails as EvaluationDetails
 from ._vexil import ExporterHandle as ExporterHandle
 from ._vexil import ExporterStats as ExporterStats
 from ._vexil import webhook_signature as webhook_signature
+from . import exporters as exporters
+from . import notifiers as notifiers
+from . import retrievers as retrievers
 from .exporters import FileExporter as FileExporter
 from .exporters import LogExporter as LogExporter
 from .exporters import WebhookExporter as WebhookExporter

@@ -11,8 +11,11 @@ import time
 from typing import Any, Callable, Mapping
 
 from . import _runtime, _vexil
+from ._builtin import seconds_to_ms
 from ._types import EngineStatus
-from .exporters import FileExporter, LogExporter, WebhookExporter
+from .exporters import BuiltinExporter, LogExporter
+from .notifiers import BuiltinNotifier, WebhookNotifier
+from .retrievers import BuiltinRetriever, FileRetriever, HttpRetriever
 
 __all__ = ["Engine"]
 
@@ -30,8 +33,10 @@ def _core_log_level() -> int:
 
 def _default_name(exporter: Any, taken: set[str]) -> str:
     """A readable, unique name for logs and stats: "file", "log", "Warehouse"..."""
-    if isinstance(exporter, (FileExporter, LogExporter, WebhookExporter)):
-        base = type(exporter).__name__.removesuffix("Exporter").lower()
+    if isinstance(exporter, BuiltinExporter):
+        base = exporter.kind.lower()
+    elif isinstance(exporter, LogExporter):
+        base = "log"
     else:
         target = exporter if callable(exporter) and not hasattr(exporter, "export") else None
         base = getattr(target, "__name__", None) or type(exporter).__name__
@@ -41,6 +46,20 @@ def _default_name(exporter: Any, taken: set[str]) -> str:
     while name in taken:
         name, i = f"{base}-{i}", i + 1
     return name
+
+
+def _pipeline_keys(options: dict[str, Any]) -> dict[str, Any]:
+    """add_exporter()'s pipeline arguments as the core's GOFF-style keys."""
+    keys = {"eventType": options["event_type"], "name": options["name"],
+            "flushInterval": seconds_to_ms(options["flush_interval"], "flush_interval"),
+            "maxEventInMemory": options["max_events"],
+            "maxBatchEvents": options["max_batch_events"],
+            "maxMemoryBytes": options["max_memory_bytes"],
+            "retryInitial": seconds_to_ms(options["retry_initial"], "retry_initial"),
+            "retryMax": seconds_to_ms(options["retry_max"], "retry_max")}
+    if options["bulk"] is not None:
+        keys["bulk"] = bool(options["bulk"])
+    return {k: v for k, v in keys.items() if v is not None}
 
 
 _LIVE_OPTIONS = ("jitter", "start_timeout", "persistent_file", "start_with_error",
@@ -93,18 +112,12 @@ class Engine(_vexil.Engine):
         that interval by a thread of the engine and edits are published as
         they come, exactly as from_url() does with a URL (the same live
         options apply: stale_after, persistent_file, start_with_error...)."""
-        live = {k: settings.pop(k) for k in _LIVE_OPTIONS if k in settings}
-        engine = cls(**settings)
-        if poll_interval is None and not live:
+        if poll_interval is None and not any(k in settings for k in _LIVE_OPTIONS):
+            engine = cls(**settings)
             engine.load_file(path, format=format)
             return engine
-        try:
-            engine._add_file_retriever(path, format=format)
-            engine._start_live(poll_interval, **live)
-        except BaseException:
-            engine.close(0)
-            raise
-        return engine
+        return cls.from_retrievers(FileRetriever(path, format=format),
+                                   poll_interval=poll_interval, **settings)
 
     @classmethod
     def from_url(cls, url: str, poll_interval: float | None = 60.0,
@@ -113,36 +126,54 @@ class Engine(_vexil.Engine):
                  insecure_skip_verify: bool = False, ca_file: str | None = None,
                  client_cert_file: str | None = None, client_key_file: str | None = None,
                  max_response_bytes: int | None = None, **settings: Any) -> Engine:
-        """An engine whose configuration lives at ``url`` (http:// or https://).
+        """An engine whose configuration lives at ``url`` (http:// or https://):
+        from_retrievers() with one vexil.retrievers.HttpRetriever.
+
+        ``headers`` are sent with each request, ``timeout`` bounds each one
+        (seconds). TLS certificates are verified unless
+        ``insecure_skip_verify``; ``ca_file``, ``client_cert_file`` and
+        ``client_key_file`` (mutual TLS) are PEM paths. Responses over
+        ``max_response_bytes`` (64 MiB by default) fail. The other keywords
+        are from_retrievers()'s.
+        """
+        retriever = HttpRetriever(
+            url, method=method, body=body, headers=headers, timeout=timeout, format=format,
+            insecure_skip_verify=insecure_skip_verify, ca_file=ca_file,
+            client_cert_file=client_cert_file, client_key_file=client_key_file,
+            max_response_bytes=max_response_bytes)
+        return cls.from_retrievers(retriever, poll_interval=poll_interval, **settings)
+
+    @classmethod
+    def from_retrievers(cls, *retrievers: BuiltinRetriever, poll_interval: float | None = 60.0,
+                        **settings: Any) -> Engine:
+        """An engine whose configuration comes from ``retrievers`` (see
+        vexil.retrievers), merged in order as GOFF merges them: a flag key
+        defined by a later retriever replaces the earlier definition.
 
         The first retrieval happens here (up to ``start_timeout`` seconds,
         default 10) and raises ConfigError when it fails, unless a
         ``persistent_file`` holds a previous copy or ``start_with_error=True``
         (the engine then serves defaults, status ERROR, and keeps polling).
         Then a thread of the engine polls every ``poll_interval`` seconds
-        (1 at least; None or 0: never, call refresh()), with ``If-None-Match``
-        / ``If-Modified-Since`` so an unchanged file costs a 304.
-
-        ``headers`` are sent with each request, ``timeout`` bounds each one
-        (seconds). TLS certificates are verified unless
-        ``insecure_skip_verify``; ``ca_file``, ``client_cert_file`` and
-        ``client_key_file`` (mutual TLS) are PEM paths. Responses over
-        ``max_response_bytes`` (64 MiB by default) fail. Live options:
-        ``jitter`` (+/-10% on the interval), ``stale_after`` (failed refreshes
-        in a row before the status is STALE, default 3), ``persistent_file``
-        (the last good configuration is written there, as YAML, after each
-        change), ``start_with_error``, ``start_timeout``, ``notify_on_start``.
-        Other keywords are the Engine() settings.
+        (1 at least; None or 0: never, call refresh()); sources that can
+        ask "changed since?" (HTTP, object stores, git hosts) make an
+        unchanged file cost one small round trip. Live options: ``jitter``
+        (+/-10% on the interval), ``stale_after`` (failed refreshes in a row
+        before the status is STALE, default 3), ``persistent_file`` (the last
+        good configuration is written there, as YAML, after each change),
+        ``start_with_error``, ``start_timeout``, ``notify_on_start``. Other
+        keywords are the Engine() settings.
         """
+        if not retrievers:
+            raise TypeError("from_retrievers() needs at least one retriever")
+        for r in retrievers:
+            if not isinstance(r, BuiltinRetriever):
+                raise TypeError(f"not a vexil.retrievers retriever: {r!r}")
         live = {k: settings.pop(k) for k in _LIVE_OPTIONS if k in settings}
         engine = cls(**settings)
         try:
-            engine._add_http_retriever(
-                url, method=method, body=body, headers=dict(headers) if headers else None,
-                timeout=timeout, max_response_bytes=max_response_bytes,
-                insecure_skip_verify=insecure_skip_verify, ca_file=ca_file,
-                client_cert_file=client_cert_file, client_key_file=client_key_file,
-                format=format)
+            for r in retrievers:
+                engine._add_builtin_retriever(r.kind, r.options())
             engine._start_live(poll_interval, **live)
         except BaseException:
             engine.close(0)
@@ -222,9 +253,17 @@ class Engine(_vexil.Engine):
         {"meta": {..., "hostname": ...}, "flags": <diff>}, signed with
         X-Hub-Signature-256 when ``secret`` is set. Runs on a thread of the
         core; failures are logged."""
-        self._add_webhook_notifier(url, secret=secret, headers=dict(headers) if headers else None,
-                                   meta=dict(meta) if meta else None, timeout=timeout,
-                                   insecure_skip_verify=insecure_skip_verify, ca_file=ca_file)
+        self.add_notifier(WebhookNotifier(url, secret=secret, headers=headers, meta=meta,
+                                          timeout=timeout,
+                                          insecure_skip_verify=insecure_skip_verify,
+                                          ca_file=ca_file))
+
+    def add_notifier(self, notifier: BuiltinNotifier) -> None:
+        """Registers a built-in notifier (see vexil.notifiers): it is told of
+        every configuration change from now on, on a thread of the core."""
+        if not isinstance(notifier, BuiltinNotifier):
+            raise TypeError(f"not a vexil.notifiers notifier: {notifier!r}")
+        self._add_builtin_notifier(notifier.kind, notifier.options())
 
     def _listen(self, listeners: list[Any], callback: Callable[..., Any]) -> None:
         if not callable(callback):
@@ -271,20 +310,23 @@ class Engine(_vexil.Engine):
         "tracking") recorded from now on.
 
         ``exporter`` is a callable taking a list of event dicts (GOFF's keys), an
-        object with ``export(events)``, or a vexil.FileExporter, LogExporter or
-        WebhookExporter. Python exporters run on a thread of the package; one
-        that raises or returns False has failed, and the batch is retried with
-        backoff (``retry_initial`` doubling up to ``retry_max`` seconds).
+        object with ``export(events)``, a vexil.LogExporter, or a built-in
+        exporter of vexil.exporters (FileExporter, WebhookExporter...). Python
+        exporters run on a thread of the package; one that raises or returns
+        False has failed, and the batch is retried with backoff
+        (``retry_initial`` doubling up to ``retry_max`` seconds). Built-in
+        exporters run inside the core and never take the GIL.
 
         ``bulk`` exporters get batches every ``flush_interval`` seconds or as soon
         as ``max_events`` are pending; others (``bulk=False``) get events as they
-        arrive. The default is bulk, except for LogExporter (synchronous, as
-        GOFF's). Past ``max_memory_bytes`` retained, the oldest events are dropped
-        and counted. Returns a handle whose ``stats()`` reads the counters.
+        arrive. The default is GOFF's for the kind: bulk, except for the log
+        exporter (and the streaming exporters). Past ``max_memory_bytes``
+        retained, the oldest events are dropped and counted. Returns a handle
+        whose ``stats()`` reads the counters.
         """
-        if bulk is None:
+        if bulk is None and not isinstance(exporter, BuiltinExporter):
             bulk = not isinstance(exporter, LogExporter)
-        options = {"event_type": event_type, "bulk": bool(bulk), "flush_interval": flush_interval,
+        options = {"event_type": event_type, "bulk": bulk, "flush_interval": flush_interval,
                    "max_events": max_events, "max_batch_events": max_batch_events,
                    "max_memory_bytes": max_memory_bytes, "retry_initial": retry_initial,
                    "retry_max": retry_max, "name": name}
@@ -299,13 +341,9 @@ class Engine(_vexil.Engine):
 
     def _register(self, exporter: Any, options: dict[str, Any]) -> _vexil.ExporterHandle:
         deliver: Callable[[list[Any]], Any]
-        if isinstance(exporter, FileExporter):
-            return self._add_file_exporter(options, exporter.output_dir, exporter.format,
-                                           exporter.filename, exporter.csv_template)
-        if isinstance(exporter, WebhookExporter):
-            return self._add_webhook_exporter(
-                options, exporter.url, exporter.secret, exporter.headers, exporter.meta,
-                exporter.timeout, exporter.insecure_skip_verify, exporter.ca_file)
+        if isinstance(exporter, BuiltinExporter):
+            return self._add_builtin_exporter(exporter.kind,
+                                              {**exporter.options(), **_pipeline_keys(options)})
         if isinstance(exporter, LogExporter):
             handle = self._add_pull_exporter(options, exporter.format)
             log, level = exporter.logger, exporter.level
@@ -321,7 +359,8 @@ class Engine(_vexil.Engine):
                 deliver = exporter
             else:
                 raise TypeError("exporter must be callable, have an export(events) method, "
-                                "or be a vexil.FileExporter, LogExporter or WebhookExporter")
+                                "or be a vexil.LogExporter or a built-in exporter of "
+                                "vexil.exporters")
             handle = self._add_pull_exporter(options)
         worker = _runtime.PullWorker(handle, deliver)
         self._workers.append(worker)

@@ -1,17 +1,21 @@
 """The built-in exporters: descriptions handed to Engine.add_exporter().
 
-File and webhook exporters run inside the C core, on its own threads, and never
-touch Python. The log exporter renders lines in C and hands them to the
-``logging`` module from a thread the package owns.
+File and webhook exporters (and every other built-in kind) run inside the C
+core, on its own threads, and never touch Python: the classes here only turn
+keyword arguments into GOFF's configuration keys. The log exporter renders
+lines in C and hands them to the ``logging`` module from a thread the package
+owns.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Mapping
+from typing import Any, ClassVar, Mapping
 
-__all__ = ["FileExporter", "LogExporter", "WebhookExporter"]
+from ._builtin import Builtin, Secret, seconds_to_ms
+
+__all__ = ["BuiltinExporter", "FileExporter", "LogExporter", "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
                         "{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n")
@@ -19,7 +23,17 @@ LOG_TEMPLATE_DEFAULT = '[{{ .FormattedDate}}] user="{{ .UserKey}}", flag="{{ .Ke
 FILENAME_TEMPLATE_DEFAULT = "flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}"
 
 
-class FileExporter:
+class BuiltinExporter(Builtin):
+    """A built-in exporter of the core: ``kind`` and GOFF-keyed ``options()``.
+
+    ``bulk`` is GOFF's default for the kind (bulk exporters get batches every
+    flush interval; the others get events as they arrive)."""
+
+    __slots__ = ()
+    bulk: ClassVar[bool] = True
+
+
+class FileExporter(BuiltinExporter):
     """GOFF's file exporter: each batch is appended to ``output_dir/<filename>``.
 
     ``format`` is ``"json"`` (JSON lines) or ``"csv"`` (each event rendered
@@ -28,19 +42,16 @@ class FileExporter:
     ``flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}``).
     """
 
-    __slots__ = ("output_dir", "format", "filename", "csv_template")
+    __slots__ = ()
+    kind = "file"
+    shown_keys = ("outputDir", "format")
 
     def __init__(self, output_dir: str | os.PathLike[str] = ".", format: str = "json",
                  filename: str | None = None, csv_template: str | None = None) -> None:
         if not isinstance(format, str) or format.lower() not in ("json", "csv"):
             raise ValueError(f"format must be 'json' or 'csv', not {format!r}")
-        self.output_dir = os.fspath(output_dir)
-        self.format = format.lower()
-        self.filename = filename
-        self.csv_template = csv_template
-
-    def __repr__(self) -> str:
-        return f"FileExporter({self.output_dir!r}, format={self.format!r})"
+        super().__init__(outputDir=os.fspath(output_dir), format=format.lower(),
+                         filename=filename, csvTemplate=csv_template)
 
 
 class LogExporter:
@@ -63,30 +74,27 @@ class LogExporter:
         return f"LogExporter(format={self.format!r})"
 
 
-class WebhookExporter:
+class WebhookExporter(BuiltinExporter):
     """GOFF's webhook exporter: POSTs ``{"meta": {...}, "events": [...]}`` to ``url``.
 
     With a ``secret``, each request carries ``X-Hub-Signature-256:
     sha256=<hex HMAC-SHA256 of the body>`` (see vexil.webhook_signature). A
     status above 399, a refused connection or a timeout (``timeout`` seconds)
-    is a failed export, retried with backoff.
+    is a failed export, retried with backoff. ``secret`` may also be
+    ``{"fromEnv": "NAME"}`` or ``{"fromFile": "/path"}``.
     """
 
-    __slots__ = ("url", "secret", "headers", "meta", "timeout", "insecure_skip_verify", "ca_file")
+    __slots__ = ()
+    kind = "webhook"
+    shown_keys = ("endpointUrl",)
+    secret_keys = ("secret",)
 
-    def __init__(self, url: str, secret: str | None = None,
-                 headers: Mapping[str, str] | None = None, meta: Mapping[str, str] | None = None,
+    def __init__(self, url: str, secret: Secret | None = None,
+                 headers: Mapping[str, str] | None = None, meta: Mapping[str, Any] | None = None,
                  timeout: float = 10.0, *, insecure_skip_verify: bool = False,
-                 ca_file: str | None = None) -> None:
+                 ca_file: str | os.PathLike[str] | None = None) -> None:
         if not isinstance(url, str) or not url:
             raise TypeError("url must be a non-empty str")
-        self.url = url
-        self.secret = secret
-        self.headers = dict(headers) if headers else None
-        self.meta = dict(meta) if meta else None
-        self.timeout = timeout
-        self.insecure_skip_verify = insecure_skip_verify
-        self.ca_file = ca_file
-
-    def __repr__(self) -> str:
-        return f"WebhookExporter({self.url!r})"
+        super().__init__(endpointUrl=url, secret=secret, headers=headers, meta=meta,
+                         timeout=seconds_to_ms(timeout, "timeout"),
+                         insecureSkipVerify=insecure_skip_verify, caFile=ca_file)

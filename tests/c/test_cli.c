@@ -449,6 +449,79 @@ static void run_case(const diffs *d, golden_case *c)
     free(path);
 }
 
+/* Files in dir (removed with it): how many, and whether one holds `needle`. */
+static int drain_dir(const char *dir, const char *needle, bool *found)
+{
+    DIR *d = opendir(dir);
+    int files = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (de->d_name[0] == '.')
+            continue;
+        files++;
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
+            abort();
+        int fd = open(p, O_RDONLY);
+        char *text = slurp_fd(fd);
+        close(fd);
+        *found |= strstr(text, needle) != NULL;
+        free(text);
+        unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+    return files;
+}
+
+static void test_export_builtins(void)
+{
+    char csv[] = "/tmp/vx_cli_csv_XXXXXX", json[] = "/tmp/vx_cli_json_XXXXXX";
+    CHECK(mkdtemp(csv) && mkdtemp(json));
+    char *url = NULL, *exporter = NULL;
+    if (asprintf(&url, "file://%s?format=csv", csv) < 0 ||
+        asprintf(&exporter, "{\"kind\":\"file\",\"outputDir\":\"%s\"}", json) < 0)
+        abort();
+    run_result r = run((char *[]){"vexil", "eval", "--retriever",
+                                  "{\"kind\":\"file\",\"path\":\"tests/c/data/golden/basic.json\"}",
+                                  "--flag", "bool-static", "--context", "{\"targetingKey\":\"u9\"}",
+                                  "--export", url, "--exporter", exporter, NULL});
+    CHECK_INT(r.rc, 0);
+    CHECK(strstr(r.out, "\"key\":\"bool-static\"") != NULL);
+    run_free(&r);
+    bool found = false;
+    CHECK_INT(drain_dir(csv, "feature;user;u9;", &found), 1);
+    CHECK(found);
+    found = false;
+    CHECK_INT(drain_dir(json, "\"userKey\":\"u9\"", &found), 1);
+    CHECK(found);
+    free(url);
+    free(exporter);
+
+    char *f = data_path("basic.json");
+    r = run((char *[]){"vexil", "eval", "--config", f, "--flag", "x", "--export", "gopher://h/x", NULL});
+    CHECK_INT(r.rc, 2);
+    CHECK(strstr(r.err, "--export 1: --export: unknown URL scheme") != NULL);
+    run_free(&r);
+    r = run((char *[]){"vexil", "eval", "--config", f, "--flag", "x", "--exporter",
+                       "{\"kind\":\"fil\"}", NULL});
+    CHECK_INT(r.rc, 2);
+    CHECK(strstr(r.err, "--exporter 1: kind: unknown exporter kind fil (did you mean file?)") != NULL);
+    run_free(&r);
+    r = run((char *[]){"vexil", "eval", "--config", f, "--flag", "x", "--retriever",
+                       "{\"kind\":\"file\",\"path\":\"x\"}", NULL});
+    CHECK_INT(r.rc, 2);
+    CHECK(strstr(r.err, "--config, --url and --retriever exclude each other") != NULL);
+    run_free(&r);
+    r = run((char *[]){"vexil", "eval", "--retriever", "{\"kind\":\"file\",\"pth\":\"x\"}",
+                       "--flag", "x", NULL});
+    CHECK_INT(r.rc, 2);
+    CHECK(strstr(r.err, "--retriever 1: path: required for kind file") != NULL);
+    run_free(&r);
+    free(f);
+}
+
 static void test_eval_url(void)
 {
     flagsrv s;
@@ -558,6 +631,7 @@ int main(void)
     RUN(test_lint_codes);
     RUN(test_from_env_example);
     RUN(test_export_file);
+    RUN(test_export_builtins);
     RUN(test_eval_url);
     RUN(test_golden);
     TEST_MAIN_END();

@@ -643,15 +643,10 @@ static PyMethodDef engine_methods[] = {
                "events. Idempotent. True when everything was delivered.")},
     {"_add_pull_exporter", (PyCFunction)(void (*)(void))vxpy_engine_add_pull,
      METH_VARARGS | METH_KEYWORDS, NULL},
-    {"_add_file_exporter", (PyCFunction)(void (*)(void))vxpy_engine_add_file,
-     METH_VARARGS | METH_KEYWORDS, NULL},
-    {"_add_webhook_exporter", (PyCFunction)(void (*)(void))vxpy_engine_add_webhook,
-     METH_VARARGS | METH_KEYWORDS, NULL},
+    {"_add_builtin_exporter", vxpy_engine_add_builtin_exporter, METH_VARARGS, NULL},
+    {"_add_builtin_retriever", vxpy_engine_add_builtin_retriever, METH_VARARGS, NULL},
+    {"_add_builtin_notifier", vxpy_engine_add_builtin_notifier, METH_VARARGS, NULL},
     {"_exporters", vxpy_engine_exporters, METH_NOARGS, NULL},
-    {"_add_http_retriever", (PyCFunction)(void (*)(void))vxpy_engine_add_http_retriever,
-     METH_VARARGS | METH_KEYWORDS, NULL},
-    {"_add_file_retriever", (PyCFunction)(void (*)(void))vxpy_engine_add_file_retriever,
-     METH_VARARGS | METH_KEYWORDS, NULL},
     {"_start", (PyCFunction)(void (*)(void))vxpy_engine_start, METH_VARARGS | METH_KEYWORDS, NULL},
     {"refresh", vxpy_engine_refresh, METH_NOARGS,
      PyDoc_STR("refresh()\n--\n\n"
@@ -663,8 +658,6 @@ static PyMethodDef engine_methods[] = {
                "Refresh counters: refreshes, failures, unchanged, changes,\n"
                "consecutive_failures, last_success (Unix seconds or None).")},
     {"_add_pull_notifier", vxpy_engine_add_pull_notifier, METH_NOARGS, NULL},
-    {"_add_webhook_notifier", (PyCFunction)(void (*)(void))vxpy_engine_add_webhook_notifier,
-     METH_VARARGS | METH_KEYWORDS, NULL},
     {NULL}
 };
 #undef FAST

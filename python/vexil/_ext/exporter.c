@@ -412,7 +412,6 @@ PyType_Spec vxpy_exporter_spec = {
 
 /* ---- registration (Engine methods) -------------------------------------------------- */
 
-#define ENGINE(self) ((vxpy_EngineObject *)(self))
 
 static PyObject *register_c(PyObject *self, const vx_exporter_options *o, vx_exporter_ops *ops,
                             void *ud, const char *kind)
@@ -456,149 +455,10 @@ PyObject *vxpy_engine_add_pull(PyObject *self, PyObject *args, PyObject *kw)
     return vxpy_exporter_new(ENGINE(self)->state, self, x, true, tmpl, tmpl ? "log" : "python");
 }
 
-const char *vxpy_opt_str(PyObject *obj, const char *what, bool *bad)
-{
-    if (!obj || obj == Py_None)
-        return NULL;
-    const char *s = vxpy_utf8(obj, what, NULL);
-    if (!s)
-        *bad = true;
-    return s;
-}
 
-PyObject *vxpy_engine_add_file(PyObject *self, PyObject *args, PyObject *kw)
-{
-    static char *kwlist[] = {"options", "output_dir", "format", "filename", "csv_template", NULL};
-    PyObject *opts, *dir = NULL, *fmt = NULL, *fname = NULL, *csv = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O&OOO:_add_file_exporter", kwlist, &opts,
-                                     PyUnicode_FSConverter, &dir, &fmt, &fname, &csv))
-        return NULL;
-    PyObject *out = NULL;
-    vx_exporter_options o;
-    bool bad = false;
-    vx_file_exporter_config fc = {
-        .output_dir = dir ? PyBytes_AS_STRING(dir) : NULL,
-        .format = vxpy_opt_str(fmt, "format", &bad),
-        .filename_template = vxpy_opt_str(fname, "filename", &bad),
-        .csv_template = vxpy_opt_str(csv, "csv_template", &bad),
-    };
-    if (!bad && parse_options(opts, &o) == 0) {
-        vx_exporter_ops ops;
-        void *ud = NULL;
-        vx_error err = {0};
-        if (vx_file_exporter_new(&fc, &ops, &ud, &err) != VX_OK)
-            PyErr_Format(PyExc_ValueError, "file exporter: %s", err.message);
-        else
-            out = register_c(self, &o, &ops, ud, "file");
-    }
-    Py_XDECREF(dir);
-    return out;
-}
 
-/* {"Name": "value"} -> a NULL-terminated array of "Name: value" strings. */
-char **vxpy_header_lines(PyObject *headers)
-{
-    Py_ssize_t n = PyDict_GET_SIZE(headers), i = 0, pos = 0;
-    char **lines = PyMem_Calloc((size_t)n + 1, sizeof(char *));
-    if (!lines) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    PyObject *k, *v;
-    while (PyDict_Next(headers, &pos, &k, &v) && i < n) {
-        Py_ssize_t kn, vn;
-        const char *ks = vxpy_utf8(k, "header name", &kn);
-        const char *vs = ks ? vxpy_utf8(v, "header value", &vn) : NULL;
-        if (!vs || strpbrk(ks, "\r\n:") || strpbrk(vs, "\r\n")) {
-            if (vs)
-                PyErr_SetString(PyExc_ValueError, "header names and values must not contain "
-                                                  "line breaks (nor names ':')");
-            goto fail;
-        }
-        if (!(lines[i] = PyMem_Malloc((size_t)(kn + vn + 3)))) {
-            PyErr_NoMemory();
-            goto fail;
-        }
-        memcpy(lines[i], ks, (size_t)kn);
-        memcpy(lines[i] + kn, ": ", 2);
-        memcpy(lines[i] + kn + 2, vs, (size_t)vn + 1);
-        i++;
-    }
-    return lines;
-fail:
-    for (Py_ssize_t j = 0; j < i; j++)
-        PyMem_Free(lines[j]);
-    PyMem_Free(lines);
-    return NULL;
-}
 
-void vxpy_free_lines(char **lines)
-{
-    for (size_t i = 0; lines && lines[i]; i++)
-        PyMem_Free(lines[i]);
-    PyMem_Free(lines);
-}
 
-PyObject *vxpy_engine_add_webhook(PyObject *self, PyObject *args, PyObject *kw)
-{
-    static char *kwlist[] = {"options", "url", "secret", "headers", "meta", "timeout",
-                             "insecure_skip_verify", "ca_file", NULL};
-    PyObject *opts, *url, *secret = NULL, *headers = NULL, *meta = NULL, *timeout = NULL, *ca = NULL;
-    int insecure = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OOOOpO:_add_webhook_exporter", kwlist, &opts,
-                                     &url, &secret, &headers, &meta, &timeout, &insecure, &ca))
-        return NULL;
-    vx_exporter_options o;
-    bool bad = false;
-    vx_webhook_exporter_config wc = {
-        .url = vxpy_opt_str(url, "url", &bad),
-        .secret = vxpy_opt_str(secret, "secret", &bad),
-        .ca_file = vxpy_opt_str(ca, "ca_file", &bad),
-        .insecure_skip_verify = insecure,
-        .timeout_ms = 10000,
-    };
-    if (bad || parse_options(opts, &o) < 0 ||
-        (timeout && timeout != Py_None && vxpy_timeout_ms(timeout, &wc.timeout_ms) < 0))
-        return NULL;
-    if (!wc.url) {
-        PyErr_SetString(PyExc_TypeError, "url must be a str");
-        return NULL;
-    }
-    char **lines = NULL;
-    vx_doc *meta_doc = NULL;
-    if (headers && headers != Py_None) {
-        if (!PyDict_Check(headers)) {
-            PyErr_SetString(PyExc_TypeError, "headers must be a dict of str");
-            return NULL;
-        }
-        if (!(lines = vxpy_header_lines(headers)))
-            return NULL;
-    }
-    if (meta && meta != Py_None) {
-        if (!PyDict_Check(meta)) {
-            PyErr_SetString(PyExc_TypeError, "meta must be a dict");
-            vxpy_free_lines(lines);
-            return NULL;
-        }
-        if (!(meta_doc = vxpy_doc_from(meta))) {
-            vxpy_free_lines(lines);
-            return NULL;
-        }
-    }
-    wc.headers = (const char *const *)lines;
-    wc.meta = meta_doc ? vx_doc_root(meta_doc) : NULL;
-    vx_exporter_ops ops;
-    void *ud = NULL;
-    vx_error err = {0};
-    PyObject *out = NULL;
-    if (vx_webhook_exporter_new(&wc, &ops, &ud, &err) != VX_OK)
-        PyErr_Format(PyExc_ValueError, "webhook exporter: %s", err.message);
-    else
-        out = register_c(self, &o, &ops, ud, "webhook");
-    vxpy_free_lines(lines);
-    vx_doc_free(meta_doc);
-    return out;
-}
 
 PyObject *vxpy_engine_exporters(PyObject *self, PyObject *unused)
 {

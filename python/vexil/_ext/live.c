@@ -12,7 +12,6 @@
 
 #include <string.h>
 
-#define ENGINE(self) ((vxpy_EngineObject *)(self))
 #define NOTIFIER(self) ((vxpy_NotifierObject *)(self))
 
 static int closed_check(PyObject *self)
@@ -25,99 +24,9 @@ static int closed_check(PyObject *self)
 
 /* ---- retrievers ---------------------------------------------------------------- */
 
-static int opt_size(PyObject *v, const char *what, size_t *out)
-{
-    if (!v || v == Py_None)
-        return 0;
-    if (!PyLong_Check(v) || PyBool_Check(v)) {
-        PyErr_Format(PyExc_TypeError, "%s must be an int", what);
-        return -1;
-    }
-    size_t n = PyLong_AsSize_t(v);
-    if (n == (size_t)-1 && PyErr_Occurred())
-        return -1;
-    if (n == 0) {
-        PyErr_Format(PyExc_ValueError, "%s must be positive", what);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
 
-static int header_arg(PyObject *headers, char ***lines)
-{
-    *lines = NULL;
-    if (!headers || headers == Py_None)
-        return 0;
-    if (!PyDict_Check(headers)) {
-        PyErr_SetString(PyExc_TypeError, "headers must be a dict of str");
-        return -1;
-    }
-    *lines = vxpy_header_lines(headers);
-    return *lines ? 0 : -1;
-}
 
-PyObject *vxpy_engine_add_http_retriever(PyObject *self, PyObject *args, PyObject *kw)
-{
-    static char *kwlist[] = {"url", "method", "body", "headers", "timeout", "max_response_bytes",
-                             "insecure_skip_verify", "ca_file", "client_cert_file",
-                             "client_key_file", "format", NULL};
-    PyObject *url, *method = NULL, *body = NULL, *headers = NULL, *timeout = NULL, *max = NULL;
-    PyObject *ca = NULL, *cert = NULL, *key = NULL, *fmt = NULL;
-    int insecure = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOOOpOOOO:_add_http_retriever", kwlist, &url,
-                                     &method, &body, &headers, &timeout, &max, &insecure, &ca,
-                                     &cert, &key, &fmt) ||
-        closed_check(self) < 0)
-        return NULL;
-    bool bad = false;
-    vx_http_retriever_config c = {
-        .url = vxpy_opt_str(url, "url", &bad),
-        .method = vxpy_opt_str(method, "method", &bad),
-        .body = vxpy_opt_str(body, "body", &bad),
-        .ca_file = vxpy_opt_str(ca, "ca_file", &bad),
-        .client_cert_file = vxpy_opt_str(cert, "client_cert_file", &bad),
-        .client_key_file = vxpy_opt_str(key, "client_key_file", &bad),
-        .insecure_skip_verify = insecure,
-    };
-    if (bad || opt_size(max, "max_response_bytes", &c.max_response_bytes) < 0 ||
-        (timeout && timeout != Py_None && vxpy_timeout_ms(timeout, &c.timeout_ms) < 0) ||
-        vxpy_parse_format(fmt, &c.format) < 0)
-        return NULL;
-    if (!c.url) {
-        PyErr_SetString(PyExc_TypeError, "url must be a str");
-        return NULL;
-    }
-    char **lines;
-    if (header_arg(headers, &lines) < 0)
-        return NULL;
-    c.headers = (const char *const *)lines;
-    vx_error err = {0};
-    vx_status rc = vx_engine_add_http_retriever(ENGINE(self)->engine, &c, &err);
-    vxpy_free_lines(lines);
-    if (rc != VX_OK)
-        return vxpy_raise_status(ENGINE(self)->state, rc, &err);
-    Py_RETURN_NONE;
-}
 
-PyObject *vxpy_engine_add_file_retriever(PyObject *self, PyObject *args, PyObject *kw)
-{
-    static char *kwlist[] = {"path", "format", NULL};
-    PyObject *path, *fmt = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|O:_add_file_retriever", kwlist,
-                                     PyUnicode_FSConverter, &path, &fmt))
-        return NULL;
-    vx_format format;
-    vx_status rc = VX_OK;
-    if (closed_check(self) == 0 && vxpy_parse_format(fmt, &format) == 0)
-        rc = vx_engine_add_file_retriever(ENGINE(self)->engine, PyBytes_AS_STRING(path), format);
-    Py_DECREF(path);
-    if (PyErr_Occurred())
-        return NULL;
-    if (rc != VX_OK)
-        return vxpy_raise_status(ENGINE(self)->state, rc, NULL);
-    Py_RETURN_NONE;
-}
 
 /* ---- start and refresh ------------------------------------------------------------ */
 
@@ -325,48 +234,3 @@ PyType_Spec vxpy_notifier_spec = {
     .slots = notifier_slots,
 };
 
-PyObject *vxpy_engine_add_webhook_notifier(PyObject *self, PyObject *args, PyObject *kw)
-{
-    static char *kwlist[] = {"url", "secret", "headers", "meta", "timeout",
-                             "insecure_skip_verify", "ca_file", NULL};
-    PyObject *url, *secret = NULL, *headers = NULL, *meta = NULL, *timeout = NULL, *ca = NULL;
-    int insecure = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOOpO:_add_webhook_notifier", kwlist, &url,
-                                     &secret, &headers, &meta, &timeout, &insecure, &ca) ||
-        closed_check(self) < 0)
-        return NULL;
-    bool bad = false;
-    vx_webhook_notifier_config c = {
-        .url = vxpy_opt_str(url, "url", &bad),
-        .secret = vxpy_opt_str(secret, "secret", &bad),
-        .ca_file = vxpy_opt_str(ca, "ca_file", &bad),
-        .insecure_skip_verify = insecure,
-    };
-    if (bad || (timeout && timeout != Py_None && vxpy_timeout_ms(timeout, &c.timeout_ms) < 0))
-        return NULL;
-    if (meta && meta != Py_None && !PyDict_Check(meta)) {
-        PyErr_SetString(PyExc_TypeError, "meta must be a dict");
-        return NULL;
-    }
-    char **lines;
-    if (header_arg(headers, &lines) < 0)
-        return NULL;
-    vx_doc *meta_doc = meta && meta != Py_None ? vxpy_doc_from(meta) : NULL;
-    if (meta && meta != Py_None && !meta_doc) {
-        vxpy_free_lines(lines);
-        return NULL;
-    }
-    c.headers = (const char *const *)lines;
-    c.meta = meta_doc ? vx_doc_root(meta_doc) : NULL;
-    vx_notifier_ops ops;
-    void *ud = NULL;
-    vx_error err = {0};
-    vx_status rc = vx_webhook_notifier_new(&c, &ops, &ud, &err);
-    vxpy_free_lines(lines);
-    vx_doc_free(meta_doc);
-    if (rc == VX_OK && (rc = vx_engine_add_notifier(ENGINE(self)->engine, &ops, ud)) != VX_OK)
-        ops.destroy(ud);
-    if (rc != VX_OK)
-        return vxpy_raise_status(ENGINE(self)->state, rc, &err);
-    Py_RETURN_NONE;
-}

@@ -198,6 +198,7 @@ static PyMethodDef module_methods[] = {
     {"_log_wait", vxpy_log_wait, METH_O, NULL},
     {"_log_stop", vxpy_log_stop, METH_NOARGS, NULL},
     {"_log_restart", vxpy_log_restart, METH_NOARGS, NULL},
+    {"_builtin_kinds", vxpy_builtin_kinds, METH_O, NULL},
     {NULL}
 };
 

@@ -159,6 +159,7 @@ typedef struct {
 } vxpy_EngineObject;
 
 extern PyType_Spec vxpy_engine_spec;
+#define ENGINE(self) ((vxpy_EngineObject *)(self))
 /* "json", "yaml"/"yml", "auto" or None -> vx_format; -1 with ValueError. */
 int vxpy_parse_format(PyObject *obj, vx_format *out);
 
@@ -179,16 +180,18 @@ PyObject *vxpy_exporter_new(vxpy_state *st, PyObject *engine, vx_exporter *x, bo
                             vx_template *tmpl, const char *kind);
 /* Engine methods implemented in exporter.c. */
 PyObject *vxpy_engine_add_pull(PyObject *self, PyObject *args, PyObject *kw);
-PyObject *vxpy_engine_add_file(PyObject *self, PyObject *args, PyObject *kw);
-PyObject *vxpy_engine_add_webhook(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *vxpy_engine_exporters(PyObject *self, PyObject *unused);
 extern PyType_Spec vxpy_exporter_spec;
-/* An optional str argument as UTF-8 (NULL for None/absent; *bad on error). */
-const char *vxpy_opt_str(PyObject *obj, const char *what, bool *bad);
-/* A dict of str -> str as NULL-terminated "Name: value" lines (PyMem), or NULL
- * with an exception set; free with vxpy_free_lines(). */
-char **vxpy_header_lines(PyObject *headers);
-void vxpy_free_lines(char **lines);
+
+/* ---- builtin.c: built-in kinds from GOFF-keyed options ---------------------- */
+
+/* Engine._add_builtin_exporter(kind, options) -> ExporterHandle, and the
+ * retriever and notifier twins (-> None). */
+PyObject *vxpy_engine_add_builtin_exporter(PyObject *self, PyObject *args);
+PyObject *vxpy_engine_add_builtin_retriever(PyObject *self, PyObject *args);
+PyObject *vxpy_engine_add_builtin_notifier(PyObject *self, PyObject *args);
+/* _builtin_kinds("exporter" | "retriever" | "notifier") -> list of kind names. */
+PyObject *vxpy_builtin_kinds(PyObject *module, PyObject *what);
 
 /* ---- live.c: retrievers, refresh, status, notifiers ------------------------- */
 
@@ -199,14 +202,11 @@ typedef struct {
     vx_notifier *notifier;
 } vxpy_NotifierObject;
 
-PyObject *vxpy_engine_add_http_retriever(PyObject *self, PyObject *args, PyObject *kw);
-PyObject *vxpy_engine_add_file_retriever(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *vxpy_engine_start(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *vxpy_engine_refresh(PyObject *self, PyObject *unused);
 PyObject *vxpy_engine_refresh_stats(PyObject *self, PyObject *unused);
 PyObject *vxpy_engine_get_status(PyObject *self, void *closure);
 PyObject *vxpy_engine_add_pull_notifier(PyObject *self, PyObject *unused);
-PyObject *vxpy_engine_add_webhook_notifier(PyObject *self, PyObject *args, PyObject *kw);
 extern PyType_Spec vxpy_notifier_spec;
 
 /* ---- module.c: configuration snapshots ------------------------------------- */

@@ -1,0 +1,126 @@
+'use strict';
+// The built-in exporters, retrievers and notifiers: descriptions made of a
+// kind name (GOFF's: 'file', 's3', 'slack'...) and options under GOFF's
+// configuration keys. The core builds each kind from those keys, exactly as
+// from a configuration file, and checks them, naming the key at fault. A
+// secret may be a string, { fromEnv: 'NAME' } or { fromFile: '/path' }; it is
+// never shown by util.inspect() or toJSON().
+
+const util = require('node:util');
+const { checkObject } = require('./check.js');
+
+const kOptions = Symbol('vexil.options');
+
+class Builtin {
+  // `hidden`: further read-only properties kept out of toJSON() (defaults, log).
+  constructor(kind, options, secretKeys = [], hidden = {}) {
+    this.kind = kind;
+    const clean = {};
+    for (const [k, v] of Object.entries(options)) if (v !== undefined && v !== null) clean[k] = v;
+    Object.defineProperty(this, kOptions, { value: Object.freeze(clean) });
+    Object.defineProperty(this, 'secretKeys', { value: secretKeys });
+    for (const [k, v] of Object.entries(hidden)) Object.defineProperty(this, k, { value: v });
+    Object.freeze(this);
+  }
+
+  /** The GOFF-keyed options handed to the core (a copy). */
+  get options() {
+    return { ...this[kOptions] };
+  }
+
+  toJSON() {
+    const shown = { kind: this.kind, ...this[kOptions] };
+    for (const k of this.secretKeys) if (k in shown) shown[k] = '<hidden>';
+    return shown;
+  }
+
+  [util.inspect.custom]() {
+    return `${this.constructor.name} ${util.inspect(this.toJSON())}`;
+  }
+}
+
+/** A built-in exporter of the C core. `defaults` are pipeline defaults (GOFF's bulk or not). */
+class BuiltinExporter extends Builtin {
+  constructor(kind, options, secretKeys = [], defaults = {}, hidden = {}) {
+    super(kind, options, secretKeys, { ...hidden, defaults: Object.freeze({ ...defaults }) });
+  }
+}
+
+class BuiltinRetriever extends Builtin {}
+class BuiltinNotifier extends Builtin {}
+
+// Options objects are copied with their keys as given (the JavaScript names
+// are GOFF's camelCase keys); `renames` maps the few that differ.
+function goffOptions(config, what, renames = {}) {
+  const c = checkObject(config, what);
+  const out = {};
+  for (const [k, v] of Object.entries(c)) out[renames[k] ?? k] = v;
+  return out;
+}
+
+// ---- exporters -----------------------------------------------------------------
+
+/** GOFF's file exporter: JSON lines or CSV files in outputDir. */
+function FileExporter(config) {
+  return new BuiltinExporter('file', goffOptions(config, 'FileExporter config'));
+}
+
+/**
+ * GOFF's log exporter: one line per event (format: GOFF's template), to
+ * `log(line)` (a function, or an object with info()) or to stderr.
+ */
+function LogExporter(config) {
+  const c = { ...checkObject(config, 'LogExporter config') };
+  const { log } = c;
+  if (log !== undefined && typeof log !== 'function' && !(log && typeof log.info === 'function')) {
+    throw new TypeError('LogExporter: log must be a function or an object with info()');
+  }
+  if (c.format !== undefined && typeof c.format !== 'string') throw new TypeError('LogExporter: format must be a string');
+  return new BuiltinExporter('log', { logFormat: c.format, output: 'stderr' }, [], { bulk: false },
+    log === undefined ? {} : { log });
+}
+
+/** GOFF's webhook exporter: POSTs {meta, events}, signed with X-Hub-Signature-256 when a secret is set. */
+function WebhookExporter(config) {
+  const c = goffOptions(config, 'WebhookExporter config', { url: 'endpointUrl' });
+  if (typeof c.endpointUrl !== 'string' || !c.endpointUrl) throw new TypeError('WebhookExporter: url is required');
+  return new BuiltinExporter('webhook', c, ['secret', 'headers']);
+}
+
+// ---- retrievers ----------------------------------------------------------------
+
+/** GOFF's file retriever: a local flag file, read at every refresh. */
+function FileRetriever(config) {
+  const c = typeof config === 'string' ? { path: config } : goffOptions(config, 'FileRetriever config');
+  return new BuiltinRetriever('file', c);
+}
+
+/** GOFF's HTTP retriever, with conditional GETs (a 304 when unchanged), TLS options and a size limit. */
+function HttpRetriever(config) {
+  const c = typeof config === 'string' ? { url: config }
+    : goffOptions(config, 'HttpRetriever config', { clientCertFile: 'certFile', clientKeyFile: 'keyFile' });
+  return new BuiltinRetriever('http', c, ['headers', 'body']);
+}
+
+// ---- notifiers -----------------------------------------------------------------
+
+/** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change. */
+function WebhookNotifier(config) {
+  const c = goffOptions(config, 'WebhookNotifier config', { url: 'endpointUrl' });
+  if (typeof c.endpointUrl !== 'string' || !c.endpointUrl) throw new TypeError('WebhookNotifier: url is required');
+  return new BuiltinNotifier('webhook', c, ['secret', 'headers']);
+}
+
+module.exports = {
+  Builtin,
+  BuiltinExporter,
+  BuiltinRetriever,
+  BuiltinNotifier,
+  goffOptions,
+  FileExporter,
+  LogExporter,
+  WebhookExporter,
+  FileRetriever,
+  HttpRetriever,
+  WebhookNotifier,
+};
