@@ -35,7 +35,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps test test-c test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean
+.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean
 
 all: lib cli
 
@@ -86,7 +86,13 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h $(BUILD)/libvexil-a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-asan.a $(LIBS)
 
-test: deps test-c test-python test-node
+test: deps test-c test-servers test-python test-node
+
+# The real local servers of the cloud and streaming tests (tests/servers/),
+# installed into ${XDG_CACHE_HOME:-~/.cache}/vexil once, so the suites only
+# start them.
+test-servers: $(PYVENV)/bin/python
+	$(PYVENV)/bin/python tests/servers/cli.py install --all
 
 test-c: $(C_TEST_BINS) $(BUILD)/vexil-asan
 	@set -e; for t in $(C_TEST_BINS); do \

@@ -39,6 +39,38 @@ function runNode(code, { timeout = 20000, env = {} } = {}) {
 
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Starts one of the real local servers of tests/servers/ (installing it into
+ * the cache first if needed) and resolves its description ({ name, port, pid,
+ * ... }); it stops when the test ends.
+ */
+function startServer(t, name, { timeout = 600000 } = {}) {
+  const python = fs.existsSync(path.join(root, 'out', 'pyvenv', 'bin', 'python'))
+    ? path.join(root, 'out', 'pyvenv', 'bin', 'python') : 'python3';
+  const child = spawn(python, [path.join(root, 'tests', 'servers', 'cli.py'), 'start', name],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', resolve);
+    child.stdin.end();
+  }));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${err}`)), timeout);
+    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(JSON.parse(out.slice(0, nl)));
+      }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited (${code}): ${err}`)); });
+  });
+}
+
 /** Polls fn() until it returns true or `ms` pass. */
 async function waitFor(fn, ms = 5000) {
   const end = Date.now() + ms;
@@ -49,4 +81,4 @@ async function waitFor(fn, ms = 5000) {
   return false;
 }
 
-module.exports = { root, vexilPath, tmpDir, runNode, delay, waitFor };
+module.exports = { root, vexilPath, tmpDir, runNode, delay, waitFor, startServer };

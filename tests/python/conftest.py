@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,9 @@ import pytest
 import vexil
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "servers"))
+
+from registry import server_class  # noqa: E402
 
 # A small GOFF flag file used across tests: a static flag, a string rule, a split.
 FLAGS: dict[str, Any] = {
@@ -132,3 +136,38 @@ def webhook():
     w = Webhook()
     yield w
     w.close()
+
+
+# ---- real local servers (tests/servers/) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_server():
+    """shared_server("moto") -> a server started once for the session (tests
+    that only read and write through it)."""
+    started: dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in started:
+            started[name] = server_class(name)().start()
+        return started[name]
+
+    yield get
+    for server in started.values():
+        server.close()
+
+
+@pytest.fixture
+def own_server():
+    """own_server("moto") -> a server of this test's own, which it may stop,
+    pause (a hanging server), resume or restart."""
+    started: list[Any] = []
+
+    def get(name: str) -> Any:
+        server = server_class(name)().start()
+        started.append(server)
+        return server
+
+    yield get
+    for server in started:
+        server.close()
