@@ -180,7 +180,9 @@ typedef struct vx_aws_request {
                                       A-Z a-z 0-9 - _ . ~ /); NULL is "/" */
     const vx_aws_param *query;     /* encoded and sorted here, as SigV4 wants */
     size_t n_query;
-    const char *const *headers;    /* more "Name: value" lines (signed too); may be NULL */
+    const char *const *headers;    /* more "Name: value" lines (signed too; none may be
+                                      empty); may be NULL. A PUT or POST without a
+                                      Content-Type gets application/octet-stream */
     const void *body;
     size_t body_len;
     const char *payload_sha256;    /* hex SHA-256 of the body when already known */

@@ -163,9 +163,10 @@ vx_status vx_aws_perform(vx_aws_client *c, const vx_aws_request *r, vx_http_resp
         return st;
     }
     size_t n_user = 0;
-    while (r->headers && r->headers[n_user])
-        n_user++;
-    const char **headers = calloc(n_user + 3, sizeof *headers);
+    bool has_type = false;
+    for (; r->headers && r->headers[n_user]; n_user++)
+        has_type |= strncasecmp(r->headers[n_user], "Content-Type:", 13) == 0;
+    const char **headers = calloc(n_user + 4, sizeof *headers);
     char hash[65];
     if (!r->payload_sha256)
         vx_aws_sha256_hex(r->body, r->body_len, hash);
@@ -180,6 +181,11 @@ vx_status vx_aws_perform(vx_aws_client *c, const vx_aws_request *r, vx_http_resp
         size_t k = 0;
         for (size_t i = 0; i < n_user; i++)
             headers[k++] = r->headers[i];
+        /* libcurl would say application/x-www-form-urlencoded, which S3 keeps
+         * as the object's type (and moto's web framework eats as a form). */
+        if (!has_type && (r->body_len || (r->method && (strcmp(r->method, "PUT") == 0 ||
+                                                        strcmp(r->method, "POST") == 0))))
+            headers[k++] = "Content-Type: application/octet-stream";
         headers[k++] = sha_line;
         if (token_line)
             headers[k++] = token_line;

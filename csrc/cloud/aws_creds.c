@@ -65,7 +65,7 @@ vx_status vx_aws_creds_from_env(vx_cred *out, vx_error *err)
     if (!secret || !*secret)
         secret = getenv("AWS_SECRET_KEY");  /* the older name the SDKs still read */
     if (!id || !*id || !secret || !*secret) {
-        set_err(err, VX_ENOTFOUND, "%s", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set");
+        set_err(err, VX_ENOTFOUND, "%s", "not set");
         return VX_ENOTFOUND;
     }
     if (!fill(out, id, secret, getenv("AWS_SESSION_TOKEN"), 0)) {
@@ -92,7 +92,7 @@ vx_status vx_aws_creds_from_profile(const char *profile, vx_cred *out, vx_error 
         wipe_free(token);
     }
     if (st == VX_ENOTFOUND)
-        set_err(err, st, "no keys for profile %.80s in the shared files", name);
+        set_err(err, st, "no keys for profile %.60s", name);
     else if (st == VX_ENOMEM)
         set_err(err, st, "%s", "out of memory");
     return st;
@@ -149,7 +149,7 @@ static vx_status from_web_identity(vx_aws_creds *p, vx_cred *out, vx_error *err)
     if (parn && pfile)
         st = vx_aws_creds_from_web_identity(p->http, &p->cfg, parn, pfile, pname, out, err);
     else
-        set_err(err, st, "%s", "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE not set");
+        set_err(err, st, "%s", "not set");
     free(parn);
     free(pfile);
     free(pname);

@@ -176,7 +176,7 @@ vx_status vx_aws_creds_from_container(vx_http_client *http, int64_t timeout_ms, 
             return VX_EINVAL;
         }
     } else {
-        set_err(err, VX_ENOTFOUND, "%s", "AWS_CONTAINER_CREDENTIALS_*_URI not set");
+        set_err(err, VX_ENOTFOUND, "%s", "not set");
         return VX_ENOTFOUND;
     }
     char *auth = NULL;
@@ -221,7 +221,7 @@ static vx_status imds_token(vx_http_client *http, const char *base, int64_t time
     vx_status st = get(http, "PUT", url, h, timeout_ms, &resp, &e);
     if (st == VX_EIO || st == VX_ETIMEDOUT) {
         /* Not on EC2 (or IMDS is off): no credentials here, not a failure. */
-        set_err(err, VX_ENOTFOUND, "no instance metadata service (%.200s)", e.message);
+        set_err(err, VX_ENOTFOUND, "not reachable (%.200s)", e.message);
         st = VX_ENOTFOUND;
     } else if (st != VX_OK) {
         if (err)
@@ -280,7 +280,7 @@ vx_status vx_aws_creds_from_imds(vx_http_client *http, int64_t timeout_ms, vx_cr
     memset(out, 0, sizeof *out);
     const char *off = getenv("AWS_EC2_METADATA_DISABLED");
     if (off && strcasecmp(off, "true") == 0) {
-        set_err(err, VX_ENOTFOUND, "%s", "AWS_EC2_METADATA_DISABLED=true");
+        set_err(err, VX_ENOTFOUND, "%s", "disabled");
         return VX_ENOTFOUND;
     }
     const char *env = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");

@@ -16,7 +16,7 @@ static bool unreserved(unsigned char c)
 void vx_aws_uri_encode(vx_buf *b, const char *s, size_t len, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
-    if (!vx_buf_reserve(b, len))
+    if (len && !vx_buf_reserve(b, len))
         return;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -57,11 +57,12 @@ static char *encoded(const char *s)
     vx_buf b;
     vx_buf_init(&b);
     vx_aws_uri_encode(&b, s ? s : "", s ? strlen(s) : 0, false);
-    if (b.failed) {
+    if (b.failed || !b.len) {
+        bool failed = b.failed;
         vx_buf_free(&b);
-        return NULL;
+        return failed ? NULL : strdup("");
     }
-    return b.data ? b.data : strdup("");
+    return b.data;
 }
 
 /* Appends "?a=1&b=2" in SigV4's canonical order (nothing when n is 0).
