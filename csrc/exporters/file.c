@@ -176,7 +176,7 @@ static vx_status file_export(void *ud, const vx_batch *batch, vx_error *err)
         if (fresh)
             unlink(path.data);
         set_err(err, st == VX_ENOMEM ? VX_ENOMEM : VX_EIO,
-                "file exporter: error while writing %.100s: %.120s", path.data, werr.message);
+                "file exporter: error while writing %.100s: %.100s", path.data, werr.message);
         st = st == VX_ENOMEM ? VX_ENOMEM : VX_EIO;
     }
     vx_buf_free(&path);

@@ -152,8 +152,10 @@ bool vx_out_write(vx_out *o, const void *data, size_t len)
 {
     if (o->status != VX_OK)
         return false;
-    if (o->sink && len >= o->flush_at)
-        return flush(o) && hand_over(o, data, len);
+    /* Every piece handed over but the last holds flush_at bytes or more
+     * (object stores make upload parts of them). */
+    if (o->sink && o->buf->len == 0 && len >= o->flush_at)
+        return hand_over(o, data, len);
     vx_buf_append(o->buf, data, len);
     return vx_out_check(o);
 }

@@ -75,8 +75,9 @@ vx_status vx_batch_format_write(const vx_batch_format *f, const vx_batch *batch,
                                 vx_error *err);
 
 /* The same, streamed: bytes collect in buf (cleared first; the caller keeps
- * it to reuse its memory) and are handed to sink each time buf holds at least
- * flush_at bytes, then once more at the end; buf is empty on return. */
+ * it to reuse its memory) and are handed to sink in pieces of at least
+ * flush_at bytes, then once more at the end (that last piece may be
+ * smaller); buf is empty on return. */
 vx_status vx_batch_format_stream(const vx_batch_format *f, const vx_batch *batch, vx_buf *buf,
                                  size_t flush_at, vx_sink_fn sink, void *sink_data, vx_error *err);
 
@@ -102,7 +103,8 @@ static inline uint64_t vx_out_offset(const vx_out *o)
 /* After appending to o->buf: notes a failed allocation, and hands the buffer
  * to the sink once it holds flush_at bytes. False once anything failed. */
 bool vx_out_check(vx_out *o);
-/* Appends data; a large piece goes straight to the sink, uncopied. */
+/* Appends data; a large piece goes straight to the sink, uncopied, when
+ * nothing is waiting in the buffer. */
 bool vx_out_write(vx_out *o, const void *data, size_t len);
 /* Records a failure (the first one wins) and returns false. */
 bool vx_out_fail(vx_out *o, vx_status st, const char *message);

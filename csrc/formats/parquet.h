@@ -38,9 +38,9 @@ typedef struct vx_pq_column {
 /* The schema of a batch type: its leaf columns and the row of one event. */
 typedef struct vx_pq_schema {
     size_t n_columns;
-    /* The footer's SchemaElement list, as GOFF's parquet-go writes it. */
-    void (*write_elements)(vx_thrift *t);
-    size_t n_elements;
+    /* Writes the footer's SchemaElements, as GOFF's parquet-go writes them,
+     * as list items; returns how many. */
+    int (*write_elements)(vx_thrift *t);
     /* Appends one event's values to columns[0..n_columns). False when out of
      * memory. */
     bool (*put_row)(vx_pq_column *columns, const vx_event *ev);

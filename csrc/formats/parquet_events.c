@@ -15,7 +15,7 @@ enum { CT_UTF8 = 0, CT_MAP = 1, CT_MAP_KEY_VALUE = 2 };
 enum { SE_TYPE = 1, SE_REPETITION = 3, SE_NAME = 4, SE_CHILDREN = 5, SE_CONVERTED = 6,
        SE_FIELD_ID = 9, SE_LOGICAL = 10 };
 
-static void group(vx_thrift *t, const char *name, int repetition, int children, int converted)
+static int group(vx_thrift *t, const char *name, int repetition, int children, int converted)
 {
     vx_thrift_item_struct(t);
     vx_thrift_i32(t, SE_REPETITION, repetition);
@@ -24,9 +24,10 @@ static void group(vx_thrift *t, const char *name, int repetition, int children, 
     if (converted >= 0)
         vx_thrift_i32(t, SE_CONVERTED, converted);
     vx_thrift_end(t);
+    return 1;
 }
 
-static void leaf(vx_thrift *t, const char *name, int type)
+static int leaf(vx_thrift *t, const char *name, int type)
 {
     vx_thrift_item_struct(t);
     vx_thrift_i32(t, SE_TYPE, type);
@@ -42,14 +43,14 @@ static void leaf(vx_thrift *t, const char *name, int type)
         vx_thrift_end(t);
     }
     vx_thrift_end(t);
+    return 1;
 }
 
-static void string_map(vx_thrift *t, const char *name)
+static int string_map(vx_thrift *t, const char *name)
 {
-    group(t, name, REQUIRED, 1, CT_MAP);
-    group(t, "key_value", REPEATED, 2, CT_MAP_KEY_VALUE);
-    leaf(t, "key", VX_PQ_BYTE_ARRAY);
-    leaf(t, "value", VX_PQ_BYTE_ARRAY);
+    return group(t, name, REQUIRED, 1, CT_MAP) +
+           group(t, "key_value", REPEATED, 2, CT_MAP_KEY_VALUE) +
+           leaf(t, "key", VX_PQ_BYTE_ARRAY) + leaf(t, "value", VX_PQ_BYTE_ARRAY);
 }
 
 static void set(vx_pq_column *c, uint8_t type, const char *a, const char *b, const char *d)
@@ -66,20 +67,14 @@ static void set(vx_pq_column *c, uint8_t type, const char *a, const char *b, con
 enum { F_KIND, F_CONTEXT_KIND, F_USER_KEY, F_CREATION_DATE, F_KEY, F_VARIATION, F_VALUE,
        F_DEFAULT, F_VERSION, F_SOURCE, F_META_KEY, F_META_VALUE, F_COLUMNS };
 
-static void feature_elements(vx_thrift *t)
+static int feature_elements(vx_thrift *t)
 {
-    group(t, "parquet_go_root", REQUIRED, 11, -1);
-    leaf(t, "kind", VX_PQ_BYTE_ARRAY);
-    leaf(t, "contextKind", VX_PQ_BYTE_ARRAY);
-    leaf(t, "userKey", VX_PQ_BYTE_ARRAY);
-    leaf(t, "creationDate", VX_PQ_INT64);
-    leaf(t, "key", VX_PQ_BYTE_ARRAY);
-    leaf(t, "variation", VX_PQ_BYTE_ARRAY);
-    leaf(t, "value", VX_PQ_BYTE_ARRAY);
-    leaf(t, "default", VX_PQ_BOOLEAN);
-    leaf(t, "version", VX_PQ_BYTE_ARRAY);
-    leaf(t, "source", VX_PQ_BYTE_ARRAY);
-    string_map(t, "metadata");
+    return group(t, "parquet_go_root", REQUIRED, 11, -1) + leaf(t, "kind", VX_PQ_BYTE_ARRAY) +
+           leaf(t, "contextKind", VX_PQ_BYTE_ARRAY) + leaf(t, "userKey", VX_PQ_BYTE_ARRAY) +
+           leaf(t, "creationDate", VX_PQ_INT64) + leaf(t, "key", VX_PQ_BYTE_ARRAY) +
+           leaf(t, "variation", VX_PQ_BYTE_ARRAY) + leaf(t, "value", VX_PQ_BYTE_ARRAY) +
+           leaf(t, "default", VX_PQ_BOOLEAN) + leaf(t, "version", VX_PQ_BYTE_ARRAY) +
+           leaf(t, "source", VX_PQ_BYTE_ARRAY) + string_map(t, "metadata");
 }
 
 static void feature_describe(vx_pq_column *c)
@@ -140,7 +135,6 @@ static bool feature_row(vx_pq_column *c, const vx_event *ev)
 static const vx_pq_schema feature_schema = {
     .n_columns = F_COLUMNS,
     .write_elements = feature_elements,
-    .n_elements = 15,
     .put_row = feature_row,
     .describe = feature_describe,
 };
@@ -150,16 +144,12 @@ static const vx_pq_schema feature_schema = {
 enum { T_KIND, T_CONTEXT_KIND, T_USER_KEY, T_CREATION_DATE, T_KEY, T_CTX_KEY, T_CTX_VALUE,
        T_DETAILS_KEY, T_DETAILS_VALUE, T_COLUMNS };
 
-static void tracking_elements(vx_thrift *t)
+static int tracking_elements(vx_thrift *t)
 {
-    group(t, "parquet_go_root", REQUIRED, 7, -1);
-    leaf(t, "kind", VX_PQ_BYTE_ARRAY);
-    leaf(t, "contextKind", VX_PQ_BYTE_ARRAY);
-    leaf(t, "userKey", VX_PQ_BYTE_ARRAY);
-    leaf(t, "creationDate", VX_PQ_INT64);
-    leaf(t, "key", VX_PQ_BYTE_ARRAY);
-    string_map(t, "evaluationContext");
-    string_map(t, "trackingEventDetails");
+    return group(t, "parquet_go_root", REQUIRED, 7, -1) + leaf(t, "kind", VX_PQ_BYTE_ARRAY) +
+           leaf(t, "contextKind", VX_PQ_BYTE_ARRAY) + leaf(t, "userKey", VX_PQ_BYTE_ARRAY) +
+           leaf(t, "creationDate", VX_PQ_INT64) + leaf(t, "key", VX_PQ_BYTE_ARRAY) +
+           string_map(t, "evaluationContext") + string_map(t, "trackingEventDetails");
 }
 
 static void tracking_describe(vx_pq_column *c)
@@ -188,7 +178,6 @@ static bool tracking_row(vx_pq_column *c, const vx_event *ev)
 static const vx_pq_schema tracking_schema = {
     .n_columns = T_COLUMNS,
     .write_elements = tracking_elements,
-    .n_elements = 12,
     .put_row = tracking_row,
     .describe = tracking_describe,
 };
