@@ -367,12 +367,13 @@ function stringOptions(config, keys, what) {
   }
 }
 
-/** GOFF's file exporter: JSON lines or CSV files in outputDir. */
+/** GOFF's file exporter: JSON lines, CSV or Parquet files in outputDir. */
 function FileExporter(config) {
   const c = { ...checkObject(config, 'FileExporter config') };
-  stringOptions(c, ['outputDir', 'format', 'filename', 'csvTemplate'], 'FileExporter');
-  if (c.format !== undefined && !/^(json|csv)$/i.test(c.format)) {
-    throw new TypeError("FileExporter: format must be 'json' or 'csv'");
+  stringOptions(c, ['outputDir', 'format', 'filename', 'csvTemplate', 'parquetCompressionCodec'],
+    'FileExporter');
+  if (c.format !== undefined && !/^(json|csv|parquet)$/i.test(c.format)) {
+    throw new TypeError("FileExporter: format must be 'json', 'csv' or 'parquet'");
   }
   return new BuiltinExporter('file', c, {});
 }

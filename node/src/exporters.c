@@ -103,6 +103,7 @@ static vx_status make_builtin(napi_env env, const char *kind, napi_value cfg, bu
             str_opt(env, cfg, "format", c->s[1], sizeof c->s[1]),
             str_opt(env, cfg, "filename", c->s[2], sizeof c->s[2]),
             str_opt(env, cfg, "csvTemplate", c->s[3], sizeof c->s[3]),
+            str_opt(env, cfg, "parquetCompressionCodec", c->s[4], sizeof c->s[4]),
         };
         return vx_file_exporter_new(&fc, ops, ud, err);
     }

@@ -301,7 +301,8 @@ class Engine(_vexil.Engine):
         deliver: Callable[[list[Any]], Any]
         if isinstance(exporter, FileExporter):
             return self._add_file_exporter(options, exporter.output_dir, exporter.format,
-                                           exporter.filename, exporter.csv_template)
+                                           exporter.filename, exporter.csv_template,
+                                           exporter.parquet_compression_codec)
         if isinstance(exporter, WebhookExporter):
             return self._add_webhook_exporter(
                 options, exporter.url, exporter.secret, exporter.headers, exporter.meta,

@@ -143,7 +143,8 @@ class Engine:
                            template: str | None = None) -> ExporterHandle: ...
     def _add_file_exporter(self, options: dict[str, Any], output_dir: str | os.PathLike[str] = ...,
                            format: str | None = ..., filename: str | None = ...,
-                           csv_template: str | None = ...) -> ExporterHandle: ...
+                           csv_template: str | None = ...,
+                           parquet_compression_codec: str | None = ...) -> ExporterHandle: ...
     def _add_webhook_exporter(self, options: dict[str, Any], url: str, secret: str | None = ...,
                               headers: dict[str, str] | None = ...,
                               meta: dict[str, Any] | None = ..., timeout: float | None = ...,

@@ -20,24 +20,30 @@ FILENAME_TEMPLATE_DEFAULT = "flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .F
 
 
 class FileExporter:
-    """GOFF's file exporter: each batch is appended to ``output_dir/<filename>``.
+    """GOFF's file exporter: each batch is written to ``output_dir/<filename>``.
 
-    ``format`` is ``"json"`` (JSON lines) or ``"csv"`` (each event rendered
-    through ``csv_template``). ``filename`` is a template with the fields
-    Hostname, Timestamp and Format (GOFF's default:
-    ``flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}``).
+    ``format`` is ``"json"`` (JSON lines), ``"csv"`` (each event rendered
+    through ``csv_template``) or ``"parquet"`` (GOFF's Parquet schema, one file
+    per batch, compressed with ``parquet_compression_codec``: ``"UNCOMPRESSED"``,
+    ``"SNAPPY"`` (default), ``"GZIP"`` or ``"ZSTD"``). ``filename`` is a
+    template with the fields Hostname, Timestamp and Format (GOFF's default:
+    ``flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}``). JSON and
+    CSV batches are appended to that name, as GOFF does; a Parquet file whose
+    name was already used gets ``-1``, ``-2``... before the extension.
     """
 
-    __slots__ = ("output_dir", "format", "filename", "csv_template")
+    __slots__ = ("output_dir", "format", "filename", "csv_template", "parquet_compression_codec")
 
     def __init__(self, output_dir: str | os.PathLike[str] = ".", format: str = "json",
-                 filename: str | None = None, csv_template: str | None = None) -> None:
-        if not isinstance(format, str) or format.lower() not in ("json", "csv"):
-            raise ValueError(f"format must be 'json' or 'csv', not {format!r}")
+                 filename: str | None = None, csv_template: str | None = None,
+                 parquet_compression_codec: str | None = None) -> None:
+        if not isinstance(format, str) or format.lower() not in ("json", "csv", "parquet"):
+            raise ValueError(f"format must be 'json', 'csv' or 'parquet', not {format!r}")
         self.output_dir = os.fspath(output_dir)
         self.format = format.lower()
         self.filename = filename
         self.csv_template = csv_template
+        self.parquet_compression_codec = parquet_compression_codec
 
     def __repr__(self) -> str:
         return f"FileExporter({self.output_dir!r}, format={self.format!r})"

@@ -468,10 +468,11 @@ const char *vxpy_opt_str(PyObject *obj, const char *what, bool *bad)
 
 PyObject *vxpy_engine_add_file(PyObject *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"options", "output_dir", "format", "filename", "csv_template", NULL};
-    PyObject *opts, *dir = NULL, *fmt = NULL, *fname = NULL, *csv = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O&OOO:_add_file_exporter", kwlist, &opts,
-                                     PyUnicode_FSConverter, &dir, &fmt, &fname, &csv))
+    static char *kwlist[] = {"options", "output_dir", "format", "filename", "csv_template",
+                             "parquet_compression_codec", NULL};
+    PyObject *opts, *dir = NULL, *fmt = NULL, *fname = NULL, *csv = NULL, *codec = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O&OOOO:_add_file_exporter", kwlist, &opts,
+                                     PyUnicode_FSConverter, &dir, &fmt, &fname, &csv, &codec))
         return NULL;
     PyObject *out = NULL;
     vx_exporter_options o;
@@ -481,6 +482,7 @@ PyObject *vxpy_engine_add_file(PyObject *self, PyObject *args, PyObject *kw)
         .format = vxpy_opt_str(fmt, "format", &bad),
         .filename_template = vxpy_opt_str(fname, "filename", &bad),
         .csv_template = vxpy_opt_str(csv, "csv_template", &bad),
+        .parquet_compression_codec = vxpy_opt_str(codec, "parquet_compression_codec", &bad),
     };
     if (!bad && parse_options(opts, &o) == 0) {
         vx_exporter_ops ops;
