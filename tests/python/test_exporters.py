@@ -199,7 +199,7 @@ def test_exporter_argument_checks(engine):
     with pytest.raises(ValueError):
         engine.add_exporter(print, name="one")
     with pytest.raises(ValueError):
-        vexil.FileExporter(".", format="parquet")
+        vexil.FileExporter(".", format="avro")
     with pytest.raises(ValueError):
         engine.add_exporter(vexil.LogExporter(format="{{ .Key"))
     with pytest.raises(ValueError):
