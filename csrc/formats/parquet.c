@@ -275,6 +275,8 @@ static bool flush_page(pq_writer *w, vx_pq_column *c)
         if (!vx_codec_compress(w->cctx, body->data, body->len, &w->packed))
             return vx_out_fail(w->o, VX_EIO, "parquet: page compression failed");
         data = &w->packed;
+        if (data->len > INT32_MAX)
+            return vx_out_fail(w->o, VX_ELIMIT, "parquet: a page above 2 GiB");
     }
     write_page_header(&w->header, (uint32_t)body->len, (uint32_t)data->len, c->page_values);
     vx_buf_append(&c->chunk, w->header.data, w->header.len);
