@@ -105,7 +105,16 @@ func yamlNode(v any) *yaml.Node {
 		return n
 	case []any:
 		n := &yaml.Node{Kind: yaml.SequenceNode}
-		if len(x) > 0 && len(x) < 5 {
+		// Flow style only for short lists of scalars: in a flow context
+		// yaml.v3 quotes any scalar with a ':' (a plain date's clock).
+		flow := len(x) > 0 && len(x) < 5
+		for _, e := range x {
+			switch e.(type) {
+			case *omap, map[string]any, []any, yamlText:
+				flow = false
+			}
+		}
+		if flow {
 			n.Style = yaml.FlowStyle
 		}
 		for _, e := range x {

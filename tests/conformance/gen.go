@@ -141,7 +141,7 @@ func (g *gen) scalarOf(kind string, i int) any {
 		if g.yaml && g.chance(0.2) {
 			return yamlText(g.one("0x1F", "1_000", "-7", "0o17", "+3"))
 		}
-		return g.one("0", "1", "-1", "42", "1000000", "9007199254740993") // last: above 2^53
+		return jsonText(g.one("0", "1", "-1", "42", "1000000", "9007199254740993")) // last: above 2^53
 	case "float":
 		if g.yaml && g.chance(0.3) {
 			return yamlText(g.one("2.0", ".5", "-1.25", "1e3", "3.14159", "1.", "6.02e+23"))
@@ -225,14 +225,45 @@ func (g *gen) literal() string {
 	}
 }
 
+// Operators by literal class, so most generated queries are valid: an
+// operation the literal's class lacks (co on a number, gt on a bool) makes
+// GOFF's validation reject the flag.
+var opsFor = map[byte][]string{
+	's': {"eq", "ne", "gt", "lt", "ge", "le", "co", "sw", "ew", "EQ", "==", "!=", ">", "<", ">=", "<=",
+		"CO", "SW", "EW", "NE"},
+	'n': {"eq", "ne", "gt", "lt", "ge", "le", "==", "!=", ">", "<", ">=", "<=", "GT", "LT", "GE", "LE"},
+	'b': {"eq", "ne", "==", "!="},
+	'0': {"eq", "ne"},
+	'v': {"eq", "ne", "gt", "lt", "ge", "le"},
+	'l': {"in", "IN"},
+}
+
 func (g *gen) nikunjyLeaf() string {
 	attr := attrPaths[g.pick(len(attrPaths))]
 	if g.chance(0.08) {
 		return attr + " pr"
 	}
-	op := g.one("eq", "ne", "gt", "lt", "ge", "le", "co", "sw", "ew", "in", "EQ", "==", "!=", ">", "<",
-		">=", "<=", "IN", "CO", "SW", "EW", "NE", "GT", "LT", "GE", "LE")
-	return attr + " " + op + " " + g.literal()
+	lit := g.literal()
+	class := byte('s')
+	switch {
+	case lit == "true" || lit == "false":
+		class = 'b'
+	case lit == "null":
+		class = '0'
+	case lit[0] == '[':
+		class = 'l'
+	case lit[0] == '"':
+		class = 's'
+	case lit[0] >= '0' && lit[0] <= '9' && strings.Count(lit, ".") >= 2:
+		class = 'v'
+	default:
+		class = 'n'
+	}
+	ops := opsFor[class]
+	if g.chance(0.05) {
+		ops = opsFor['s']
+	}
+	return attr + " " + ops[g.pick(len(ops))] + " " + lit
 }
 
 func (g *gen) nikunjy(depth int) string {
@@ -381,7 +412,7 @@ func (g *gen) query() string {
 		return g.jsonlogicQuery()
 	}
 	q := g.nikunjy(0)
-	if g.chance(0.08) {
+	if g.chance(0.05) {
 		q = g.malformed(q)
 	}
 	return q
@@ -435,10 +466,10 @@ func (g *gen) percentages(v variations) *omap {
 			m.set(n, 100/len(v.names))
 		}
 	}
-	if g.chance(0.04) {
+	if g.chance(0.02) {
 		m.set("nope", 10) // unknown variation: invalid
 	}
-	if g.chance(0.02) {
+	if g.chance(0.01) {
 		return newOmap() // empty: invalid
 	}
 	return m
@@ -492,7 +523,7 @@ func (g *gen) output(r *omap, v variations) {
 	default:
 		r.set("progressiveRollout", g.progressive(v))
 	}
-	if g.chance(0.02) {
+	if g.chance(0.01) {
 		r.vals = map[string]any{}
 		r.keys = nil // no output at all: invalid
 	}

@@ -25,6 +25,9 @@ type Example struct {
 	Attrs   map[string]any `yaml:"attrs"`
 	Floats  []string       `yaml:"floats"`
 	Lint    bool           `yaml:"lint"`
+	// Repeat runs the example this many times, for a GOFF answer that
+	// depends on Go's random map order: one run that differs is enough.
+	Repeat int `yaml:"repeat"`
 }
 
 type Known struct {
@@ -163,7 +166,13 @@ func exampleCases(kl *KnownList, dir string) ([]Case, error) {
 				return nil, err
 			}
 		}
-		cases = append(cases, c)
+		for r := 0; r < max(ex.Repeat, 1); r++ {
+			rc := c
+			if ex.Repeat > 1 {
+				rc.ID = fmt.Sprintf("%s#%d", k.ID, r)
+			}
+			cases = append(cases, rc)
+		}
 	}
 	return cases, nil
 }
