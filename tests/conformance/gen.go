@@ -384,9 +384,57 @@ func (g *gen) one2(a, b int) int {
 	return b
 }
 
+// jlComparison is a comparison a flag author would write: an attribute
+// against a literal of a likely type.
+func (g *gen) jlComparison() any {
+	v := func(name string) any { return map[string]any{"var": name} }
+	switch g.pick(9) {
+	case 0:
+		return map[string]any{"==": []any{v(g.one("country", "plan", "email")), g.anyOf("FR", "pro", "ada@example.com", "")}}
+	case 1:
+		return map[string]any{g.one(">=", ">", "<", "<="): []any{v(g.one("age", "score", "company.size")), g.anyOf(18.0, 0.5, 10.0, "18")}}
+	case 2:
+		return map[string]any{"in": []any{v(g.one("country", "plan")), []any{"FR", "DE", "pro"}}}
+	case 3:
+		return map[string]any{"in": []any{g.one("@example.com", "corp", "a"), v(g.one("email", "tags", "plan"))}}
+	case 4:
+		return map[string]any{"<": []any{0.0, v("age"), 65.0}}
+	case 5:
+		return map[string]any{g.one("!!", "!"): []any{v(g.one("beta", "tags", "nil", "unknown", "email"))}}
+	case 6:
+		return map[string]any{g.one("!=", "===", "!=="): []any{v(g.one("beta", "anonymous", "age")), g.anyOf(true, false, 30.0, nil)}}
+	case 7:
+		// one argument: v3.9.0 and v3.10.1 disagree
+		return map[string]any{g.one("==", "<", ">=", "!="): []any{v(g.one("age", "country"))}}
+	default:
+		return v(g.one("beta", "age", "email", "tags", "company.id", "unknown"))
+	}
+}
+
+func (g *gen) jlAuthored(depth int) any {
+	if depth > 1 || g.chance(0.4) {
+		return g.jlComparison()
+	}
+	switch g.pick(4) {
+	case 0:
+		return map[string]any{"!": []any{g.jlAuthored(depth + 1)}}
+	case 1:
+		return map[string]any{"if": []any{g.jlAuthored(depth + 1), g.anyOf(true, "yes", 1.0), g.anyOf(false, "", 0.0)}}
+	default:
+		n := 1 + g.pick(3)
+		a := make([]any, n)
+		for i := range a {
+			a[i] = g.jlAuthored(depth + 1)
+		}
+		return map[string]any{g.one("and", "or"): a}
+	}
+}
+
 func (g *gen) jsonlogicQuery() string {
 	var q any
 	switch g.pick(10) {
+	case 3, 4, 5, 6, 7:
+		q = g.jlAuthored(0)
 	case 0:
 		q = map[string]any{"endsWith": []any{g.jlVar(), "@example.com"}} // not registered
 	case 1:
@@ -488,10 +536,10 @@ func (g *gen) progressive(v variations) *omap {
 	initial := newOmap().set("variation", a)
 	final := newOmap().set("variation", b)
 	if !g.chance(0.1) {
-		initial.set("percentage", g.anyOf(0, 0, 10, 25.5, 50))
+		initial.set("percentage", g.anyOf(0, 0, 10, 25.5, 50, 80))
 	}
 	if !g.chance(0.1) {
-		final.set("percentage", g.anyOf(100, 100, 75, 0, 150, 50))
+		final.set("percentage", g.anyOf(100, 100, 75, 0, 150, 60))
 	}
 	if !g.chance(0.07) {
 		initial.set("date", g.date(start))
@@ -887,6 +935,9 @@ func (g *gen) file(idx int, dir string) ([]Case, error) {
 			kind = kindOf(f)
 		}
 		nctx := 4 + g.pick(8)
+		if k == "missing-flag" {
+			nctx = 1
+		}
 		for i := 0; i < nctx; i++ {
 			types := naturalType(kind)
 			t := types[0]

@@ -65,6 +65,7 @@ func cmdRun(args []string) error {
 	readme := fs.String("readme", "", "README.md whose section must match the known differences")
 	stateRate := fs.Bool("rate", false, "check the README's stated match rate against this run")
 	show := fs.Int("show", 5, "unexplained differences to print")
+	jl310 := fs.String("jsonlogic310", "", "the jsonlogic310 helper (JsonLogic v3.10.1)")
 	_ = fs.Parse(args)
 	if *runner == "" {
 		usage()
@@ -102,15 +103,15 @@ func cmdRun(args []string) error {
 	}
 	differs := map[string]bool{}
 	seen := map[string][]observation{}
-	for i, c := range cases {
-		id, _, _ := strings.Cut(c.ID, "#")
-		k := byID[id]
-		obs := ff.compareCase(c, goff[i], vexil[i])
-		seen[id] = append(seen[id], obs...)
-		for _, o := range obs {
-			if k.matches(o.view) {
-				differs[id] = true
-			}
+	exObs, byCase := compareAll(ff, cases, goff, vexil)
+	if err := markDrift(*jl310, byCase, nil, exObs); err != nil {
+		return err
+	}
+	for _, o := range exObs {
+		id, _, _ := strings.Cut(o.caseID, "#")
+		seen[id] = append(seen[id], o)
+		if byID[id].matches(o.view) {
+			differs[id] = true
 		}
 	}
 	for _, k := range kl.Differences {
@@ -136,26 +137,31 @@ func cmdRun(args []string) error {
 	ff = &flagFiles{dir: genDir, files: map[string]map[string]any{}}
 	st := runStats{Seed: *seed, Files: *nfiles, Cases: len(cases), ByEntry: map[string]int{}}
 	var unexplained []observation
-	for i, c := range cases {
-		obs := ff.compareCase(c, goff[i], vexil[i])
-		if len(obs) == 0 {
-			st.Identical++
-			continue
-		}
-		all := true
-		for _, o := range obs {
-			id := explain(kl, o)
-			if id == "" {
-				all = false
-				unexplained = append(unexplained, o)
-			} else {
-				st.ByEntry[id]++
-			}
-		}
-		if all {
-			st.Explained++
+	allObs, byCase := compareAll(ff, cases, goff, vexil)
+	if err := markDrift(*jl310, byCase, nil, allObs); err != nil {
+		return err
+	}
+	bad := map[string]bool{}
+	for _, o := range allObs {
+		if id := explain(kl, o); id == "" {
+			bad[o.caseID] = true
+			unexplained = append(unexplained, o)
 		} else {
+			st.ByEntry[id]++
+		}
+	}
+	differing := map[string]bool{}
+	for _, o := range allObs {
+		differing[o.caseID] = true
+	}
+	for _, c := range cases {
+		switch {
+		case !differing[c.ID]:
+			st.Identical++
+		case bad[c.ID]:
 			st.Unexplained++
+		default:
+			st.Explained++
 		}
 	}
 	writeObservations(filepath.Join(*work, "unexplained.jsonl"), unexplained)
@@ -189,6 +195,16 @@ func cmdRun(args []string) error {
 		return fmt.Errorf("conformance failed")
 	}
 	return nil
+}
+
+func compareAll(ff *flagFiles, cases []Case, goff, vexil []Result) ([]observation, map[string]Case) {
+	var obs []observation
+	byCase := make(map[string]Case, len(cases))
+	for i, c := range cases {
+		byCase[c.ID] = c
+		obs = append(obs, ff.compareCase(c, goff[i], vexil[i])...)
+	}
+	return obs, byCase
 }
 
 func explain(kl *KnownList, o observation) string {
