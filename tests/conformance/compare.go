@@ -169,6 +169,8 @@ func makeView(c Case, key string, def any, g, v any, diff []string) map[string]a
 	derived := map[string]any{
 		"dueSteps": dueSteps(def, evalDate),
 		"jlShapes": jsonlogicShapes(def),
+		"validity": validity(c.Lint, g, v),
+		"pctSumOrder": percentageSumOrder(def),
 	}
 	return map[string]any{
 		"case":    toView(c),
@@ -297,4 +299,92 @@ func decodeNumbers(data []byte, out any) error {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	return d.Decode(out)
+}
+
+// validity tells which side accepted the flag: "both", "goff-only",
+// "vexil-only" or "neither" (an evaluation that answers FLAG_NOT_FOUND, or a
+// lint that reports the flag, counts as rejecting it).
+func validity(lint bool, g, v any) string {
+	ok := func(r any) bool {
+		m, _ := r.(map[string]any)
+		if _, failed := m["loadError"]; failed {
+			return false
+		}
+		if lint {
+			return m["invalid"] == nil
+		}
+		return m["errorCode"] != "FLAG_NOT_FOUND"
+	}
+	switch gv, vv := ok(g), ok(v); {
+	case gv && vv:
+		return "both"
+	case gv:
+		return "goff-only"
+	case vv:
+		return "vexil-only"
+	}
+	return "neither"
+}
+
+// percentageSumOrder tells whether one of the flag's percentage splits has
+// a modulus, uint32(sum*1000), that depends on the order the shares are
+// added in: GOFF adds them in Go's random map order.
+func percentageSumOrder(def any) bool {
+	var splits []map[string]any
+	var walk func(any)
+	walk = func(n any) {
+		switch x := n.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if p, ok := e.(map[string]any); ok && k == "percentage" {
+					splits = append(splits, p)
+				} else {
+					walk(e)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(def)
+	for _, p := range splits {
+		var vals []float64
+		for _, v := range p {
+			switch f := v.(type) {
+			case float64:
+				vals = append(vals, f)
+			case int:
+				vals = append(vals, float64(f))
+			}
+		}
+		if len(vals) > 7 {
+			vals = vals[:7]
+		}
+		seen := map[uint32]bool{}
+		permute(vals, 0, func(o []float64) {
+			sum := 0.0
+			for _, f := range o {
+				sum += f
+			}
+			seen[uint32(sum*1000)] = true
+		})
+		if len(seen) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func permute(a []float64, k int, visit func([]float64)) {
+	if k == len(a) {
+		visit(a)
+		return
+	}
+	for i := k; i < len(a); i++ {
+		a[k], a[i] = a[i], a[k]
+		permute(a, k+1, visit)
+		a[k], a[i] = a[i], a[k]
+	}
 }
