@@ -436,6 +436,10 @@ func (g *gen) jsonlogicQuery() string {
 	case 3, 4, 5, 6, 7:
 		q = g.jlAuthored(0)
 	case 0:
+		if !g.chance(0.3) {
+			q = g.jlAuthored(0)
+			break
+		}
 		q = map[string]any{"endsWith": []any{g.jlVar(), "@example.com"}} // not registered
 	case 1:
 		q = map[string]any{"==": []any{1.0, 1.0}, "!=": []any{1.0, 2.0}} // two keys
@@ -536,10 +540,13 @@ func (g *gen) progressive(v variations) *omap {
 	initial := newOmap().set("variation", a)
 	final := newOmap().set("variation", b)
 	if !g.chance(0.1) {
-		initial.set("percentage", g.anyOf(0, 0, 10, 25.5, 50, 80))
+		initial.set("percentage", g.anyOf(0, 0, 10, 25.5, 50))
 	}
 	if !g.chance(0.1) {
 		final.set("percentage", g.anyOf(100, 100, 75, 0, 150, 60))
+		if g.chance(0.04) {
+			final.set("percentage", 5) // below the initial share: invalid
+		}
 	}
 	if !g.chance(0.07) {
 		initial.set("date", g.date(start))
@@ -547,7 +554,7 @@ func (g *gen) progressive(v variations) *omap {
 	if !g.chance(0.07) {
 		final.set("date", g.date(end))
 	}
-	if g.chance(0.03) {
+	if g.chance(0.015) {
 		final.set("variation", "nope")
 	}
 	return newOmap().set("initial", initial).set("end", final)
@@ -559,7 +566,7 @@ func (g *gen) output(r *omap, v variations) {
 	switch x := g.pick(10); {
 	case x < 4:
 		name := v.names[g.pick(len(v.names))]
-		if g.chance(0.03) {
+		if g.chance(0.015) {
 			name = "nope"
 		}
 		r.set("variation", name)
@@ -587,7 +594,7 @@ func (g *gen) rule(v variations, named map[string]bool) *omap {
 		named[n] = true
 		r.set("name", n)
 	}
-	if !g.chance(0.03) {
+	if !g.chance(0.015) {
 		r.set("query", g.query())
 	}
 	g.output(r, v)
@@ -611,7 +618,7 @@ func (g *gen) flag() *omap {
 		v.vals.set("mixed", g.scalarOf(g.one("bool", "string", "object", "int"), 9)) // maybe mixed
 		v.names = append(v.names, "mixed")
 	}
-	if !g.chance(0.02) {
+	if !g.chance(0.01) {
 		f.set("variations", v.vals)
 	}
 	named := map[string]bool{}
@@ -623,7 +630,7 @@ func (g *gen) flag() *omap {
 		}
 		f.set("targeting", rules)
 	}
-	if !g.chance(0.02) {
+	if !g.chance(0.01) {
 		d := newOmap()
 		if g.chance(0.2) {
 			d.set("name", g.one("default", "fallback"))
