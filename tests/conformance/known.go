@@ -32,6 +32,7 @@ type Example struct {
 
 type Known struct {
 	ID     string            `yaml:"id"`
+	Title  string            `yaml:"title"`
 	Kind   string            `yaml:"kind"`
 	Reason string            `yaml:"reason"`
 	Readme string            `yaml:"readme"`

@@ -33,11 +33,12 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  conformance run -vexil RUNNER [-seed N] [-files N] [-work DIR] [-known FILE] [-readme FILE]
+  conformance run -vexil RUNNER [-jsonlogic310 HELPER] [-seed N] [-files N] [-work DIR] [-known FILE] [-readme FILE]
       generate cases, evaluate them with GOFF and vexil, compare, check the known differences
   conformance gen -seed N -files N -out DIR     write flag files and DIR/cases.jsonl
   conformance goff CASES OUT                    evaluate cases with GOFF
-  conformance readme -known FILE -readme FILE [-write]   check (or rewrite) the README section`)
+  conformance readme [-known FILE] [-readme FILE] [-stats STATS.json] [-write]
+      check (or rewrite) README's "Where vexil differs from GOFF" section`)
 	os.Exit(2)
 }
 

@@ -63,7 +63,6 @@ func cmdRun(args []string) error {
 	work := fs.String("work", "out/conformance/run", "work folder")
 	knownPath := fs.String("known", "tests/conformance/known_differences.yaml", "known differences")
 	readme := fs.String("readme", "", "README.md whose section must match the known differences")
-	stateRate := fs.Bool("rate", false, "check the README's stated match rate against this run")
 	show := fs.Int("show", 5, "unexplained differences to print")
 	jl310 := fs.String("jsonlogic310", "", "the jsonlogic310 helper (JsonLogic v3.10.1)")
 	_ = fs.Parse(args)
@@ -186,7 +185,7 @@ func cmdRun(args []string) error {
 	_ = os.WriteFile(filepath.Join(*work, "stats.json"), b, 0o644)
 
 	if *readme != "" {
-		if err := checkReadme(kl, *readme, st, *stateRate); err != nil {
+		if err := checkReadme(kl, *readme, st, filepath.Join(*work, "stats.json")); err != nil {
 			failed = true
 			fmt.Println(err)
 		}
