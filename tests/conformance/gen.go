@@ -641,7 +641,7 @@ func (g *gen) flag() *omap {
 		}
 		f.set("defaultRule", d)
 	}
-	if g.chance(0.15) {
+	if g.chance(0.08) {
 		f.set("bucketingKey", g.one("tenant", "company.id", "", "unknown.path", "age", "company",
 			"targetingKey"))
 	}

@@ -29,11 +29,14 @@ static size_t nfiles, capfiles;
 
 static loaded *load(const char *dir, const char *file, const char *format)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *path;
+    if (asprintf(&path, "%s/%s", dir, file) < 0)
+        exit(2);
     for (size_t i = 0; i < nfiles; i++)
-        if (strcmp(files[i].path, path) == 0)
+        if (strcmp(files[i].path, path) == 0) {
+            free(path);
             return &files[i];
+        }
     if (nfiles == capfiles) {
         capfiles = capfiles ? capfiles * 2 : 64;
         files = realloc(files, capfiles * sizeof *files);
@@ -42,7 +45,7 @@ static loaded *load(const char *dir, const char *file, const char *format)
     }
     loaded *l = &files[nfiles++];
     memset(l, 0, sizeof *l);
-    l->path = strdup(path);
+    l->path = path;
     vx_format fmt = strcmp(format, "json") == 0 ? VX_FORMAT_JSON : VX_FORMAT_YAML;
     vx_error err = {0};
     if (vx_engine_new(&l->engine) != VX_OK)
