@@ -213,7 +213,7 @@ conformance: deps $(CONF_TOOLS)
 
 # The fixed-seed slice `make test` runs.
 test-conformance: deps $(CONF_TOOLS)
-	$(CONF_RUN) -seed 20240 -files 100 -work $(CONF)/slice
+	$(CONF_RUN) -seed 20240 -files 300 -work $(CONF)/slice
 
 clean:
 	rm -rf $(BUILD) build
