@@ -190,6 +190,15 @@ func cmdRun(args []string) error {
 			fmt.Println(err)
 		}
 	}
+	stale := 0
+	for _, k := range kl.Differences {
+		if k.Example != nil && !differs[k.ID] {
+			stale++
+		}
+	}
+	// One closing line in the form CI reads: cases that agree or are
+	// explained pass; unexplained cases and stale entries fail.
+	fmt.Printf("conformance: %d passed, %d failed\n", st.Identical+st.Explained, st.Unexplained+stale)
 	if failed {
 		return fmt.Errorf("conformance failed")
 	}
