@@ -167,9 +167,9 @@ func makeView(c Case, key string, def any, g, v any, diff []string) map[string]a
 		evalDate, _ = gf["currentDateTime"].(string)
 	}
 	derived := map[string]any{
-		"dueSteps": dueSteps(def, evalDate),
-		"jlShapes": jsonlogicShapes(def),
-		"validity": validity(c.Lint, g, v),
+		"dueSteps":    dueSteps(def, evalDate),
+		"jlShapes":    jsonlogicShapes(def),
+		"validity":    validity(c.Lint, g, v),
 		"pctSumOrder": percentageSumOrder(def),
 	}
 	return map[string]any{

@@ -59,10 +59,10 @@ type gen struct {
 	nflags int
 }
 
-func (g *gen) pick(n int) int           { return g.r.Intn(n) }
-func (g *gen) chance(p float64) bool    { return g.r.Float64() < p }
-func (g *gen) one(xs ...string) string  { return xs[g.r.Intn(len(xs))] }
-func (g *gen) anyOf(xs ...any) any      { return xs[g.r.Intn(len(xs))] }
+func (g *gen) pick(n int) int          { return g.r.Intn(n) }
+func (g *gen) chance(p float64) bool   { return g.r.Float64() < p }
+func (g *gen) one(xs ...string) string { return xs[g.r.Intn(len(xs))] }
+func (g *gen) anyOf(xs ...any) any     { return xs[g.r.Intn(len(xs))] }
 
 // ---- Dates ------------------------------------------------------------------
 

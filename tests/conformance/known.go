@@ -31,13 +31,13 @@ type Example struct {
 }
 
 type Known struct {
-	ID     string            `yaml:"id"`
-	Title  string            `yaml:"title"`
-	Kind   string            `yaml:"kind"`
-	Reason string            `yaml:"reason"`
-	Readme string            `yaml:"readme"`
-	Example *Example         `yaml:"example"`
-	Match  map[string]string `yaml:"match"`
+	ID      string            `yaml:"id"`
+	Title   string            `yaml:"title"`
+	Kind    string            `yaml:"kind"`
+	Reason  string            `yaml:"reason"`
+	Readme  string            `yaml:"readme"`
+	Example *Example          `yaml:"example"`
+	Match   map[string]string `yaml:"match"`
 	// CheckedBy names the test that holds a difference no evaluation
 	// result shows (events, limits, retrievers): those entries have no
 	// example and no matcher.

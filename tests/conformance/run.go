@@ -14,13 +14,13 @@ import (
 )
 
 type runStats struct {
-	Seed       int64          `json:"seed"`
-	Files      int            `json:"files"`
-	Cases      int            `json:"cases"`
-	Identical  int            `json:"identical"`
-	Explained  int            `json:"explained"`
-	Unexplained int           `json:"unexplained"`
-	ByEntry    map[string]int `json:"byEntry"`
+	Seed        int64          `json:"seed"`
+	Files       int            `json:"files"`
+	Cases       int            `json:"cases"`
+	Identical   int            `json:"identical"`
+	Explained   int            `json:"explained"`
+	Unexplained int            `json:"unexplained"`
+	ByEntry     map[string]int `json:"byEntry"`
 }
 
 func (s runStats) rate() float64 { return 100 * float64(s.Identical) / float64(s.Cases) }
