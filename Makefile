@@ -5,6 +5,7 @@
 #   make bench    side-by-side benchmarks
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS each
 #   make test-tsan the C tests under ThreadSanitizer (not part of `make test`)
+#   make conformance  vexil against GOFF's own Go module on generated flags (tests/conformance)
 # Set-up is part of the targets: `make deps` installs missing Debian packages.
 
 CC ?= cc
@@ -20,7 +21,7 @@ REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=thread
-LIBS := -lcjson -lyaml -lcurl -lcrypto -pthread -lm
+LIBS := -lcjson -lyaml -lcurl -lcrypto -lsnappy -lz -lzstd -pthread -lm
 
 # Every .c under csrc/ but the command's own: new subsystem folders are picked up.
 LIB_SRC := $(sort $(shell find csrc -name '*.c' -not -path 'csrc/cli/*'))
@@ -35,7 +36,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean
+.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean conformance test-conformance
 
 all: lib cli
 
@@ -86,7 +87,7 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h $(BUILD)/libvexil-a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-asan.a $(LIBS)
 
-test: deps test-c test-servers test-python test-node
+test: deps test-c test-servers test-python test-node test-conformance
 
 # The real local servers of the cloud and streaming tests (tests/servers/),
 # installed into ${XDG_CACHE_HOME:-~/.cache}/vexil once, so the suites only
@@ -113,9 +114,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libvexil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libvexil.a $(LIBS)
 
-bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline
+bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline $(BUILD)/bench/bench_formats
 	$(BUILD)/bench/bench_eval
 	$(BUILD)/bench/bench_pipeline
+	$(BUILD)/bench/bench_formats
 
 bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
@@ -186,6 +188,39 @@ test-node: node-build
 
 bench-node: node-build
 	node bench/bench_node.js
+
+# Conformance (tests/conformance): generated flag files and contexts evaluated
+# by GOFF v1.52.1's Go module and by vexil, compared field by field; fails on
+# a difference tests/conformance/known_differences.yaml does not explain.
+# The Go module cache is go's own, outside the checkout; GOTOOLCHAIN=local
+# keeps go from fetching a toolchain, -mod=readonly from editing go.mod.
+CONF := $(BUILD)/conformance
+CONF_GO := GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
+CONFORMANCE_SEED ?= 1
+CONFORMANCE_FILES ?= 1000
+CONF_TOOLS := $(CONF)/conformance $(CONF)/jsonlogic310 $(CONF)/vexil-runner
+CONF_RUN = TZ=UTC $(CONF)/conformance run -vexil $(CONF)/vexil-runner \
+  -jsonlogic310 $(CONF)/jsonlogic310 -known tests/conformance/known_differences.yaml -readme README.md
+
+$(CONF)/conformance: $(wildcard tests/conformance/*.go) tests/conformance/go.mod tests/conformance/go.sum
+	@command -v go >/dev/null || { echo "conformance needs Go (go.dev/dl)"; exit 1; }
+	@mkdir -p $(CONF)
+	cd tests/conformance && $(CONF_GO) go build -o $(abspath $@) .
+
+$(CONF)/jsonlogic310: $(wildcard tests/conformance/jsonlogic310/*)
+	@mkdir -p $(CONF)
+	cd tests/conformance/jsonlogic310 && $(CONF_GO) go build -o $(abspath $@) .
+
+$(CONF)/vexil-runner: tests/conformance/runner/vexil_runner.c $(BUILD)/libvexil.a
+	@mkdir -p $(CONF)
+	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libvexil.a $(LIBS)
+
+conformance: deps $(CONF_TOOLS)
+	$(CONF_RUN) -seed $(CONFORMANCE_SEED) -files $(CONFORMANCE_FILES) -work $(CONF)/full
+
+# The fixed-seed slice `make test` runs.
+test-conformance: deps $(CONF_TOOLS)
+	$(CONF_RUN) -seed 20240 -files 300 -work $(CONF)/slice
 
 clean:
 	rm -rf $(BUILD) build
