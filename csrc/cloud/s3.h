@@ -30,4 +30,46 @@ void vx_s3_destroy(vx_s3 *s);
 vx_status vx_s3_perform(vx_s3 *s, const char *key, vx_aws_request *r, vx_http_response *resp,
                         vx_error *err);
 
+/* ---- Objects (s3_object.c) ----------------------------------------------- */
+
+/* S3's lower bound for every part but the last. */
+#define VX_S3_MIN_PART ((size_t)5 << 20)
+#define VX_S3_MAX_PARTS 10000
+
+typedef struct vx_s3_put {
+    const char *key;
+    const void *body;
+    size_t len;
+    const char *content_type;      /* NULL: application/octet-stream */
+    bool if_none_match;            /* create only (If-None-Match: *) */
+    size_t part_size;              /* a body above this goes up in parts of this size
+                                      (at least VX_S3_MIN_PART; 0: never) */
+} vx_s3_put;
+
+typedef enum vx_s3_outcome {
+    VX_S3_STORED = 0,              /* stored, and verified */
+    VX_S3_EXISTS = 1,              /* if_none_match, and the key is taken (412) */
+    VX_S3_NO_CONDITIONAL = 2       /* the store does not do If-None-Match (501) */
+} vx_s3_outcome;
+
+/* Stores the object: one PutObject, or a multipart upload above part_size
+ * (CreateMultipartUpload, UploadPart each with its Content-MD5,
+ * CompleteMultipartUpload with the condition; aborted when anything
+ * fails). Every request carries Content-MD5, checked by the store, and the
+ * signed SHA-256 of its payload; the ETag S3 answers is compared with the
+ * MD5 sent (the MD5 of the parts' MD5s for a multipart object) unless the
+ * object is KMS- or customer-key encrypted, whose ETags are not MD5s. VX_OK
+ * with *outcome, or the failure (VX_EHTTP with the service's code and
+ * message; transport errors) in *err, prefixed "PutObject <key>" or the
+ * multipart step. */
+vx_status vx_s3_put_object(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome, vx_error *err);
+
+/* The ETag S3 gives an object put as p describes (what
+ * vx_s3_put_object checks): hex MD5, or hex MD5 of the parts' MD5s + "-N". */
+void vx_s3_expected_etag(const void *body, size_t len, size_t part_size, char out[48]);
+
+/* The object's ETag (unquoted) by HEAD: VX_OK, VX_ENOTFOUND for a 404, or
+ * the failure in *err. */
+vx_status vx_s3_head_etag(vx_s3 *s, const char *key, char *etag, size_t cap, vx_error *err);
+
 #endif

@@ -1,0 +1,344 @@
+/* Storing an object in S3, verified: see s3.h. */
+#include "cloud/s3.h"
+#include "cloud/xml.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct digest {
+    unsigned char md5[16];
+    char hex[33];
+    char b64[25];
+} digest;
+
+static void md5_of(const void *data, size_t len, digest *d)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned int n = 0;
+    EVP_Digest(data ? data : "", len, d->md5, &n, EVP_md5(), NULL);
+    for (int i = 0; i < 16; i++) {
+        d->hex[2 * i] = hex[d->md5[i] >> 4];
+        d->hex[2 * i + 1] = hex[d->md5[i] & 15];
+    }
+    d->hex[32] = '\0';
+    EVP_EncodeBlock((unsigned char *)d->b64, d->md5, 16);
+}
+
+static void set_err(vx_error *err, vx_status st, const char *fmt, const char *a, const char *b)
+{
+    if (!err)
+        return;
+    err->status = st;
+    err->line = err->column = 0;
+    snprintf(err->message, sizeof err->message, fmt, a, b);
+}
+
+/* What a step failed with: "<step> <key>: HTTP 403 AccessDenied: ...". */
+static vx_status http_fail(vx_s3 *s, const char *step, const char *key,
+                           const vx_http_response *resp, vx_error *err)
+{
+    char what[160];
+    snprintf(what, sizeof what, "%s %.120s", step, key);
+    return vx_aws_http_error(s->aws, what, resp, err);
+}
+
+static void prefix_err(vx_error *err, const char *step, const char *key)
+{
+    if (!err)
+        return;
+    char m[sizeof err->message];
+    snprintf(m, sizeof m, "%s", err->message);
+    snprintf(err->message, sizeof err->message, "%.20s %.80s: %.150s", step, key, m);
+}
+
+static void unquote(const char *in, char *out, size_t cap)
+{
+    size_t n = strlen(in);
+    if (n >= 2 && in[0] == '"' && in[n - 1] == '"') {
+        in++;
+        n -= 2;
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, in, n);
+    out[n] = '\0';
+}
+
+/* ETags of KMS- or customer-key-encrypted objects are not MD5s. */
+static bool etag_is_md5(const vx_http_response *resp)
+{
+    char v[64];
+    if (vx_http_response_header(resp, "x-amz-server-side-encryption-customer-algorithm", v,
+                                sizeof v))
+        return false;
+    if (vx_http_response_header(resp, "x-amz-server-side-encryption", v, sizeof v) &&
+        strncasecmp(v, "aws:kms", 7) == 0)
+        return false;
+    return true;
+}
+
+static vx_status check_etag(const char *got_raw, const char *want, const vx_http_response *resp,
+                            const char *step, const char *key, vx_error *err)
+{
+    char got[80];
+    unquote(got_raw, got, sizeof got);
+    if (!etag_is_md5(resp) || strcasecmp(got, want) == 0)
+        return VX_OK;
+    set_err(err, VX_EIO, "%s %.120s: the store's ETag does not match the MD5 of what was sent",
+            step, key);
+    return VX_EIO;
+}
+
+/* 412 on a conditional write; 501 (or NotImplemented) when the store has no
+ * conditional writes. */
+static bool is_not_implemented(const vx_http_response *resp)
+{
+    if (resp->status == 501)
+        return true;
+    vx_aws_error_info e;
+    vx_aws_error_parse(resp, &e);
+    return resp->status == 400 && strcmp(e.code, "NotImplemented") == 0;
+}
+
+static vx_status put_single(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome, vx_error *err)
+{
+    digest d;
+    md5_of(p->body, p->len, &d);
+    char md5h[48], type[160];
+    snprintf(md5h, sizeof md5h, "Content-MD5: %s", d.b64);
+    snprintf(type, sizeof type, "Content-Type: %.120s",
+             p->content_type ? p->content_type : "application/octet-stream");
+    const char *headers[] = {md5h, type, p->if_none_match ? "If-None-Match: *" : NULL, NULL};
+    vx_aws_request r = {.method = "PUT", .headers = headers, .body = p->body, .body_len = p->len};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    vx_status st = vx_s3_perform(s, p->key, &r, &resp, err);
+    if (st != VX_OK)
+        prefix_err(err, "PutObject", p->key);
+    else if (p->if_none_match && resp.status == 412)
+        *outcome = VX_S3_EXISTS;
+    else if (p->if_none_match && is_not_implemented(&resp))
+        *outcome = VX_S3_NO_CONDITIONAL;
+    else if (resp.status < 200 || resp.status > 299)
+        st = http_fail(s, "PutObject", p->key, &resp, err);
+    else
+        st = check_etag(resp.etag, d.hex, &resp, "PutObject", p->key, err);
+    vx_http_response_free(&resp);
+    return st;
+}
+
+/* ---- multipart ---------------------------------------------------------------- */
+
+typedef struct upload {
+    char *id;
+    const char *key;
+    size_t n_parts;
+    digest *parts;
+} upload;
+
+static vx_status create_upload(vx_s3 *s, const vx_s3_put *p, upload *u, vx_error *err)
+{
+    char type[160];
+    snprintf(type, sizeof type, "Content-Type: %.120s",
+             p->content_type ? p->content_type : "application/octet-stream");
+    const char *headers[] = {type, NULL};
+    vx_aws_param q[] = {{"uploads", NULL}};
+    vx_aws_request r = {.method = "POST", .headers = headers, .query = q, .n_query = 1};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    vx_status st = vx_s3_perform(s, p->key, &r, &resp, err);
+    if (st != VX_OK) {
+        prefix_err(err, "CreateMultipartUpload", p->key);
+    } else if (resp.status < 200 || resp.status > 299) {
+        st = http_fail(s, "CreateMultipartUpload", p->key, &resp, err);
+    } else {
+        u->id = vx_xml_text_dup(resp.body.data, resp.body.len, NULL, "UploadId");
+        if (!u->id || !*u->id) {
+            set_err(err, VX_EPARSE, "CreateMultipartUpload %.120s: no UploadId in the answer%s",
+                    p->key, "");
+            st = VX_EPARSE;
+        }
+    }
+    vx_http_response_free(&resp);
+    return st;
+}
+
+static vx_status upload_part(vx_s3 *s, upload *u, size_t i, const char *data, size_t len,
+                             vx_error *err)
+{
+    digest *d = &u->parts[i];
+    md5_of(data, len, d);
+    char md5h[48], num[24];
+    snprintf(md5h, sizeof md5h, "Content-MD5: %s", d->b64);
+    snprintf(num, sizeof num, "%zu", i + 1);
+    const char *headers[] = {md5h, NULL};
+    vx_aws_param q[] = {{"partNumber", num}, {"uploadId", u->id}};
+    vx_aws_request r = {.method = "PUT", .headers = headers, .query = q, .n_query = 2,
+                        .body = data, .body_len = len};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    vx_status st = vx_s3_perform(s, u->key, &r, &resp, err);
+    if (st != VX_OK)
+        prefix_err(err, "UploadPart", u->key);
+    else if (resp.status < 200 || resp.status > 299)
+        st = http_fail(s, "UploadPart", u->key, &resp, err);
+    else
+        st = check_etag(resp.etag, d->hex, &resp, "UploadPart", u->key, err);
+    vx_http_response_free(&resp);
+    return st;
+}
+
+static void expected_multipart_etag(const digest *parts, size_t n, char out[48])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[16];
+    unsigned int len = 0;
+    EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+    for (size_t i = 0; i < n; i++)
+        EVP_DigestUpdate(ctx, parts[i].md5, 16);
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    snprintf(out + 32, 16, "-%zu", n);
+}
+
+static vx_status complete_upload(vx_s3 *s, const vx_s3_put *p, upload *u,
+                                 vx_s3_outcome *outcome, vx_error *err)
+{
+    vx_buf xml;
+    vx_buf_init(&xml);
+    vx_buf_puts(&xml, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    for (size_t i = 0; i < u->n_parts; i++)
+        vx_buf_printf(&xml, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
+                      u->parts[i].hex);
+    vx_buf_puts(&xml, "</CompleteMultipartUpload>");
+    if (xml.failed) {
+        vx_buf_free(&xml);
+        set_err(err, VX_ENOMEM, "out of memory%s%s", "", "");
+        return VX_ENOMEM;
+    }
+    const char *headers[] = {"Content-Type: application/xml",
+                             p->if_none_match ? "If-None-Match: *" : NULL, NULL};
+    vx_aws_param q[] = {{"uploadId", u->id}};
+    vx_aws_request r = {.method = "POST", .headers = headers, .query = q, .n_query = 1,
+                        .body = xml.data, .body_len = xml.len};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    vx_status st = vx_s3_perform(s, p->key, &r, &resp, err);
+    vx_buf_free(&xml);
+    char want[48];
+    expected_multipart_etag(u->parts, u->n_parts, want);
+    /* S3 may answer 200 and an <Error> body when completing fails late. */
+    bool error_body = resp.body.len && strstr(resp.body.data, "<Error>") != NULL;
+    if (st != VX_OK) {
+        prefix_err(err, "CompleteMultipartUpload", p->key);
+    } else if (p->if_none_match && resp.status == 412) {
+        *outcome = VX_S3_EXISTS;
+    } else if (p->if_none_match && is_not_implemented(&resp)) {
+        *outcome = VX_S3_NO_CONDITIONAL;
+    } else if (resp.status < 200 || resp.status > 299 || error_body) {
+        st = http_fail(s, "CompleteMultipartUpload", p->key, &resp, err);
+    } else {
+        char etag[80] = "";
+        vx_xml_text(resp.body.data, resp.body.len, NULL, "ETag", etag, sizeof etag);
+        st = check_etag(etag, want, &resp, "CompleteMultipartUpload", p->key, err);
+    }
+    vx_http_response_free(&resp);
+    return st;
+}
+
+/* Best effort: parts of an abandoned upload are billed until aborted (a
+ * lifecycle rule catches those this misses). */
+static void abort_upload(vx_s3 *s, upload *u)
+{
+    vx_aws_param q[] = {{"uploadId", u->id}};
+    vx_aws_request r = {.method = "DELETE", .query = q, .n_query = 1};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    vx_s3_perform(s, u->key, &r, &resp, NULL);
+    vx_http_response_free(&resp);
+}
+
+static vx_status put_multipart(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome,
+                               vx_error *err)
+{
+    size_t part = p->part_size;
+    upload u = {.key = p->key, .n_parts = (p->len + part - 1) / part};
+    if (u.n_parts > VX_S3_MAX_PARTS) {
+        set_err(err, VX_ELIMIT, "PutObject %.120s: more than 10000 parts of partSize%s", p->key,
+                "");
+        return VX_ELIMIT;
+    }
+    if (!(u.parts = calloc(u.n_parts, sizeof *u.parts))) {
+        set_err(err, VX_ENOMEM, "out of memory%s%s", "", "");
+        return VX_ENOMEM;
+    }
+    vx_status st = create_upload(s, p, &u, err);
+    for (size_t i = 0; st == VX_OK && i < u.n_parts; i++) {
+        size_t off = i * part;
+        size_t len = p->len - off < part ? p->len - off : part;
+        st = upload_part(s, &u, i, (const char *)p->body + off, len, err);
+    }
+    if (st == VX_OK)
+        st = complete_upload(s, p, &u, outcome, err);
+    if (u.id && (st != VX_OK || *outcome != VX_S3_STORED))
+        abort_upload(s, &u);
+    free(u.id);
+    free(u.parts);
+    return st;
+}
+
+vx_status vx_s3_put_object(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome, vx_error *err)
+{
+    *outcome = VX_S3_STORED;
+    if (p->part_size && p->len > p->part_size)
+        return put_multipart(s, p, outcome, err);
+    return put_single(s, p, outcome, err);
+}
+
+void vx_s3_expected_etag(const void *body, size_t len, size_t part_size, char out[48])
+{
+    if (!part_size || len <= part_size) {
+        digest d;
+        md5_of(body, len, &d);
+        memcpy(out, d.hex, 33);
+        return;
+    }
+    size_t n = (len + part_size - 1) / part_size;
+    digest *parts = calloc(n, sizeof *parts);
+    if (!parts) {
+        out[0] = '\0';
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t off = i * part_size;
+        md5_of((const char *)body + off, len - off < part_size ? len - off : part_size, &parts[i]);
+    }
+    expected_multipart_etag(parts, n, out);
+    free(parts);
+}
+
+vx_status vx_s3_head_etag(vx_s3 *s, const char *key, char *etag, size_t cap, vx_error *err)
+{
+    vx_aws_request r = {.method = "HEAD"};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    vx_status st = vx_s3_perform(s, key, &r, &resp, err);
+    if (st != VX_OK)
+        prefix_err(err, "HeadObject", key);
+    else if (resp.status == 404)
+        st = VX_ENOTFOUND;
+    else if (resp.status < 200 || resp.status > 299)
+        st = http_fail(s, "HeadObject", key, &resp, err);
+    else
+        unquote(resp.etag, etag, cap);
+    vx_http_response_free(&resp);
+    return st;
+}
