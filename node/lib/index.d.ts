@@ -166,7 +166,52 @@ export interface WebhookExporterConfig {
   caFile?: string;
 }
 
+/** What every AWS kind (S3 exporter and retriever) reads besides its own keys. */
+export interface AwsOptions {
+  /** Else AWS_REGION, AWS_DEFAULT_REGION, the profile's region. */
+  region?: string;
+  /** An S3-compatible store or a local server; else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url, AWS's own. */
+  endpoint?: string;
+  /** Path-style addressing (/bucket/key); default: on for a configured endpoint and for bucket names that are not DNS names. */
+  forcePathStyle?: boolean;
+  /** The shared files' profile (else AWS_PROFILE, else "default"). */
+  profile?: string;
+  /** Explicit keys instead of the credential chain (environment, profile, web identity, container, IMDSv2). */
+  accessKeyId?: Secret;
+  secretAccessKey?: Secret;
+  sessionToken?: Secret;
+  /** Per request, in ms (exporter default 30000, retriever 10000). */
+  timeout?: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface S3ExporterConfig extends AwsOptions {
+  bucket: string;
+  /** GOFF's S3Path: objects are named path + "/" + filename. */
+  path?: string;
+  format?: 'json' | 'csv' | 'parquet' | 'JSON' | 'CSV' | 'PARQUET' | string;
+  filename?: string;
+  csvTemplate?: string;
+  parquetCompressionCodec?: string;
+  /** Multipart upload in parts of this many bytes above it (default 8 MiB, at least 5 MiB). */
+  partSize?: number;
+  /** If-None-Match: * so another writer's object is never overwritten (default true). */
+  conditionalWrite?: boolean;
+  /** No leading, trailing or doubled slashes in object names (GOFF's join keeps them; default false). */
+  cleanPath?: boolean;
+}
+
+export interface S3RetrieverConfig extends AwsOptions {
+  bucket: string;
+  item: string;
+  format?: 'json' | 'yaml' | 'auto';
+  maxResponseBytes?: number;
+}
+
 export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
+/** GOFF's S3 exporter: a batch per object, unique names, multipart, verified uploads. */
+export function S3Exporter(config: S3ExporterConfig): BuiltinExporter;
 export function LogExporter(config?: LogExporterConfig): BuiltinExporter;
 export function WebhookExporter(config: WebhookExporterConfig): BuiltinExporter;
 
@@ -257,6 +302,8 @@ export interface FileRetrieverConfig {
 export function FileRetriever(config: FileRetrieverConfig | string): BuiltinRetriever;
 /** GOFF's HTTP retriever, with conditional GETs (a 304 when unchanged). */
 export function HttpRetriever(config: HttpRetrieverConfig | string): BuiltinRetriever;
+/** GOFF's S3 retriever, with If-None-Match on the ETag (a 304 when unchanged). */
+export function S3Retriever(config: S3RetrieverConfig): BuiltinRetriever;
 
 /** A configuration change: the changed keys (sorted) and GOFF's DiffCache. */
 export interface ConfigChange {
@@ -453,8 +500,10 @@ declare const vexil: {
   FileExporter: typeof FileExporter;
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
+  S3Exporter: typeof S3Exporter;
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
+  S3Retriever: typeof S3Retriever;
   WebhookNotifier: typeof WebhookNotifier;
   BuiltinExporter: typeof BuiltinExporter;
   BuiltinRetriever: typeof BuiltinRetriever;
