@@ -44,6 +44,8 @@ typedef struct vx_s3_put {
     bool if_none_match;            /* create only (If-None-Match: *) */
     size_t part_size;              /* a body above this goes up in parts of this size
                                       (at least VX_S3_MIN_PART; 0: never) */
+    bool md5;                      /* Content-MD5 and the ETag check instead of
+                                      x-amz-checksum-sha256 (see below) */
 } vx_s3_put;
 
 typedef enum vx_s3_outcome {
@@ -53,15 +55,18 @@ typedef enum vx_s3_outcome {
 } vx_s3_outcome;
 
 /* Stores the object: one PutObject, or a multipart upload above part_size
- * (CreateMultipartUpload, UploadPart each with its Content-MD5,
- * CompleteMultipartUpload with the condition; aborted when anything
- * fails). Every request carries Content-MD5, checked by the store, and the
- * signed SHA-256 of its payload; the ETag S3 answers is compared with the
- * MD5 sent (the MD5 of the parts' MD5s for a multipart object) unless the
- * object is KMS- or customer-key encrypted, whose ETags are not MD5s. VX_OK
- * with *outcome, or the failure (VX_EHTTP with the service's code and
- * message; transport errors) in *err, prefixed "PutObject <key>" or the
- * multipart step. */
+ * (CreateMultipartUpload, UploadPart, CompleteMultipartUpload with the
+ * condition; aborted when anything fails). Every request carries the signed
+ * SHA-256 of its payload (x-amz-content-sha256: a store rejects a body that
+ * does not match it) and, by default, the same hash as S3's checksum
+ * (x-amz-checksum-sha256, kept with the object; an echo that differs is an
+ * error): one hash pass over the data. With p->md5, Content-MD5 instead, and
+ * the ETag S3 answers is compared with the MD5 sent (the MD5 of the parts'
+ * MD5s for a multipart object) unless the object is KMS- or
+ * customer-key-encrypted, whose ETags are not MD5s: for stores that want
+ * Content-MD5 (Object Lock). VX_OK with *outcome, or the failure (VX_EHTTP
+ * with the service's code and message; transport errors) in *err, prefixed
+ * "PutObject <key>" or the multipart step. */
 vx_status vx_s3_put_object(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome, vx_error *err);
 
 /* The ETag S3 gives an object put as p describes (what

@@ -8,11 +8,34 @@
 #include <string.h>
 #include <strings.h>
 
+/* What one request's body is checked by: its SHA-256 always (the signed
+ * payload hash, and S3's checksum by default), its MD5 in MD5 mode. */
 typedef struct digest {
     unsigned char md5[16];
-    char hex[33];
-    char b64[25];
+    char hex[33];                  /* MD5 */
+    char b64[25];                  /* MD5 */
+    unsigned char sha[32];
+    char sha_hex[65];
+    char sha_b64[45];
 } digest;
+
+static void hex_of(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void sha_of(const void *data, size_t len, digest *d)
+{
+    unsigned int n = 0;
+    EVP_Digest(data ? data : "", len, d->sha, &n, EVP_sha256(), NULL);
+    hex_of(d->sha, 32, d->sha_hex);
+    EVP_EncodeBlock((unsigned char *)d->sha_b64, d->sha, 32);
+}
 
 static void md5_of(const void *data, size_t len, digest *d)
 {
@@ -103,16 +126,48 @@ static bool is_not_implemented(const vx_http_response *resp)
     return resp->status == 400 && strcmp(e.code, "NotImplemented") == 0;
 }
 
+/* The checksum headers of a body (two lines into h[0], h[1]). */
+static void checksum_headers(const vx_s3_put *p, const void *data, size_t len, digest *d,
+                             char h[2][80])
+{
+    sha_of(data, len, d);
+    if (p->md5) {
+        md5_of(data, len, d);
+        snprintf(h[0], sizeof h[0], "Content-MD5: %s", d->b64);
+        h[1][0] = '\0';
+    } else {
+        snprintf(h[0], sizeof h[0], "x-amz-checksum-sha256: %s", d->sha_b64);
+        snprintf(h[1], sizeof h[1], "x-amz-sdk-checksum-algorithm: SHA256");
+    }
+}
+
+/* MD5 mode: the ETag; SHA-256 mode: the checksum the store echoes, if any. */
+static vx_status check_answer(const vx_s3_put *p, const digest *d, const vx_http_response *resp,
+                              const char *step, vx_error *err)
+{
+    if (p->md5)
+        return check_etag(resp->etag, d->hex, resp, step, p->key, err);
+    char echo[64];
+    if (vx_http_response_header(resp, "x-amz-checksum-sha256", echo, sizeof echo) &&
+        strcmp(echo, d->sha_b64) != 0) {
+        set_err(err, VX_EIO, "%s %.120s: the store's SHA-256 checksum differs from what was sent",
+                step, p->key);
+        return VX_EIO;
+    }
+    return VX_OK;
+}
+
 static vx_status put_single(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome, vx_error *err)
 {
     digest d;
-    md5_of(p->body, p->len, &d);
-    char md5h[48], type[160];
-    snprintf(md5h, sizeof md5h, "Content-MD5: %s", d.b64);
+    char sum[2][80], type[160];
+    checksum_headers(p, p->body, p->len, &d, sum);
     snprintf(type, sizeof type, "Content-Type: %.120s",
              p->content_type ? p->content_type : "application/octet-stream");
-    const char *headers[] = {md5h, type, p->if_none_match ? "If-None-Match: *" : NULL, NULL};
-    vx_aws_request r = {.method = "PUT", .headers = headers, .body = p->body, .body_len = p->len};
+    const char *headers[] = {type, sum[0], sum[1][0] ? sum[1] : NULL, NULL, NULL};
+    headers[sum[1][0] ? 3 : 2] = p->if_none_match ? "If-None-Match: *" : NULL;
+    vx_aws_request r = {.method = "PUT", .headers = headers, .body = p->body, .body_len = p->len,
+                        .payload_sha256 = d.sha_hex};
     vx_http_response resp;
     vx_http_response_init(&resp);
     vx_status st = vx_s3_perform(s, p->key, &r, &resp, err);
@@ -125,7 +180,7 @@ static vx_status put_single(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome
     else if (resp.status < 200 || resp.status > 299)
         st = http_fail(s, "PutObject", p->key, &resp, err);
     else
-        st = check_etag(resp.etag, d.hex, &resp, "PutObject", p->key, err);
+        st = check_answer(p, &d, &resp, "PutObject", err);
     vx_http_response_free(&resp);
     return st;
 }
@@ -135,8 +190,10 @@ static vx_status put_single(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome
 typedef struct upload {
     char *id;
     const char *key;
+    const vx_s3_put *put;
     size_t n_parts;
     digest *parts;
+    char (*etags)[80];             /* what UploadPart answered, for the completion */
 } upload;
 
 static vx_status create_upload(vx_s3 *s, const vx_s3_put *p, upload *u, vx_error *err)
@@ -144,7 +201,7 @@ static vx_status create_upload(vx_s3 *s, const vx_s3_put *p, upload *u, vx_error
     char type[160];
     snprintf(type, sizeof type, "Content-Type: %.120s",
              p->content_type ? p->content_type : "application/octet-stream");
-    const char *headers[] = {type, NULL};
+    const char *headers[] = {type, p->md5 ? NULL : "x-amz-checksum-algorithm: SHA256", NULL};
     vx_aws_param q[] = {{"uploads", NULL}};
     vx_aws_request r = {.method = "POST", .headers = headers, .query = q, .n_query = 1};
     vx_http_response resp;
@@ -170,14 +227,13 @@ static vx_status upload_part(vx_s3 *s, upload *u, size_t i, const char *data, si
                              vx_error *err)
 {
     digest *d = &u->parts[i];
-    md5_of(data, len, d);
-    char md5h[48], num[24];
-    snprintf(md5h, sizeof md5h, "Content-MD5: %s", d->b64);
+    char sum[2][80], num[24];
+    checksum_headers(u->put, data, len, d, sum);
     snprintf(num, sizeof num, "%zu", i + 1);
-    const char *headers[] = {md5h, NULL};
+    const char *headers[] = {sum[0], sum[1][0] ? sum[1] : NULL, NULL};
     vx_aws_param q[] = {{"partNumber", num}, {"uploadId", u->id}};
     vx_aws_request r = {.method = "PUT", .headers = headers, .query = q, .n_query = 2,
-                        .body = data, .body_len = len};
+                        .body = data, .body_len = len, .payload_sha256 = d->sha_hex};
     vx_http_response resp;
     vx_http_response_init(&resp);
     vx_status st = vx_s3_perform(s, u->key, &r, &resp, err);
@@ -186,7 +242,9 @@ static vx_status upload_part(vx_s3 *s, upload *u, size_t i, const char *data, si
     else if (resp.status < 200 || resp.status > 299)
         st = http_fail(s, "UploadPart", u->key, &resp, err);
     else
-        st = check_etag(resp.etag, d->hex, &resp, "UploadPart", u->key, err);
+        st = check_answer(u->put, d, &resp, "UploadPart", err);
+    if (st == VX_OK)
+        unquote(resp.etag, u->etags[i], sizeof u->etags[i]);
     vx_http_response_free(&resp);
     return st;
 }
@@ -215,9 +273,17 @@ static vx_status complete_upload(vx_s3 *s, const vx_s3_put *p, upload *u,
     vx_buf xml;
     vx_buf_init(&xml);
     vx_buf_puts(&xml, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
-    for (size_t i = 0; i < u->n_parts; i++)
-        vx_buf_printf(&xml, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
-                      u->parts[i].hex);
+    /* The ETags S3 gave the parts are their MD5s; in SHA-256 mode those are
+     * not computed, and S3 matches parts by number and checksum. */
+    for (size_t i = 0; i < u->n_parts; i++) {
+        if (p->md5)
+            vx_buf_printf(&xml, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>",
+                          i + 1, u->parts[i].hex);
+        else
+            vx_buf_printf(&xml, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag>"
+                                "<ChecksumSHA256>%s</ChecksumSHA256></Part>",
+                          i + 1, u->etags[i], u->parts[i].sha_b64);
+    }
     vx_buf_puts(&xml, "</CompleteMultipartUpload>");
     if (xml.failed) {
         vx_buf_free(&xml);
@@ -233,8 +299,9 @@ static vx_status complete_upload(vx_s3 *s, const vx_s3_put *p, upload *u,
     vx_http_response_init(&resp);
     vx_status st = vx_s3_perform(s, p->key, &r, &resp, err);
     vx_buf_free(&xml);
-    char want[48];
-    expected_multipart_etag(u->parts, u->n_parts, want);
+    char want[48] = "";
+    if (p->md5)
+        expected_multipart_etag(u->parts, u->n_parts, want);
     /* S3 may answer 200 and an <Error> body when completing fails late. */
     bool error_body = resp.body.len && strstr(resp.body.data, "<Error>") != NULL;
     if (st != VX_OK) {
@@ -245,7 +312,7 @@ static vx_status complete_upload(vx_s3 *s, const vx_s3_put *p, upload *u,
         *outcome = VX_S3_NO_CONDITIONAL;
     } else if (resp.status < 200 || resp.status > 299 || error_body) {
         st = http_fail(s, "CompleteMultipartUpload", p->key, &resp, err);
-    } else {
+    } else if (p->md5) {
         char etag[80] = "";
         vx_xml_text(resp.body.data, resp.body.len, NULL, "ETag", etag, sizeof etag);
         st = check_etag(etag, want, &resp, "CompleteMultipartUpload", p->key, err);
@@ -270,13 +337,17 @@ static vx_status put_multipart(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outc
                                vx_error *err)
 {
     size_t part = p->part_size;
-    upload u = {.key = p->key, .n_parts = (p->len + part - 1) / part};
+    upload u = {.key = p->key, .put = p, .n_parts = (p->len + part - 1) / part};
     if (u.n_parts > VX_S3_MAX_PARTS) {
         set_err(err, VX_ELIMIT, "PutObject %.120s: more than 10000 parts of partSize%s", p->key,
                 "");
         return VX_ELIMIT;
     }
-    if (!(u.parts = calloc(u.n_parts, sizeof *u.parts))) {
+    u.parts = calloc(u.n_parts, sizeof *u.parts);
+    u.etags = calloc(u.n_parts, sizeof *u.etags);
+    if (!u.parts || !u.etags) {
+        free(u.parts);
+        free(u.etags);
         set_err(err, VX_ENOMEM, "out of memory%s%s", "", "");
         return VX_ENOMEM;
     }
@@ -292,6 +363,7 @@ static vx_status put_multipart(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outc
         abort_upload(s, &u);
     free(u.id);
     free(u.parts);
+    free(u.etags);
     return st;
 }
 

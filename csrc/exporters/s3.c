@@ -12,9 +12,10 @@
  *   a server that died) is found there (a 412, then the ETag the content
  *   must have) instead of being stored twice; newer events get an object of
  *   their own. Objects of the batch that were stored are not sent again.
- * - Every upload verified (Content-MD5, the signed SHA-256, the ETag), a
- *   multipart upload above partSize, the region, endpoint, path style and
- *   credentials of cloud/aws.h. */
+ * - Every upload verified (the signed SHA-256 of each payload, sent as S3's
+ *   checksum too; or Content-MD5 and the ETag), a multipart upload above
+ *   partSize, the region, endpoint, path style and credentials of
+ *   cloud/aws.h. */
 #include "cloud/s3.h"
 #include "events.h"
 #include "exporters/exporters.h"
@@ -49,6 +50,7 @@ typedef struct s3_exporter {
     bool clean_path;
     size_t part_size;
     bool conditional;              /* If-None-Match: *, until the store says it has none */
+    bool md5;                      /* checksum: MD5 (Content-MD5) instead of SHA256 */
     vx_logger *log;
     vx_buf body, name;
     s3_chunk chunks[MAX_CHUNKS];
@@ -140,7 +142,8 @@ static vx_status store(s3_exporter *x, s3_chunk *c, vx_error *err)
     for (int tries = 0; tries < MAX_NAME_TRIES; tries++) {
         vx_s3_put p = {.key = c->key, .body = x->body.data, .len = x->body.len,
                        .content_type = vx_batch_format_content_type(&x->format),
-                       .if_none_match = x->conditional, .part_size = x->part_size};
+                       .if_none_match = x->conditional, .part_size = x->part_size,
+                       .md5 = x->md5};
         vx_s3_outcome outcome;
         bool resent = c->sent;
         c->sent = true;
@@ -294,6 +297,9 @@ bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void 
     vx_opts_int(o, "partSize", (int64_t)VX_S3_MIN_PART, (int64_t)5 << 30, &part_size);
     vx_opts_bool(o, "conditionalWrite", &conditional);
     vx_opts_bool(o, "cleanPath", &clean);
+    static const char *const checksums[] = {"SHA256", "MD5", NULL};
+    int checksum = 0;
+    vx_opts_enum(o, "checksum", checksums, &checksum);
     vx_aws_options aws;
     if (!vx_aws_options_read(o, &aws))
         return false;
@@ -309,6 +315,7 @@ bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void 
         x->clean_path = clean;
         x->conditional = conditional;
         x->part_size = (size_t)part_size;
+        x->md5 = checksum == 1;
         x->path = strdup(path ? path : "");
         st = x->path ? VX_OK : VX_ENOMEM;
     }

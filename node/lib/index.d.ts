@@ -200,6 +200,8 @@ export interface S3ExporterConfig extends AwsOptions {
   conditionalWrite?: boolean;
   /** No leading, trailing or doubled slashes in object names (GOFF's join keeps them; default false). */
   cleanPath?: boolean;
+  /** 'SHA256' (default: the signed payload hash, sent as x-amz-checksum-sha256 too) or 'MD5' (Content-MD5 and the ETag). */
+  checksum?: 'SHA256' | 'MD5';
 }
 
 export interface S3RetrieverConfig extends AwsOptions {

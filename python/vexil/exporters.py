@@ -117,8 +117,9 @@ class S3Exporter(BuiltinExporter):
     another writer holds one, unless ``conditional_write=False``); a batch
     whose export failed is retried under the same names, so nothing is stored
     twice. Objects above ``part_size`` bytes (default 8 MiB, at least 5 MiB)
-    go up in a multipart upload; every upload is verified (Content-MD5, the
-    signed SHA-256, the ETag).
+    go up in a multipart upload; every upload is verified: the signed SHA-256
+    of each payload, also sent as S3's checksum (``checksum="SHA256"``, the
+    default), or Content-MD5 and the ETag (``checksum="MD5"``).
 
     ``region``, ``endpoint`` (an S3-compatible store: path-style addressing
     unless ``force_path_style=False``) and the credentials default to the AWS
@@ -141,7 +142,8 @@ class S3Exporter(BuiltinExporter):
                  profile: str | None = None, access_key_id: Secret | None = None,
                  secret_access_key: Secret | None = None, session_token: Secret | None = None,
                  part_size: int | None = None, conditional_write: bool | None = None,
-                 clean_path: bool | None = None, timeout: float | None = None,
+                 clean_path: bool | None = None, checksum: str | None = None,
+                 timeout: float | None = None,
                  ca_file: str | os.PathLike[str] | None = None,
                  insecure_skip_verify: bool | None = None) -> None:
         if not isinstance(bucket, str) or not bucket:
@@ -153,5 +155,6 @@ class S3Exporter(BuiltinExporter):
                          accessKeyId=access_key_id, secretAccessKey=secret_access_key,
                          sessionToken=session_token, partSize=part_size,
                          conditionalWrite=conditional_write, cleanPath=clean_path,
+                         checksum=checksum,
                          timeout=seconds_to_ms(timeout, "timeout"), caFile=ca_file,
                          insecureSkipVerify=insecure_skip_verify)

@@ -121,6 +121,21 @@ def test_json_csv_parquet_every_event_once_in_goff_shape(moto):
     assert head["ContentType"] == "application/vnd.apache.parquet"
 
 
+def test_md5_mode_single_object(moto):
+    s3 = client(moto)
+    run = uuid.uuid4().hex[:8]
+    with vexil.Engine(FLAGS) as e:
+        e.add_exporter(S3Exporter("vexil", path=run, checksum="MD5", format="csv",
+                                  **keys_of(moto)), flush_interval=3600)
+        evaluate(e, ["m1", "m2"])
+        assert e.flush(timeout=10)
+    (key, body), = objects(s3, f"{run}/").items()
+    import hashlib
+    assert s3.head_object(Bucket="vexil", Key=key)["ETag"].strip('"') == hashlib.md5(body).hexdigest()
+    with vexil.Engine() as e, pytest.raises(ValueError, match="checksum"):
+        e.add_exporter(S3Exporter("vexil", checksum="CRC64", **keys_of(moto)))
+
+
 def test_goff_names_unique_and_clean_path(moto):
     s3 = client(moto)
     run = uuid.uuid4().hex[:8]
@@ -164,12 +179,14 @@ def test_conditional_create_never_overwrites(moto):
     assert [ev["userKey"] for ev in json_events({k: got[k] for k in (f"{run}/fixed-3.json",)})] == ["c"]
 
 
-def test_multipart_above_part_size(moto):
+@pytest.mark.parametrize("checksum", ["SHA256", "MD5"])
+def test_multipart_above_part_size(moto, checksum):
     s3 = client(moto)
     run = uuid.uuid4().hex[:8]
     users = [f"multipart-user-{i:06d}-{'x' * 120}" for i in range(40000)]
     with vexil.Engine(FLAGS) as e:
-        e.add_exporter(S3Exporter("vexil", path=run, part_size=5 * 1024 * 1024, **keys_of(moto)),
+        e.add_exporter(S3Exporter("vexil", path=run, part_size=5 * 1024 * 1024,
+                                  checksum=checksum, **keys_of(moto)),
                        flush_interval=3600, max_events=1_000_000)
         evaluate(e, users)
         assert e.flush(timeout=60)
