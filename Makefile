@@ -36,7 +36,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean conformance test-conformance
+.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node bench-s3 fuzz clean conformance test-conformance
 
 all: lib cli
 
@@ -123,7 +123,22 @@ bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node
+bench: deps bench-c bench-python bench-node bench-s3
+
+# S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
+# (bench/peers/goff_s3, built against the GOFF module from the Go module
+# proxy; the module cache lives in the test servers' cache, outside the
+# checkout).
+PEERS_GO := GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
+  GOPATH=$${XDG_CACHE_HOME:-$$HOME/.cache}/vexil/go
+
+$(BUILD)/bench/goff_s3: bench/peers/goff_s3/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "bench-s3 needs Go"; exit 1; }
+	@mkdir -p $(dir $@)
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_s3
+
+bench-s3: $(BUILD)/bench/bench_s3 $(BUILD)/bench/goff_s3 $(PYVENV)/bin/python
+	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_s3.py
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
