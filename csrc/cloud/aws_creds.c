@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 struct vx_aws_creds {
     vx_cred_cache cache;
@@ -15,6 +16,7 @@ struct vx_aws_creds {
     vx_http_client *http;          /* used by the one fetch in flight */
     pthread_mutex_t mu;            /* guards source */
     char source[48];
+    pid_t pid;                     /* the process the cache's state belongs to */
 };
 
 static char *dup_or_null(const char *s)
@@ -243,6 +245,7 @@ vx_aws_creds *vx_aws_creds_new(const vx_aws_config *c)
         return NULL;
     }
     vx_cred_cache_init(&p->cache, fetch, p, 0);
+    p->pid = getpid();
     return p;
 }
 
@@ -265,6 +268,12 @@ void vx_aws_creds_free(vx_aws_creds *p)
 
 vx_status vx_aws_creds_get(vx_aws_creds *p, vx_cred *out, vx_error *err)
 {
+    /* Exporters have no fork hook: a child whose parent forked during a
+     * fetch would wait for it forever. */
+    if (p->pid != getpid()) {
+        vx_aws_creds_after_fork_child(p);
+        p->pid = getpid();
+    }
     return vx_cred_cache_get(&p->cache, out, err);
 }
 
@@ -286,4 +295,5 @@ void vx_aws_creds_after_fork_child(vx_aws_creds *p)
         return;
     vx_cred_cache_after_fork_child(&p->cache);
     pthread_mutex_init(&p->mu, NULL);
+    p->pid = getpid();
 }

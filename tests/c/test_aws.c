@@ -679,6 +679,67 @@ static void test_web_identity_moto(void)
     clean_env();
 }
 
+/* The s3 exporter from C: three evaluations, one object of three JSON
+ * lines under GOFF's name. */
+static void test_exporter_moto(void)
+{
+    if (!have_moto)
+        return;
+    clean_env();
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    static const char flags[] = "{\"f\":{\"variations\":{\"a\":1},\"defaultRule\":{\"variation\":\"a\"}}}";
+    CHECK_INT(vx_engine_load(e, flags, sizeof flags - 1, VX_FORMAT_JSON, NULL), VX_OK);
+    char prefix[64], opts[1024];
+    snprintf(prefix, sizeof prefix, "c-%d-%lld", (int)getpid(), (long long)vx_cred_now_ms());
+    snprintf(opts, sizeof opts,
+             "{\"bucket\":\"vexil\",\"path\":\"%s\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
+             "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"%s\",\"flushInterval\":3600000}",
+             prefix, test_server_str(&moto, "endpoint"), test_server_str(&moto, "accessKeyId"),
+             test_server_str(&moto, "secretAccessKey"));
+    vx_doc *d = vx_doc_new();
+    vx_error err = {0};
+    CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
+    CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_OK);
+    vx_doc_free(d);
+    for (int i = 0; i < 3; i++) {
+        char user[32];
+        snprintf(user, sizeof user, "c-user-%d", i);
+        vx_context *ctx = vx_context_new(user);
+        vx_result r;
+        vx_engine_eval_int(e, "f", ctx, 0, &r);
+        vx_result_release(&r);
+        vx_context_free(ctx);
+    }
+    CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
+    vx_engine_free(e);
+
+    vx_aws_config cfg = moto_config();
+    vx_s3 s;
+    CHECK_INT(vx_s3_init(&s, &cfg, "vexil", VX_S3_STYLE_AUTO, &err), VX_OK);
+    char pre[80];
+    snprintf(pre, sizeof pre, "%s/", prefix);
+    vx_aws_param q[] = {{"list-type", "2"}, {"prefix", pre}};
+    vx_aws_request r = {.method = "GET", .query = q, .n_query = 2};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    CHECK_INT(vx_s3_perform(&s, NULL, &r, &resp, &err), VX_OK);
+    char count[16] = "", key[256] = "";
+    vx_xml_text(resp.body.data, resp.body.len, NULL, "KeyCount", count, sizeof count);
+    vx_xml_text(resp.body.data, resp.body.len, "Contents", "Key", key, sizeof key);
+    CHECK_STR(count, "1");
+    CHECK(strncmp(key, pre, strlen(pre)) == 0 && strstr(key, "flag-variation-") != NULL);
+    vx_http_response_free(&resp);
+    CHECK_INT(s3_call(&s, "GET", key, NULL, &resp, &err), 200);
+    size_t lines = 0;
+    for (size_t i = 0; i < resp.body.len; i++)
+        lines += resp.body.data[i] == '\n';
+    CHECK_INT(lines, 3);
+    CHECK(strstr(resp.body.data, "\"userKey\":\"c-user-2\"") != NULL);
+    vx_http_response_free(&resp);
+    vx_s3_destroy(&s);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/vexil-test-aws-XXXXXX");
@@ -698,6 +759,7 @@ int main(void)
     CHECK(have_moto);
     RUN(test_sigv4_moto);
     RUN(test_web_identity_moto);
+    RUN(test_exporter_moto);
     if (have_moto)
         test_server_stop(&moto);
     char cmd[300];
