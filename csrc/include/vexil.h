@@ -953,6 +953,14 @@ typedef struct vx_exporter_stats {
 } vx_exporter_stats;
 
 VX_API void vx_exporter_get_stats(const vx_exporter *exporter, vx_exporter_stats *out);
+/**
+ * Why the exporter's last attempt failed ("VX_EHTTP: s3 exporter: PutObject
+ * ...: HTTP 403 AccessDenied: ..."; the message also logged), copied into
+ * out (cap bytes, NUL-terminated); "" when the last attempt succeeded or
+ * none failed yet. Returns the message's full length. Never holds a secret.
+ * Thread-safe.
+ */
+VX_API size_t vx_exporter_last_error(const vx_exporter *exporter, char *out, size_t cap);
 VX_API const char *vx_exporter_name(const vx_exporter *exporter);
 VX_API size_t vx_engine_exporter_count(vx_engine *engine);
 VX_API vx_exporter *vx_engine_exporter_at(vx_engine *engine, size_t i);

@@ -352,6 +352,8 @@ export interface ExporterStats {
   dropped: number;
   pending: number;
   retainedBytes: number;
+  /** Why the last attempt failed (the service's code and message); null after a success. */
+  lastError: string | null;
 }
 
 export interface EngineStats {

@@ -369,7 +369,8 @@ class Engine(_vexil.Engine):
 
     def stats(self) -> dict[str, _vexil.ExporterStats]:
         """Counters per exporter name: exported, failed (attempts), dropped,
-        pending, retained_bytes."""
+        pending, retained_bytes, and last_error (why the last attempt failed,
+        None after a success)."""
         return {h.name: h.stats() for h in self._exporters()}
 
     # ---- life cycle -----------------------------------------------------------------------

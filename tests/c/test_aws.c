@@ -712,6 +712,36 @@ static void test_exporter_moto(void)
         vx_context_free(ctx);
     }
     CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
+    char last[300];
+    CHECK_INT(vx_exporter_last_error(vx_engine_exporter_at(e, 0), last, sizeof last), 0);
+    vx_engine_free(e);
+
+    /* A wrong secret: the 403, its code and message, in the stats. */
+    vx_engine_new(&e);
+    CHECK_INT(vx_engine_load(e, flags, sizeof flags - 1, VX_FORMAT_JSON, NULL), VX_OK);
+    snprintf(opts, sizeof opts,
+             "{\"bucket\":\"vexil\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
+             "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"wrong-secret-value\","
+             "\"flushInterval\":3600000,\"retryInitial\":50}",
+             test_server_str(&moto, "endpoint"), test_server_str(&moto, "accessKeyId"));
+    d = vx_doc_new();
+    CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
+    CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_OK);
+    vx_doc_free(d);
+    vx_context *ctx = vx_context_new("denied");
+    vx_result res;
+    vx_engine_eval_int(e, "f", ctx, 0, &res);
+    vx_result_release(&res);
+    vx_context_free(ctx);
+    CHECK_INT(vx_engine_flush(e, 500), VX_ETIMEDOUT);
+    vx_exporter_stats st;
+    vx_exporter_get_stats(vx_engine_exporter_at(e, 0), &st);
+    CHECK(st.failed_attempts >= 1);
+    CHECK_INT(st.pending, 1);
+    CHECK(vx_exporter_last_error(vx_engine_exporter_at(e, 0), last, sizeof last) > 0);
+    CHECK(strstr(last, "HTTP 403 SignatureDoesNotMatch") != NULL);
+    CHECK(!strstr(last, "wrong-secret-value"));
+    vx_engine_close(e, 100);
     vx_engine_free(e);
 
     vx_aws_config cfg = moto_config();

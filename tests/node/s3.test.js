@@ -80,6 +80,8 @@ test('S3: a wrong secret is a 403 and keeps the events', async (t) => {
   const [s] = e.stats().exporters;
   assert.ok(s.failedAttempts >= 1);
   assert.equal(s.pending, 1);
+  assert.match(s.lastError, /HTTP 403 SignatureDoesNotMatch/);
+  assert.ok(!s.lastError.includes('wrong-secret'));
   await e.close(200);
   assert.throws(() => vexil.S3Exporter({ path: 'x' }), /bucket is required/);
 });

@@ -221,6 +221,8 @@ def test_credential_chain_profile_wrong_then_fixed(moto, tmp_path, monkeypatch, 
         assert not e.flush(timeout=1)
         stats = handle.stats()
         assert stats["failed"] >= 1 and stats["pending"] == 3 and stats["exported"] == 0
+        assert "HTTP 403 SignatureDoesNotMatch" in stats["last_error"]
+        assert moto.secret_access_key not in stats["last_error"]
         text = caplog.text
         assert "HTTP 403 SignatureDoesNotMatch" in text
         assert "not-the-right-secret" not in text and moto.secret_access_key not in text
@@ -229,6 +231,7 @@ def test_credential_chain_profile_wrong_then_fixed(moto, tmp_path, monkeypatch, 
                          f"aws_secret_access_key = {moto.secret_access_key}\n")
         assert e.flush(timeout=10)
         assert handle.stats()["exported"] == 3
+        assert handle.stats()["last_error"] is None
     assert sorted(ev["userKey"] for ev in json_events(objects(s3, f"{run}/"))) == ["p1", "p2", "p3"]
 
 
@@ -258,6 +261,7 @@ def test_missing_bucket_is_a_clear_error(moto, caplog):
         evaluate(e, ["x"])
         assert not e.flush(timeout=1)
         assert h.stats()["pending"] == 1
+        assert "HTTP 404 NoSuchBucket" in h.stats()["last_error"]
         e.close(timeout=0.2)
     assert "HTTP 404 NoSuchBucket" in caplog.text
 
