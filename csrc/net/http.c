@@ -281,6 +281,8 @@ static void set_auth_and_version(CURL *h, const vx_http_request *req)
         curl_easy_setopt(h, CURLOPT_USERNAME, req->aws_access_key ? req->aws_access_key : "");
         curl_easy_setopt(h, CURLOPT_PASSWORD, req->aws_secret_key ? req->aws_secret_key : "");
         curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 1L);
+        /* Object keys may hold "/../": sent and signed as they are. */
+        curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     }
     long v = req->http_version == VX_HTTP_VERSION_1_1   ? CURL_HTTP_VERSION_1_1
              : req->http_version == VX_HTTP_VERSION_2   ? CURL_HTTP_VERSION_2TLS

@@ -551,7 +551,7 @@ static void test_sigv4_moto(void)
     vx_error err = {0};
     CHECK_INT(vx_s3_init(&s, &cfg, "vexil", VX_S3_STYLE_AUTO, &err), VX_OK);
     vx_http_response resp;
-    const char *key = "sig test/ä+b &c=d.json";
+    const char *key = "sig test/../ä+b &c=d.json";
     CHECK_INT(s3_call(&s, "PUT", key, "{\"x\":1}", &resp, &err), 200);
     vx_http_response_free(&resp);
     CHECK_INT(s3_call(&s, "GET", key, NULL, &resp, &err), 200);
@@ -563,7 +563,7 @@ static void test_sigv4_moto(void)
     vx_http_response_init(&resp);
     CHECK_INT(vx_s3_perform(&s, NULL, &r, &resp, &err), VX_OK);
     CHECK_INT(resp.status, 200);
-    CHECK(strstr(resp.body.data, "<Key>sig test/ä+b &amp;c=d.json</Key>") != NULL);
+    CHECK(strstr(resp.body.data, "<Key>sig test/../ä+b &amp;c=d.json</Key>") != NULL);
     vx_http_response_free(&resp);
     vx_s3_destroy(&s);
 
