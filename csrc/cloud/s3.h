@@ -73,8 +73,14 @@ vx_status vx_s3_put_object(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome,
  * vx_s3_put_object checks): hex MD5, or hex MD5 of the parts' MD5s + "-N". */
 void vx_s3_expected_etag(const void *body, size_t len, size_t part_size, char out[48]);
 
-/* The object's ETag (unquoted) by HEAD: VX_OK, VX_ENOTFOUND for a 404, or
- * the failure in *err. */
-vx_status vx_s3_head_etag(vx_s3 *s, const char *key, char *etag, size_t cap, vx_error *err);
+/* The SHA-256 checksum S3 keeps for an object put as p describes in
+ * SHA-256 mode: base64 of the body's hash, or base64 of the hash of the
+ * parts' hashes + "-N" for a multipart object. */
+void vx_s3_expected_sha256(const void *body, size_t len, size_t part_size, char out[64]);
+
+/* The object's ETag (unquoted) and SHA-256 checksum ("" when the store keeps
+ * none) by HEAD: VX_OK, VX_ENOTFOUND for a 404, or the failure in *err. */
+vx_status vx_s3_head(vx_s3 *s, const char *key, char *etag, size_t etag_cap, char *sha256,
+                     size_t sha_cap, vx_error *err);
 
 #endif

@@ -397,9 +397,42 @@ void vx_s3_expected_etag(const void *body, size_t len, size_t part_size, char ou
     free(parts);
 }
 
-vx_status vx_s3_head_etag(vx_s3 *s, const char *key, char *etag, size_t cap, vx_error *err)
+void vx_s3_expected_sha256(const void *body, size_t len, size_t part_size, char out[64])
 {
-    vx_aws_request r = {.method = "HEAD"};
+    digest d;
+    if (!part_size || len <= part_size) {
+        sha_of(body, len, &d);
+        snprintf(out, 64, "%s", d.sha_b64);
+        return;
+    }
+    size_t n = (len + part_size - 1) / part_size;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx) {
+        out[0] = '\0';
+        return;
+    }
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (size_t i = 0; i < n; i++) {
+        size_t off = i * part_size;
+        sha_of((const char *)body + off, len - off < part_size ? len - off : part_size, &d);
+        EVP_DigestUpdate(ctx, d.sha, 32);
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    char b64[45];
+    EVP_EncodeBlock((unsigned char *)b64, md, 32);
+    snprintf(out, 64, "%s-%zu", b64, n);
+}
+
+vx_status vx_s3_head(vx_s3 *s, const char *key, char *etag, size_t cap, char *sha256,
+                     size_t sha_cap, vx_error *err)
+{
+    static const char *const headers[] = {"x-amz-checksum-mode: ENABLED", NULL};
+    vx_aws_request r = {.method = "HEAD", .headers = headers};
+    if (sha_cap)
+        sha256[0] = '\0';
     vx_http_response resp;
     vx_http_response_init(&resp);
     vx_status st = vx_s3_perform(s, key, &r, &resp, err);
@@ -409,8 +442,11 @@ vx_status vx_s3_head_etag(vx_s3 *s, const char *key, char *etag, size_t cap, vx_
         st = VX_ENOTFOUND;
     else if (resp.status < 200 || resp.status > 299)
         st = http_fail(s, "HeadObject", key, &resp, err);
-    else
+    else {
         unquote(resp.etag, etag, cap);
+        if (sha_cap)
+            vx_http_response_header(&resp, "x-amz-checksum-sha256", sha256, sha_cap);
+    }
     vx_http_response_free(&resp);
     return st;
 }

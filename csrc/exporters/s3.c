@@ -129,11 +129,21 @@ static bool next_key(s3_exporter *x, s3_chunk *c, bool taken)
  * answer to an upload that landed was lost)? */
 static vx_status is_ours(s3_exporter *x, const s3_chunk *c, bool *ours, vx_error *err)
 {
-    char want[48], got[96];
-    vx_s3_expected_etag(x->body.data, x->body.len, x->part_size, want);
-    vx_status st = vx_s3_head_etag(&x->s3, c->key, got, sizeof got, err);
-    *ours = st == VX_OK && strcmp(want, got) == 0;
-    return st == VX_ENOTFOUND ? VX_OK : st;
+    char etag[96], sha[96], want[64];
+    vx_status st = vx_s3_head(&x->s3, c->key, etag, sizeof etag, sha, sizeof sha, err);
+    *ours = false;
+    if (st != VX_OK)
+        return st == VX_ENOTFOUND ? VX_OK : st;
+    /* The checksum S3 keeps says it even for KMS-encrypted objects, whose
+     * ETags are not MD5s; else the ETag. */
+    if (sha[0] && !x->md5) {
+        vx_s3_expected_sha256(x->body.data, x->body.len, x->part_size, want);
+        *ours = strcmp(want, sha) == 0;
+    } else {
+        vx_s3_expected_etag(x->body.data, x->body.len, x->part_size, want);
+        *ours = strcmp(want, etag) == 0;
+    }
+    return VX_OK;
 }
 
 /* Uploads x->body as chunk c, under its name or the next free one. */
