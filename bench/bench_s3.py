@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
 
 from registry import server_class  # noqa: E402
 
+FORMATS = ("json", "csv", "parquet")
+
 
 def run(cmd: list[str]) -> dict:
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=1800).stdout
@@ -37,7 +39,7 @@ def main() -> None:
     try:
         best: dict[tuple[str, str], dict] = {}
         load_before = os.getloadavg()
-        for fmt in ("json", "parquet"):
+        for fmt in FORMATS:
             for _ in range(rounds):
                 for who in ("vexil", "goff"):
                     prefix = f"bench-{who}-{uuid.uuid4().hex[:6]}"
@@ -61,7 +63,7 @@ def main() -> None:
               f"({os.cpu_count()} cores)")
         print("| exporter | format | events/s delivered | CPU µs per event |")
         print("|---|---|---:|---:|")
-        for fmt in ("json", "parquet"):
+        for fmt in FORMATS:
             for who, label in (("vexil", "vexil (C core)"), ("goff", "GOFF v1.52.1 s3exporterv2")):
                 r = best[(who, fmt)]
                 print(f"| {label} | {fmt} | {r['events'] / r['wall_s']:,.0f} | "

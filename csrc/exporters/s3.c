@@ -9,8 +9,8 @@
  * - Exactly once across retries: a batch that failed is offered again (with
  *   newer events after it). Its events go back under the same name, so an
  *   upload that reached the store although its answer was lost (a timeout,
- *   a server that died) is found there (a 412, then the ETag the content
- *   must have) instead of being stored twice; newer events get an object of
+ *   a server that died) is found there (a 412, then the checksum or ETag
+ *   the content must have) instead of being stored twice; newer events get an object of
  *   their own. Objects of the batch that were stored are not sent again.
  * - Every upload verified (the signed SHA-256 of each payload, sent as S3's
  *   checksum too; or Content-MD5 and the ETag), a multipart upload above
