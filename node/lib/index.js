@@ -6,21 +6,24 @@
 
 const path = require('node:path');
 
+// The addon: a build of the package's own sources (build/Release, from
+// `npm run build`) when there is one, else the prebuilt binary for this
+// platform (prebuilds/<platform>-<arch>/, with the C libraries it links in
+// prebuilds/vexil.libs). node-gyp-build picks the file.
 function loadAddon() {
   // VEXIL_ADDON: another build of the addon (a sanitizer build, say).
   if (process.env.VEXIL_ADDON) return require(path.resolve(process.env.VEXIL_ADDON));
   const root = path.resolve(__dirname, '..', '..');
-  const tried = [];
-  for (const dir of ['Release', 'Debug']) {
-    const file = path.join(root, 'build', dir, 'vexil.node');
-    try {
-      return require(file);
-    } catch (err) {
-      if (err.code !== 'MODULE_NOT_FOUND') throw err;
-      tried.push(file);
-    }
+  let file;
+  try {
+    file = require('node-gyp-build').resolve(root);
+  } catch (cause) {
+    throw new Error(`vexil: no native addon for ${process.platform}-${process.arch} in ${root}: ` +
+      'no prebuilt binary fits and none was built. Build it from source with ' +
+      '`npm explore vexil -- npm run build` (needs a C compiler and the C libraries vexil links; ' +
+      'see "Add vexil to your app" in the README)', { cause });
   }
-  throw new Error(`vexil: native addon not built (looked for ${tried.join(', ')}); run \`npm install\``);
+  return require(file);
 }
 
 const native = loadAddon();
