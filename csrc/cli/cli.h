@@ -29,6 +29,9 @@ bool cli_parse_format(const char *s, vx_format *out);
 /* Prints a parse or load error for `path` on stderr. */
 void cli_print_load_error(const char *path, vx_status st, const vx_error *err);
 
+/* "--help" or "-h": every subcommand answers them with the usage, exit 0. */
+bool cli_is_help(const char *arg);
+
 int cli_eval(int argc, char **argv);
 int cli_lint(int argc, char **argv);
 void cli_print_usage(void);

@@ -16,7 +16,7 @@ typedef struct eval_opts {
     const char *environment, *enrichment, *export_dir, *export_format, *timeout;
     const char *headers[MAX_HEADERS + 1];
     size_t n_headers;
-    bool all, env, export_log, insecure;
+    bool all, env, export_log, insecure, help;
 } eval_opts;
 
 /* --header is the one option that may repeat. */
@@ -80,6 +80,8 @@ static int parse_args(int argc, char **argv, eval_opts *o)
             o->export_log = true;
         else if (strcmp(argv[i], "--insecure") == 0)
             o->insecure = true;
+        else if (cli_is_help(argv[i]))
+            o->help = true;
         else
             return cli_usage_error("unknown eval option \"%s\"", argv[i]);
     }
@@ -311,6 +313,10 @@ int cli_eval(int argc, char **argv)
     eval_opts o = {0};
     vx_type t;
     int rc = parse_args(argc, argv, &o);
+    if (rc == CLI_OK && o.help) {
+        cli_print_usage();
+        return CLI_OK;
+    }
     if (rc == CLI_OK)
         rc = check_args(&o);
     if (rc != CLI_OK)

@@ -35,6 +35,11 @@ void cli_print_usage(void)
           stdout);
 }
 
+bool cli_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
@@ -82,11 +87,8 @@ bool cli_parse_format(const char *s, vx_format *out)
 
 void cli_print_load_error(const char *path, vx_status st, const vx_error *err)
 {
-    if (err->line > 0)
-        fprintf(stderr, "vexil: %s:%d:%d: %s\n", path, err->line, err->column, err->message);
-    else
-        fprintf(stderr, "vexil: %s: %s (%s)\n", path, err->message[0] ? err->message : "error",
-                vx_status_name(st));
+    char text[512];
+    fprintf(stderr, "vexil: %s\n", vx_error_describe(err, path, text, sizeof text));
 }
 
 int main(int argc, char **argv)
@@ -94,7 +96,7 @@ int main(int argc, char **argv)
     if (argc < 2)
         return cli_usage_error("missing command");
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (cli_is_help(cmd) || strcmp(cmd, "help") == 0) {
         cli_print_usage();
         return CLI_OK;
     }
