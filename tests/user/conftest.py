@@ -188,8 +188,9 @@ def npm_install(app: Path, i: Installs, *specs: str) -> str:
 
 
 def install_node(i: Installs) -> None:
+    # @types/node: what a TypeScript app has (the README's TypeScript examples).
     i.logs["node"] = npm_install(i.app, i, str(i.artifact(f"vexil-{VERSION}.tgz")),
-                                 f"@openfeature/server-sdk@{SDK_VERSION}")
+                                 f"@openfeature/server-sdk@{SDK_VERSION}", "@types/node@20")
 
 
 @pytest.fixture(scope="session")
