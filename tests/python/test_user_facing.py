@@ -102,3 +102,16 @@ def test_no_warning_once_logging_is_configured():
     assert r.returncode == 0, r.stderr
     assert "ExportWarning" not in r.stderr
     assert "ERROR:vexil:exporter broken: error while exporting data" in r.stderr, r.stderr
+
+
+def test_demo_counts_only_the_log_exporters_lines(tmp_path):
+    import ast
+    import re
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, str(ROOT / "examples/python/demo.py"),
+                        str(ROOT / "examples/flags.yaml"), str(tmp_path / "events")],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    wrote = int(re.search(r"the log exporter wrote (\d+) lines", r.stdout).group(1))
+    stats = ast.literal_eval(re.search(r"^stats: (.*)$", r.stdout, re.M).group(1))
+    assert wrote == stats["exporters"]["log"]["exported"] > 0
