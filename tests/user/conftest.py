@@ -116,8 +116,11 @@ def hidden_run(cmd, *, env, cwd, hide: list[Path], timeout=120):
     mounts = ["mount -t tmpfs none /usr/include", "mount -t tmpfs none /usr/local/include"]
     mounts += [f"mount --bind /dev/null '{p}'" for p in hide]
     script = " && ".join(mounts) + ' && exec "$@"'
-    return run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *cmd],
-               env=env, cwd=cwd, timeout=timeout, check=False)
+    # As root a mount namespace is enough; otherwise a user namespace grants
+    # the mounts (inside it only).
+    userns = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    return run(["unshare", *userns, "--mount", "--propagation", "private", "sh", "-c", script,
+                "sh", *cmd], env=env, cwd=cwd, timeout=timeout, check=False)
 
 
 # ---- the installs ------------------------------------------------------------------------

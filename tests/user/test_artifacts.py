@@ -276,3 +276,23 @@ def test_hiding_the_build_libraries_does_hide_them(installs: Installs):
     r = hidden_run([str(cli), "--version"], env=installs.env(), cwd=installs.root,
                    hide=build_libraries())
     assert r.returncode != 0 and "error while loading shared libraries" in r.stderr, r
+
+
+def test_npm_source_build_fallback(installs: Installs, work: Path):
+    # Where no prebuilt binary fits, the README's command builds one from the
+    # package's own sources (this one needs the compiler and -dev packages).
+    app = installs.root / "source-app"
+    npm_install(app, installs, str(installs.artifact(f"vexil-{VERSION}.tgz")))
+    env = installs.env()
+    env.pop("CC")
+    env.pop("CXX")
+    r = run(["npm", "explore", "vexil", "--", "npm", "run", "build"], cwd=app, env=env,
+            timeout=600)
+    built = app / "node_modules" / "vexil" / "build" / "Release" / "vexil.node"
+    assert built.is_file(), r.stdout[-2000:]
+    probe = ("const v = require('vexil');"
+             "const e = new v.Engine({f: {variations: {a: 1}, defaultRule: {variation: 'a'}}});"
+             "console.log(e.intValue('f', 0), Object.keys(require.cache).find((k) => k.endsWith('.node')))")
+    r = run(["node", "-e", probe], cwd=app, env=installs.env(LIBC="musl"))
+    value, addon = r.stdout.split()
+    assert value == "1" and addon == str(built)
