@@ -190,3 +190,23 @@ def test_readme_marks_are_consistent():
         if "file" in b.directives:
             assert b.directives["file"], f"README.md:{b.line}: file needs a name"
     assert RUN, "no README example runs"
+
+
+def test_readme_setups_work(tmp_path, installs: Installs):
+    """Each set-up starts and stops cleanly (the README may not use them all)."""
+    import json
+    import urllib.request
+    from readme_setups import SETUPS
+    for name, fn in SETUPS.items():
+        d = tmp_path / name
+        d.mkdir()
+        ex = Example(dir=d, env={}, installs=installs)
+        try:
+            fn(ex)
+            if name == "webhook":
+                req = urllib.request.Request(ex.env["WEBHOOK_URL"], data=b'{"events": []}')
+                assert urllib.request.urlopen(req, timeout=5).status == 200
+                assert json.loads((d / "received.jsonl").read_text()) == {"events": []}
+        finally:
+            for cleanup in reversed(ex.cleanups):
+                cleanup()
