@@ -108,13 +108,14 @@ def build_libraries() -> list[Path]:
                    if p and name not in allowed and "libvexil" not in name})
 
 
-def hidden_run(cmd, *, env, cwd, hide: list[Path], timeout=120):
+def hidden_run(cmd, *, env, cwd, hide: list[Path], timeout=120, more: list[str] = ()):
     """Runs cmd in a private mount namespace where the build's libraries are
     empty files and /usr/include and /usr/local/include are empty: what a
     machine without the -dev packages (or the libraries at all) looks like
     to the program. Other processes see nothing of it."""
     mounts = ["mount -t tmpfs none /usr/include", "mount -t tmpfs none /usr/local/include"]
     mounts += [f"mount --bind /dev/null '{p}'" for p in hide]
+    mounts += list(more)
     script = " && ".join(mounts) + ' && exec "$@"'
     # As root a mount namespace is enough; otherwise a user namespace grants
     # the mounts (inside it only).

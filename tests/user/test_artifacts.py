@@ -296,3 +296,56 @@ def test_npm_source_build_fallback(installs: Installs, work: Path):
     r = run(["node", "-e", probe], cwd=app, env=installs.env(LIBC="musl"))
     value, addon = r.stdout.split()
     assert value == "1" and addon == str(built)
+
+
+HTTPS_PROGRAM = """
+import sys, vexil
+with vexil.Engine.from_file("flags.yaml") as engine:
+    hook = engine.add_exporter(vexil.WebhookExporter(sys.argv[1], timeout=5.0),
+                               retry_initial=0.05, retry_max=0.1)
+    engine.string_value("greeting", "none", {"targetingKey": "u1"})
+    print(engine.flush(timeout=5.0), hook.stats()["exported"])
+"""
+
+
+def test_wheel_finds_the_ca_bundle_where_another_distribution_keeps_it(installs: Installs,
+                                                                         work: Path):
+    # The wheel's libcurl looks where Debian keeps CA certificates. Here that
+    # place is empty and only /etc/ssl/cert.pem (Alpine's place) has the CA
+    # that signed the server's certificate: verification must still succeed.
+    import http.server
+    import ssl
+    import threading
+    crt, key = work / "ca.pem", work / "key.pem"
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out",
+         str(crt)])
+    posts = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(str(crt), str(key))
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (work / "app.py").write_text(HTTPS_PROGRAM)
+        url = f"https://127.0.0.1:{server.server_address[1]}/events"
+        r = hidden_run([str(installs.venv / "bin" / "python"), "app.py", url], env=installs.env(),
+                       cwd=work, hide=build_libraries(),
+                       more=["mount -t tmpfs none /etc/ssl", f"cp '{crt}' /etc/ssl/cert.pem"])
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["True", "1"], r.stdout + r.stderr
+        assert len(posts) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
