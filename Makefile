@@ -166,7 +166,7 @@ fuzz:
 # `pkg-config --libs vexil` runs without LD_LIBRARY_PATH. Libs.private is LIBS:
 # whatever the core links, for `pkg-config --static`.
 SYSTEM_LIBDIRS := /usr/lib /lib /usr/lib64 /lib64 $(addprefix /usr/lib/,$(shell $(CC) -print-multiarch 2>/dev/null))
-PC_RPATH := $(if $(filter $(LIBDIR),$(SYSTEM_LIBDIRS)),,-Wl,-rpath,$${libdir})
+PC_RPATH := $(if $(filter $(LIBDIR),$(SYSTEM_LIBDIRS)),,-Wl,-rpath,$${libdir} )
 
 $(BUILD)/vexil.pc: FORCE
 	@mkdir -p $(dir $@)
@@ -178,7 +178,7 @@ $(BUILD)/vexil.pc: FORCE
 	   echo 'Description: Feature flags with GO Feature Flag semantics, evaluated by a C engine'; \
 	   echo 'Version: $(VERSION)'; \
 	   echo 'Cflags: -I$${includedir}'; \
-	   echo 'Libs: -L$${libdir} $(PC_RPATH) -lvexil'; \
+	   echo 'Libs: -L$${libdir} $(PC_RPATH)-lvexil'; \
 	   echo 'Libs.private: $(LIBS)'; } > $@.tmp
 	@mv $@.tmp $@
 

@@ -349,3 +349,13 @@ def test_wheel_finds_the_ca_bundle_where_another_distribution_keeps_it(installs:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_pkg_config_rpath_only_outside_the_loaders_directories(installs: Installs, tmp_path):
+    pc = (installs.prefix / "lib" / "pkgconfig" / "vexil.pc").read_text()
+    assert "Libs: -L${libdir} -Wl,-rpath,${libdir} -lvexil" in pc
+    assert f"libdir={installs.prefix}/lib" in pc
+    # Installed under /usr, the loader finds it anyway: no rpath (DESTDIR stages it).
+    run(["make", "-s", "-C", str(ROOT), "install", "PREFIX=/usr", f"DESTDIR={tmp_path}"])
+    pc = (tmp_path / "usr/lib/pkgconfig/vexil.pc").read_text()
+    assert "Libs: -L${libdir} -lvexil" in pc and "rpath" not in pc
