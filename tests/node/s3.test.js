@@ -77,7 +77,7 @@ test('S3: a wrong secret is a 403 and keeps the events', async (t) => {
     { flushInterval: 3600000 });
   e.stringValue('color', 'x', { targetingKey: 'kept' });
   assert.equal(await e.flush(1000), false);
-  const [s] = e.stats().exporters;
+  const [s] = Object.values(e.stats().exporters);
   assert.ok(s.failedAttempts >= 1);
   assert.equal(s.pending, 1);
   assert.match(s.lastError, /HTTP 403 SignatureDoesNotMatch/);

@@ -93,8 +93,10 @@ def test_json_csv_parquet_every_event_once_in_goff_shape(moto):
                            flush_interval=3600)
         evaluate(e, users)
         assert e.flush(timeout=20)
-        stats = e.stats()
-        assert all(s["exported"] == len(users) and s["failed"] == 0 for s in stats.values())
+        stats = e.stats()["exporters"]
+        assert len(stats) == 3
+        assert all(s["exported"] == len(users) and s["failed_attempts"] == 0
+                   for s in stats.values())
 
     got = json_events(objects(s3, f"{run}/json/"))
     assert sorted(ev["userKey"] for ev in got) == sorted(users)
@@ -220,7 +222,7 @@ def test_credential_chain_profile_wrong_then_fixed(moto, tmp_path, monkeypatch, 
         evaluate(e, ["p1", "p2", "p3"])
         assert not e.flush(timeout=1)
         stats = handle.stats()
-        assert stats["failed"] >= 1 and stats["pending"] == 3 and stats["exported"] == 0
+        assert stats["failed_attempts"] >= 1 and stats["pending"] == 3 and stats["exported"] == 0
         assert "HTTP 403 SignatureDoesNotMatch" in stats["last_error"]
         assert moto.secret_access_key not in stats["last_error"]
         text = caplog.text
@@ -289,7 +291,7 @@ def test_server_stopped_then_restarted(own_server):
         evaluate(e, ["r1", "r2"])
         assert not e.flush(timeout=1)  # refused
         evaluate(e, ["r3"])
-        assert h.stats()["pending"] == 3 and h.stats()["failed"] >= 1
+        assert h.stats()["pending"] == 3 and h.stats()["failed_attempts"] >= 1
         server.restart()  # a new, empty moto (same keys), the bucket made again
         assert e.flush(timeout=10)
         assert h.stats()["exported"] == 3
