@@ -93,6 +93,18 @@ class MotoServer(Server):
     def require_signatures(self) -> None:
         self._reset_auth("0")
 
+    def make_bucket(self, name: str) -> None:
+        """A bucket, and objects in it, made without a client library (in
+        the unsigned window): for set-ups that run outside the tests' venv."""
+        self.put(f"/{name}", b"")
+
+    def put(self, path: str, body: bytes) -> None:
+        self.allow_unsigned()
+        try:
+            self._post(path, body, {"Content-Type": "application/octet-stream"}, method="PUT")
+        finally:
+            self.require_signatures()
+
     def after_start(self) -> None:
         self._post(f"/moto-api/seed?a={SEED}", b"")
         self._iam(Action="CreateUser", UserName="vexil")
