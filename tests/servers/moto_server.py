@@ -123,8 +123,10 @@ class MotoServer(Server):
         self.require_signatures()
 
     def restart(self) -> None:
-        """A new moto on the same port: its state is gone, and set-up (same
-        seed, so the same keys) is done again."""
+        """A new moto on the same port: its state is gone, and set-up is done
+        again. The keys are usually the same (the same seed), but not when
+        clients' requests reach moto during set-up and draw from its random
+        generator first: read access_key_id / secret_access_key again."""
         super().restart()
         self.after_start()
 
