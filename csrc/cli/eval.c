@@ -245,7 +245,7 @@ static int setup_engine(vx_engine *e, const eval_opts *o)
     vx_format fmt;
     vx_engine_set_logger(e, VX_LOG_WARN, log_to_stderr, NULL);
     if (!cli_parse_format(o->format, &fmt))
-        return cli_usage_error("unknown format \"%s\" (json or yaml)", o->format);
+        return cli_usage_error("unknown format \"%s\" (json, yaml or toml)", o->format);
     if (o->environment)
         vx_engine_set_environment(e, o->environment);
     if (o->enrichment) {

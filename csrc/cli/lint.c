@@ -25,7 +25,7 @@ int cli_lint(int argc, char **argv)
     if (!path)
         return cli_usage_error("lint needs a file");
     if (!cli_parse_format(format, &fmt))
-        return cli_usage_error("unknown format \"%s\" (json or yaml)", format);
+        return cli_usage_error("unknown format \"%s\" (json, yaml or toml)", format);
     vx_config *cfg = NULL;
     vx_error err = {0};
     vx_status st = vx_config_parse_file(path, fmt, &cfg, &err);

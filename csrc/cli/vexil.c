@@ -91,6 +91,8 @@ bool cli_parse_format(const char *s, vx_format *out)
         *out = VX_FORMAT_JSON;
     else if (strcmp(s, "yaml") == 0 || strcmp(s, "yml") == 0)
         *out = VX_FORMAT_YAML;
+    else if (strcmp(s, "toml") == 0)
+        *out = VX_FORMAT_TOML;
     else
         return false;
     return true;

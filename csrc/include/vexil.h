@@ -382,9 +382,10 @@ VX_API void vx_context_set_source(vx_context *ctx, const vx_context_source *sour
 /* ------------------------------------------------------------------------ */
 
 typedef enum vx_format {
-    VX_FORMAT_AUTO = 0, /* files: by extension (.json, .yaml/.yml); text: JSON if it starts with '{', else YAML */
+    VX_FORMAT_AUTO = 0, /* files: by extension (.json, .yaml/.yml, .toml); text: JSON if it starts with '{', else YAML */
     VX_FORMAT_JSON = 1,
-    VX_FORMAT_YAML = 2
+    VX_FORMAT_YAML = 2,
+    VX_FORMAT_TOML = 3  /* TOML 1.0 (GOFF's fileFormat: toml); date-times read as their text */
 } vx_format;
 
 /**
@@ -1350,7 +1351,7 @@ VX_API vx_status vx_engine_add_builtin_exporter(vx_engine *engine, const char *k
  * "method", "body", "headers", "timeout", and vexil's "maxResponseBytes",
  * "insecureSkipVerify", "caFile", "certFile", "keyFile"; and the other kinds
  * vx_builtin_retriever_kind() lists). Every kind also takes vexil's "format"
- * ("auto", "json" or "yaml"; by default the path's extension decides, else
+ * ("auto", "json", "yaml" or "toml"; by default the path's extension decides, else
  * the content). Retrievers are fetched in the order they are added.
  */
 VX_API vx_status vx_engine_add_builtin_retriever(vx_engine *engine, const char *kind,

@@ -71,7 +71,7 @@ static const char *check_config(const vx_http_retriever_config *c)
         return "invalid method";
     if (!c->client_cert_file != !c->client_key_file)
         return "client certificate and client key must be given together";
-    if (c->format < VX_FORMAT_AUTO || c->format > VX_FORMAT_YAML)
+    if (c->format < VX_FORMAT_AUTO || c->format > VX_FORMAT_TOML)
         return "invalid format";
     for (size_t i = 0; c->headers && c->headers[i]; i++) {
         const char *l = c->headers[i];

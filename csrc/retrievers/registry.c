@@ -28,7 +28,7 @@ const char *vx_builtin_retriever_kind(size_t i)
     return i < N_KINDS ? kinds[i].name : NULL;
 }
 
-static const char *const format_names[] = {"auto", "json", "yaml", NULL};
+static const char *const format_names[] = {"auto", "json", "yaml", "toml", NULL};
 
 vx_status vx_retriever_from_options(vx_engine *engine, const char *kind, const vx_value *options,
                                     const char *path, unsigned flags, vx_error *err)
