@@ -1244,11 +1244,20 @@ VX_API vx_engine_status vx_notification_status(const vx_notification *n);
 /**
  * A notifier in C. notify() runs on a thread vexil owns (never an evaluating
  * thread), one notification at a time per notifier, in publication order; the
- * notification is valid during the call only. A failure is logged, not
- * retried (GOFF does not retry notifiers either). destroy is optional; it runs
- * when the engine is freed. An engine's C notifiers share one thread, started
- * with the first notification: a slow notifier delays the others (up to 1024
- * notifications wait; past that the oldest are dropped and logged). A
+ * notification is valid during the call only. destroy is optional; it runs
+ * when the engine is freed.
+ *
+ * A failed notify() (any status but VX_OK) is retried with backoff, unlike
+ * GOFF: after 1 s, then twice as long each time up to 30 s, up to 3 retries
+ * (the built-in kinds take "maxRetries", "retryInitial" and "retryMax" in ms,
+ * and obey a service's Retry-After); then it is logged at ERROR with its
+ * message ("error while calling the notifier: ...") and counted as failed.
+ * VX_EINVAL is not retried: return it for a request that can never succeed.
+ * A notifier waiting to retry holds back its own later notifications only.
+ *
+ * An engine's C notifiers share one thread, started with the first
+ * notification: a slow notify() delays the others. Up to 1024 notifications
+ * wait per notifier; past that the oldest are dropped and logged. A
  * notification is built only when someone listens (a notifier, or a logger at
  * INFO for the log lines), so publications nobody watches pay nothing.
  */
@@ -1260,6 +1269,22 @@ typedef struct vx_notifier_ops {
 /** Registers a notifier; the engine owns user_data from a successful return. */
 VX_API vx_status vx_engine_add_notifier(vx_engine *engine, const vx_notifier_ops *ops,
                                         void *user_data);
+
+/**
+ * Delivery counters of the engine's C notifiers (built-in kinds included),
+ * cumulative, one count per notifier and notification. Pull notifiers count
+ * only in `dropped`. Thread-safe.
+ */
+typedef struct vx_notify_stats {
+    uint64_t delivered;   /* notify() calls that succeeded */
+    uint64_t retries;     /* attempts repeated after a failure */
+    uint64_t failed;      /* notifications given up on: retries exhausted, a permanent
+                             error, or still undelivered when the engine closed */
+    uint64_t dropped;     /* notifications dropped from a full queue */
+    uint64_t pending;     /* notifications waiting for C notifiers now (retries included) */
+} vx_notify_stats;
+
+VX_API void vx_engine_get_notify_stats(vx_engine *engine, vx_notify_stats *out);
 
 /**
  * A pull notifier, for host languages (like pull exporters): a host thread
