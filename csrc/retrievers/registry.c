@@ -11,6 +11,9 @@
 static const vx_retriever_kind kinds[] = {
     {"file", vx_file_source_make},
     {"http", vx_http_source_make},
+    {"github", vx_github_source_make},
+    {"gitlab", vx_gitlab_source_make},
+    {"bitbucket", vx_bitbucket_source_make},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
