@@ -1398,6 +1398,124 @@ VX_API const char *vx_builtin_exporter_kind(size_t i);
 VX_API const char *vx_builtin_retriever_kind(size_t i);
 VX_API const char *vx_builtin_notifier_kind(size_t i);
 
+/* ------------------------------------------------------------------------ */
+/* Configuration files                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A GO Feature Flag configuration file (a relay proxy's goff-proxy.yaml, or
+ * the Go module's settings written as one) sets up a whole engine: where the
+ * flags come from and how often they are polled, which exporters get which
+ * events, who is told about changes. The file is YAML, JSON or TOML; its
+ * keys are GOFF's, matched case-insensitively:
+ *
+ *   retriever, retrievers           every retriever kind vexil has, with its keys
+ *   pollingInterval                 ms, default 60000 (0: the default; under 1000: 1000)
+ *   enablePollingJitter             +/-10% on the interval (default false)
+ *   fileFormat                      yaml, json or toml: the retrievers' flag format
+ *                                   (default: each file's extension, else its content)
+ *   startWithRetrieverError         start serving defaults when the first retrieval fails
+ *   persistentFlagConfigurationFile the last good flags, kept on disk
+ *   environment                     every evaluation sees env=<environment>
+ *   evaluationContextEnrichment     an object merged into every context
+ *   exporter, exporters             every exporter kind vexil has, with eventType,
+ *                                   flushInterval, maxEventInMemory and the kind's keys
+ *   notifiers (and the older notifier, read when notifiers is empty)
+ *   disableNotifierOnInit           default false: the first load is reported to
+ *                                   notifiers as "everything added", as in GOFF
+ *   flagsets                        GOFF's flag sets: pick one with options->flagset
+ *   envVariablePrefix               the prefix of the environment overrides
+ *
+ * GOFF's environment-variable overrides apply (unless VX_CONFIG_FILE_NO_ENV):
+ * POLLINGINTERVAL=5000, RETRIEVERS_0_PATH=/etc/flags.yaml, EXPORTERS_1_KIND=s3,
+ * RETRIEVER_HEADERS_AUTHORIZATION=..., with envVariablePrefix before each
+ * name when the file sets one; a variable replaces the file's value.
+ *
+ * The relay proxy's own server settings (server, listen, authorizedKeys,
+ * apiKeys, logLevel, swagger, otel...) are accepted and ignored, with one
+ * warning naming them; an unknown key is a warning naming its path and the
+ * nearest known key; inside an entry, the kind's unknown keys likewise
+ * (VX_OPTIONS_LENIENT). A wrong type or a missing required key is an error
+ * naming the key path ("exporters[1].bucket: required for kind s3",
+ * "pollingInterval: must be an integer"); a kind GOFF has and vexil does not
+ * is an error naming the kind. Secrets (tokens, keys, webhook URLs and
+ * secrets) may be {"fromEnv": "NAME"} or {"fromFile": "/path"}, and never
+ * appear in a message or a log line.
+ */
+typedef struct vx_config_file vx_config_file;
+
+#define VX_CONFIG_FILE_NO_ENV 1u  /* ignore GOFF's environment-variable overrides */
+
+typedef struct vx_config_file_options {
+    const char *format;       /* "yaml", "json" or "toml"; NULL: by the file's extension
+                                 (.json, .toml, anything else YAML, as GOFF picks) */
+    const char *flagset;      /* with GOFF's flagsets: the one to use, by name or index
+                                 ("0"); NULL: the top-level settings */
+    unsigned flags;           /* VX_CONFIG_FILE_* */
+    /* vx_engine_new_from_config_file() only: the new engine's logger, set
+     * before anything is read into it (as vx_engine_set_logger). */
+    vx_log_level log_level;   /* default VX_LOG_WARN */
+    vx_log_fn log;
+    void *log_user_data;
+} vx_config_file_options;
+
+VX_API void vx_config_file_options_init(vx_config_file_options *options);
+
+/**
+ * Reads and checks a configuration file: the document, the environment
+ * overrides, the top-level keys and each entry's kind (each kind's own keys
+ * are checked by vx_config_file_apply()). *out is the caller's
+ * (vx_config_file_free). VX_EIO when the file cannot be read, VX_EPARSE
+ * with line and column, VX_EINVAL / VX_ECONFIG with the key path in
+ * err->message. `options` may be NULL. Thread-safe (reads the environment).
+ */
+VX_API vx_status vx_config_file_read(const char *path, const vx_config_file_options *options,
+                                     vx_config_file **out, vx_error *err);
+/** The same from text in memory (options->format: NULL means YAML). */
+VX_API vx_status vx_config_file_parse(const char *text, size_t len,
+                                      const vx_config_file_options *options,
+                                      vx_config_file **out, vx_error *err);
+VX_API void vx_config_file_free(vx_config_file *cf);
+
+/**
+ * What reading the file had to say (ignored server keys, unknown keys, the
+ * environment overrides used): message i and its level (INFO or WARN), or
+ * NULL past the end. vx_config_file_apply() also logs them to the engine.
+ * Strings live as long as cf.
+ */
+VX_API size_t vx_config_file_message_count(const vx_config_file *cf);
+VX_API const char *vx_config_file_message(const vx_config_file *cf, size_t i,
+                                          vx_log_level *level);
+
+/**
+ * Sets up `engine` as the file says: environment, enrichment, then every
+ * retriever, exporter and notifier, in GOFF's order (retriever before
+ * retrievers, exporter before exporters), as the vx_engine_add_builtin_*
+ * functions make them, with key paths in messages. Does not start the
+ * engine: call vx_engine_start() with vx_config_file_refresh_options(). On
+ * failure the engine may hold part of the setup: free it. Thread-safe.
+ */
+VX_API vx_status vx_config_file_apply(const vx_config_file *cf, vx_engine *engine,
+                                      vx_error *err);
+
+/**
+ * The file's refresh settings (pollingInterval, enablePollingJitter,
+ * startWithRetrieverError, persistentFlagConfigurationFile and
+ * notify_on_start = !disableNotifierOnInit) over vx_refresh_options_init()'s
+ * defaults. Strings are borrowed from cf.
+ */
+VX_API void vx_config_file_refresh_options(const vx_config_file *cf, vx_refresh_options *out);
+
+/**
+ * All of it at once: reads the file, makes an engine (with options' logger),
+ * applies the file and starts it (the first retrieval, then polling). *out is
+ * the caller's (vx_engine_free). On any failure nothing is left behind and
+ * *err says why, naming the key path or the retriever.
+ */
+VX_API vx_status vx_engine_new_from_config_file(const char *path,
+                                                const vx_config_file_options *options,
+                                                vx_engine **out, vx_error *err);
+
 #ifdef __cplusplus
 }
 #endif
