@@ -7,12 +7,18 @@
 
 int cli_lint(int argc, char **argv)
 {
-    const char *path = NULL, *format = NULL;
+    const char *path = NULL, *format = NULL, *config_file = NULL, *flagset = NULL;
     for (int i = 0; i < argc; i++) {
         bool missing = false;
         if (cli_opt_value(argc, argv, &i, "--format", &format, &missing)) {
             if (missing)
                 return cli_usage_error("--format needs a value");
+        } else if (cli_opt_value(argc, argv, &i, "--config-file", &config_file, &missing)) {
+            if (missing)
+                return cli_usage_error("--config-file needs a value");
+        } else if (cli_opt_value(argc, argv, &i, "--flagset", &flagset, &missing)) {
+            if (missing)
+                return cli_usage_error("--flagset needs a value");
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("unknown lint option \"%s\"", argv[i]);
         } else if (path) {
@@ -22,6 +28,13 @@ int cli_lint(int argc, char **argv)
         }
     }
     vx_format fmt;
+    if (config_file) {
+        if (path || format)
+            return cli_usage_error("--config-file takes no flag file nor --format");
+        return cli_lint_config_file(config_file, flagset);
+    }
+    if (flagset)
+        return cli_usage_error("--flagset goes with --config-file");
     if (!path)
         return cli_usage_error("lint needs a file");
     if (!cli_parse_format(format, &fmt))

@@ -16,8 +16,10 @@ void cli_print_usage(void)
           "  vexil eval --url URL [--header \"Name: value\"]... [--insecure]\n"
           "             [--timeout SECONDS] [same options as --config]\n"
           "  vexil eval --env --flag KEY [--type TYPE] [--default JSON] [--context JSON]\n"
-          "  vexil lint FILE [--format json|yaml]\n"
-          "  vexil --help | --version\n"
+          "  vexil lint FILE [--format json|yaml]\n",
+          stdout);
+    cli_print_config_file_usage();
+    fputs("  vexil --help | --version\n"
           "\n"
           "TYPE is bool, string, int, float, object or any (default any). --default is\n"
           "JSON (default null), --context a JSON object (default {}), whose targetingKey\n"
