@@ -146,6 +146,7 @@ static void test_slack_payload(void)
              "]}",
              host);
     CHECK_STR(r->body, expected);
+    vx_engine_close(e, 5000);
     vx_notify_stats s;
     vx_engine_get_notify_stats(e, &s);
     CHECK_INT(s.delivered, 2);

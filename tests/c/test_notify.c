@@ -195,13 +195,13 @@ static void test_c_notifier_thread(void)
     CHECK(!pthread_equal(r.caller, pthread_self()));
     CHECK_STR(r.keys, "a,;a,;b,;a,b,;");
     CHECK(strstr(log_text, "notifier 1 failed (VX_EHTTP: receiver said no); retry 1 of 3 in 1000 ms") != NULL);
+    vx_engine_close(e, 2000);
     vx_notify_stats s;
     vx_engine_get_notify_stats(e, &s);
     CHECK_INT(s.delivered, 3);
     CHECK_INT(s.retries, 1);
     CHECK_INT(s.failed, 0);
     CHECK_INT(s.pending, 0);
-    vx_engine_close(e, 2000);
     CHECK_INT(r.destroyed, 0);
     CHECK_INT(vx_engine_add_notifier(e, &ops, &r), VX_ECLOSED);
     vx_engine_free(e);
