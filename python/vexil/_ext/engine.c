@@ -658,6 +658,13 @@ static PyMethodDef engine_methods[] = {
                "Refresh counters: refreshes, failures, unchanged, changes,\n"
                "consecutive_failures, last_success (Unix seconds or None).")},
     {"_add_pull_notifier", vxpy_engine_add_pull_notifier, METH_NOARGS, NULL},
+    {"notifier_stats", vxpy_engine_notifier_stats, METH_NOARGS,
+     PyDoc_STR("notifier_stats()\n--\n\n"
+               "Delivery counters of the built-in notifiers: delivered, retries, failed\n"
+               "(given up after the last retry, or a permanent error), dropped (a full\n"
+               "queue), pending.")},
+    {"_apply_config_file", (PyCFunction)(void (*)(void))vxpy_engine_apply_config_file,
+     METH_VARARGS | METH_KEYWORDS, NULL},
     {NULL}
 };
 #undef FAST
