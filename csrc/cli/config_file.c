@@ -37,8 +37,18 @@ static int read_file(const char *path, const char *flagset, vx_config_file **cf)
     return CLI_OK;
 }
 
+/* As the relay proxy logs: info too (the log exporter's lines, GOFF's
+ * "flag added" lines), on stderr, so stdout keeps only the results. */
+static void log_info_to_stderr(void *user_data, vx_log_level level, const char *message)
+{
+    (void)user_data;
+    const char *name = level >= VX_LOG_ERROR ? "error" : level >= VX_LOG_WARN ? "warning" : "info";
+    fprintf(stderr, "vexil: %s: %s\n", name, message);
+}
+
 int cli_setup_config_file(vx_engine *e, const char *path, const char *flagset)
 {
+    vx_engine_set_logger(e, VX_LOG_INFO, log_info_to_stderr, NULL);
     vx_config_file *cf = NULL;
     int rc = read_file(path, flagset, &cf);
     if (rc != CLI_OK)

@@ -1373,8 +1373,14 @@ VX_API vx_status vx_engine_add_builtin_exporter(vx_engine *engine, const char *k
 
 /**
  * Adds a built-in retriever of `kind` ("file" with "path"; "http" with "url",
- * "method", "body", "headers", "timeout", and vexil's "maxResponseBytes",
- * "insecureSkipVerify", "caFile", "certFile", "keyFile"; and the other kinds
+ * "method", "body", "headers", "timeout", GOFF's "caCertPath",
+ * "clientCertPath", "clientKeyPath" (or vexil's "caFile", "certFile",
+ * "keyFile"), and vexil's "maxResponseBytes", "insecureSkipVerify"; "github",
+ * "gitlab" and "bitbucket" with GOFF's "repositorySlug", "path", "branch"
+ * (default "main"), "token" (a secret; GitHub also "githubToken"), "baseUrl",
+ * "timeout", and vexil's "insecureSkipVerify", "caFile", "maxResponseBytes":
+ * conditional requests, the host's rate limit honoured (no request while it
+ * is exhausted: VX_ELIMIT), ".." refused; and the other kinds
  * vx_builtin_retriever_kind() lists). Every kind also takes vexil's "format"
  * ("auto", "json", "yaml" or "toml"; by default the path's extension decides, else
  * the content). Retrievers are fetched in the order they are added.
@@ -1384,10 +1390,15 @@ VX_API vx_status vx_engine_add_builtin_retriever(vx_engine *engine, const char *
                                                  vx_error *err);
 
 /**
- * Adds a built-in notifier of `kind` ("webhook" with GOFF's "endpointUrl",
- * "secret", "meta", "headers", and vexil's "timeout", "insecureSkipVerify",
- * "caFile"; and the other kinds vx_builtin_notifier_kind() lists), as
- * vx_engine_add_notifier() does.
+ * Adds a built-in notifier of `kind`, as vx_engine_add_notifier() does:
+ * "webhook" (GOFF's "endpointUrl", "secret", "meta", "headers"), "slack",
+ * "discord" and "microsoftteams" (GOFF's "webhookUrl", a secret; Slack also
+ * "slackWebhookUrl"; Teams also vexil's "validateUrl", default true: a
+ * Workflows URL), each with vexil's "timeout" (ms), "insecureSkipVerify",
+ * "caFile", and the retry keys every kind takes: "maxRetries" (default 3),
+ * "retryInitial" and "retryMax" (ms, default 1000 and 30000; a service's
+ * Retry-After wins). The chat kinds send GOFF's payloads within each
+ * service's size limits (see the README).
  */
 VX_API vx_status vx_engine_add_builtin_notifier(vx_engine *engine, const char *kind,
                                                 const vx_value *options, unsigned flags,

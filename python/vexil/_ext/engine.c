@@ -30,8 +30,10 @@ int vxpy_parse_format(PyObject *obj, vx_format *out)
         *out = VX_FORMAT_JSON;
     else if (!PyOS_stricmp(s, "yaml") || !PyOS_stricmp(s, "yml"))
         *out = VX_FORMAT_YAML;
+    else if (!PyOS_stricmp(s, "toml"))
+        *out = VX_FORMAT_TOML;
     else if (PyOS_stricmp(s, "auto")) {
-        PyErr_Format(PyExc_ValueError, "format must be 'json', 'yaml' or None, not %R", obj);
+        PyErr_Format(PyExc_ValueError, "format must be 'json', 'yaml', 'toml' or None, not %R", obj);
         return -1;
     }
     return 0;
