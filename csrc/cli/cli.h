@@ -52,6 +52,9 @@ int cli_setup_config_file(vx_engine *e, const char *path, const char *flagset);
 int cli_lint_config_file(const char *path, const char *flagset);
 void cli_print_config_file_usage(void);
 
+/* "--help" or "-h": every subcommand answers them with the usage, exit 0. */
+bool cli_is_help(const char *arg);
+
 int cli_eval(int argc, char **argv);
 int cli_lint(int argc, char **argv);
 void cli_print_usage(void);

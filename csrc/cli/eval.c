@@ -14,7 +14,7 @@ typedef struct eval_opts {
     const char *environment, *enrichment, *export_dir, *export_format, *timeout;
     const char *config_file, *flagset;
     cli_list headers, exporters, exports, retrievers;
-    bool all, env, export_log, insecure;
+    bool all, env, export_log, insecure, help;
 } eval_opts;
 
 /* The options that may repeat. */
@@ -88,6 +88,8 @@ static int parse_args(int argc, char **argv, eval_opts *o)
             o->export_log = true;
         else if (strcmp(argv[i], "--insecure") == 0)
             o->insecure = true;
+        else if (cli_is_help(argv[i]))
+            o->help = true;
         else
             return cli_usage_error("unknown eval option \"%s\"", argv[i]);
     }
@@ -117,8 +119,10 @@ static int check_args(const eval_opts *o)
         return cli_usage_error("eval needs --flag KEY or --all");
     if (o->export_format && !o->export_dir)
         return cli_usage_error("--export-format needs --export-file");
-    if (o->export_format && strcmp(o->export_format, "json") && strcmp(o->export_format, "csv"))
-        return cli_usage_error("unknown export format \"%s\" (json or csv)", o->export_format);
+    if (o->export_format && strcmp(o->export_format, "json") && strcmp(o->export_format, "csv") &&
+        strcmp(o->export_format, "parquet"))
+        return cli_usage_error("unknown export format \"%s\" (json, csv or parquet)",
+                               o->export_format);
     return check_headers(&o->headers);
 }
 
@@ -333,6 +337,10 @@ int cli_eval(int argc, char **argv)
     eval_opts o = {0};
     vx_type t;
     int rc = parse_args(argc, argv, &o);
+    if (rc == CLI_OK && o.help) {
+        cli_print_usage();
+        return CLI_OK;
+    }
     if (rc == CLI_OK)
         rc = check_args(&o);
     if (rc != CLI_OK)

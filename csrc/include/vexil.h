@@ -142,6 +142,22 @@ typedef struct vx_error {
     char message[256];
 } vx_error;
 
+/**
+ * Describes `err` for people, in one line written to `buf` (`cap` bytes, always
+ * NUL-terminated when cap > 0); returns buf. With a `source` (a file name, a
+ * URL; NULL for none): "source:line:column: what", or "source: what" without
+ * a position (source is not repeated when the message already names it).
+ * Without a source: "what (line L, column C)", or "what".
+ *
+ * `err->message` keeps GOFF's wording, and for a YAML syntax error that is
+ * yaml.v3's, which names its own line ("yaml: line 2: did not find expected
+ * key"), counted differently from `err->line` (the line and column where the
+ * parser stopped): the description leaves yaml.v3's out, so one position is
+ * shown. Thread-safe.
+ */
+VX_API const char *vx_error_describe(const vx_error *err, const char *source, char *buf,
+                                     size_t cap);
+
 /* ------------------------------------------------------------------------ */
 /* Global initialisation                                                     */
 /* ------------------------------------------------------------------------ */
@@ -421,6 +437,15 @@ VX_API const char *vx_config_flag_key(const vx_config *config, size_t i);
 VX_API size_t vx_config_invalid_count(const vx_config *config);
 VX_API const char *vx_config_invalid_key(const vx_config *config, size_t i);
 VX_API const char *vx_config_invalid_reason(const vx_config *config, size_t i);
+/**
+ * What is wrong and where, in vexil's words, when GOFF's reason does not say
+ * it: a query's reason is the Go library's text ("runtime error: invalid
+ * memory address or nil pointer dereference" for a query that does not
+ * parse), kept as GOFF writes it; this names the rule and the query and says
+ * what the text means. NULL when the reason is clear. Valid while the config
+ * lives. The engine's "invalid configuration" log lines and `vexil lint` add it.
+ */
+VX_API const char *vx_config_invalid_detail(const vx_config *config, size_t i);
 /**
  * The flag's definition as parsed (before compilation), or NULL when there is
  * no such valid flag. Valid while the config lives.
@@ -993,23 +1018,37 @@ VX_API vx_status vx_engine_close(vx_engine *engine, int64_t timeout_ms);
  */
 
 /**
- * File exporter (GOFF's fileexporter): each batch is appended to
+ * File exporter (GOFF's fileexporter): each batch is written to
  * output_dir/<filename>, where filename is rendered from `filename_template`
  * (default VX_FILENAME_TEMPLATE_DEFAULT, fields Hostname, Timestamp (Unix
  * seconds at export time) and Format); an invalid template falls back to the
- * default. The file is opened in append mode, mode 0644; output_dir is created
- * (0755) when missing. format "json" (default) writes JSON lines; "csv" renders
- * each event through csv_template (default VX_CSV_TEMPLATE_DEFAULT). A rendered
- * file name that would leave output_dir ("/", "..", NUL) has those characters
- * replaced with '_'. A write error is a failed export (retried). A csv_template
- * that does not parse (whatever the format) is VX_EPARSE, with the template
- * error in *err ("file exporter: invalid csv_template: ...").
+ * default. output_dir is created (0755) when missing; files are mode 0644.
+ *
+ * `format`, case-insensitive, as GOFF reads it: "json" (default) writes JSON
+ * lines; "csv" renders each event through csv_template (default
+ * VX_CSV_TEMPLATE_DEFAULT); "parquet" writes one Parquet file per batch with
+ * GOFF's schema, compressed with parquet_compression_codec (UNCOMPRESSED,
+ * SNAPPY (default), GZIP or ZSTD, case-insensitive); any other name writes
+ * JSON lines, with the name as the file extension. JSON and CSV batches are
+ * appended to the rendered name, as GOFF does. A Parquet file is created new
+ * (O_EXCL): when the rendered name was already used by this exporter (two
+ * flushes in the same second) or exists, "-1", "-2"... goes before the
+ * extension (flag-variation-host-1700000000-1.parquet), where GOFF would
+ * overwrite the earlier file.
+ *
+ * A rendered file name that would leave output_dir ("/", "..", NUL) has those
+ * characters replaced with '_'. A write error is a failed export (retried; a
+ * Parquet file cut short is removed). A csv_template that does not parse
+ * (whatever the format) is VX_EPARSE ("file exporter: invalid csvTemplate:
+ * ..."); a codec name other than those four (GOFF's LZO, BROTLI, LZ4...)
+ * is VX_EINVAL ("file exporter: invalid parquetCompressionCodec ...").
  */
 typedef struct vx_file_exporter_config {
     const char *output_dir;        /* default "." */
-    const char *format;            /* "json" (default) or "csv", case-insensitive */
+    const char *format;            /* "json" (default), "csv" or "parquet", case-insensitive */
     const char *filename_template; /* default VX_FILENAME_TEMPLATE_DEFAULT */
     const char *csv_template;      /* default VX_CSV_TEMPLATE_DEFAULT */
+    const char *parquet_compression_codec; /* default "SNAPPY" */
 } vx_file_exporter_config;
 
 VX_API vx_status vx_file_exporter_new(const vx_file_exporter_config *config,
