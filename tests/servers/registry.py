@@ -9,6 +9,7 @@ from common import Server
 # name -> module in tests/servers/
 MODULES = {
     # "moto": "moto_server", "azurite": "azurite", "fake-gcs": "fake_gcs", ...
+    "otelcol": "otelcol",
 }
 
 
