@@ -1,6 +1,7 @@
 #include "events.h"
 
 #include "json.h"
+#include "trace_context.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,7 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
     ev->anonymous = false;
     ev->variation = ev->version = ev->source = NULL;
     ev->variation_len = ev->version_len = ev->source_len = 0;
+    ev->trace = NULL;
     return ev;
 }
 
@@ -199,6 +201,33 @@ static const char *put_string(flat *f, const char *s, uint32_t *len_out)
     return flat_str(f, s, len);
 }
 
+/* The trace context block (trace_context.h), first in the node area so it
+ * is aligned; only for trace_context exporters. */
+static size_t trace_block_size(const vx_feature_record *r, size_t *chars)
+{
+    if (!r->trace)
+        return 0;
+    *chars += r->trace->state_len + 1;
+    return align8(sizeof(vx_event_trace_block));
+}
+
+static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r)
+{
+    const vx_trace_capture *c = r->trace;
+    vx_event_trace_block *t = (vx_event_trace_block *)(void *)f->nodes;
+    f->nodes += align8(sizeof *t);
+    t->time_ns = c->time_ns;
+    t->has_parent = c->has_parent;
+    memcpy(t->trace_id, c->trace_id, sizeof t->trace_id);
+    memcpy(t->span_id, c->span_id, sizeof t->span_id);
+    t->flags = c->flags;
+    t->reason = r->reason;
+    t->error_code = r->error_code;
+    t->state_len = (uint32_t)c->state_len;
+    t->state = flat_str(f, c->state, c->state_len);
+    ev->trace = t;
+}
+
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now)
 {
@@ -206,10 +235,13 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     const vx_value *user_key = vx_attrs_key(attrs);
     z.cmeta = context_metadata(attrs);
     measure_feature(r, user_key, s, &z);
+    z.nodes += trace_block_size(r, &z.chars);
     flat f;
     vx_event *ev = event_alloc(z.nodes, z.chars, &f);
     if (!ev)
         return NULL;
+    if (r->trace)
+        fill_trace(ev, &f, r);
     ev->type = VX_EVENT_FEATURE;
     ev->creation_date = now;
     ev->anonymous = vx_attrs_anonymous(attrs);

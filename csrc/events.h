@@ -37,6 +37,9 @@ struct vx_event {
     vx_value metadata;            /* feature: object, or VX_NULL when empty */
     vx_value eval_ctx;            /* tracking: object */
     vx_value details;             /* tracking: object, or VX_NULL */
+    /* Feature events recorded while a trace_context exporter exists: in the
+     * event's own block (trace_context.h). NULL otherwise. */
+    const struct vx_event_trace_block *trace;
 };
 
 /* Builds a feature event. `s` may be NULL (source "SERVER", no metadata);
