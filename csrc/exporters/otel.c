@@ -21,12 +21,13 @@
 #include "net/http.h"
 #include "trace_context.h"
 
-#include <openssl/rand.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #define MAX_RESPONSE_BYTES (64 * 1024)
 
@@ -51,22 +52,35 @@ typedef struct vx_otel {
     uint64_t refused, rejected;   /* counters, for the log lines */
     uint8_t rnd[24 * 64];
     size_t rnd_left;
+    pid_t rnd_pid;
 } vx_otel;
 
 /* ---- ids and sampling ----------------------------------------------------------- */
 
-/* OpenSSL's DRBG (reseeded after fork), else the kernel's. */
+/* The kernel's CSPRNG, 64 spans' worth per call. A fork child must not
+ * reuse what its parent drew: otel_export() empties the pool when the pid
+ * changed. */
+static void refill(vx_otel *x)
+{
+    size_t got = 0;
+    while (got < sizeof x->rnd) {
+        ssize_t r = getrandom(x->rnd + got, sizeof x->rnd - got, 0);
+        if (r > 0) {
+            got += (size_t)r;
+        } else if (r < 0 && errno != EINTR) {
+            /* No getrandom (a kernel before 3.17): still unique enough
+             * for a trace view. */
+            for (; got < sizeof x->rnd; got++)
+                x->rnd[got] ^= (uint8_t)(random() >> 7);
+        }
+    }
+    x->rnd_left = sizeof x->rnd;
+}
+
 static void random_fill(vx_otel *x, uint8_t *out, size_t n)
 {
-    if (x->rnd_left < n) {
-        if (RAND_bytes(x->rnd, sizeof x->rnd) != 1 &&
-            getrandom(x->rnd, sizeof x->rnd, 0) != (ssize_t)sizeof x->rnd) {
-            /* Neither source works: still unique enough for a trace view. */
-            for (size_t i = 0; i < sizeof x->rnd; i++)
-                x->rnd[i] ^= (uint8_t)(random() >> 7);
-        }
-        x->rnd_left = sizeof x->rnd;
-    }
+    if (x->rnd_left < n)
+        refill(x);
     memcpy(out, x->rnd + sizeof x->rnd - x->rnd_left, n);
     x->rnd_left -= n;
 }
@@ -239,8 +253,8 @@ static verdict post(vx_otel *x, size_t lo, size_t hi, size_t nspans, int64_t *re
         if (v != SENT && err)
             err->status = VX_EHTTP;
         if (v == FAILED) {
-            char words[200];
-            snprintf(words, sizeof words, "%s", msg);
+            char words[160];
+            snprintf(words, sizeof words, "%.159s", msg);
             snprintf(msg, cap, "HTTP %ld from the collector%s%s", resp.status,
                      words[0] ? ": " : "", words);
         }
@@ -291,7 +305,7 @@ static vx_status deliver(vx_otel *x, size_t lo, size_t hi, size_t nspans, vx_err
     x->failed_at = lo;
     if (err) {
         err->line = err->column = 0;
-        snprintf(err->message, sizeof err->message, "opentelemetry exporter: %s", msg);
+        snprintf(err->message, sizeof err->message, "opentelemetry exporter: %.200s", msg);
     }
     return err && err->status != VX_OK ? err->status : VX_EHTTP;
 }
@@ -334,6 +348,10 @@ static vx_status otel_export(void *ud, const vx_batch *batch, vx_error *err)
 {
     vx_otel *x = ud;
     size_t n = vx_batch_count(batch), i = 0;
+    if (x->rnd_pid != getpid()) {
+        x->rnd_pid = getpid();
+        x->rnd_left = 0;
+    }
     while (x->resuming && i < n && vx_batch_event(batch, i)->seq < x->resume_seq)
         i++;
     x->resuming = false;
