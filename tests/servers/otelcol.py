@@ -1,7 +1,8 @@
 """The OpenTelemetry Collector, built with the official builder (ocb) from
 one collector release: the OTLP receiver, the debug exporter, the contrib
-file exporter (what arrived, written as OTLP protobuf for the tests to read
-back with opentelemetry-proto) and the contrib bearertokenauth extension.
+file exporter (what arrived, written twice: as OTLP protobuf, which the
+Python tests read back with opentelemetry-proto, and as OTLP JSON lines for
+the Node tests) and the contrib bearertokenauth extension.
 
 One collector serves three OTLP/HTTP receivers, all feeding one traces
 pipeline into the file:
@@ -64,6 +65,12 @@ exporters:
   file:
     path: {spans}
     format: proto
+    append: true
+    flush_interval: 100ms
+  file/json:
+    path: {spans_json}
+    format: json
+    append: true
     flush_interval: 100ms
   debug:
     verbosity: basic
@@ -75,7 +82,7 @@ service:
   pipelines:
     traces:
       receivers: [otlp, otlp/auth, otlp/small]
-      exporters: [file, debug]
+      exporters: [file, file/json, debug]
 """
 
 
@@ -115,7 +122,8 @@ class Otelcol(Server):
         config = workdir / "config.yaml"
         config.write_text(CONFIG_YAML.format(
             token=TOKEN, port=port, auth_port=self.auth_port, small_port=self.small_port,
-            small_limit=SMALL_LIMIT, spans=workdir / "spans.pb"))
+            small_limit=SMALL_LIMIT, spans=workdir / "spans.pb",
+            spans_json=workdir / "spans.jsonl"))
         return [str(home() / "otelcol"), "--config", str(config)], {}
 
     def ready(self) -> None:
@@ -127,7 +135,8 @@ class Otelcol(Server):
         return {"endpoint": f"http://127.0.0.1:{self.port}",
                 "auth_endpoint": f"http://127.0.0.1:{self.auth_port}", "token": TOKEN,
                 "small_endpoint": f"http://127.0.0.1:{self.small_port}",
-                "small_limit": SMALL_LIMIT, "spans_file": str(self.workdir / "spans.pb")}
+                "small_limit": SMALL_LIMIT, "spans_file": str(self.workdir / "spans.pb"),
+                "spans_json_file": str(self.workdir / "spans.jsonl")}
 
     # ---- reading back what arrived ---------------------------------------------------
 
