@@ -87,6 +87,19 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+/**
+ * GOFF's OpenTelemetry exporter with its TracerProvider built in: a span
+ * feature_flag.evaluate per feature event, OTLP/HTTP protobuf to a collector.
+ * Options as the core's keys (endpoint, tracesEndpoint, headers, serviceName,
+ * resourceAttributes, tracerName...); unset ones come from the OTEL_*
+ * variables. Spans join the active OpenTelemetry span when
+ * @opentelemetry/api is installed.
+ */
+function OpenTelemetryExporter(config = {}) {
+  const c = typeof config === 'string' ? { endpoint: config } : goffOptions(config, 'OpenTelemetryExporter config');
+  return new BuiltinExporter('opentelemetry', c, ['headers'], { bulk: false });
+}
+
 // ---- retrievers ----------------------------------------------------------------
 
 /** GOFF's file retriever: a local flag file, read at every refresh. */
@@ -120,6 +133,7 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  OpenTelemetryExporter,
   FileRetriever,
   HttpRetriever,
   WebhookNotifier,

@@ -27,6 +27,7 @@ const native = loadAddon();
 const { checkObject, checkMs, checkBool, checkString, checkCount } = require('./check.js');
 const builtins = require('./builtins.js');
 
+const { traceSource } = require('./otel.js');
 const { BuiltinExporter, BuiltinRetriever, BuiltinNotifier } = builtins;
 
 // *Details calls return the value and leave the rest here (see node/src/eval.c):
@@ -387,6 +388,7 @@ class Engine {
   #exitTimeout = 2000;
   #exitMark = -1;
   #closed = false;
+  #traceSource = false; // the active OpenTelemetry span is asked for (otel.js)
 
   /**
    * @param flags a flags object, JSON or YAML text, or nothing (an empty engine)
@@ -818,6 +820,11 @@ class Engine {
         name = this.#addJs((lines) => { for (const line of lines) write(line); }, opts, exporter.options.logFormat ?? null);
       } else {
         name = native.addBuiltinExporter(this.#h, exporter.kind, { ...exporter.options, ...pipelineKeys(opts) });
+        if (exporter.kind === 'opentelemetry' && !this.#traceSource) {
+          this.#traceSource = true;
+          const source = traceSource();
+          if (source) native.engineTraceSource(this.#h, source);
+        }
       }
     } else {
       let fn;
@@ -909,6 +916,7 @@ const vexil = {
   FileExporter: builtins.FileExporter,
   LogExporter: builtins.LogExporter,
   WebhookExporter: builtins.WebhookExporter,
+  OpenTelemetryExporter: builtins.OpenTelemetryExporter,
   FileRetriever: builtins.FileRetriever,
   HttpRetriever: builtins.HttpRetriever,
   WebhookNotifier: builtins.WebhookNotifier,

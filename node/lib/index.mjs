@@ -7,7 +7,8 @@ const require = createRequire(import.meta.url);
 const vexil = require('./index.js');
 
 export const {
-  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, FileRetriever, HttpRetriever,
+  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, OpenTelemetryExporter,
+  FileRetriever, HttpRetriever,
   WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, version,
 } = vexil;
 export { VexilProvider } from './provider.js';
