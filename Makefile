@@ -36,7 +36,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean conformance test-conformance
+.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node bench-otel fuzz clean conformance test-conformance
 
 all: lib cli
 
@@ -119,11 +119,16 @@ bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline $(BUILD)/bench/
 	$(BUILD)/bench/bench_pipeline
 	$(BUILD)/bench/bench_formats
 
+# The OpenTelemetry exporter next to GOFF v1.52.1's on the local collector
+# (bench/bench_otel.py builds the Go peer in bench/peers/).
+bench-otel: $(BUILD)/bench/bench_otel $(PYVENV)/bin/python
+	$(PYVENV)/bin/python bench/bench_otel.py
+
 bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node
+bench: deps bench-c bench-python bench-node bench-otel
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -109,7 +109,8 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
     ev->anonymous = false;
     ev->variation = ev->version = ev->source = NULL;
     ev->variation_len = ev->version_len = ev->source_len = 0;
-    ev->trace = NULL;
+    ev->eval_bits = 0;
+    ev->trace_ns = 0;
     return ev;
 }
 
@@ -201,31 +202,31 @@ static const char *put_string(flat *f, const char *s, uint32_t *len_out)
     return flat_str(f, s, len);
 }
 
-/* The trace context block (trace_context.h), first in the node area so it
- * is aligned; only for trace_context exporters. */
-static size_t trace_block_size(const vx_feature_record *r, size_t *chars)
+/* The trace context (trace_context.h): the parent, when there is one, first
+ * in the node area (where vx_event_parent_of finds it, aligned). */
+static size_t parent_size(const vx_feature_record *r, size_t *chars)
 {
-    if (!r->trace)
+    if (!r->trace || !r->trace->has_parent)
         return 0;
     *chars += r->trace->state_len + 1;
-    return align8(sizeof(vx_event_trace_block));
+    return align8(sizeof(vx_event_parent));
 }
 
 static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r)
 {
     const vx_trace_capture *c = r->trace;
-    vx_event_trace_block *t = (vx_event_trace_block *)(void *)f->nodes;
-    f->nodes += align8(sizeof *t);
-    t->time_ns = c->time_ns;
-    t->has_parent = c->has_parent;
-    memcpy(t->trace_id, c->trace_id, sizeof t->trace_id);
-    memcpy(t->span_id, c->span_id, sizeof t->span_id);
-    t->flags = c->flags;
-    t->reason = r->reason;
-    t->error_code = r->error_code;
-    t->state_len = (uint32_t)c->state_len;
-    t->state = flat_str(f, c->state, c->state_len);
-    ev->trace = t;
+    ev->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
+    ev->trace_ns = (uint32_t)(c->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
+    if (!c->has_parent)
+        return;
+    vx_event_parent *p = (vx_event_parent *)(void *)f->nodes;
+    f->nodes += align8(sizeof *p);
+    memcpy(p->trace_id, c->trace_id, sizeof p->trace_id);
+    memcpy(p->span_id, c->span_id, sizeof p->span_id);
+    p->flags = c->flags;
+    p->state_len = (uint32_t)c->state_len;
+    p->state = flat_str(f, c->state, c->state_len);
+    ev->trace_ns |= VX_TRACE_HAS_PARENT;
 }
 
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
@@ -235,7 +236,7 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     const vx_value *user_key = vx_attrs_key(attrs);
     z.cmeta = context_metadata(attrs);
     measure_feature(r, user_key, s, &z);
-    z.nodes += trace_block_size(r, &z.chars);
+    z.nodes += parent_size(r, &z.chars);
     flat f;
     vx_event *ev = event_alloc(z.nodes, z.chars, &f);
     if (!ev)

@@ -14,6 +14,8 @@ void vx_trace_hooks_init(vx_trace_hooks *h)
     atomic_init(&h->wanted, 0);
     atomic_init(&h->source, NULL);
     pthread_mutex_init(&h->mu, NULL);
+    h->h_traceparent = vx_key_hash("traceparent", 11);
+    h->h_tracestate = vx_key_hash("tracestate", 10);
 }
 
 void vx_trace_hooks_destroy(vx_trace_hooks *h)
@@ -108,18 +110,18 @@ bool vx_tracestate_ok(const char *s, size_t len)
 
 /* ---- capture ------------------------------------------------------------------- */
 
-static const vx_value *string_attr(vx_attrs *attrs, const char *name, size_t len)
+static const vx_value *string_attr(vx_attrs *attrs, const char *name, size_t len, uint32_t hash)
 {
-    const vx_value *v = vx_attrs_get(attrs, name, len, vx_key_hash(name, len));
+    const vx_value *v = vx_attrs_get(attrs, name, len, hash);
     return v && v->type == VX_STRING ? v : NULL;
 }
 
-static bool from_attributes(vx_attrs *attrs, vx_trace_capture *c)
+static bool from_attributes(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *c)
 {
-    const vx_value *tp = string_attr(attrs, "traceparent", 11);
+    const vx_value *tp = string_attr(attrs, "traceparent", 11, h->h_traceparent);
     if (!tp || !vx_traceparent_parse(tp->u.s, tp->len, c->trace_id, c->span_id, &c->flags))
         return false;
-    const vx_value *ts = string_attr(attrs, "tracestate", 10);
+    const vx_value *ts = string_attr(attrs, "tracestate", 10, h->h_tracestate);
     if (ts && vx_tracestate_ok(ts->u.s, ts->len)) {
         c->state = ts->u.s;
         c->state_len = ts->len;
@@ -155,7 +157,7 @@ void vx_trace_capture_now(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *
     out->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     out->state = "";
     out->state_len = 0;
-    out->has_parent = from_attributes(attrs, out) || from_source(h, out);
+    out->has_parent = from_attributes(h, attrs, out) || from_source(h, out);
     if (!out->has_parent) {
         out->state = "";
         out->state_len = 0;
@@ -166,16 +168,19 @@ void vx_trace_capture_now(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *
 
 bool vx_event_get_trace(const vx_event *ev, vx_event_trace *out)
 {
-    if (!ev || !ev->trace || !out)
+    if (!ev || !out || !vx_event_has_trace(ev))
         return false;
-    const vx_event_trace_block *t = ev->trace;
-    out->time_unix_nano = t->time_ns;
-    out->has_parent = t->has_parent;
-    memcpy(out->trace_id, t->trace_id, 16);
-    memcpy(out->parent_span_id, t->span_id, 8);
-    out->trace_flags = t->flags;
-    out->trace_state = t->state;
-    out->reason = (vx_reason)t->reason;
-    out->error_code = (vx_error_code)t->error_code;
+    const vx_event_parent *p = vx_event_parent_of(ev);
+    memset(out, 0, sizeof *out);
+    out->time_unix_nano = vx_event_time_ns(ev);
+    out->has_parent = p != NULL;
+    if (p) {
+        memcpy(out->trace_id, p->trace_id, 16);
+        memcpy(out->parent_span_id, p->span_id, 8);
+        out->trace_flags = p->flags;
+    }
+    out->trace_state = p ? p->state : "";
+    out->reason = (vx_reason)(ev->eval_bits & 7);
+    out->error_code = (vx_error_code)(ev->eval_bits >> 3 & 15);
     return true;
 }

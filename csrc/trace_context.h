@@ -34,6 +34,7 @@ typedef struct vx_trace_hooks {
     atomic_int wanted;                  /* trace_context exporters registered */
     _Atomic(vx_trace_source *) source;  /* NULL: none installed */
     pthread_mutex_t mu;                 /* serialises installs */
+    uint32_t h_traceparent, h_tracestate; /* vx_key_hash of the attribute names */
 } vx_trace_hooks;
 
 void vx_trace_hooks_init(vx_trace_hooks *h);
@@ -66,14 +67,23 @@ bool vx_traceparent_parse(const char *s, size_t len, uint8_t trace_id[16], uint8
 /* A tracestate worth keeping: printable ASCII, at most VX_TRACESTATE_MAX. */
 bool vx_tracestate_ok(const char *s, size_t len);
 
-/* The copy an event keeps (events.c lays it out in the event's block). */
-typedef struct vx_event_trace_block {
-    int64_t time_ns;
+/* What an event keeps (events.c). vx_event.trace_ns holds the nanoseconds
+ * past creation_date and two flags; vx_event.eval_bits the reason (bits 0-2)
+ * and the error code (bits 3-6). An event with a parent holds a
+ * vx_event_parent at the start of its node area: no pointer is needed, and
+ * events without one do not grow. */
+#define VX_TRACE_NS_MASK 0x3fffffffu
+#define VX_TRACE_HAS_CONTEXT 0x40000000u
+#define VX_TRACE_HAS_PARENT 0x80000000u
+
+typedef struct vx_event_parent {
     uint8_t trace_id[16], span_id[8], flags;
-    bool has_parent;
-    uint8_t reason, error_code;
     uint32_t state_len;
-    const char *state;
-} vx_event_trace_block;
+    const char *state;            /* NUL-terminated, in the event's block */
+} vx_event_parent;
+
+/* events.h reads them: vx_event_has_trace(), vx_event_parent_of() (NULL
+ * without a parent) and vx_event_time_ns() (Unix nanoseconds; creationDate's
+ * whole second without a trace context). */
 
 #endif

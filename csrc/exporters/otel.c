@@ -113,9 +113,9 @@ static bool root_sampled(const vx_otel_config *c, const uint8_t trace_id[16])
 /* The span's ids; false when the sampler says no. */
 static bool assign_ids(vx_otel *x, const vx_event *ev, vx_otel_ids *ids)
 {
-    const vx_event_trace_block *t = ev->trace;
+    const vx_event_parent *t = vx_event_parent_of(ev);
     bool sampled;
-    if (t && t->has_parent) {
+    if (t) {
         memcpy(ids->trace_id, t->trace_id, 16);
         sampled = x->c.parent_based ? (t->flags & 1) : root_sampled(&x->c, ids->trace_id);
     } else {

@@ -221,7 +221,8 @@ static void evaluation_event(vx_buf *b, const vx_otel_config *c, const vx_event 
                              uint64_t time_ns)
 {
     const uint32_t A = EVENT_ATTRIBUTES;
-    const vx_event_trace_block *t = ev->trace;
+    bool traced = vx_event_has_trace(ev);
+    unsigned reason = ev->eval_bits & 7, errc = ev->eval_bits >> 3 & 15;
     char name[48];
     vx_pb_put_fixed64_field(b, EVENT_TIME, time_ns);
     vx_pb_put_string_sized(b, EVENT_NAME, LIT("feature_flag.evaluation"),
@@ -236,12 +237,11 @@ static void evaluation_event(vx_buf *b, const vx_otel_config *c, const vx_event 
     /* Conditionally required when there is no variant, opt-in beside one. */
     if (ev->dflt || c->result_value)
         kv_any(b, A, LIT("feature_flag.result.value"), &ev->value);
-    if (t)
+    if (traced)
         kv_string(b, A, LIT("feature_flag.result.reason"), name,
-                  lower_name(vx_reason_name((vx_reason)t->reason), name, sizeof name));
+                  lower_name(vx_reason_name((vx_reason)reason), name, sizeof name));
     if (ev->dflt) {
-        const char *code = t && t->error_code ? vx_error_code_name((vx_error_code)t->error_code)
-                                              : "GENERAL";
+        const char *code = traced && errc ? vx_error_code_name((vx_error_code)errc) : "GENERAL";
         kv_string(b, A, LIT("error.type"), name, lower_name(code, name, sizeof name));
     }
     if (ev->version_len)
@@ -270,16 +270,16 @@ static void status(vx_buf *b, bool dflt)
 void vx_otel_write_span(vx_buf *out, vx_buf *scratch, vx_buf *scratch2, const vx_otel_config *c,
                         const vx_event *ev, const vx_otel_ids *ids)
 {
-    const vx_event_trace_block *t = ev->trace;
+    const vx_event_parent *t = vx_event_parent_of(ev);
     /* Start: when the event was recorded (GOFF: its creationDate, in whole
      * seconds). The evaluation is over by then and vexil does not time it,
      * so the span is an instant: end = start (GOFF ends it at export time). */
-    uint64_t start = t ? (uint64_t)t->time_ns : (uint64_t)ev->creation_date * 1000000000u;
+    uint64_t start = (uint64_t)vx_event_time_ns(ev);
     vx_buf *b = scratch;
     vx_buf_clear(b);
     vx_pb_put_bytes(b, SPAN_TRACE_ID, ids->trace_id, 16);
     vx_pb_put_bytes(b, SPAN_SPAN_ID, ids->span_id, 8);
-    bool parent = t && t->has_parent;
+    bool parent = t != NULL;
     if (parent && t->state_len)
         vx_pb_put_string(b, SPAN_TRACE_STATE, t->state, t->state_len);
     if (parent)
