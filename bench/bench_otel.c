@@ -49,12 +49,13 @@ static vx_engine *engine(void)
     return e;
 }
 
-static vx_exporter *add_otel(vx_engine *e, const char *endpoint)
+static vx_exporter *add_otel_with(vx_engine *e, const char *endpoint, bool trace)
 {
     char json[512];
     snprintf(json, sizeof json,
-             "{\"endpoint\":\"%s\",\"serviceName\":\"vexil-bench\",\"maxMemoryBytes\":%d}",
-             endpoint, 512 << 20);
+             "{\"endpoint\":\"%s\",\"serviceName\":\"vexil-bench\",\"maxMemoryBytes\":%d,"
+             "\"traceContext\":%s}",
+             endpoint, 512 << 20, trace ? "true" : "false");
     vx_doc *d = vx_doc_new();
     vx_doc_parse_json(d, json, strlen(json), NULL);
     vx_exporter *x = NULL;
@@ -63,6 +64,11 @@ static vx_exporter *add_otel(vx_engine *e, const char *endpoint)
         fprintf(stderr, "bench_otel: %s\n", err.message);
     vx_doc_free(d);
     return x;
+}
+
+static vx_exporter *add_otel(vx_engine *e, const char *endpoint)
+{
+    return add_otel_with(e, endpoint, true);
 }
 
 static vx_context **users(size_t n)
@@ -185,8 +191,8 @@ static int latency(const char *endpoint, double secs, double rate)
     return 0;
 }
 
-/* N evaluations with one exporter ("opentelemetry" at ENDPOINT, "noop", or
- * "none"), untimed: for callgrind --toggle-collect=vx_engine_eval_string,
+/* N evaluations with one exporter ("opentelemetry" at ENDPOINT, the same
+ * with traceContext false, "noop", or "none"), untimed: for callgrind --toggle-collect=vx_engine_eval_string,
  * which counts the instructions of the evaluating thread's calls only. */
 static int evals(const char *endpoint, const char *which, size_t n)
 {
@@ -195,6 +201,8 @@ static int evals(const char *endpoint, const char *which, size_t n)
     size_t got = 0;
     if (strcmp(which, "opentelemetry") == 0) {
         add_otel(e, endpoint);
+    } else if (strcmp(which, "opentelemetry-no-trace-context") == 0) {
+        add_otel_with(e, endpoint, false);
     } else if (strcmp(which, "noop") == 0) {
         vx_exporter_options o;
         vx_exporter_options_init(&o);

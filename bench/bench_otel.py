@@ -195,7 +195,7 @@ def main() -> int:
         rate = 0.9 * best["delivered"] / best["wall_s"]
         lat = run_json([str(vexil), "latency", col.endpoint, "5", f"{rate:.0f}"])
         ir = {w: instructions_per_eval(col, vexil, w, 20000)
-              for w in ("none", "noop", "opentelemetry")}
+              for w in ("none", "noop", "opentelemetry", "opentelemetry-no-trace-context")}
     finally:
         col.stop()
     print(f"load average after: {loadavg()}\n")
@@ -218,7 +218,8 @@ def main() -> int:
     if None not in ir.values():
         print(f"| instructions per evaluation (callgrind, evaluating thread): no exporter "
               f"{ir['none']:.0f}, bulk no-op {ir['noop']:.0f}, opentelemetry "
-              f"{ir['opentelemetry']:.0f} | | |")
+              f"{ir['opentelemetry']:.0f}, opentelemetry with traceContext false "
+              f"{ir['opentelemetry-no-trace-context']:.0f} | | |")
     g = min(runs["goff"], key=lambda r: r["wall_s"])
     print(f"| GOFF v1.52.1, opentelemetryexporter (span made on the evaluating goroutine) | "
           f"{g['eval_ns_p50']:.0f} ns | {g['eval_ns_p99']:.0f} ns |")

@@ -110,9 +110,11 @@ bool vx_tracestate_ok(const char *s, size_t len)
 
 /* ---- capture ------------------------------------------------------------------- */
 
+/* The context's own attribute (a lazy source is asked): the engine's
+ * enrichment and the injected keys can hold no trace of the caller's. */
 static const vx_value *string_attr(vx_attrs *attrs, const char *name, size_t len, uint32_t hash)
 {
-    const vx_value *v = vx_attrs_get(attrs, name, len, hash);
+    const vx_value *v = vx_context_lookup_static(attrs->ctx, name, len, hash);
     return v && v->type == VX_STRING ? v : NULL;
 }
 

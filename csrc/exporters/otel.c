@@ -380,6 +380,8 @@ static vx_status otel_export(void *ud, const vx_batch *batch, vx_error *err)
 }
 
 /* ---- the kind ---------------------------------------------------------------------- */
+/* traceContext (whether events carry their trace context) is read by the
+ * registry, which sets the pipeline's trace_context. */
 
 static void otel_free(void *ud)
 {

@@ -88,7 +88,11 @@ vx_status vx_exporter_from_options(vx_engine *engine, const char *kind, const vx
     vx_opts_value(&o, "kind");
     vx_exporter_options p;
     read_pipeline(&o, k, &p);
+    /* Kinds that use the trace context take it by default; traceContext:
+     * false spares the evaluation path its cost. */
     p.trace_context = k->trace_context;
+    if (k->trace_context)
+        vx_opts_bool(&o, "traceContext", &p.trace_context);
     vx_exporter_ops ops = {0};
     void *ud = NULL;
     bool made = o.status == VX_OK && k->make(&o, log, &ops, &ud);

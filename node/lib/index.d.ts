@@ -205,6 +205,12 @@ export interface OpenTelemetryExporterConfig {
     | 'always_on' | 'always_off' | 'traceidratio';
   /** The traceidratio samplers' ratio, in [0, 1] (default 1). */
   samplerArg?: number;
+  /**
+   * Spans join the context's traceparent or the active span (default true);
+   * false makes them roots timed to the second, as GOFF's, and spares
+   * evaluations the lookup.
+   */
+  traceContext?: boolean;
 }
 
 export function FileExporter(config?: FileExporterConfig): BuiltinExporter;

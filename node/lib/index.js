@@ -820,7 +820,7 @@ class Engine {
         name = this.#addJs((lines) => { for (const line of lines) write(line); }, opts, exporter.options.logFormat ?? null);
       } else {
         name = native.addBuiltinExporter(this.#h, exporter.kind, { ...exporter.options, ...pipelineKeys(opts) });
-        if (exporter.kind === 'opentelemetry' && !this.#traceSource) {
+        if (exporter.kind === 'opentelemetry' && exporter.options.traceContext !== false && !this.#traceSource) {
           this.#traceSource = true;
           const source = traceSource();
           if (source) native.engineTraceSource(this.#h, source);

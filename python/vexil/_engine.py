@@ -353,7 +353,7 @@ class Engine(_vexil.Engine):
         if isinstance(exporter, BuiltinExporter):
             handle = self._add_builtin_exporter(exporter.kind,
                                                 {**exporter.options(), **_pipeline_keys(options)})
-            if exporter.kind == "opentelemetry":
+            if exporter.kind == "opentelemetry" and exporter.options().get("traceContext", True):
                 _install_trace_source(self)
             return handle
         if isinstance(exporter, LogExporter):

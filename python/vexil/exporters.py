@@ -127,8 +127,10 @@ class OpenTelemetryExporter(BuiltinExporter):
     Each span joins the caller's trace: the context's ``traceparent``
     attribute (a W3C traceparent string, with an optional ``tracestate``),
     else the active OpenTelemetry span when ``opentelemetry-api`` is
-    installed. Requests hold at most ``max_spans_per_request`` spans and
-    ``max_request_bytes`` bytes.
+    installed; ``trace_context=False`` turns that off (spans are then roots,
+    timed to the second as GOFF's, and evaluations skip the lookup). Requests
+    hold at most ``max_spans_per_request`` spans and ``max_request_bytes``
+    bytes.
     """
 
     __slots__ = ()
@@ -149,7 +151,7 @@ class OpenTelemetryExporter(BuiltinExporter):
                  max_spans_per_request: int | None = None, max_request_bytes: int | None = None,
                  evaluation_event: bool | None = None, result_value: bool | None = None,
                  provider_name: str | None = None, sampler: str | None = None,
-                 sampler_arg: float | None = None) -> None:
+                 sampler_arg: float | None = None, trace_context: bool | None = None) -> None:
         super().__init__(endpoint=endpoint, tracesEndpoint=traces_endpoint, headers=headers,
                          tracerName=tracer_name, serviceName=service_name,
                          resourceAttributes=resource_attributes,
@@ -159,4 +161,4 @@ class OpenTelemetryExporter(BuiltinExporter):
                          maxSpansPerRequest=max_spans_per_request,
                          maxRequestBytes=max_request_bytes, evaluationEvent=evaluation_event,
                          resultValue=result_value, providerName=provider_name, sampler=sampler,
-                         samplerArg=sampler_arg)
+                         samplerArg=sampler_arg, traceContext=trace_context)

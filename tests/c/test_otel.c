@@ -824,6 +824,27 @@ static void test_sampling(void)
     httpd_stop(&h);
 }
 
+/* traceContext: false: GOFF's root spans, timed to the second. */
+static void test_without_trace_context(void)
+{
+    httpd h;
+    CHECK_INT(httpd_start(&h), 0);
+    char url[160], json[300];
+    httpd_url(&h, "/v1/traces", url, sizeof url);
+    vx_engine *e = engine_new();
+    snprintf(json, sizeof json, "{\"tracesEndpoint\":\"%s\",\"traceContext\":false}", url);
+    vx_error err = {0};
+    CHECK_INT(add_otel(e, json, &err), VX_OK);
+    eval_user(e, "my-flag", "u", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    CHECK_INT(vx_engine_flush(e, 10000), VX_OK);
+    CHECK_INT(accepted_spans(&h, &Q, SPANS, 2000), 1);
+    CHECK(!SPANS[0].has_parent);
+    CHECK(SPANS[0].start % 1000000000u == 0);
+    CHECK(!kv_get(&SPANS[0].event_attrs, "feature_flag.result.reason"));
+    vx_engine_free(e);
+    httpd_stop(&h);
+}
+
 /* ---- configuration ----------------------------------------------------------------------- */
 
 static void test_environment(void)
@@ -1003,6 +1024,7 @@ int main(void)
     RUN(test_failed_request_resumes);
     RUN(test_bytes_bound_and_gzip);
     RUN(test_sampling);
+    RUN(test_without_trace_context);
     RUN(test_environment);
     RUN(test_option_errors);
     RUN(test_url_form);

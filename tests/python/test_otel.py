@@ -221,6 +221,19 @@ def test_the_active_opentelemetry_span_is_the_parent(collector):
     assert not by_user["outside"].parent_span_id
 
 
+def test_trace_context_false_gives_root_spans(collector):
+    info = collector.info()
+    tracer = TracerProvider().get_tracer("app")
+    with vexil.Engine(FLAGS) as e:
+        e.add_exporter(exporter_for(collector, trace_context=False))
+        with tracer.start_as_current_span("request"):
+            e.string_value("color", "", {"targetingKey": "u", "traceparent": PARENT})
+        assert e.flush(10)
+    ((_, _, span),) = wait_spans(info["spans_file"], 1)
+    assert not span.parent_span_id
+    assert span.start_time_unix_nano % 1_000_000_000 == 0
+
+
 def test_no_active_span_lookup_without_an_otel_exporter(collector, tmp_path):
     # An engine without an OpenTelemetryExporter never asks for the span: its
     # events carry no trace context (the file exporter's JSON is GOFF's).
