@@ -126,16 +126,6 @@ class Collector:
         self.log.close()
 
 
-def build_peer() -> Path:
-    out = BUILD / "bench" / "goff_otel"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Go's own module cache (outside the checkout), never a toolchain download.
-    env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=readonly")
-    subprocess.run(["go", "build", "-o", str(out), "./goff_otel"], cwd=ROOT / "bench" / "peers",
-                   env=env, check=True)
-    return out
-
-
 def run_json(argv: list[str], env: dict[str, str] | None = None) -> list[dict]:
     res = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if res.returncode != 0:
@@ -174,7 +164,7 @@ def loadavg() -> str:
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     vexil = BUILD / "bench" / "bench_otel"
-    peer = build_peer()
+    peer = BUILD / "bench" / "goff_otel"   # make bench-otel builds it
     work = Path(tempfile.mkdtemp(prefix="vexil-bench-otel-"))
     flags = work / "flags.yaml"
     flags.write_text(FLAGS_YAML)

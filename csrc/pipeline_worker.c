@@ -284,6 +284,8 @@ static void complete_locked(vx_exporter *e, vx_status st, outcome *o)
         settle_success(e, o);
     else
         settle_failure(e, o, now);
+    snprintf(e->last_error, sizeof e->last_error, "%s",
+             st == VX_OK ? "" : o->message[0] ? o->message : vx_status_name(st));
     o->log_it = o->failed && !e->abandoned;
     e->next_tick = now + e->opt.flush_interval_ms;
     e->phase = VX_PHASE_IDLE;

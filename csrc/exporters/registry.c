@@ -12,6 +12,7 @@ static const vx_exporter_kind kinds[] = {
     {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true, NULL, false},
     {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false, NULL, false},
     {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false, NULL, false},
+    {"s3", true, vx_s3_exporter_make, "s3", "bucket", "path", false, NULL, false},
     {"opentelemetry", false, vx_otel_exporter_make, "otlp", NULL, NULL, false,
      .url_key = "endpoint", .trace_context = true},
 };

@@ -87,6 +87,20 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+const AWS_SECRETS = ['accessKeyId', 'secretAccessKey', 'sessionToken'];
+
+/**
+ * GOFF's S3 exporter: each batch one object in `bucket`, named path + "/" +
+ * filename as GOFF names it, unique, verified, multipart above partSize; the
+ * AWS credential chain unless accessKeyId/secretAccessKey/sessionToken are
+ * given (hidden from inspect/toJSON).
+ */
+function S3Exporter(config) {
+  const c = goffOptions(config, 'S3Exporter config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('S3Exporter: bucket is required');
+  return new BuiltinExporter('s3', c, AWS_SECRETS);
+}
+
 /**
  * GOFF's OpenTelemetry exporter with its TracerProvider built in: a span
  * feature_flag.evaluate per feature event, OTLP/HTTP protobuf to a collector.
@@ -115,6 +129,14 @@ function HttpRetriever(config) {
   return new BuiltinRetriever('http', c, ['headers', 'body']);
 }
 
+/** GOFF's S3 retriever: `item` of `bucket`, fetched with If-None-Match on its ETag (a 304 when unchanged). */
+function S3Retriever(config) {
+  const c = goffOptions(config, 'S3Retriever config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('S3Retriever: bucket is required');
+  if (typeof c.item !== 'string' || !c.item) throw new TypeError('S3Retriever: item is required');
+  return new BuiltinRetriever('s3', c, AWS_SECRETS);
+}
+
 // ---- notifiers -----------------------------------------------------------------
 
 /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change. */
@@ -133,8 +155,10 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  S3Exporter,
   OpenTelemetryExporter,
   FileRetriever,
   HttpRetriever,
+  S3Retriever,
   WebhookNotifier,
 };

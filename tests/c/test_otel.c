@@ -650,6 +650,9 @@ static void test_foreign_400_is_retried(void)
     CHECK_INT(accepted_spans(&h, &Q, SPANS, 2000), 5);
     CHECK(log_has("HTTP 400 from the collector"));
     CHECK(!log_has("dropped"));
+    char last[256];
+    vx_exporter_last_error(vx_engine_exporter_at(e, 0), last, sizeof last);
+    CHECK_STR(last, "");  /* the last attempt succeeded */
     vx_engine_free(e);
     httpd_stop(&h);
 }

@@ -262,7 +262,7 @@ def test_collector_stopped_mid_stream_and_restarted_loses_nothing(collector):
                 collector.restart()
             e.string_value("color", "", {"targetingKey": f"u{i}"})
         assert e.flush(30)
-        assert h.stats()["failed"] >= 1 and h.stats()["pending"] == 0
+        assert h.stats()["failed_attempts"] >= 1 and h.stats()["pending"] == 0
     spans = wait_spans(info["spans_file"], 300)
     keys = user_keys(spans)
     assert set(keys) == {f"u{i}" for i in range(300)}
@@ -281,7 +281,7 @@ def test_a_span_over_the_collectors_limit_is_dropped_alone(collector, caplog):
                     ctx["gofeatureflag"] = {"exporterMetadata": {"blob": big}}
                 e.string_value("color", "", ctx)
             assert e.flush(10)
-            assert h.stats()["exported"] == 20 and h.stats()["failed"] == 0
+            assert h.stats()["exported"] == 20 and h.stats()["failed_attempts"] == 0
         assert wait_until(lambda: any("refused the span of flag color as invalid" in r.getMessage()
                                       and "request body too large" in r.getMessage()
                                       for r in caplog.records))
@@ -306,7 +306,9 @@ def test_a_wrong_bearer_token_is_visible_and_keeps_the_events(collector, caplog,
         assert not e.flush(1)
         assert good.stats()["exported"] == 5
         stats = bad.stats()
-        assert stats["failed"] >= 1 and stats["pending"] == 5 and stats["exported"] == 0
+        assert stats["failed_attempts"] >= 1 and stats["pending"] == 5 and stats["exported"] == 0
+        assert "HTTP 401 from the collector" in stats["last_error"]
+        assert "wrong" not in stats["last_error"]
         assert wait_until(lambda: any("HTTP 401 from the collector" in r.getMessage()
                                       for r in caplog.records))
         assert not any(info["token"] in r.getMessage() or "wrong" in r.getMessage()
@@ -351,7 +353,7 @@ def test_partial_success_is_counted_and_not_retried(caplog):
                 for i in range(3):
                     e.string_value("color", "", {"targetingKey": f"u{i}"})
                 assert e.flush(10)
-                assert h.stats()["failed"] == 0
+                assert h.stats()["failed_attempts"] == 0
             assert wait_until(lambda: any(
                 "rejected 1 of 3 spans (span 0 has a bad attribute); not sent again"
                 in r.getMessage() for r in caplog.records))
