@@ -131,6 +131,30 @@ static bool from_attributes(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture
     return true;
 }
 
+/* A source answers the same traceparent for every evaluation inside one
+ * span: the last one parsed on this thread is kept. */
+static _Thread_local struct {
+    char text[56];
+    uint8_t trace_id[16], span_id[8], flags;
+} last_parsed;
+
+static bool parse_cached(const char *tp, vx_trace_capture *c)
+{
+    if (memcmp(tp, last_parsed.text, 56) == 0 && last_parsed.text[0]) {
+        memcpy(c->trace_id, last_parsed.trace_id, 16);
+        memcpy(c->span_id, last_parsed.span_id, 8);
+        c->flags = last_parsed.flags;
+        return true;
+    }
+    if (!vx_traceparent_parse(tp, strlen(tp), c->trace_id, c->span_id, &c->flags))
+        return false;
+    memcpy(last_parsed.text, tp, 56);
+    memcpy(last_parsed.trace_id, c->trace_id, 16);
+    memcpy(last_parsed.span_id, c->span_id, 8);
+    last_parsed.flags = c->flags;
+    return true;
+}
+
 static bool from_source(vx_trace_hooks *h, vx_trace_capture *c)
 {
     vx_trace_source *s = atomic_load_explicit(&h->source, memory_order_acquire);
@@ -142,7 +166,7 @@ static bool from_source(vx_trace_hooks *h, vx_trace_capture *c)
         return false;
     tp[55] = '\0';
     c->state_buf[VX_TRACESTATE_MAX] = '\0';
-    if (!vx_traceparent_parse(tp, strlen(tp), c->trace_id, c->span_id, &c->flags))
+    if (!parse_cached(tp, c))
         return false;
     size_t n = strlen(c->state_buf);
     if (vx_tracestate_ok(c->state_buf, n)) {

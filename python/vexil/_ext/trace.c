@@ -23,6 +23,7 @@ struct vxpy_trace {
     bool last_ok;
     char last_parent[56];
     char last_state[513];
+    size_t last_state_len;
 };
 
 void vxpy_trace_free(vxpy_trace *t)
@@ -69,6 +70,7 @@ static void remember(vxpy_trace *t, PyObject *span)
     if (p && s && pn == 55 && (size_t)sn < sizeof t->last_state) {
         memcpy(t->last_parent, p, 56);
         memcpy(t->last_state, s, (size_t)sn + 1);
+        t->last_state_len = (size_t)sn;
         t->last_ok = true;
     }
     Py_DECREF(r);
@@ -80,20 +82,26 @@ static bool trace_source(void *user_data, char traceparent[56], char *tracestate
     /* Only an evaluation from Python calls this, with the GIL; be sure. */
     if (!PyGILState_Check())
         return false;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
+    /* The source never raises into an evaluation, nor clears what the
+     * caller had pending (evaluations normally have nothing pending). */
+    PyObject *type = NULL, *value = NULL, *tb = NULL;
+    bool pending = PyErr_Occurred() != NULL;
+    if (pending)
+        PyErr_Fetch(&type, &value, &tb);
     PyObject *span = current_span(t);
     if (span && span != Py_None && span != t->last_span)
         remember(t, span);
     bool ok = span && span != Py_None && span == t->last_span && t->last_ok;
     Py_XDECREF(span);
-    /* The source never raises into an evaluation. */
     PyErr_Clear();
-    PyErr_Restore(type, value, tb);
+    if (pending)
+        PyErr_Restore(type, value, tb);
     if (!ok)
         return false;
     memcpy(traceparent, t->last_parent, 56);
-    snprintf(tracestate, cap, "%s", t->last_state);
+    size_t n = t->last_state_len < cap ? t->last_state_len : cap - 1;
+    memcpy(tracestate, t->last_state, n);
+    tracestate[n] = '\0';
     return true;
 }
 

@@ -57,6 +57,7 @@ typedef struct vxpy_state {
     PyObject *s_empty;
     PyObject *s_exported, *s_failed, *s_dropped, *s_pending, *s_retained_bytes;
     PyObject *s_anonymous, *s_gofeatureflag;
+    PyObject *s_traceparent, *s_tracestate;  /* asked for when an OpenTelemetry exporter is */
 
     /* Contexts reused by evaluations with a dict. The GIL guards the pool;
      * an evaluation pops its context first, so a re-entrant evaluation (a
