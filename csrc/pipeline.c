@@ -761,6 +761,8 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
         return;
     pthread_mutex_unlock(&p->mu);
     cond_init(&p->done_cv);
+    /* A thread the child does not have may have been installing a source. */
+    pthread_mutex_init(&p->trace.mu, NULL);
     /* The parent's recorded events, and tickets that threads the child does
      * not have took, are not the child's. */
     inbox_discard(atomic_load_explicit(&p->inbox[0], memory_order_relaxed));
