@@ -14,6 +14,7 @@
 #include "trace_context.h"
 #include "test.h"
 
+#include <sys/wait.h>
 #include <zlib.h>
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -848,6 +849,49 @@ static void test_without_trace_context(void)
     httpd_stop(&h);
 }
 
+/* A fork child draws its own ids: the parent's unused random bytes are
+ * not reused (the same trace ids in two processes would merge traces). */
+static void test_fork_child_ids(void)
+{
+    httpd h;
+    CHECK_INT(httpd_start(&h), 0);
+    char url[160], json[300];
+    httpd_url(&h, "/v1/traces", url, sizeof url);
+    vx_engine *e = engine_new();
+    snprintf(json, sizeof json, "{\"tracesEndpoint\":\"%s\"}", url);
+    vx_error err = {0};
+    CHECK_INT(add_otel(e, json, &err), VX_OK);
+    eval_user(e, "my-flag", "before-fork", NULL);
+    CHECK_INT(vx_engine_flush(e, 10000), VX_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        eval_user(e, "my-flag", "child", NULL);
+        int rc = vx_engine_flush(e, 10000) == VX_OK ? 0 : 1;
+        _exit(rc);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    eval_user(e, "my-flag", "parent", NULL);
+    CHECK_INT(vx_engine_flush(e, 10000), VX_OK);
+    int n = accepted_spans(&h, &Q, SPANS, 2000);
+    CHECK_INT(n, 3);
+    const span *child = NULL, *parent = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(user_of(&SPANS[i]), "child"))
+            child = &SPANS[i];
+        else if (!strcmp(user_of(&SPANS[i]), "parent"))
+            parent = &SPANS[i];
+    }
+    CHECK(child && parent);
+    if (child && parent) {
+        CHECK(memcmp(child->trace_id, parent->trace_id, 16) != 0);
+        CHECK(memcmp(child->span_id, parent->span_id, 8) != 0);
+    }
+    vx_engine_free(e);
+    httpd_stop(&h);
+}
+
 /* ---- configuration ----------------------------------------------------------------------- */
 
 static void test_environment(void)
@@ -1028,6 +1072,7 @@ int main(void)
     RUN(test_bytes_bound_and_gzip);
     RUN(test_sampling);
     RUN(test_without_trace_context);
+    RUN(test_fork_child_ids);
     RUN(test_environment);
     RUN(test_option_errors);
     RUN(test_url_form);
