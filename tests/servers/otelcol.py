@@ -14,6 +14,7 @@ pipeline into the file:
 
 from __future__ import annotations
 
+import shutil
 import struct
 import time
 from pathlib import Path
@@ -105,6 +106,8 @@ class Otelcol(Server):
 
     @classmethod
     def install(cls) -> None:
+        if not shutil.which("go"):
+            raise RuntimeError("otelcol: building the collector needs Go (1.24 or newer) on PATH")
         dest = home()
         build = dest / "build"
         build.mkdir(parents=True, exist_ok=True)
