@@ -52,7 +52,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 fuzz clean conformance test-conformance
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel fuzz clean conformance test-conformance
 
 all: lib cli
 
@@ -141,11 +141,12 @@ bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline $(BUILD)/bench/
 	$(BUILD)/bench/bench_pipeline
 	$(BUILD)/bench/bench_formats
 
+
 bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node bench-s3
+bench: deps bench-c bench-python bench-node bench-s3 bench-otel
 
 # S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
 # (bench/peers/goff_s3, built against the GOFF module from the Go module
@@ -161,6 +162,16 @@ $(BUILD)/bench/goff_s3: bench/peers/goff_s3/main.go bench/peers/go.mod bench/pee
 
 bench-s3: $(BUILD)/bench/bench_s3 $(BUILD)/bench/goff_s3 $(PYVENV)/bin/python
 	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_s3.py
+
+# The OpenTelemetry exporter next to GOFF v1.52.1's (bench/peers/goff_otel,
+# with the TracerProvider its relay proxy installs) on one local collector.
+$(BUILD)/bench/goff_otel: bench/peers/goff_otel/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "bench-otel needs Go"; exit 1; }
+	@mkdir -p $(dir $@)
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_otel
+
+bench-otel: $(BUILD)/bench/bench_otel $(BUILD)/bench/goff_otel $(PYVENV)/bin/python
+	$(PYVENV)/bin/python bench/bench_otel.py
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -631,6 +631,8 @@ static void record_event(vx_engine *e, const char *key, vx_result *r, vx_attrs *
         .value = r->value,
         .failed = r->error_code != VX_ERRC_NONE,
         .version = r->version,
+        .reason = (uint8_t)r->reason,
+        .error_code = (uint8_t)r->error_code,
     };
     vx_pipeline_record_feature(e->pipeline, &rec, attrs);
 }

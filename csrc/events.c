@@ -1,6 +1,7 @@
 #include "events.h"
 
 #include "json.h"
+#include "trace_context.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,8 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
     ev->anonymous = false;
     ev->variation = ev->version = ev->source = NULL;
     ev->variation_len = ev->version_len = ev->source_len = 0;
+    ev->eval_bits = 0;
+    ev->trace_ns = 0;
     return ev;
 }
 
@@ -199,6 +202,33 @@ static const char *put_string(flat *f, const char *s, uint32_t *len_out)
     return flat_str(f, s, len);
 }
 
+/* The trace context (trace_context.h): the parent, when there is one, first
+ * in the node area (where vx_event_parent_of finds it, aligned). */
+static size_t parent_size(const vx_feature_record *r, size_t *chars)
+{
+    if (!r->trace || !r->trace->has_parent)
+        return 0;
+    *chars += r->trace->state_len + 1;
+    return align8(sizeof(vx_event_parent));
+}
+
+static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r)
+{
+    const vx_trace_capture *c = r->trace;
+    ev->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
+    ev->trace_ns = (uint32_t)(c->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
+    if (!c->has_parent)
+        return;
+    vx_event_parent *p = (vx_event_parent *)(void *)f->nodes;
+    f->nodes += align8(sizeof *p);
+    memcpy(p->trace_id, c->trace_id, sizeof p->trace_id);
+    memcpy(p->span_id, c->span_id, sizeof p->span_id);
+    p->flags = c->flags;
+    p->state_len = (uint32_t)c->state_len;
+    p->state = flat_str(f, c->state, c->state_len);
+    ev->trace_ns |= VX_TRACE_HAS_PARENT;
+}
+
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now)
 {
@@ -206,10 +236,13 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     const vx_value *user_key = vx_attrs_key(attrs);
     z.cmeta = context_metadata(attrs);
     measure_feature(r, user_key, s, &z);
+    z.nodes += parent_size(r, &z.chars);
     flat f;
     vx_event *ev = event_alloc(z.nodes, z.chars, &f);
     if (!ev)
         return NULL;
+    if (r->trace)
+        fill_trace(ev, &f, r);
     ev->type = VX_EVENT_FEATURE;
     ev->creation_date = now;
     ev->anonymous = vx_attrs_anonymous(attrs);

@@ -7,6 +7,7 @@
 #include "attrs.h"
 #include "buf.h"
 #include "pipeline.h"
+#include "trace_context.h"
 #include "value.h"
 
 #include <stdatomic.h>
@@ -30,14 +31,40 @@ struct vx_event {
     uint8_t type;                 /* vx_event_type */
     bool dflt;
     bool anonymous;
+    /* Trace context (trace_context.h), in what was padding so that events
+     * stay the size they were: the evaluation's reason and error code, and
+     * (trace_ns) the nanoseconds past creation_date plus two flags. Zero
+     * unless a trace_context exporter exists. */
+    uint8_t eval_bits;
     int64_t creation_date;
     const char *user_key, *key, *variation, *version, *source;
     uint32_t user_key_len, key_len, variation_len, version_len, source_len;
+    uint32_t trace_ns;
     vx_value value;               /* feature */
     vx_value metadata;            /* feature: object, or VX_NULL when empty */
     vx_value eval_ctx;            /* tracking: object */
     vx_value details;             /* tracking: object, or VX_NULL */
 };
+
+/* Trace context accessors (declared in trace_context.h). */
+#define VX_EVENT_NODES_OFFSET ((sizeof(struct vx_event) + 7) & ~(size_t)7)
+
+static inline bool vx_event_has_trace(const struct vx_event *ev)
+{
+    return ev->trace_ns & VX_TRACE_HAS_CONTEXT;
+}
+
+static inline const vx_event_parent *vx_event_parent_of(const struct vx_event *ev)
+{
+    if (!(ev->trace_ns & VX_TRACE_HAS_PARENT))
+        return NULL;
+    return (const vx_event_parent *)(const void *)((const char *)ev + VX_EVENT_NODES_OFFSET);
+}
+
+static inline int64_t vx_event_time_ns(const struct vx_event *ev)
+{
+    return ev->creation_date * 1000000000 + (int64_t)(ev->trace_ns & VX_TRACE_NS_MASK);
+}
 
 /* Builds a feature event. `s` may be NULL (source "SERVER", no metadata);
  * strings it points to must outlive the event. NULL when out of memory. */

@@ -19,6 +19,7 @@ void vx_exporter_options_init(vx_exporter_options *options)
     options->retry_initial_ms = 1000;
     options->retry_max_ms = 60000;
     options->name = NULL;
+    options->trace_context = false;
 }
 
 vx_status vx_engine_add_exporter(vx_engine *engine, const vx_exporter_options *options,

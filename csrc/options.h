@@ -67,8 +67,10 @@ bool vx_opts_secret(vx_opts *o, const char *key, bool required, char **out);
  * array of malloc'd strings (vx_opts_free_list), NULL when absent. */
 bool vx_opts_string_list(vx_opts *o, const char *key, bool required, char ***out);
 /* HTTP headers: an object of name -> string, or name -> [strings] (GOFF's
- * map[string][]string), or an array of "Name: value" lines. *out as above,
- * holding "Name: value" lines; names and values may not contain CR or LF. */
+ * map[string][]string), or name -> a secret as vx_opts_secret takes it
+ * ({"fromEnv": NAME} / {"fromFile": path}), or an array of "Name: value"
+ * lines. *out as above, holding "Name: value" lines; names and values may
+ * not contain CR or LF. vx_opts_free_list wipes the lines it frees. */
 bool vx_opts_headers(vx_opts *o, const char *key, char ***out);
 void vx_opts_free_list(char **list);
 

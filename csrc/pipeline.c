@@ -54,6 +54,7 @@ vx_pipeline *vx_pipeline_new(vx_logger *log)
     p->log = log;
     vx_log_init(&p->logs[0]);
     vx_log_init(&p->logs[1]);
+    vx_trace_hooks_init(&p->trace);
     return p;
 }
 
@@ -109,6 +110,7 @@ static void pipeline_destroy(vx_pipeline *p)
         free(s);
         s = o;
     }
+    vx_trace_hooks_destroy(&p->trace);
     pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -317,7 +319,17 @@ void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_a
     if (!rec.version)
         rec.version = "";
     vx_event_settings *s = atomic_load_explicit(&p->settings, memory_order_acquire);
-    vx_event *ev = vx_event_new_feature(&rec, attrs, s, (int64_t)time(NULL));
+    int64_t now;
+    vx_trace_capture cap;
+    if (vx_trace_wanted(&p->trace)) {
+        vx_trace_capture_now(&p->trace, attrs, &cap);
+        rec.trace = &cap;
+        now = cap.time_ns / 1000000000;
+    } else {
+        rec.trace = NULL;
+        now = (int64_t)time(NULL);
+    }
+    vx_event *ev = vx_event_new_feature(&rec, attrs, s, now);
     if (ev)
         record(p, ev);
 }
@@ -468,6 +480,8 @@ static vx_status attach(vx_pipeline *p, vx_exporter *e)
     e->next = e->log_pos = log->head;
     e->next_tick = vx_now_ms() + e->opt.flush_interval_ms;
     atomic_fetch_add(&p->active[e->opt.event_type], 1);
+    if (e->opt.trace_context && e->opt.event_type == VX_EVENT_FEATURE)
+        atomic_fetch_add(&p->trace.wanted, 1);
     /* A failed start is retried by the next record or flush. */
     vx_exporter_start_locked(e);
     vx_inbox_set_policy(p, e->opt.event_type);
@@ -747,6 +761,8 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
         return;
     pthread_mutex_unlock(&p->mu);
     cond_init(&p->done_cv);
+    /* A thread the child does not have may have been installing a source. */
+    pthread_mutex_init(&p->trace.mu, NULL);
     /* The parent's recorded events, and tickets that threads the child does
      * not have took, are not the child's. */
     inbox_discard(atomic_load_explicit(&p->inbox[0], memory_order_relaxed));

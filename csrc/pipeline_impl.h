@@ -10,6 +10,7 @@
 
 #include "events.h"
 #include "pipeline.h"
+#include "trace_context.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -164,6 +165,7 @@ struct vx_pipeline {
     uint64_t fork_gen;
     _Atomic(vx_event_settings *) settings;
     _Atomic(vx_inbox *) inbox[2]; /* allocated with the type's first exporter */
+    vx_trace_hooks trace;         /* trace_context exporters and the source */
 };
 
 int64_t vx_now_ms(void);

@@ -9,10 +9,12 @@
 #include <strings.h>
 
 static const vx_exporter_kind kinds[] = {
-    {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true},
-    {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false},
-    {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false},
-    {"s3", true, vx_s3_exporter_make, "s3", "bucket", "path", false},
+    {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true, NULL, false},
+    {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false, NULL, false},
+    {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false, NULL, false},
+    {"s3", true, vx_s3_exporter_make, "s3", "bucket", "path", false, NULL, false},
+    {"opentelemetry", false, vx_otel_exporter_make, "otlp", NULL, NULL, false,
+     .url_key = "endpoint", .trace_context = true},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
@@ -87,6 +89,11 @@ vx_status vx_exporter_from_options(vx_engine *engine, const char *kind, const vx
     vx_opts_value(&o, "kind");
     vx_exporter_options p;
     read_pipeline(&o, k, &p);
+    /* Kinds that use the trace context take it by default; traceContext:
+     * false spares the evaluation path its cost. */
+    p.trace_context = k->trace_context;
+    if (k->trace_context)
+        vx_opts_bool(&o, "traceContext", &p.trace_context);
     vx_exporter_ops ops = {0};
     void *ud = NULL;
     bool made = o.status == VX_OK && k->make(&o, log, &ops, &ud);

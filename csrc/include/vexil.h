@@ -845,6 +845,59 @@ VX_API vx_event_type vx_batch_type(const vx_batch *batch);
 VX_API size_t vx_batch_to_json(const vx_batch *batch, char *buf, size_t cap);
 
 /**
+ * The trace context of a feature event, for exporters of traces (the
+ * OpenTelemetry exporter). Feature events carry one only while an exporter
+ * registered with vx_exporter_options.trace_context exists.
+ *
+ * time_unix_nano  when the event was recorded (creationDate is that instant
+ *                 in whole seconds)
+ * has_parent      the evaluation ran inside a trace: trace_id, parent_span_id
+ *                 and trace_flags come from its W3C traceparent (the
+ *                 context's `traceparent` attribute, a string such as
+ *                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+ *                 when the context has none or it is malformed, the engine's
+ *                 trace context source, see vx_engine_set_trace_context_source)
+ * trace_state     the context's `tracestate` attribute (or the source's) when
+ *                 there is a parent, else ""; valid while the event's batch is
+ * reason, error_code  the evaluation's (GOFF's events do not carry them)
+ */
+typedef struct vx_event_trace {
+    int64_t time_unix_nano;
+    bool has_parent;
+    uint8_t trace_id[16];
+    uint8_t parent_span_id[8];
+    uint8_t trace_flags;
+    const char *trace_state;
+    vx_reason reason;
+    vx_error_code error_code;
+} vx_event_trace;
+
+/** Fills *out and returns true when the event carries a trace context. */
+VX_API bool vx_event_get_trace(const vx_event *ev, vx_event_trace *out);
+
+/**
+ * Supplies the caller's current trace context when an evaluation context has
+ * no (valid) `traceparent` attribute: the host's active span, for instance
+ * (the Python and Node bindings install one reading the OpenTelemetry API's
+ * current span). Writes a W3C traceparent (55 characters and a NUL) into
+ * `traceparent` and a tracestate ("" when none, at most tracestate_cap - 1
+ * bytes) into `tracestate`, and returns true; false when there is no current
+ * span. Called on the evaluating thread, during the evaluation, only while a
+ * trace_context exporter is registered; it must not call into the engine.
+ */
+typedef bool (*vx_trace_context_fn)(void *user_data, char traceparent[56], char *tracestate,
+                                    size_t tracestate_cap);
+
+/**
+ * Installs (fn non-NULL) or removes (fn NULL) the trace context source.
+ * `user_data` stays the caller's and must outlive the engine's evaluations
+ * (remove the source before freeing it). Thread-safe; evaluations in flight
+ * may still call the previous source.
+ */
+VX_API vx_status vx_engine_set_trace_context_source(vx_engine *engine, vx_trace_context_fn fn,
+                                                    void *user_data);
+
+/**
  * Records a tracking event (GOFF's Track). `details` may be NULL (the event's
  * trackingEventDetails is then null). Never blocks on I/O. Returns VX_OK,
  * VX_EINVAL, VX_ECLOSED after vx_engine_close(), or VX_EIO when the context's
@@ -892,6 +945,11 @@ VX_API vx_status vx_engine_set_exporter_metadata(vx_engine *engine, const vx_val
  *                   successful export resets it. Failed events are kept and
  *                   retried, never dropped unless the memory cap is hit.
  * name              used in logs and stats (copied); NULL gives "exporter-<n>"
+ * trace_context     false (default). true: while this exporter is registered,
+ *                   feature events carry their trace context (see
+ *                   vx_event_get_trace), which costs a clock read and one or
+ *                   two attribute lookups per event; without such an exporter
+ *                   nothing of it is looked up or stored.
  */
 typedef struct vx_exporter_options {
     vx_event_type event_type;
@@ -903,6 +961,7 @@ typedef struct vx_exporter_options {
     int64_t retry_initial_ms;
     int64_t retry_max_ms;
     const char *name;
+    bool trace_context;
 } vx_exporter_options;
 
 VX_API void vx_exporter_options_init(vx_exporter_options *options);

@@ -101,6 +101,19 @@ function S3Exporter(config) {
   return new BuiltinExporter('s3', c, AWS_SECRETS);
 }
 
+/**
+ * GOFF's OpenTelemetry exporter with its TracerProvider built in: a span
+ * feature_flag.evaluate per feature event, OTLP/HTTP protobuf to a collector.
+ * Options as the core's keys (endpoint, tracesEndpoint, headers, serviceName,
+ * resourceAttributes, tracerName...); unset ones come from the OTEL_*
+ * variables. Spans join the active OpenTelemetry span when
+ * @opentelemetry/api is installed.
+ */
+function OpenTelemetryExporter(config = {}) {
+  const c = typeof config === 'string' ? { endpoint: config } : goffOptions(config, 'OpenTelemetryExporter config');
+  return new BuiltinExporter('opentelemetry', c, ['headers'], { bulk: false });
+}
+
 // ---- retrievers ----------------------------------------------------------------
 
 /** GOFF's file retriever: a local flag file, read at every refresh. */
@@ -195,6 +208,7 @@ module.exports = {
   LogExporter,
   WebhookExporter,
   S3Exporter,
+  OpenTelemetryExporter,
   FileRetriever,
   HttpRetriever,
   S3Retriever,

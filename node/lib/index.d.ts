@@ -166,6 +166,53 @@ export interface WebhookExporterConfig {
   caFile?: string;
 }
 
+/**
+ * OpenTelemetry exporter options. Unset ones come from the standard variables
+ * (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION,
+ * _CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY, OTEL_SERVICE_NAME,
+ * OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER[_ARG]).
+ */
+export interface OpenTelemetryExporterConfig {
+  /** The collector's base URL: /v1/traces is appended (default http://localhost:4318). */
+  endpoint?: string;
+  /** The full traces URL, used as it is. */
+  tracesEndpoint?: string;
+  /** Request headers; a value may be a Secret. */
+  headers?: { [name: string]: string | string[] | { fromEnv: string } | { fromFile: string } };
+  /** GOFF's tracerName: the instrumentation scope (default "go-feature-flag"). */
+  tracerName?: string;
+  /** The resource's service.name (default "unknown_service"). */
+  serviceName?: string;
+  resourceAttributes?: { [key: string]: string | number | boolean };
+  /** Request timeout in ms (default 10000). */
+  timeout?: number;
+  compression?: 'gzip' | 'none';
+  insecureSkipVerify?: boolean;
+  caFile?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  /** Spans per request (default 512). */
+  maxSpansPerRequest?: number;
+  /** Bytes per request before compression (default 4 MiB). */
+  maxRequestBytes?: number;
+  /** The semantic conventions' feature_flag.evaluation span event (default true). */
+  evaluationEvent?: boolean;
+  /** feature_flag.result.value on that event even when a variant is known (default false). */
+  resultValue?: boolean;
+  /** feature_flag.provider.name (default "vexil"). */
+  providerName?: string;
+  sampler?: 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio'
+    | 'always_on' | 'always_off' | 'traceidratio';
+  /** The traceidratio samplers' ratio, in [0, 1] (default 1). */
+  samplerArg?: number;
+  /**
+   * Spans join the context's traceparent or the active span (default true);
+   * false makes them roots timed to the second, as GOFF's, and spares
+   * evaluations the lookup.
+   */
+  traceContext?: boolean;
+}
+
 /** What every AWS kind (S3 exporter and retriever) reads besides its own keys. */
 export interface AwsOptions {
   /** Else AWS_REGION, AWS_DEFAULT_REGION, the profile's region. */
@@ -216,6 +263,13 @@ export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
 export function S3Exporter(config: S3ExporterConfig): BuiltinExporter;
 export function LogExporter(config?: LogExporterConfig): BuiltinExporter;
 export function WebhookExporter(config: WebhookExporterConfig): BuiltinExporter;
+/**
+ * GOFF's OpenTelemetry exporter: a span feature_flag.evaluate per feature
+ * event, sent as OTLP/HTTP protobuf. A string is the endpoint. Spans join the
+ * context's traceparent attribute, else the active OpenTelemetry span (when
+ * @opentelemetry/api is installed).
+ */
+export function OpenTelemetryExporter(config?: OpenTelemetryExporterConfig | string): BuiltinExporter;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
 
@@ -601,6 +655,7 @@ declare const vexil: {
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
   S3Exporter: typeof S3Exporter;
+  OpenTelemetryExporter: typeof OpenTelemetryExporter;
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
   S3Retriever: typeof S3Retriever;

@@ -30,6 +30,7 @@ const native = loadAddon();
 const { checkObject, checkMs, checkBool, checkString, checkCount } = require('./check.js');
 const builtins = require('./builtins.js');
 
+const { traceSource } = require('./otel.js');
 const { BuiltinExporter, BuiltinRetriever, BuiltinNotifier } = builtins;
 
 // *Details calls return the value and leave the rest here (see node/src/eval.c):
@@ -393,6 +394,7 @@ class Engine {
   #exitTimeout = DEFAULT_WAIT_MS;
   #exitMark = -1;
   #closed = false;
+  #traceSource = false; // the active OpenTelemetry span is asked for (otel.js)
 
   /**
    * @param flags a flags object, JSON or YAML text, or nothing (an empty engine)
@@ -879,6 +881,11 @@ class Engine {
         name = this.#addJs((lines) => { for (const line of lines) write(line); }, opts, exporter.options.logFormat ?? null);
       } else {
         name = native.addBuiltinExporter(this.#h, exporter.kind, { ...exporter.options, ...pipelineKeys(opts) });
+        if (exporter.kind === 'opentelemetry' && exporter.options.traceContext !== false && !this.#traceSource) {
+          this.#traceSource = true;
+          const source = traceSource();
+          if (source) native.engineTraceSource(this.#h, source);
+        }
       }
     } else {
       let fn;
@@ -973,6 +980,7 @@ const vexil = {
   LogExporter: builtins.LogExporter,
   WebhookExporter: builtins.WebhookExporter,
   S3Exporter: builtins.S3Exporter,
+  OpenTelemetryExporter: builtins.OpenTelemetryExporter,
   FileRetriever: builtins.FileRetriever,
   HttpRetriever: builtins.HttpRetriever,
   S3Retriever: builtins.S3Retriever,

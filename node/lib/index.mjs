@@ -7,9 +7,28 @@ const require = createRequire(import.meta.url);
 const vexil = require('./index.js');
 
 export const {
-  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, FileRetriever, HttpRetriever,
-  GitHubRetriever, GitLabRetriever, BitbucketRetriever, WebhookNotifier, SlackNotifier, DiscordNotifier,
-  TeamsNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, S3Exporter, S3Retriever, version,
+  BitbucketRetriever,
+  BuiltinExporter,
+  BuiltinNotifier,
+  BuiltinRetriever,
+  ConfigError,
+  Context,
+  DiscordNotifier,
+  Engine,
+  FileExporter,
+  FileRetriever,
+  GitHubRetriever,
+  GitLabRetriever,
+  HttpRetriever,
+  LogExporter,
+  OpenTelemetryExporter,
+  S3Exporter,
+  S3Retriever,
+  SlackNotifier,
+  TeamsNotifier,
+  version,
+  WebhookExporter,
+  WebhookNotifier,
 } = vexil;
 export { VexilProvider } from './provider.js';
 export default vexil;

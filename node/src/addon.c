@@ -140,6 +140,7 @@ static const export_fn functions[] = {
     {"engineCloseSync", vxn_engine_close_sync, 0},
     {"addJsExporter", vxn_add_js_exporter, 0},
     {"addBuiltinExporter", vxn_add_builtin_exporter, 0},
+    {"engineTraceSource", vxn_engine_trace_source, 0},
     {"pumpAck", vxn_pump_ack, 0},
     {"addBuiltinRetriever", vxn_add_builtin_retriever, 0},
     {"addBuiltinNotifier", vxn_add_builtin_notifier, 0},

@@ -63,6 +63,15 @@ def _pipeline_keys(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in keys.items() if v is not None}
 
 
+def _install_trace_source(engine: _vexil.Engine) -> None:
+    """Spans of an OpenTelemetryExporter join the caller's active span (when
+    opentelemetry-api is installed and the context has no traceparent)."""
+    from . import _otel
+    parts = _otel.trace_source()
+    if parts is not None:
+        engine._set_trace_source(*parts)
+
+
 _LIVE_OPTIONS = ("jitter", "start_timeout", "persistent_file", "start_with_error",
                  "stale_after", "notify_on_start")
 
@@ -390,8 +399,11 @@ class Engine(_vexil.Engine):
     def _register(self, exporter: Any, options: dict[str, Any]) -> _vexil.ExporterHandle:
         deliver: Callable[[list[Any]], Any]
         if isinstance(exporter, BuiltinExporter):
-            return self._add_builtin_exporter(exporter.kind,
-                                              {**exporter.options(), **_pipeline_keys(options)})
+            handle = self._add_builtin_exporter(exporter.kind,
+                                                {**exporter.options(), **_pipeline_keys(options)})
+            if exporter.kind == "opentelemetry" and exporter.options().get("traceContext", True):
+                _install_trace_source(self)
+            return handle
         if isinstance(exporter, LogExporter):
             handle = self._add_pull_exporter(options, exporter.format)
             log, level = exporter.logger, exporter.level

@@ -15,7 +15,8 @@ from typing import Any, ClassVar, Mapping
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinExporter", "FileExporter", "LogExporter", "S3Exporter", "WebhookExporter"]
+__all__ = ["BuiltinExporter", "FileExporter", "LogExporter", "OpenTelemetryExporter",
+           "S3Exporter", "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
                         "{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n")
@@ -158,3 +159,61 @@ class S3Exporter(BuiltinExporter):
                          checksum=checksum,
                          timeout=seconds_to_ms(timeout, "timeout"), caFile=ca_file,
                          insecureSkipVerify=insecure_skip_verify)
+
+
+class OpenTelemetryExporter(BuiltinExporter):
+    """GOFF's OpenTelemetry exporter with its TracerProvider built in: one span
+    ``feature_flag.evaluate`` per feature event (GOFF's attributes, plus a
+    ``feature_flag.evaluation`` event with the semantic conventions' ones),
+    sent as OTLP/HTTP protobuf to a collector. Tracking events are skipped,
+    as GOFF does.
+
+    ``endpoint`` is the collector's base URL (``/v1/traces`` is appended);
+    ``traces_endpoint`` a full URL used as it is. Unset, both come from the
+    standard variables (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_ENDPOINT), else ``http://localhost:4318``; the same
+    holds for ``headers`` (OTEL_EXPORTER_OTLP_HEADERS; a value may be
+    ``{"fromEnv": "NAME"}`` or ``{"fromFile": "/path"}``), ``service_name``
+    (OTEL_SERVICE_NAME), ``resource_attributes`` (OTEL_RESOURCE_ATTRIBUTES),
+    ``timeout`` in seconds (OTEL_EXPORTER_OTLP_TIMEOUT), ``compression``
+    (``"gzip"`` or ``"none"``), the TLS files and ``sampler`` /
+    ``sampler_arg`` (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG).
+
+    Each span joins the caller's trace: the context's ``traceparent``
+    attribute (a W3C traceparent string, with an optional ``tracestate``),
+    else the active OpenTelemetry span when ``opentelemetry-api`` is
+    installed; ``trace_context=False`` turns that off (spans are then roots,
+    timed to the second as GOFF's, and evaluations skip the lookup). Requests
+    hold at most ``max_spans_per_request`` spans and ``max_request_bytes``
+    bytes.
+    """
+
+    __slots__ = ()
+    kind = "opentelemetry"
+    bulk = False
+    shown_keys = ("endpoint", "tracesEndpoint", "tracerName", "serviceName")
+    secret_keys = ("headers",)
+
+    def __init__(self, endpoint: str | None = None, *, traces_endpoint: str | None = None,
+                 headers: Mapping[str, Secret] | None = None, tracer_name: str | None = None,
+                 service_name: str | None = None,
+                 resource_attributes: Mapping[str, str | int | float | bool] | None = None,
+                 timeout: float | None = None, compression: str | None = None,
+                 insecure_skip_verify: bool | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 client_cert_file: str | os.PathLike[str] | None = None,
+                 client_key_file: str | os.PathLike[str] | None = None,
+                 max_spans_per_request: int | None = None, max_request_bytes: int | None = None,
+                 evaluation_event: bool | None = None, result_value: bool | None = None,
+                 provider_name: str | None = None, sampler: str | None = None,
+                 sampler_arg: float | None = None, trace_context: bool | None = None) -> None:
+        super().__init__(endpoint=endpoint, tracesEndpoint=traces_endpoint, headers=headers,
+                         tracerName=tracer_name, serviceName=service_name,
+                         resourceAttributes=resource_attributes,
+                         timeout=seconds_to_ms(timeout, "timeout"), compression=compression,
+                         insecureSkipVerify=insecure_skip_verify, caFile=ca_file,
+                         clientCertFile=client_cert_file, clientKeyFile=client_key_file,
+                         maxSpansPerRequest=max_spans_per_request,
+                         maxRequestBytes=max_request_bytes, evaluationEvent=evaluation_event,
+                         resultValue=result_value, providerName=provider_name, sampler=sampler,
+                         samplerArg=sampler_arg, traceContext=trace_context)

@@ -10,6 +10,7 @@ from common import Server
 MODULES = {
     "moto": "moto_server",
     # "azurite": "azurite", "fake-gcs": "fake_gcs", ...
+    "otelcol": "otelcol",
 }
 
 

@@ -142,3 +142,16 @@ def moto(ex: Example) -> None:
         "AWS_ACCESS_KEY_ID": server.access_key_id,
         "AWS_SECRET_ACCESS_KEY": server.secret_access_key,
         "AWS_EC2_METADATA_DISABLED": "true"})
+
+
+@setup("otelcol")
+def otelcol(ex: Example) -> None:
+    """The test OpenTelemetry Collector (tests/servers/otelcol.py) as the
+    collector the standard variable names: OTEL_EXPORTER_OTLP_ENDPOINT."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from registry import server_class
+
+    server = server_class("otelcol")().start()
+    ex.cleanup(server.close)
+    ex.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = server.info()["endpoint"]

@@ -578,6 +578,8 @@ static void engine_dealloc(PyObject *self)
         vx_engine_free(e);
         Py_END_ALLOW_THREADS
     }
+    vxpy_trace_free(SELF->trace);
+    SELF->trace = NULL;
     tp->tp_free(self);
     Py_DECREF(tp);
 }
@@ -646,6 +648,7 @@ static PyMethodDef engine_methods[] = {
     {"_add_pull_exporter", (PyCFunction)(void (*)(void))vxpy_engine_add_pull,
      METH_VARARGS | METH_KEYWORDS, NULL},
     {"_add_builtin_exporter", vxpy_engine_add_builtin_exporter, METH_VARARGS, NULL},
+    {"_set_trace_source", vxpy_engine_set_trace_source, METH_VARARGS, NULL},
     {"_add_builtin_retriever", vxpy_engine_add_builtin_retriever, METH_VARARGS, NULL},
     {"_add_builtin_notifier", vxpy_engine_add_builtin_notifier, METH_VARARGS, NULL},
     {"_exporters", vxpy_engine_exporters, METH_NOARGS, NULL},
