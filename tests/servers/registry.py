@@ -8,7 +8,8 @@ from common import Server
 
 # name -> module in tests/servers/
 MODULES = {
-    # "moto": "moto_server", "azurite": "azurite", "fake-gcs": "fake_gcs", ...
+    # "moto": "moto_server", "azurite": "azurite", ...
+    "fake-gcs": "fake_gcs",
 }
 
 
