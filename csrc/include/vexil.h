@@ -953,6 +953,15 @@ typedef struct vx_exporter_stats {
 } vx_exporter_stats;
 
 VX_API void vx_exporter_get_stats(const vx_exporter *exporter, vx_exporter_stats *out);
+/**
+ * Why the exporter's last attempt failed, as logged ("VX_EHTTP: gcs exporter:
+ * uploading: HTTP 403: PERMISSION_DENIED: ..."): the service's error code and
+ * message for the cloud exporters, never a credential. "" when the last
+ * attempt succeeded or none failed yet. Copies into buf (cap bytes,
+ * NUL-terminated when cap > 0) and returns the message's full length.
+ * Thread-safe.
+ */
+VX_API size_t vx_exporter_last_error(const vx_exporter *exporter, char *buf, size_t cap);
 VX_API const char *vx_exporter_name(const vx_exporter *exporter);
 VX_API size_t vx_engine_exporter_count(vx_engine *engine);
 VX_API vx_exporter *vx_engine_exporter_at(vx_engine *engine, size_t i);

@@ -303,6 +303,8 @@ export interface ExporterStats {
   dropped: number;
   pending: number;
   retainedBytes: number;
+  /** Why the last attempt failed (the service's error code and message), '' after a success. */
+  lastError: string;
 }
 
 export interface EngineStats {

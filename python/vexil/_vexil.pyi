@@ -36,6 +36,7 @@ class ExporterStats(TypedDict):
     dropped: int
     pending: int
     retained_bytes: int
+    last_error: str  # why the last attempt failed ("" after a success)
 
 class Context:
     """An evaluation context converted once and reused; immutable."""

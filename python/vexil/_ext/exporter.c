@@ -308,6 +308,12 @@ static PyObject *exporter_stats(PyObject *self, PyObject *unused)
         put(d, st->s_pending, PyLong_FromUnsignedLongLong(s.pending)) < 0 ||
         put(d, st->s_retained_bytes, PyLong_FromUnsignedLongLong(s.retained_bytes)) < 0)
         Py_CLEAR(d);
+    char last[300];
+    vx_exporter_last_error(SELF->exporter, last, sizeof last);
+    PyObject *le = d ? PyUnicode_DecodeUTF8(last, (Py_ssize_t)strlen(last), "replace") : NULL;
+    if (d && (!le || PyDict_SetItemString(d, "last_error", le) < 0))
+        Py_CLEAR(d);
+    Py_XDECREF(le);
     return d;
 }
 
