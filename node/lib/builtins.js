@@ -87,6 +87,20 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+/**
+ * GOFF's Google Cloud Storage exporter (kind googleStorage): one object per
+ * batch in `bucket`, named path/<filename>, never overwriting (a taken name
+ * gets -1, -2...), each upload verified by CRC-32C; resumable uploads above
+ * resumableThreshold bytes. Credentials: Application Default Credentials,
+ * credentialsFile, credentialsJson (a secret) or withoutAuthentication;
+ * STORAGE_EMULATOR_HOST sets the endpoint and turns authentication off.
+ */
+function GCSExporter(config) {
+  const c = goffOptions(config, 'GCSExporter config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('GCSExporter: bucket is required');
+  return new BuiltinExporter('googleStorage', c, ['credentialsJson']);
+}
+
 // ---- retrievers ----------------------------------------------------------------
 
 /** GOFF's file retriever: a local flag file, read at every refresh. */
@@ -100,6 +114,17 @@ function HttpRetriever(config) {
   const c = typeof config === 'string' ? { url: config }
     : goffOptions(config, 'HttpRetriever config', { clientCertFile: 'certFile', clientKeyFile: 'keyFile' });
   return new BuiltinRetriever('http', c, ['headers', 'body']);
+}
+
+/**
+ * GOFF's Google Cloud Storage retriever: the flag file `object` in `bucket`,
+ * fetched with one conditional download per refresh (a 304 when unchanged).
+ */
+function GCSRetriever(config) {
+  const c = goffOptions(config, 'GCSRetriever config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('GCSRetriever: bucket is required');
+  if (typeof c.object !== 'string' || !c.object) throw new TypeError('GCSRetriever: object is required');
+  return new BuiltinRetriever('googleStorage', c, ['credentialsJson']);
 }
 
 // ---- notifiers -----------------------------------------------------------------
@@ -120,7 +145,9 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  GCSExporter,
   FileRetriever,
   HttpRetriever,
+  GCSRetriever,
   WebhookNotifier,
 };
