@@ -77,6 +77,7 @@ typedef struct gcs_exporter {
     vx_buf body;               /* PROLOGUE_ROOM bytes, the file, (multipart) the epilogue */
     vx_buf file_name, object, meta, url;
     size_t file_len;           /* the file's bytes after the prologue room */
+    size_t bytes_per_event;    /* of the last file: the next buffer is sized from it */
     vx_http_response resp;
     char boundary[48];
     delivered done[MAX_DELIVERED];
@@ -223,7 +224,10 @@ static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, siz
 {
     vx_buf_clear(&g->body);
     g->file_len = 0;
-    if (!vx_buf_reserve(&g->body, PROLOGUE_ROOM)) {
+    /* One allocation of about the right size instead of doubling (and
+     * copying) up to it; a little over, for the multipart epilogue. */
+    size_t hint = g->bytes_per_event * (to - from);
+    if (!vx_buf_reserve(&g->body, PROLOGUE_ROOM + hint + hint / 16 + 256)) {
         set_err(err, VX_ENOMEM, WHAT ": out of memory");
         return VX_ENOMEM;
     }
@@ -237,6 +241,8 @@ static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, siz
         return st;
     }
     g->file_len = g->body.len - PROLOGUE_ROOM;
+    if (to > from)
+        g->bytes_per_event = g->file_len / (to - from) + 1;
     *crc = vx_crc32c(0, content(g), g->file_len);
     return VX_OK;
 }
@@ -476,6 +482,7 @@ static outcome send_chunks(gcs_exporter *g, const char *session, uint64_t offset
     char ctype[128], crange[96];
     snprintf(ctype, sizeof ctype, "Content-Type: %s", ct);
     uint64_t size = content_len(g);
+    int stalled = 0;
     for (;;) {
         uint64_t end = offset + g->chunk < size ? offset + g->chunk : size;
         if (size == 0)
@@ -495,13 +502,13 @@ static outcome send_chunks(gcs_exporter *g, const char *session, uint64_t offset
         if (s == 200 || s == 201)
             return verify(g, crc, err);
         if (s == 308) {
+            /* The service says how much it kept, which may be less than was
+             * sent: go on from there, but not forever without progress. */
             uint64_t next = range_next(&g->resp);
-            if (next <= offset || next > size) {
-                /* The service kept less than it was sent: send from there. */
-                if (next > size) {
-                    set_err(err, VX_EIO, WHAT ": the resumable upload's answer is inconsistent");
-                    return UP_FAILED;
-                }
+            stalled = next > offset ? 0 : stalled + 1;
+            if (next > size || stalled > 2) {
+                set_err(err, VX_EIO, WHAT ": the resumable upload makes no progress");
+                return UP_UNKNOWN;
             }
             offset = next;
             continue;
