@@ -130,6 +130,7 @@ static vx_status perform_once(vx_gcs *g, const vx_http_request *req, vx_http_res
 {
     vx_google_headers auth;
     vx_error aerr = {0};
+    g->sent = false;
     vx_status st = vx_google_auth_headers(g->auth, &auth, &aerr);
     if (st != VX_OK) {
         set_err(err, st, "%s: %s", g->what, aerr.message);
@@ -153,6 +154,7 @@ static vx_status perform_once(vx_gcs *g, const vx_http_request *req, vx_http_res
     vx_http_response_free(resp);
     vx_http_response_init(resp);
     vx_error herr = {0};
+    g->sent = true;
     st = vx_http_perform(g->http, &r, resp, &herr);
     vx_google_headers_clear(&auth);
     if (st != VX_OK)

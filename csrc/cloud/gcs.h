@@ -32,6 +32,8 @@ typedef struct vx_gcs {
     int64_t timeout_ms;
     char *ca_file;
     bool insecure;
+    bool sent;                     /* the last vx_gcs_perform sent its request (it did not
+                                      stop at the credentials) */
 } vx_gcs;
 
 /* Checks and copies the configuration. On failure *err says why (prefixed

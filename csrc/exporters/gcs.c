@@ -368,10 +368,11 @@ static outcome judge_status(gcs_exporter *g, const char *doing, vx_error *err)
     return s >= 500 || s == 408 || s == 429 ? UP_UNKNOWN : UP_FAILED;
 }
 
-/* A transport failure after the request may have reached the service. */
-static outcome transport(vx_status st)
+/* A failure after the request went out may have reached the service; one
+ * that stopped at the credentials did not. */
+static outcome transport(const gcs_exporter *g, vx_status st)
 {
-    return st == VX_ENOMEM || st == VX_EINVAL ? UP_FAILED : UP_UNKNOWN;
+    return !g->gcs.sent || st == VX_ENOMEM || st == VX_EINVAL ? UP_FAILED : UP_UNKNOWN;
 }
 
 /* ---- multipart upload -------------------------------------------------------------- */
@@ -422,7 +423,7 @@ static outcome upload_multipart(gcs_exporter *g, uint32_t crc, bool *epilogue, v
                            .max_response_bytes = MAX_RESPONSE};
     vx_status st = vx_gcs_perform(&g->gcs, &req, &g->resp, err);
     if (st != VX_OK)
-        return transport(st);
+        return transport(g, st);
     if (g->resp.status >= 200 && g->resp.status <= 299)
         return verify(g, crc, err);
     return judge_status(g, "uploading", err);
@@ -497,7 +498,7 @@ static outcome send_chunks(gcs_exporter *g, const char *session, uint64_t offset
                                .max_response_bytes = MAX_RESPONSE, .keep_headers = true};
         vx_status st = vx_gcs_perform(&g->gcs, &req, &g->resp, err);
         if (st != VX_OK)
-            return transport(st);
+            return transport(g, st);
         long s = g->resp.status;
         if (s == 200 || s == 201)
             return verify(g, crc, err);
@@ -616,8 +617,9 @@ static resolution settle(gcs_exporter *g, const vx_batch *batch, size_t total, s
     resolution r = a->session ? resume(g, a, whole, err) : check_object(g, a, err);
     if (r == R_ERROR)
         return r;
-    if ((r == R_DELIVERED || r == R_DONE_NOW) && g->n_done < MAX_DELIVERED) {
-        g->done[g->n_done++] = (delivered){a->events, a->crc};
+    if (r == R_DELIVERED || r == R_DONE_NOW) {
+        if (g->n_done < MAX_DELIVERED)
+            g->done[g->n_done++] = (delivered){a->events, a->crc};
         *pos += a->events;
     } else if (r == R_NOT_DELIVERED) {
         *reuse = a->name;
