@@ -1,10 +1,10 @@
 """GCS exporters side by side on one fake-gcs-server: vexil's (bench_gcs.c)
-and GOFF v1.52.1's (bench/peers/goff_gcs), the same N feature events in
-batches of B, each run ROUNDS times alternately; prints the best round of
-each: events/s delivered, and CPU per exported event of the exporting
+and GOFF v1.52.1's (bench/peers/goff_gcs), the same feature events in the
+same batches, each case run ROUNDS times alternately; prints the best round
+of each: events/s delivered, and CPU per exported event of the exporting
 process (the server's own CPU is not counted for either).
 
-    python3 bench/bench_gcs.py [EVENTS] [BATCH]   (make bench-gcs)
+    python3 bench/bench_gcs.py   (make bench-gcs)
 """
 
 from __future__ import annotations
@@ -40,34 +40,44 @@ def one(argv: list[str], env: dict[str, str]) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+CASES = [  # (format, events, batch)
+    ("json", 100_000, 10_000),
+    ("json", 500_000, 100_000),  # GOFF's default maxEventInMemory
+    ("csv", 100_000, 10_000),
+    ("parquet", 100_000, 10_000),
+]
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
     goff = goff_binary()
     server = server_class("fake-gcs")().start()
     try:
         server.create_bucket("bench")
         env = {"STORAGE_EMULATOR_HOST": f"127.0.0.1:{server.port}"}
-        vexil_cmd = [str(ROOT / "out" / "bench" / "bench_gcs"), server.endpoint, "bench",
-                     str(n), str(batch)]
-        goff_cmd = [str(goff), "-bucket", "bench", "-events", str(n), "-batch", str(batch)]
-        best: dict[str, dict] = {}
-        for _ in range(ROUNDS):
-            for name, cmd in (("vexil", vexil_cmd), ("GOFF v1.52.1", goff_cmd)):
-                r = one(cmd, env)
-                if r["events"] != n:
-                    raise RuntimeError(f"{name} delivered {r['events']} of {n} events")
-                if name not in best or r["wall_s"] < best[name]["wall_s"]:
-                    best[name] = r
-        load = os.getloadavg()[0]
-        print(f"GCS export to fake-gcs-server: {n} events in batches of {batch} (JSON lines), "
-              f"best of {ROUNDS}; load average {load:.2f} on {os.cpu_count()} cores")
-        print(f"| exporter | events/s delivered | CPU per exported event |")
-        print(f"|---|---|---|")
-        for name, r in best.items():
-            print(f"| {name} | {n / r['wall_s']:,.0f} | {r['cpu_s'] / n * 1e9:,.0f} ns |")
-        ratio = (best["GOFF v1.52.1"]["cpu_s"] / best["vexil"]["cpu_s"])
-        print(f"GOFF uses {ratio:.1f}x vexil's CPU per exported event")
+        print(f"GCS export to fake-gcs-server {ROUNDS} rounds each, best round; "
+              f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        print("| format, events / batch | vexil events/s | GOFF events/s | vexil CPU/event "
+              "| GOFF CPU/event | GOFF / vexil CPU |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for fmt, n, batch in CASES:
+            cmds = {
+                "vexil": [str(ROOT / "out" / "bench" / "bench_gcs"), server.endpoint, "bench",
+                          str(n), str(batch), fmt],
+                "goff": [str(goff), "-bucket", "bench", "-events", str(n), "-batch", str(batch),
+                         "-format", fmt],
+            }
+            best: dict[str, dict] = {}
+            for _ in range(ROUNDS):
+                for name, cmd in cmds.items():
+                    r = one(cmd, env)
+                    if r["events"] != n:
+                        raise RuntimeError(f"{name} delivered {r['events']} of {n} events")
+                    if name not in best or r["cpu_s"] < best[name]["cpu_s"]:
+                        best[name] = r
+            v, g = best["vexil"], best["goff"]
+            print(f"| {fmt}, {n:,} / {batch:,} | {n / v['wall_s']:,.0f} | {n / g['wall_s']:,.0f} "
+                  f"| {v['cpu_s'] / n * 1e9:,.0f} ns | {g['cpu_s'] / n * 1e9:,.0f} ns "
+                  f"| {g['cpu_s'] / v['cpu_s']:.1f}x |", flush=True)
     finally:
         server.close()
 
