@@ -189,6 +189,8 @@ static void vx_put_string(vx_buf *b, const char *str, size_t len)
          * (the bytes copied so far are written again). */
         char *o = b->data + b->len;
         size_t i = 0;
+        for (; i + 8 <= len && vx_plain8(s + i); i += 8)
+            memcpy(o + i, s + i, 8);
         while (i < len && s[i] < 0x80 && !vx_json_esc[s[i]]) {
             o[i] = (char)s[i];
             i++;
