@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,7 +41,63 @@ struct vx_google_auth {
     int64_t timeout_ms;
     vx_http_client *http;       /* used by the one fetch in flight */
     vx_cred_cache cache;
+    vx_google_auth *prev, *next; /* the live ones, for the fork child */
 };
+
+/* ---- fork -------------------------------------------------------------------- */
+
+/* A fork child inherits the caches as they were: one a parent's thread was
+ * fetching for would wait for that fetch forever. Every live one is reset in
+ * the child, whoever owns it (exporters have no fork hook of their own). */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static vx_google_auth *live;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&live_mu);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void fork_child(void)
+{
+    pthread_mutex_init(&live_mu, NULL);
+    for (vx_google_auth *a = live; a; a = a->next)
+        vx_cred_cache_after_fork_child(&a->cache);
+}
+
+static void register_fork(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void live_add(vx_google_auth *a)
+{
+    pthread_once(&fork_once, register_fork);
+    pthread_mutex_lock(&live_mu);
+    a->next = live;
+    if (live)
+        live->prev = a;
+    live = a;
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void live_remove(vx_google_auth *a)
+{
+    pthread_mutex_lock(&live_mu);
+    if (a->prev)
+        a->prev->next = a->next;
+    else if (live == a)
+        live = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    a->prev = a->next = NULL;
+    pthread_mutex_unlock(&live_mu);
+}
 
 static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -507,6 +564,7 @@ vx_status vx_google_auth_new(const vx_google_auth_config *config, vx_google_auth
     }
     if (c->log)
         vx_logf(c->log, VX_LOG_INFO, "Google credentials: %s", a->describe);
+    live_add(a);
     *out = a;
     return VX_OK;
 }
@@ -515,6 +573,7 @@ void vx_google_auth_free(vx_google_auth *a)
 {
     if (!a)
         return;
+    live_remove(a);
     vx_cred_cache_destroy(&a->cache);
     free(a->scope);
     free(a->file);

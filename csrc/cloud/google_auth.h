@@ -99,7 +99,8 @@ vx_status vx_google_auth_headers(vx_google_auth *a, vx_google_headers *out, vx_e
 void vx_google_headers_clear(vx_google_headers *h);
 /* The service refused the token (401): forget it, the next call fetches one. */
 void vx_google_auth_refused(vx_google_auth *a);
-/* For the fork child of a process that used a. */
+/* For the fork child of a process that used a. Done for every live one by a
+ * pthread_atfork handler already; calling it again is harmless. */
 void vx_google_auth_after_fork_child(vx_google_auth *a);
 
 /* Reads vexil's credential keys shared by every Google kind into c:

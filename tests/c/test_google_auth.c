@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static char tmpdir[256];
 
@@ -376,6 +377,56 @@ static void test_encodings(void)
     vx_buf_free(&b);
 }
 
+/* A fork while a parent's thread is fetching a token: the child fetches its
+ * own instead of waiting forever for the parent's. */
+typedef struct fetch_arg {
+    vx_google_auth *a;
+    vx_status st;
+} fetch_arg;
+
+static void *fetch_main(void *p)
+{
+    fetch_arg *f = p;
+    char line[256];
+    f->st = bearer(f->a, line, sizeof line, NULL);
+    return NULL;
+}
+
+static void test_fork_during_a_fetch(void)
+{
+    clear_adc_env();
+    EVP_PKEY *key = new_rsa();
+    token_server s;
+    token_server_start(&s, key);
+    s.h.delay_ms = 500;
+    char path[300];
+    snprintf(path, sizeof path, "%s/sa-fork.json", tmpdir);
+    write_service_account(path, key, s.token_uri);
+    vx_google_auth_config c = {.scope = VX_GOOGLE_SCOPE_STORAGE_RW, .credentials_file = path};
+    vx_google_auth *a = NULL;
+    CHECK_INT(vx_google_auth_new(&c, &a, NULL), VX_OK);
+    fetch_arg f = {a, VX_EIO};
+    pthread_t t;
+    pthread_create(&t, NULL, fetch_main, &f);
+    usleep(150000); /* the fetch is waiting for the slow endpoint */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(10);
+        char line[256];
+        vx_status st = bearer(a, line, sizeof line, NULL);
+        _exit(st == VX_OK && strncmp(line, "Authorization: Bearer ya29.token-", 33) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pthread_join(t, NULL);
+    CHECK_INT(f.st, VX_OK);
+    vx_google_auth_free(a);
+    httpd_stop(&s.h);
+    EVP_PKEY_free(key);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/vexil-google-XXXXXX");
@@ -390,6 +441,7 @@ int main(void)
     RUN(test_scope_and_audience_checked);
     RUN(test_authorized_user_and_gcloud_file);
     RUN(test_metadata_server);
+    RUN(test_fork_during_a_fetch);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
