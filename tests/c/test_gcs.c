@@ -240,6 +240,33 @@ static void test_end_to_end_with_a_service_account(void)
     vx_context_free(ctx);
     vx_engine_free(e);
 
+    /* The command: --export gs://bucket/path?format=csv, the emulator by
+     * STORAGE_EMULATOR_HOST (no credentials). */
+    const char *cli = getenv("VX_CLI");
+    if (cli) {
+        char flagfile[300], cmd[1024];
+        snprintf(flagfile, sizeof flagfile, "%s/flags.json", tmpdir);
+        write_file(flagfile, flags);
+        snprintf(cmd, sizeof cmd,
+                 "STORAGE_EMULATOR_HOST=127.0.0.1:%d %s eval --config %s --flag f "
+                 "--context '{\"targetingKey\":\"cli-user\"}' "
+                 "--export 'gs://c-bucket/from/cli?format=csv' > /dev/null", g.port, cli, flagfile);
+        CHECK_INT(system(cmd), 0);
+        snprintf(url, sizeof url, "%s/storage/v1/b/c-bucket/o?prefix=from%%2Fcli%%2F", g.endpoint);
+        CHECK_INT(http_call("GET", url, NULL, NULL, &body), 200);
+        CHECK(body.data && strstr(body.data, "\"contentType\":\"text/csv\"") != NULL);
+        n = body.data ? strstr(body.data, "\"name\":\"") : NULL;
+        name[0] = '\0';
+        if (n)
+            sscanf(n + 8, "%255[^\"]", name);
+        CHECK(strncmp(name, "from/cli/flag-variation-", 24) == 0);
+        vx_buf_clear(&enc);
+        vx_percent_append(&enc, name, strlen(name));
+        snprintf(url, sizeof url, "%s/storage/v1/b/c-bucket/o/%s?alt=media", g.endpoint, enc.data);
+        CHECK_INT(http_call("GET", url, NULL, NULL, &body), 200);
+        CHECK(body.data && strncmp(body.data, "feature;user;cli-user;", 22) == 0);
+    }
+
     vx_buf_free(&body);
     vx_buf_free(&enc);
     httpd_stop(&ts.h);
