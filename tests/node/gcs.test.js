@@ -37,7 +37,7 @@ test('GCSExporter: events exported once, in GOFF\'s shape, under path', async (t
   }));
   for (let i = 0; i < 30; i++) engine.stringValue('f', 'x', { targetingKey: `u${i}` });
   assert.equal(await engine.flush(10000), true);
-  const stats = engine.stats().exporters.find((s) => s.name === name);
+  const stats = engine.stats().exporters[name];
   assert.equal(stats.exported, 30);
   assert.equal(stats.lastError, '');
   await engine.close(5000);
@@ -59,7 +59,7 @@ test('GCSExporter: a missing bucket is a clear error, kept for retry', async (t)
   }), { retryInitial: 10000 });
   engine.intValue('f', 0, { targetingKey: 'u' });
   assert.equal(await engine.flush(1000), false);
-  const stats = engine.stats().exporters.find((s) => s.name === name);
+  const stats = engine.stats().exporters[name];
   assert.equal(stats.pending, 1);
   assert.match(stats.lastError, /HTTP 404.*no such bucket/);
   await engine.close(200);

@@ -154,8 +154,9 @@ def proxy_to():
         p.close()
 
 
-def exporter_name(engine: vexil.Engine) -> str:
-    return next(iter(engine.stats()))
+def exporter_stats(engine: vexil.Engine) -> dict[str, Any]:
+    (stats,) = engine.stats()["exporters"].values()
+    return stats
 
 
 # ---- exporting --------------------------------------------------------------------
@@ -288,8 +289,8 @@ def test_lost_response_after_the_store_kept_the_object(gcs, proxy_to):
                         retry_initial=0.05)
     evaluate(engine, 20)
     assert engine.flush(10)
-    stats = engine.stats()[exporter_name(engine)]
-    assert stats["failed"] == 1 and stats["exported"] == 20 and stats["last_error"] == ""
+    stats = exporter_stats(engine)
+    assert stats["failed_attempts"] == 1 and stats["exported"] == 20 and stats["last_error"] == ""
     evaluate(engine, 5, start=20)
     assert engine.flush(10)
     engine.close(5)
@@ -324,8 +325,8 @@ def test_server_stopped_mid_upload_and_restarted(own_server, proxy_to, monkeypat
         resumable_chunk_size=256 * 1024, timeout=5), retry_initial=0.1, retry_max=0.5)
     evaluate(engine, 3000)
     assert not engine.flush(1.5)
-    stats = engine.stats()[exporter_name(engine)]
-    assert stats["failed"] >= 1 and stats["pending"] == 3000
+    stats = exporter_stats(engine)
+    assert stats["failed_attempts"] >= 1 and stats["pending"] == 3000
     assert stats["last_error"].startswith(("VX_EIO", "VX_ETIMEDOUT"))
     proxy.hook = None
     server.restart()
@@ -343,8 +344,8 @@ def test_missing_bucket_is_a_clear_error(gcs, caplog):
         engine.add_exporter(vexil.exporters.GCSExporter("no-such-bucket"), retry_initial=10)
         evaluate(engine, 2)
         assert not engine.flush(1)
-        stats = engine.stats()[exporter_name(engine)]
-        assert stats["pending"] == 2 and stats["failed"] >= 1
+        stats = exporter_stats(engine)
+        assert stats["pending"] == 2 and stats["failed_attempts"] >= 1
         assert "HTTP 404" in stats["last_error"] and "no such bucket" in stats["last_error"]
         assert wait_until(lambda: "no such bucket" in caplog.text)
     engine.close(0.5)
@@ -362,7 +363,7 @@ def test_hanging_server_close_returns_within_its_timeout(own_server, monkeypatch
         t0 = time.monotonic()
         engine.close(1.0)
         assert time.monotonic() - t0 < 5
-        assert engine.stats()[exporter_name(engine)]["dropped"] == 3
+        assert exporter_stats(engine)["dropped"] == 3
     finally:
         server.resume()
 
@@ -479,8 +480,8 @@ def test_wrong_credentials_then_fixed(shared_server, tmp_path, monkeypatch, capl
                 retry_max=0.2)
             evaluate(engine, 10)
             assert not engine.flush(1)
-            stats = engine.stats()[exporter_name(engine)]
-            assert stats["pending"] == 10 and stats["failed"] >= 1
+            stats = exporter_stats(engine)
+            assert stats["pending"] == 10 and stats["failed_attempts"] >= 1
             assert "invalid_grant: Invalid JWT Signature." in stats["last_error"]
             assert wait_until(lambda: "invalid_grant" in caplog.text)
         assert tokens.refused and tokens.granted == 0
