@@ -52,7 +52,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-gcs fuzz clean conformance test-conformance
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-gcs fuzz clean conformance test-conformance
 
 all: lib cli
 
@@ -78,7 +78,7 @@ $(BUILD)/libvexil-tsan.a: $(TSAN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/google_token.h $(BUILD)/libvexil-tsan.a
+$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h tests/c/google_token.h $(BUILD)/libvexil-tsan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TSAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-tsan.a $(LIBS)
 
@@ -105,11 +105,11 @@ $(BUILD)/vexil: $(CLI_SRC) $(BUILD)/libvexil.a
 $(BUILD)/vexil-asan: $(CLI_SRC) $(BUILD)/libvexil-asan.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $(CLI_SRC) $(BUILD)/libvexil-asan.a $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/google_token.h $(BUILD)/libvexil-asan.a
+$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h tests/c/google_token.h $(BUILD)/libvexil-asan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-asan.a $(LIBS)
 
-test: deps test-c test-servers test-python test-node test-conformance test-user
+test: deps test-servers test-c test-python test-node test-conformance test-user
 
 # The real local servers of the cloud and streaming tests (tests/servers/),
 # installed into ${XDG_CACHE_HOME:-~/.cache}/vexil once, so the suites only
@@ -145,12 +145,27 @@ bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
+bench: deps bench-c bench-python bench-node bench-s3 bench-gcs
+
+# S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
+# (bench/peers/goff_s3, built against the GOFF module from the Go module
+# proxy; the module cache lives in the test servers' cache, outside the
+# checkout).
+PEERS_GO := GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
+  GOPATH=$${XDG_CACHE_HOME:-$$HOME/.cache}/vexil/go
+
+$(BUILD)/bench/goff_s3: bench/peers/goff_s3/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "bench-s3 needs Go"; exit 1; }
+	@mkdir -p $(dir $@)
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_s3
+
+bench-s3: $(BUILD)/bench/bench_s3 $(BUILD)/bench/goff_s3 $(PYVENV)/bin/python
+	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_s3.py
+
 # Cloud exporters next to GOFF's own on the same local server (bench/peers,
 # built with the Go toolchain; the server from tests/servers).
 bench-gcs: $(BUILD)/bench/bench_gcs $(PYVENV)/bin/python
 	$(PYVENV)/bin/python bench/bench_gcs.py
-
-bench: deps bench-c bench-python bench-node bench-gcs
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -257,7 +272,9 @@ test-readme: dist
 	VEXIL_DIST=$(abspath $(DIST)) $(USER_PYTEST) tests/user/test_readme.py
 
 # The demo: the same flag file evaluated from C, Python and JavaScript, with
-# events exported by C, Python and JS exporters.
+# events exported by C, Python and JS exporters; then one evaluation through
+# a GOFF configuration file (file retriever, file and log exporters, a
+# webhook notifier to a local listener).
 DEMO_OUT := $(BUILD)/demo
 
 $(BUILD)/demo-c: examples/c/demo.c $(BUILD)/libvexil.a
@@ -277,6 +294,8 @@ demo: deps all $(BUILD)/demo-c $(PYVENV)/bin/python
 	@echo "== JavaScript"
 	$(MAKE) --no-print-directory node-build
 	node examples/node/demo.js examples/flags.yaml $(DEMO_OUT)/events-js
+	@echo "== a GOFF configuration file (examples/goff-proxy.yaml)"
+	$(PYVENV)/bin/python examples/config_file_demo.py $(BUILD)/vexil
 	@echo "== events written"
 	@find $(DEMO_OUT) -type f | sort
 

@@ -28,7 +28,7 @@ def goff_binary() -> Path:
     out = cache_dir() / "bench" / "goff_gcs"
     out.parent.mkdir(parents=True, exist_ok=True)
     run(["go", "build", "-o", str(out), "./goff_gcs"], cwd=str(ROOT / "bench" / "peers"),
-        env=go_env())
+        env={**go_env(), "GOFLAGS": "-mod=readonly -buildvcs=false"})
     return out
 
 

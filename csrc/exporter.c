@@ -71,17 +71,17 @@ void vx_exporter_get_stats(const vx_exporter *exporter, vx_exporter_stats *out)
     pthread_mutex_unlock(&p->mu);
 }
 
-size_t vx_exporter_last_error(const vx_exporter *exporter, char *buf, size_t cap)
+size_t vx_exporter_last_error(const vx_exporter *exporter, char *out, size_t cap)
 {
     if (cap)
-        buf[0] = '\0';
+        out[0] = '\0';
     if (!exporter)
         return 0;
     vx_pipeline *p = exporter->p;
     pthread_mutex_lock(&p->mu);
     size_t n = strlen(exporter->last_error);
     if (cap)
-        snprintf(buf, cap, "%s", exporter->last_error);
+        snprintf(out, cap, "%s", exporter->last_error);
     pthread_mutex_unlock(&p->mu);
     return n;
 }

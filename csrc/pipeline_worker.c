@@ -253,7 +253,6 @@ static void settle_success(vx_exporter *e, outcome *o)
         e->retained_bytes -= bytes;
     }
     e->exported += n;
-    e->last_error[0] = '\0';
     e->backoff_ms = 0;
     e->retry_at = 0;
     swap_out(e, o);
@@ -262,7 +261,6 @@ static void settle_success(vx_exporter *e, outcome *o)
 static void settle_failure(vx_exporter *e, outcome *o, int64_t now)
 {
     e->failed_attempts++;
-    snprintf(e->last_error, sizeof e->last_error, "%s", o->message[0] ? o->message : "export failed");
     int64_t b = e->backoff_ms ? e->backoff_ms * 2 : e->opt.retry_initial_ms;
     if (b > e->opt.retry_max_ms)
         b = e->opt.retry_max_ms;
@@ -286,6 +284,8 @@ static void complete_locked(vx_exporter *e, vx_status st, outcome *o)
         settle_success(e, o);
     else
         settle_failure(e, o, now);
+    snprintf(e->last_error, sizeof e->last_error, "%s",
+             st == VX_OK ? "" : o->message[0] ? o->message : vx_status_name(st));
     o->log_it = o->failed && !e->abandoned;
     e->next_tick = now + e->opt.flush_interval_ms;
     e->phase = VX_PHASE_IDLE;

@@ -12,6 +12,7 @@ static const vx_exporter_kind kinds[] = {
     {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true},
     {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false},
     {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false},
+    {"s3", true, vx_s3_exporter_make, "s3", "bucket", "path", false},
     {"googleStorage", true, vx_gcs_exporter_make, "gs", "bucket", "path", false},
 };
 

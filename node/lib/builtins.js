@@ -87,6 +87,20 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+const AWS_SECRETS = ['accessKeyId', 'secretAccessKey', 'sessionToken'];
+
+/**
+ * GOFF's S3 exporter: each batch one object in `bucket`, named path + "/" +
+ * filename as GOFF names it, unique, verified, multipart above partSize; the
+ * AWS credential chain unless accessKeyId/secretAccessKey/sessionToken are
+ * given (hidden from inspect/toJSON).
+ */
+function S3Exporter(config) {
+  const c = goffOptions(config, 'S3Exporter config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('S3Exporter: bucket is required');
+  return new BuiltinExporter('s3', c, AWS_SECRETS);
+}
+
 /**
  * GOFF's Google Cloud Storage exporter (kind googleStorage): one object per
  * batch in `bucket`, named path/<filename>, never overwriting (a taken name
@@ -116,6 +130,14 @@ function HttpRetriever(config) {
   return new BuiltinRetriever('http', c, ['headers', 'body']);
 }
 
+/** GOFF's S3 retriever: `item` of `bucket`, fetched with If-None-Match on its ETag (a 304 when unchanged). */
+function S3Retriever(config) {
+  const c = goffOptions(config, 'S3Retriever config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('S3Retriever: bucket is required');
+  if (typeof c.item !== 'string' || !c.item) throw new TypeError('S3Retriever: item is required');
+  return new BuiltinRetriever('s3', c, AWS_SECRETS);
+}
+
 /**
  * GOFF's Google Cloud Storage retriever: the flag file `object` in `bucket`,
  * fetched with one conditional download per refresh (a 304 when unchanged).
@@ -136,6 +158,58 @@ function WebhookNotifier(config) {
   return new BuiltinNotifier('webhook', c, ['secret', 'headers']);
 }
 
+// The chat services' incoming webhooks: the URL is the credential (a
+// string, or { fromEnv } / { fromFile }), hidden from inspect() and toJSON().
+function chatOptions(config, what) {
+  const c = typeof config === 'string' || (config && typeof config === 'object' && ('fromEnv' in config || 'fromFile' in config))
+    ? { webhookUrl: config }
+    : goffOptions(config, `${what} config`, { url: 'webhookUrl' });
+  const url = c.webhookUrl;
+  const ok = (typeof url === 'string' && url !== '') || (url && typeof url === 'object');
+  if (!ok) throw new TypeError(`${what}: url is required`);
+  return c;
+}
+
+/** GOFF's Slack notifier: one attachment per changed flag, within Slack's limits. */
+function SlackNotifier(config) {
+  return new BuiltinNotifier('slack', chatOptions(config, 'SlackNotifier'), ['webhookUrl']);
+}
+
+/** GOFF's Discord notifier: one embed per changed flag, within Discord's limits. */
+function DiscordNotifier(config) {
+  return new BuiltinNotifier('discord', chatOptions(config, 'DiscordNotifier'), ['webhookUrl']);
+}
+
+/** GOFF's Microsoft Teams notifier: an Adaptive Card to a Teams Workflows webhook. */
+function TeamsNotifier(config) {
+  return new BuiltinNotifier('microsoftteams', chatOptions(config, 'TeamsNotifier'), ['webhookUrl']);
+}
+
+// ---- git hosts -------------------------------------------------------------------
+
+function gitRetriever(kind, config, what) {
+  const c = goffOptions(config, `${what} config`);
+  for (const key of ['repositorySlug', 'path']) {
+    if (typeof c[key] !== 'string' || c[key] === '') throw new TypeError(`${what}: ${key} is required`);
+  }
+  return new BuiltinRetriever(kind, c, ['token']);
+}
+
+/** GOFF's GitHub retriever (contents API; baseUrl for GitHub Enterprise), conditional and rate-limit aware. */
+function GitHubRetriever(config) {
+  return gitRetriever('github', config, 'GitHubRetriever');
+}
+
+/** GOFF's GitLab retriever (repository files API; baseUrl for a self-hosted GitLab). */
+function GitLabRetriever(config) {
+  return gitRetriever('gitlab', config, 'GitLabRetriever');
+}
+
+/** GOFF's Bitbucket retriever (2.0 src API, an access token). */
+function BitbucketRetriever(config) {
+  return gitRetriever('bitbucket', config, 'BitbucketRetriever');
+}
+
 module.exports = {
   Builtin,
   BuiltinExporter,
@@ -145,9 +219,17 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  S3Exporter,
   GCSExporter,
   FileRetriever,
   HttpRetriever,
+  S3Retriever,
   GCSRetriever,
+  GitHubRetriever,
+  GitLabRetriever,
+  BitbucketRetriever,
   WebhookNotifier,
+  SlackNotifier,
+  DiscordNotifier,
+  TeamsNotifier,
 };

@@ -7,8 +7,10 @@ const require = createRequire(import.meta.url);
 const vexil = require('./index.js');
 
 export const {
-  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, GCSExporter, FileRetriever,
-  HttpRetriever, GCSRetriever, WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, version,
+  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, FileRetriever, HttpRetriever,
+  GitHubRetriever, GitLabRetriever, BitbucketRetriever, WebhookNotifier, SlackNotifier, DiscordNotifier,
+  TeamsNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, S3Exporter, S3Retriever,
+  GCSExporter, GCSRetriever, version,
 } = vexil;
 export { VexilProvider } from './provider.js';
 export default vexil;

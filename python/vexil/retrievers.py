@@ -13,7 +13,8 @@ from typing import Mapping
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinRetriever", "FileRetriever", "GCSRetriever", "HttpRetriever"]
+__all__ = ["BitbucketRetriever", "BuiltinRetriever", "FileRetriever", "GitHubRetriever",
+           "GitLabRetriever", "GCSRetriever", "HttpRetriever", "S3Retriever"]
 
 
 class BuiltinRetriever(Builtin):
@@ -63,6 +64,94 @@ class HttpRetriever(BuiltinRetriever):
                          insecureSkipVerify=insecure_skip_verify, caFile=ca_file,
                          certFile=client_cert_file, keyFile=client_key_file,
                          maxResponseBytes=max_response_bytes)
+
+
+class S3Retriever(BuiltinRetriever):
+    """GOFF's S3 retriever: the flag file ``item`` of ``bucket``, fetched with
+    ``If-None-Match`` on its ETag, so an unchanged file costs a 304.
+
+    ``region``, ``endpoint``, ``force_path_style`` and the credentials are
+    those of S3Exporter (the AWS chain unless ``access_key_id`` /
+    ``secret_access_key`` / ``session_token`` are given; never shown by
+    repr()). ``timeout`` bounds each request, in seconds.
+    """
+
+    __slots__ = ()
+    kind = "s3"
+    shown_keys = ("bucket", "item", "format", "region", "endpoint")
+    secret_keys = ("accessKeyId", "secretAccessKey", "sessionToken")
+
+    def __init__(self, bucket: str, item: str, *, format: str | None = None,
+                 region: str | None = None, endpoint: str | None = None,
+                 force_path_style: bool | None = None, profile: str | None = None,
+                 access_key_id: Secret | None = None, secret_access_key: Secret | None = None,
+                 session_token: Secret | None = None, timeout: float | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None,
+                 max_response_bytes: int | None = None) -> None:
+        if not isinstance(bucket, str) or not bucket:
+            raise TypeError("bucket must be a non-empty str")
+        if not isinstance(item, str) or not item:
+            raise TypeError("item must be a non-empty str")
+        super().__init__(bucket=bucket, item=item, format=format, region=region,
+                         endpoint=endpoint, forcePathStyle=force_path_style, profile=profile,
+                         accessKeyId=access_key_id, secretAccessKey=secret_access_key,
+                         sessionToken=session_token, timeout=seconds_to_ms(timeout, "timeout"),
+                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify,
+                         maxResponseBytes=max_response_bytes)
+
+
+class _GitRetriever(BuiltinRetriever):
+    """A file in a git host's repository, by GOFF's keys: ``repository_slug``
+    ("owner/repo"), ``path`` in it, ``branch`` (default "main"), ``token``
+    (a str, or {"fromEnv": "NAME"} / {"fromFile": "/path"}; hidden from
+    repr() and every message), ``base_url`` for self-hosted instances.
+    Requests are conditional (an unchanged file costs a 304) and the host's
+    rate limit is honoured: while it is exhausted no request is made and a
+    refresh fails saying until when. ``..`` in the slug or path is refused."""
+
+    __slots__ = ()
+    shown_keys = ("repositorySlug", "path", "branch", "baseUrl")
+    secret_keys = ("token",)
+
+    def __init__(self, repository_slug: str, path: str, *, branch: str | None = None,
+                 token: str | Mapping[str, str] | None = None, base_url: str | None = None,
+                 timeout: float = 10.0, format: str | None = None,
+                 insecure_skip_verify: bool = False,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 max_response_bytes: int | None = None) -> None:
+        if not isinstance(repository_slug, str) or not repository_slug:
+            raise TypeError("repository_slug must be a non-empty str")
+        if not isinstance(path, str) or not path:
+            raise TypeError("path must be a non-empty str")
+        super().__init__(repositorySlug=repository_slug, path=path, branch=branch, token=token,
+                         baseUrl=base_url, timeout=seconds_to_ms(timeout, "timeout"),
+                         format=format, insecureSkipVerify=insecure_skip_verify or None,
+                         caFile=ca_file, maxResponseBytes=max_response_bytes)
+
+
+class GitHubRetriever(_GitRetriever):
+    """GOFF's GitHub retriever (the contents API; ``base_url`` is
+    https://HOST/api/v3 for GitHub Enterprise). See _GitRetriever."""
+
+    __slots__ = ()
+    kind = "github"
+
+
+class GitLabRetriever(_GitRetriever):
+    """GOFF's GitLab retriever (the repository files API, PRIVATE-TOKEN;
+    ``base_url`` for a self-hosted GitLab). See _GitRetriever."""
+
+    __slots__ = ()
+    kind = "gitlab"
+
+
+class BitbucketRetriever(_GitRetriever):
+    """GOFF's Bitbucket retriever (the 2.0 src API, a repository or workspace
+    access token). See _GitRetriever."""
+
+    __slots__ = ()
+    kind = "bitbucket"
 
 
 class GCSRetriever(BuiltinRetriever):

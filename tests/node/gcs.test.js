@@ -39,7 +39,7 @@ test('GCSExporter: events exported once, in GOFF\'s shape, under path', async (t
   assert.equal(await engine.flush(10000), true);
   const stats = engine.stats().exporters[name];
   assert.equal(stats.exported, 30);
-  assert.equal(stats.lastError, '');
+  assert.equal(stats.lastError, null);
   await engine.close(5000);
   const got = await objects(srv.endpoint, 'node-events');
   assert.equal(got.length, 1);

@@ -40,7 +40,7 @@ test("stats: Python's names and shape, camelCased", async () => {
   assert.deepEqual(Object.keys(s), [...counters, 'exporters']);
   assert.deepEqual(Object.keys(s.exporters).sort(), ['other', 'sink']);
   assert.deepEqual(Object.keys(s.exporters.sink), [...counters, 'lastError']);
-  assert.equal(s.exporters.sink.lastError, '');
+  assert.equal(s.exporters.sink.lastError, null);
   assert.equal(s.exported, 2);
   assert.equal(s.exporters.sink.exported, 1);
   await e.close();

@@ -290,7 +290,7 @@ def test_lost_response_after_the_store_kept_the_object(gcs, proxy_to):
     evaluate(engine, 20)
     assert engine.flush(10)
     stats = exporter_stats(engine)
-    assert stats["failed_attempts"] == 1 and stats["exported"] == 20 and stats["last_error"] == ""
+    assert stats["failed_attempts"] == 1 and stats["exported"] == 20 and stats["last_error"] is None
     evaluate(engine, 5, start=20)
     assert engine.flush(10)
     engine.close(5)

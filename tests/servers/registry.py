@@ -8,8 +8,9 @@ from common import Server
 
 # name -> module in tests/servers/
 MODULES = {
-    # "moto": "moto_server", "azurite": "azurite", ...
+    "moto": "moto_server",
     "fake-gcs": "fake_gcs",
+    # "azurite": "azurite", ...
 }
 
 

@@ -120,6 +120,30 @@ def pyarrow(ex: Example) -> None:
                    stdout=subprocess.DEVNULL)
 
 
+@setup("moto")
+def moto(ex: Example) -> None:
+    """moto (tests/servers, signature checks on) as the S3 the AWS SDKs'
+    variables point at: AWS_ENDPOINT_URL_S3, AWS_REGION, the keys; IMDS off.
+    Buckets "flags" (with prod/flags.yaml, the quick start's file) and
+    "events"."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from registry import server_class
+
+    server = server_class("moto")().start()
+    ex.cleanup(server.close)
+    server.make_bucket("flags")
+    server.make_bucket("events")
+    flags = ex.dir / "flags.yaml"
+    server.put("/flags/prod/flags.yaml", flags.read_bytes() if flags.exists() else
+               b"f:\n  variations: {a: true}\n  defaultRule: {variation: a}\n")
+    ex.env.update({
+        "AWS_ENDPOINT_URL_S3": server.endpoint, "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": server.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": server.secret_access_key,
+        "AWS_EC2_METADATA_DISABLED": "true"})
+
+
 @setup("fake-gcs")
 def fake_gcs(ex: Example) -> None:
     """fake-gcs-server (tests/servers) on 127.0.0.1 with the buckets the Google
