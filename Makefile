@@ -52,7 +52,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel fuzz clean conformance test-conformance
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance
 
 all: lib cli
 
@@ -78,7 +78,7 @@ $(BUILD)/libvexil-tsan.a: $(TSAN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h $(BUILD)/libvexil-tsan.a
+$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h tests/c/google_token.h $(BUILD)/libvexil-tsan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TSAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-tsan.a $(LIBS)
 
@@ -105,7 +105,7 @@ $(BUILD)/vexil: $(CLI_SRC) $(BUILD)/libvexil.a
 $(BUILD)/vexil-asan: $(CLI_SRC) $(BUILD)/libvexil-asan.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $(CLI_SRC) $(BUILD)/libvexil-asan.a $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h $(BUILD)/libvexil-asan.a
+$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h tests/c/google_token.h $(BUILD)/libvexil-asan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-asan.a $(LIBS)
 
@@ -146,7 +146,7 @@ bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node bench-s3 bench-otel
+bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs
 
 # S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
 # (bench/peers/goff_s3, built against the GOFF module from the Go module
@@ -172,6 +172,11 @@ $(BUILD)/bench/goff_otel: bench/peers/goff_otel/main.go bench/peers/go.mod bench
 
 bench-otel: $(BUILD)/bench/bench_otel $(BUILD)/bench/goff_otel $(PYVENV)/bin/python
 	$(PYVENV)/bin/python bench/bench_otel.py
+
+# Cloud exporters next to GOFF's own on the same local server (bench/peers,
+# built with the Go toolchain; the server from tests/servers).
+bench-gcs: $(BUILD)/bench/bench_gcs $(PYVENV)/bin/python
+	$(PYVENV)/bin/python bench/bench_gcs.py
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

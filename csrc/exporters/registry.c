@@ -9,11 +9,15 @@
 #include <strings.h>
 
 static const vx_exporter_kind kinds[] = {
-    {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true, NULL, false},
-    {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false, NULL, false},
-    {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false, NULL, false},
-    {"s3", true, vx_s3_exporter_make, "s3", "bucket", "path", false, NULL, false},
-    {"opentelemetry", false, vx_otel_exporter_make, "otlp", NULL, NULL, false,
+    {.name = "file", .bulk = true, .make = vx_file_exporter_make, .scheme = "file",
+     .path_key = "outputDir", .keep_slash = true},
+    {.name = "log", .bulk = false, .make = vx_log_exporter_make},
+    {.name = "webhook", .bulk = true, .make = vx_webhook_exporter_make},
+    {.name = "s3", .bulk = true, .make = vx_s3_exporter_make, .scheme = "s3", .host_key = "bucket",
+     .path_key = "path"},
+    {.name = "googleStorage", .bulk = true, .make = vx_gcs_exporter_make, .scheme = "gs",
+     .host_key = "bucket", .path_key = "path"},
+    {.name = "opentelemetry", .bulk = false, .make = vx_otel_exporter_make, .scheme = "otlp",
      .url_key = "endpoint", .trace_context = true},
 };
 

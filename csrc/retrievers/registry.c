@@ -15,6 +15,7 @@ static const vx_retriever_kind kinds[] = {
     {"github", vx_github_source_make},
     {"gitlab", vx_gitlab_source_make},
     {"bitbucket", vx_bitbucket_source_make},
+    {"googleStorage", vx_gcs_source_make},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

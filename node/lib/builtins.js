@@ -114,6 +114,20 @@ function OpenTelemetryExporter(config = {}) {
   return new BuiltinExporter('opentelemetry', c, ['headers'], { bulk: false });
 }
 
+/**
+ * GOFF's Google Cloud Storage exporter (kind googleStorage): one object per
+ * batch in `bucket`, named path/<filename>, never overwriting (a taken name
+ * gets -1, -2...), each upload verified by CRC-32C; resumable uploads above
+ * resumableThreshold bytes. Credentials: Application Default Credentials,
+ * credentialsFile, credentialsJson (a secret) or withoutAuthentication;
+ * STORAGE_EMULATOR_HOST sets the endpoint and turns authentication off.
+ */
+function GCSExporter(config) {
+  const c = goffOptions(config, 'GCSExporter config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('GCSExporter: bucket is required');
+  return new BuiltinExporter('googleStorage', c, ['credentialsJson']);
+}
+
 // ---- retrievers ----------------------------------------------------------------
 
 /** GOFF's file retriever: a local flag file, read at every refresh. */
@@ -135,6 +149,17 @@ function S3Retriever(config) {
   if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('S3Retriever: bucket is required');
   if (typeof c.item !== 'string' || !c.item) throw new TypeError('S3Retriever: item is required');
   return new BuiltinRetriever('s3', c, AWS_SECRETS);
+}
+
+/**
+ * GOFF's Google Cloud Storage retriever: the flag file `object` in `bucket`,
+ * fetched with one conditional download per refresh (a 304 when unchanged).
+ */
+function GCSRetriever(config) {
+  const c = goffOptions(config, 'GCSRetriever config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('GCSRetriever: bucket is required');
+  if (typeof c.object !== 'string' || !c.object) throw new TypeError('GCSRetriever: object is required');
+  return new BuiltinRetriever('googleStorage', c, ['credentialsJson']);
 }
 
 // ---- notifiers -----------------------------------------------------------------
@@ -209,9 +234,11 @@ module.exports = {
   WebhookExporter,
   S3Exporter,
   OpenTelemetryExporter,
+  GCSExporter,
   FileRetriever,
   HttpRetriever,
   S3Retriever,
+  GCSRetriever,
   GitHubRetriever,
   GitLabRetriever,
   BitbucketRetriever,

@@ -233,6 +233,23 @@ export interface AwsOptions {
   insecureSkipVerify?: boolean;
 }
 
+/** Credentials and endpoint of the Google Cloud Storage kinds. */
+export interface GCSOptions {
+  bucket: string;
+  /** Default: STORAGE_EMULATOR_HOST's, else https://storage.googleapis.com. */
+  endpoint?: string;
+  /** A service-account or authorized-user key file (default: Application Default Credentials). */
+  credentialsFile?: string;
+  /** The key file's JSON text (hidden from inspect and toJSON). */
+  credentialsJson?: Secret;
+  /** No credentials (emulators, public buckets); STORAGE_EMULATOR_HOST implies it. */
+  withoutAuthentication?: boolean;
+  /** Per request, in ms (exporter 60000, retriever 10000). */
+  timeout?: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
 export interface S3ExporterConfig extends AwsOptions {
   bucket: string;
   /** GOFF's S3Path: objects are named path + "/" + filename. */
@@ -258,9 +275,33 @@ export interface S3RetrieverConfig extends AwsOptions {
   maxResponseBytes?: number;
 }
 
+export interface GCSExporterConfig extends GCSOptions {
+  /** Object name prefix, joined as GOFF does (path.Clean(path + "/" + filename)). */
+  path?: string;
+  format?: 'json' | 'csv' | 'parquet' | string;
+  filename?: string;
+  csvTemplate?: string;
+  parquetCompressionCodec?: string;
+  /** Bodies above this many bytes go as resumable uploads (default 8 MiB). */
+  resumableThreshold?: number;
+  /** Resumable chunk size, a multiple of 262144 (default 8 MiB). */
+  resumableChunkSize?: number;
+}
+
+export interface GCSRetrieverConfig extends GCSOptions {
+  object: string;
+  format?: 'json' | 'yaml' | 'auto';
+  /** Objects larger than this fail (default 64 MiB). */
+  maxResponseBytes?: number;
+}
+
 export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
 /** GOFF's S3 exporter: a batch per object, unique names, multipart, verified uploads. */
 export function S3Exporter(config: S3ExporterConfig): BuiltinExporter;
+/** GOFF's Google Cloud Storage exporter: one verified, never-overwriting object per batch. */
+export function GCSExporter(config: GCSExporterConfig): BuiltinExporter;
+/** GOFF's Google Cloud Storage retriever, with a conditional download per refresh. */
+export function GCSRetriever(config: GCSRetrieverConfig): BuiltinRetriever;
 export function LogExporter(config?: LogExporterConfig): BuiltinExporter;
 export function WebhookExporter(config: WebhookExporterConfig): BuiltinExporter;
 /**
@@ -662,6 +703,8 @@ declare const vexil: {
   GitHubRetriever: typeof GitHubRetriever;
   GitLabRetriever: typeof GitLabRetriever;
   BitbucketRetriever: typeof BitbucketRetriever;
+  GCSExporter: typeof GCSExporter;
+  GCSRetriever: typeof GCSRetriever;
   WebhookNotifier: typeof WebhookNotifier;
   SlackNotifier: typeof SlackNotifier;
   DiscordNotifier: typeof DiscordNotifier;

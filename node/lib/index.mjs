@@ -17,6 +17,8 @@ export const {
   Engine,
   FileExporter,
   FileRetriever,
+  GCSExporter,
+  GCSRetriever,
   GitHubRetriever,
   GitLabRetriever,
   HttpRetriever,

@@ -15,8 +15,8 @@ from typing import Any, ClassVar, Mapping
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinExporter", "FileExporter", "LogExporter", "OpenTelemetryExporter",
-           "S3Exporter", "WebhookExporter"]
+__all__ = ["BuiltinExporter", "FileExporter", "GCSExporter", "LogExporter",
+           "OpenTelemetryExporter", "S3Exporter", "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
                         "{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n")
@@ -217,3 +217,51 @@ class OpenTelemetryExporter(BuiltinExporter):
                          maxRequestBytes=max_request_bytes, evaluationEvent=evaluation_event,
                          resultValue=result_value, providerName=provider_name, sampler=sampler,
                          samplerArg=sampler_arg, traceContext=trace_context)
+
+
+class GCSExporter(BuiltinExporter):
+    """GOFF's Google Cloud Storage exporter (kind ``googleStorage``): each
+    batch becomes one object in ``bucket``, named ``path/<filename>`` (GOFF's
+    ``path.Clean``), in ``format`` ``"json"``, ``"csv"`` or ``"parquet"`` (the
+    file exporter's formats and templates).
+
+    Objects are created, never overwritten (``ifGenerationMatch=0``; a name
+    already taken gets ``-1``, ``-2``... before the extension), and each upload
+    is verified against the CRC-32C the service reports. Bodies above
+    ``resumable_threshold`` bytes (8 MiB) go as resumable uploads in
+    ``resumable_chunk_size`` chunks (a multiple of 256 KiB).
+
+    Credentials are Google's Application Default Credentials unless
+    ``credentials_file`` (a key file's path) or ``credentials_json`` (its
+    text, or ``{"fromEnv": NAME}`` / ``{"fromFile": path}``) is given, or
+    ``without_authentication``. ``STORAGE_EMULATOR_HOST`` (fake-gcs-server)
+    sets the endpoint and turns authentication off; ``endpoint`` overrides
+    the endpoint. ``timeout`` bounds each request (seconds).
+    """
+
+    __slots__ = ()
+    kind = "googleStorage"
+    shown_keys = ("bucket", "path", "format", "endpoint")
+    secret_keys = ("credentialsJson",)
+
+    def __init__(self, bucket: str, path: str | None = None, format: str = "json",
+                 filename: str | None = None, csv_template: str | None = None,
+                 parquet_compression_codec: str | None = None, *,
+                 credentials_file: str | os.PathLike[str] | None = None,
+                 credentials_json: Secret | None = None,
+                 without_authentication: bool | None = None, endpoint: str | None = None,
+                 timeout: float | None = None, resumable_threshold: int | None = None,
+                 resumable_chunk_size: int | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        if not isinstance(bucket, str) or not bucket:
+            raise TypeError("bucket must be a non-empty str")
+        super().__init__(bucket=bucket, path=path, format=format, filename=filename,
+                         csvTemplate=csv_template,
+                         parquetCompressionCodec=parquet_compression_codec,
+                         credentialsFile=credentials_file, credentialsJson=credentials_json,
+                         withoutAuthentication=without_authentication, endpoint=endpoint,
+                         timeout=seconds_to_ms(timeout, "timeout"),
+                         resumableThreshold=resumable_threshold,
+                         resumableChunkSize=resumable_chunk_size, caFile=ca_file,
+                         insecureSkipVerify=insecure_skip_verify)

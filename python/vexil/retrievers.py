@@ -14,7 +14,7 @@ from typing import Mapping
 from ._builtin import Builtin, Secret, seconds_to_ms
 
 __all__ = ["BitbucketRetriever", "BuiltinRetriever", "FileRetriever", "GitHubRetriever",
-           "GitLabRetriever", "HttpRetriever", "S3Retriever"]
+           "GitLabRetriever", "GCSRetriever", "HttpRetriever", "S3Retriever"]
 
 
 class BuiltinRetriever(Builtin):
@@ -152,3 +152,38 @@ class BitbucketRetriever(_GitRetriever):
 
     __slots__ = ()
     kind = "bitbucket"
+
+
+class GCSRetriever(BuiltinRetriever):
+    """GOFF's Google Cloud Storage retriever (kind ``googleStorage``): the
+    flag file ``object`` in ``bucket``.
+
+    Each refresh is one conditional download (``ifGenerationNotMatch`` on the
+    generation of the last good file), so an unchanged file costs a small
+    304; the body is checked against the service's CRC-32C. Credentials and
+    ``endpoint`` as for vexil.exporters.GCSExporter (``STORAGE_EMULATOR_HOST``
+    included); ``timeout`` bounds each request (seconds).
+    """
+
+    __slots__ = ()
+    kind = "googleStorage"
+    shown_keys = ("bucket", "object", "format", "endpoint")
+    secret_keys = ("credentialsJson",)
+
+    def __init__(self, bucket: str, object: str, *, format: str | None = None,
+                 credentials_file: str | os.PathLike[str] | None = None,
+                 credentials_json: Secret | None = None,
+                 without_authentication: bool | None = None, endpoint: str | None = None,
+                 timeout: float | None = None, max_response_bytes: int | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        if not isinstance(bucket, str) or not bucket:
+            raise TypeError("bucket must be a non-empty str")
+        if not isinstance(object, str) or not object:
+            raise TypeError("object must be a non-empty str")
+        super().__init__(bucket=bucket, object=object, format=format,
+                         credentialsFile=credentials_file, credentialsJson=credentials_json,
+                         withoutAuthentication=without_authentication, endpoint=endpoint,
+                         timeout=seconds_to_ms(timeout, "timeout"),
+                         maxResponseBytes=max_response_bytes, caFile=ca_file,
+                         insecureSkipVerify=insecure_skip_verify)

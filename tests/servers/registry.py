@@ -9,8 +9,9 @@ from common import Server
 # name -> module in tests/servers/
 MODULES = {
     "moto": "moto_server",
-    # "azurite": "azurite", "fake-gcs": "fake_gcs", ...
+    "fake-gcs": "fake_gcs",
     "otelcol": "otelcol",
+    # "azurite": "azurite", ...
 }
 
 

@@ -155,3 +155,31 @@ def otelcol(ex: Example) -> None:
     server = server_class("otelcol")().start()
     ex.cleanup(server.close)
     ex.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = server.info()["endpoint"]
+
+
+@setup("fake-gcs")
+def fake_gcs(ex: Example) -> None:
+    """fake-gcs-server (tests/servers) on 127.0.0.1 with the buckets the Google
+    Cloud Storage examples use (my-flags, holding prod/flags.yaml, the
+    README's flag file, and my-events), and STORAGE_EMULATOR_HOST naming it."""
+    import sys
+    import urllib.parse
+    import urllib.request
+
+    servers = Path(__file__).resolve().parents[1] / "servers"
+    sys.path.insert(0, str(servers))
+    from registry import server_class  # noqa: E402
+
+    server = server_class("fake-gcs")().start()
+    ex.cleanup(server.close)
+    server.create_bucket("my-flags")
+    server.create_bucket("my-events")
+    name = urllib.parse.quote("prod/flags.yaml", safe="")
+    flags = ex.dir / "flags.yaml"
+    req = urllib.request.Request(
+        f"{server.endpoint}/upload/storage/v1/b/my-flags/o?uploadType=media&name={name}",
+        data=flags.read_bytes() if flags.exists() else b"{}", method="POST",
+        headers={"Content-Type": "application/x-yaml"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+    ex.env["STORAGE_EMULATOR_HOST"] = f"127.0.0.1:{server.port}"
