@@ -52,5 +52,6 @@ bool vx_webhook_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, 
 bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_otel_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_gcs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_pubsub_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 
 #endif

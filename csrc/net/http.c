@@ -309,6 +309,12 @@ static void set_auth_and_version(CURL *h, const vx_http_request *req)
                  ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                  : CURL_HTTP_VERSION_NONE;
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, v);
+    /* libcurl before 8.0.0 breaks the second request on a reused HTTP/2
+     * prior-knowledge connection ("Error in the HTTP2 framing layer",
+     * curl#10634, fixed by curl#10643): such a connection serves one. */
+    if (v == CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE &&
+        curl_version_info(CURLVERSION_NOW)->version_num < 0x080000)
+        curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
 }
 
 static void set_options(CURL *h, const vx_http_request *req, struct curl_slist *hdrs, sink *s)
@@ -382,7 +388,13 @@ static vx_status map_error(CURLcode rc, const sink *s, vx_error *err)
     else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
         st = VX_EINVAL;
     /* curl_easy_strerror is generic text: no host, path or credentials. */
-    set_err(err, st, "HTTP request failed: %s", curl_easy_strerror(rc));
+    if (rc == CURLE_HTTP2_STREAM)
+        /* libcurl 7.88 also reports a server's complete early answer this
+         * way (RST_STREAM after it): the answer is lost. */
+        set_err(err, st, "HTTP request failed: %s (the server reset the stream, perhaps "
+                "refusing the request before reading all of it)", curl_easy_strerror(rc));
+    else
+        set_err(err, st, "HTTP request failed: %s", curl_easy_strerror(rc));
     return st;
 }
 

@@ -55,7 +55,10 @@ enum {
     VX_HTTP_VERSION_DEFAULT = 0,       /* libcurl's choice: HTTP/1.1, or h2 by ALPN over TLS */
     VX_HTTP_VERSION_1_1 = 1,
     VX_HTTP_VERSION_2 = 2,             /* h2 by ALPN over TLS, HTTP/1.1 otherwise */
-    VX_HTTP_VERSION_2_PRIOR_KNOWLEDGE = 3  /* h2 without upgrade over cleartext (gRPC emulators) */
+    /* h2 without upgrade over cleartext (gRPC emulators). With libcurl
+     * before 8.0.0 each such request has a connection of its own: reusing
+     * one fails there (curl#10634). */
+    VX_HTTP_VERSION_2_PRIOR_KNOWLEDGE = 3
 };
 
 typedef struct vx_http_response {

@@ -24,6 +24,7 @@ typedef struct token_server {
     char token_uri[128];
     char scope[128];
     int64_t expires_in;
+    char token_prefix[64];    /* granted tokens are this + a count ("ya29.token-" when "") */
     int tokens;               /* tokens handed out */
     int refused;
     char last_problem[160];
@@ -129,8 +130,9 @@ static inline void grant(token_server *s, httpd_reply *out)
 {
     s->tokens++;
     snprintf(s->body, sizeof s->body,
-             "{\"access_token\":\"ya29.token-%d\",\"expires_in\":%lld,\"token_type\":\"Bearer\"}",
-             s->tokens, (long long)s->expires_in);
+             "{\"access_token\":\"%s%d\",\"expires_in\":%lld,\"token_type\":\"Bearer\"}",
+             s->token_prefix[0] ? s->token_prefix : "ya29.token-", s->tokens,
+             (long long)s->expires_in);
     out->body = s->body;
     out->body_len = strlen(s->body);
     snprintf(out->headers, sizeof out->headers, "Content-Type: application/json\r\n");

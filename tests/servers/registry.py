@@ -11,6 +11,7 @@ MODULES = {
     "moto": "moto_server",
     "fake-gcs": "fake_gcs",
     "otelcol": "otelcol",
+    "pstest": "pstest",
     # "azurite": "azurite", ...
 }
 
