@@ -20,7 +20,7 @@ REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=thread
-LIBS := -lcjson -lyaml -lcurl -lcrypto -lsnappy -lz -lzstd -pthread -lm
+LIBS := -lcjson -lyaml -lcurl -lcrypto -lsnappy -lz -lzstd -lrdkafka -pthread -lm
 
 # Every .c under csrc/ but the command's own: new subsystem folders are picked up.
 LIB_SRC := $(sort $(shell find csrc -name '*.c' -not -path 'csrc/cli/*'))

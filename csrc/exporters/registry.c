@@ -12,6 +12,7 @@ static const vx_exporter_kind kinds[] = {
     {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true},
     {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false},
     {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false},
+    {"kafka", false, vx_kafka_exporter_make, "kafka", "addresses", "topic", false},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
