@@ -251,6 +251,20 @@ static int64_t conf_int(rd_kafka_conf_t *conf, const char *name, int64_t fallbac
     return strtoll(buf, NULL, 10);
 }
 
+/* A required key is missing: a misspelt one is the likelier story, so the
+ * unknown keys are reported first (every key of the kind and the pipeline's
+ * has been asked for by now). */
+static bool missing(vx_opts *o, vx_opts *nested, const char *key)
+{
+    vx_opts *at = nested->obj ? nested : o;
+    if (vx_opts_finish(at) != VX_OK) {
+        if (o->status == VX_OK)
+            o->status = at->status;
+        return false;
+    }
+    return vx_opts_fail(at, VX_EINVAL, key, "required for kind kafka");
+}
+
 static bool read_keys(vx_opts *o, vx_opts *nested, const char **topic, char ***addresses,
                       const vx_value **config)
 {
@@ -273,7 +287,7 @@ static bool read_keys(vx_opts *o, vx_opts *nested, const char **topic, char ***a
     if (at->status == VX_OK && *config && (*config)->type != VX_OBJECT)
         return vx_opts_fail(at, VX_EINVAL, "config", "must be an object of librdkafka properties");
     if (at->status == VX_OK && (!*topic || !**topic))
-        return vx_opts_fail(at, VX_EINVAL, "topic", "required for kind kafka");
+        return missing(o, nested, "topic");
     return at->status == VX_OK && o->status == VX_OK;
 }
 
@@ -296,7 +310,7 @@ bool vx_kafka_settings_read(vx_opts *o, vx_kafka_settings *s)
         rd_kafka_conf_set_default_topic_conf(conf, rd_kafka_topic_conf_new());
         ok = read_config(&w, config) && apply_defaults(&w, addresses);
         if (ok && !w.bootstrap)
-            ok = vx_opts_fail(at, VX_EINVAL, "addresses", "required for kind kafka");
+            ok = missing(o, &nested, "addresses");
         /* Every member was read by the walk: nothing is unknown here. */
         if (cfg.status != VX_OK && at->status == VX_OK)
             at->status = cfg.status;

@@ -87,6 +87,18 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+/**
+ * GOFF's Kafka exporter on librdkafka: one message per event (key: userKey,
+ * value: the event's GOFF JSON, partition: Sarama's for that key), sent as
+ * events arrive. `config` holds librdkafka properties, passed through (and
+ * hidden from inspect() and toJSON()).
+ */
+function KafkaExporter(config) {
+  const c = goffOptions(config, 'KafkaExporter config');
+  if (typeof c.topic !== 'string' || !c.topic) throw new TypeError('KafkaExporter: topic is required');
+  return new BuiltinExporter('kafka', c, ['config'], { bulk: false });
+}
+
 // ---- retrievers ----------------------------------------------------------------
 
 /** GOFF's file retriever: a local flag file, read at every refresh. */
@@ -120,6 +132,7 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  KafkaExporter,
   FileRetriever,
   HttpRetriever,
   WebhookNotifier,

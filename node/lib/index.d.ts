@@ -166,7 +166,27 @@ export interface WebhookExporterConfig {
   caFile?: string;
 }
 
+/** A librdkafka property value; a secret one may come from the environment or a file. */
+export type KafkaPropertyValue = string | number | boolean | Array<string | number | boolean> | { fromEnv: string } | { fromFile: string };
+
+export interface KafkaExporterConfig {
+  /** The topic every event goes to. */
+  topic: string;
+  /** Bootstrap brokers: ['host:9092', ...] or GOFF's comma-separated string (or bootstrap.servers in config). */
+  addresses?: string | string[];
+  /**
+   * librdkafka properties, passed through as its CONFIGURATION.md documents them:
+   * { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'sasl.username': 'app',
+   *   'sasl.password': { fromEnv: 'KAFKA_PASSWORD' }, 'compression.type': 'zstd' }.
+   * Defaults: enable.idempotence true (acks all), message.timeout.ms 30000, client.id 'vexil',
+   * Sarama's hash partitioner. GOFF's sarama fields net.sasl.*, net.tls.enable and clientID are translated.
+   */
+  config?: { [property: string]: KafkaPropertyValue | { [field: string]: JsonValue } };
+}
+
 export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
+/** GOFF's Kafka exporter (synchronous, as GOFF's: events are sent as they arrive). */
+export function KafkaExporter(config: KafkaExporterConfig): BuiltinExporter;
 export function LogExporter(config?: LogExporterConfig): BuiltinExporter;
 export function WebhookExporter(config: WebhookExporterConfig): BuiltinExporter;
 
@@ -453,6 +473,7 @@ declare const vexil: {
   FileExporter: typeof FileExporter;
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
+  KafkaExporter: typeof KafkaExporter;
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
   WebhookNotifier: typeof WebhookNotifier;

@@ -909,6 +909,7 @@ const vexil = {
   FileExporter: builtins.FileExporter,
   LogExporter: builtins.LogExporter,
   WebhookExporter: builtins.WebhookExporter,
+  KafkaExporter: builtins.KafkaExporter,
   FileRetriever: builtins.FileRetriever,
   HttpRetriever: builtins.HttpRetriever,
   WebhookNotifier: builtins.WebhookNotifier,

@@ -7,8 +7,8 @@ const require = createRequire(import.meta.url);
 const vexil = require('./index.js');
 
 export const {
-  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, FileRetriever, HttpRetriever,
-  WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, version,
+  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, KafkaExporter, FileRetriever,
+  HttpRetriever, WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, version,
 } = vexil;
 export { VexilProvider } from './provider.js';
 export default vexil;

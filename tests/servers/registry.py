@@ -9,6 +9,8 @@ from common import Server
 # name -> module in tests/servers/
 MODULES = {
     # "moto": "moto_server", "azurite": "azurite", "fake-gcs": "fake_gcs", ...
+    "kafka": "kafka_broker",
+    "kafka-mock": "kafka_mock",
 }
 
 
