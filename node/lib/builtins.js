@@ -94,9 +94,7 @@ function WebhookExporter(config) {
  * hidden from inspect() and toJSON()).
  */
 function KafkaExporter(config) {
-  const c = goffOptions(config, 'KafkaExporter config');
-  if (typeof c.topic !== 'string' || !c.topic) throw new TypeError('KafkaExporter: topic is required');
-  return new BuiltinExporter('kafka', c, ['config'], { bulk: false });
+  return new BuiltinExporter('kafka', goffOptions(config, 'KafkaExporter config'), ['config'], { bulk: false });
 }
 
 // ---- retrievers ----------------------------------------------------------------

@@ -129,8 +129,6 @@ class KafkaExporter(BuiltinExporter):
 
     def __init__(self, topic: str, addresses: str | Sequence[str] | None = None,
                  config: Mapping[str, Any] | None = None) -> None:
-        if not isinstance(topic, str) or not topic:
-            raise TypeError("topic must be a non-empty str")
         if addresses is not None and not isinstance(addresses, str):
             addresses = list(addresses)
         super().__init__(topic=topic, addresses=addresses, config=config)

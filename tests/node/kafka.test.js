@@ -87,8 +87,10 @@ test('the description hides config; the core checks the keys', () => {
   assert.deepEqual(k.defaults, { bulk: false });
   assert.ok(!util.inspect(k).includes('hunter2'));
   assert.ok(!JSON.stringify(k).includes('hunter2'));
-  assert.throws(() => vexil.KafkaExporter({}), TypeError);
+  assert.throws(() => vexil.KafkaExporter('events'), TypeError);
   const e = new vexil.Engine(FLAGS);
+  assert.throws(() => e.addExporter(vexil.KafkaExporter({ addresses: 'h:1' })),
+    { name: 'TypeError', code: 'VX_EINVAL', message: 'topic: required for kind kafka' });
   assert.throws(() => e.addExporter(vexil.KafkaExporter({ topic: 't' })),
     { name: 'TypeError', code: 'VX_EINVAL', message: 'addresses: required for kind kafka' });
   assert.throws(() => e.addExporter(vexil.KafkaExporter({ topic: 't', addresses: 'h:1', config: { 'no.such': 1 } })),

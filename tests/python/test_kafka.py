@@ -98,9 +98,9 @@ def test_description_hides_config_and_core_checks_keys():
                            "config": {"sasl.password": "hunter2", "security.protocol": "SASL_SSL"}}
     assert "hunter2" not in repr(k) and "config=<hidden>" in repr(k)
     assert repr(k).startswith("KafkaExporter(topic='events', addresses=['h1:9092', 'h2:9092']")
-    with pytest.raises(TypeError):
-        KafkaExporter("")
     with vexil.Engine(FLAGS) as e:
+        with pytest.raises(ValueError, match=r"^topic: required for kind kafka$"):
+            e.add_exporter(KafkaExporter("", "h:1"))
         with pytest.raises(ValueError, match=r"^addresses: required for kind kafka$"):
             e.add_exporter(KafkaExporter("events"))
         with pytest.raises(ValueError, match=r"^config\.acks: Invalid value"):
