@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "pipeline_impl.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void vx_exporter_options_init(vx_exporter_options *options)
@@ -68,6 +69,21 @@ void vx_exporter_get_stats(const vx_exporter *exporter, vx_exporter_stats *out)
     out->pending = exporter->pending;
     out->retained_bytes = exporter->retained_bytes;
     pthread_mutex_unlock(&p->mu);
+}
+
+size_t vx_exporter_last_error(const vx_exporter *exporter, char *out, size_t cap)
+{
+    if (cap)
+        out[0] = '\0';
+    if (!exporter)
+        return 0;
+    vx_pipeline *p = exporter->p;
+    pthread_mutex_lock(&p->mu);
+    size_t n = strlen(exporter->last_error);
+    if (cap)
+        snprintf(out, cap, "%s", exporter->last_error);
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 const char *vx_exporter_name(const vx_exporter *exporter)

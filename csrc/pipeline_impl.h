@@ -133,6 +133,7 @@ struct vx_exporter {
     /* Counters. */
     uint64_t exported, failed_attempts, dropped, pending, retained_bytes;
     uint64_t close_dropped;       /* what close had to give up */
+    char last_error[300];         /* the last failed attempt's message; "" after a success */
 
     /* Scheduling (monotonic ms). */
     int64_t backoff_ms, retry_at, next_tick;

@@ -341,6 +341,8 @@ static void complete_locked(vx_exporter *e, vx_status st, outcome *o)
     else
         settle_failure(e, o, now);
     vx_batch_clear_marks(b);
+    snprintf(e->last_error, sizeof e->last_error, "%s",
+             st == VX_OK ? "" : o->message[0] ? o->message : vx_status_name(st));
     o->log_it = o->failed && !e->abandoned;
     if (e->abandoned)
         o->n_refused = 0;

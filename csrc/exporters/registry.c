@@ -13,6 +13,7 @@ static const vx_exporter_kind kinds[] = {
     {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false},
     {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false},
     {"kafka", false, vx_kafka_exporter_make, "kafka", "addresses", "topic", false},
+    {"s3", true, vx_s3_exporter_make, "s3", "bucket", "path", false},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

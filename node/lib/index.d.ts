@@ -187,6 +187,54 @@ export interface KafkaExporterConfig {
 export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
 /** GOFF's Kafka exporter (synchronous, as GOFF's: events are sent as they arrive). */
 export function KafkaExporter(config: KafkaExporterConfig): BuiltinExporter;
+/** What every AWS kind (S3 exporter and retriever) reads besides its own keys. */
+export interface AwsOptions {
+  /** Else AWS_REGION, AWS_DEFAULT_REGION, the profile's region. */
+  region?: string;
+  /** An S3-compatible store or a local server; else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url, AWS's own. */
+  endpoint?: string;
+  /** Path-style addressing (/bucket/key); default: on for a configured endpoint and for bucket names that are not DNS names. */
+  forcePathStyle?: boolean;
+  /** The shared files' profile (else AWS_PROFILE, else "default"). */
+  profile?: string;
+  /** Explicit keys instead of the credential chain (environment, profile, web identity, container, IMDSv2). */
+  accessKeyId?: Secret;
+  secretAccessKey?: Secret;
+  sessionToken?: Secret;
+  /** Per request, in ms (exporter default 30000, retriever 10000). */
+  timeout?: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface S3ExporterConfig extends AwsOptions {
+  bucket: string;
+  /** GOFF's S3Path: objects are named path + "/" + filename. */
+  path?: string;
+  format?: 'json' | 'csv' | 'parquet' | 'JSON' | 'CSV' | 'PARQUET' | string;
+  filename?: string;
+  csvTemplate?: string;
+  parquetCompressionCodec?: string;
+  /** Multipart upload in parts of this many bytes above it (default 8 MiB, at least 5 MiB). */
+  partSize?: number;
+  /** If-None-Match: * so another writer's object is never overwritten (default true). */
+  conditionalWrite?: boolean;
+  /** No leading, trailing or doubled slashes in object names (GOFF's join keeps them; default false). */
+  cleanPath?: boolean;
+  /** 'SHA256' (default: the signed payload hash, sent as x-amz-checksum-sha256 too) or 'MD5' (Content-MD5 and the ETag). */
+  checksum?: 'SHA256' | 'MD5';
+}
+
+export interface S3RetrieverConfig extends AwsOptions {
+  bucket: string;
+  item: string;
+  format?: 'json' | 'yaml' | 'auto';
+  maxResponseBytes?: number;
+}
+
+export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
+/** GOFF's S3 exporter: a batch per object, unique names, multipart, verified uploads. */
+export function S3Exporter(config: S3ExporterConfig): BuiltinExporter;
 export function LogExporter(config?: LogExporterConfig): BuiltinExporter;
 export function WebhookExporter(config: WebhookExporterConfig): BuiltinExporter;
 
@@ -216,7 +264,7 @@ export interface EngineOptions {
    * 'beforeExit', a bounded synchronous close at 'exit' (built-in exporters only).
    */
   flushOnExit?: boolean;
-  /** Milliseconds the exit-time delivery may take (default 2000). */
+  /** Milliseconds the exit-time delivery may take (default 5000, as flush() and close()). */
   exitTimeout?: number;
 }
 
@@ -277,6 +325,8 @@ export interface FileRetrieverConfig {
 export function FileRetriever(config: FileRetrieverConfig | string): BuiltinRetriever;
 /** GOFF's HTTP retriever, with conditional GETs (a 304 when unchanged). */
 export function HttpRetriever(config: HttpRetrieverConfig | string): BuiltinRetriever;
+/** GOFF's S3 retriever, with If-None-Match on the ETag (a 304 when unchanged). */
+export function S3Retriever(config: S3RetrieverConfig): BuiltinRetriever;
 
 /** A configuration change: the changed keys (sorted) and GOFF's DiffCache. */
 export interface ConfigChange {
@@ -316,21 +366,25 @@ export interface WebhookNotifierConfig {
 /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change. */
 export function WebhookNotifier(config: WebhookNotifierConfig): BuiltinNotifier;
 
+/** One exporter's counters (Python's, camelCased). */
 export interface ExporterStats {
-  name: string;
+  /** Events delivered. */
   exported: number;
+  /** Export calls that failed (each is retried with backoff). */
   failedAttempts: number;
+  /** Events dropped by the memory cap, left undelivered at close, or refused by the service (too large). */
   dropped: number;
+  /** Events waiting for the exporter now. */
   pending: number;
+  /** Memory held for the exporter now. */
   retainedBytes: number;
+  /** Why the last attempt failed (the service's code and message); null after a success. */
+  lastError: string | null;
 }
 
-export interface EngineStats {
-  exported: number;
-  failedAttempts: number;
-  dropped: number;
-  pending: number;
-  exporters: ExporterStats[];
+/** The counters summed over the exporters, and per exporter name. */
+export interface EngineStats extends Omit<ExporterStats, 'lastError'> {
+  exporters: { [name: string]: ExporterStats };
 }
 
 /** A reusable evaluation context: converted once, evaluated at no conversion cost. */
@@ -424,10 +478,10 @@ export class Engine {
 
   /** Registers an exporter for events recorded from now on; returns its name. */
   addExporter(exporter: ExportFunction | ExporterObject | BuiltinExporter, options?: ExporterOptions): string;
-  /** Delivers what was recorded so far; resolves true when everything was delivered in time. */
+  /** Delivers what was recorded so far, waiting up to timeoutMs (default 5000); resolves true when everything was delivered in time. */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): EngineStats;
-  /** Stops events, delivers what is pending (within timeoutMs), stops the exporters. Evaluations keep working. */
+  /** Stops events, delivers what is pending (within timeoutMs, default 5000), stops the exporters. Evaluations keep working. */
   close(timeoutMs?: number): Promise<void>;
   /**
    * close() without the event loop, for 'exit' handlers: built-in exporters
@@ -474,8 +528,10 @@ declare const vexil: {
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
   KafkaExporter: typeof KafkaExporter;
+  S3Exporter: typeof S3Exporter;
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
+  S3Retriever: typeof S3Retriever;
   WebhookNotifier: typeof WebhookNotifier;
   BuiltinExporter: typeof BuiltinExporter;
   BuiltinRetriever: typeof BuiltinRetriever;

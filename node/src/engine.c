@@ -365,6 +365,14 @@ napi_value vxn_engine_stats(napi_env env, napi_callback_info info)
         set_u64(env, o, "dropped", s.dropped);
         set_u64(env, o, "pending", s.pending);
         set_u64(env, o, "retainedBytes", s.retained_bytes);
+        char last[300];
+        napi_value le;
+        vx_exporter_last_error(x, last, sizeof last);
+        if (last[0])
+            le = vxn_string(env, last);
+        else
+            napi_get_null(env, &le);
+        napi_set_named_property(env, o, "lastError", le);
         napi_set_element(env, arr, (uint32_t)i, o);
     }
     return arr;

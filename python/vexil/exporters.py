@@ -15,7 +15,8 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinExporter", "FileExporter", "KafkaExporter", "LogExporter", "WebhookExporter"]
+__all__ = ["BuiltinExporter", "FileExporter", "KafkaExporter", "LogExporter", "S3Exporter",
+           "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
                         "{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n")
@@ -132,3 +133,58 @@ class KafkaExporter(BuiltinExporter):
         if addresses is not None and not isinstance(addresses, str):
             addresses = list(addresses)
         super().__init__(topic=topic, addresses=addresses, config=config)
+
+
+class S3Exporter(BuiltinExporter):
+    """GOFF's S3 exporter: each batch is one object in ``bucket``, named
+    ``path + "/" + filename`` as GOFF names it (``clean_path=True`` drops the
+    leading and doubled slashes GOFF's join leaves), written as ``format``
+    (``"json"``, ``"csv"`` or ``"parquet"``, with ``csv_template`` and
+    ``parquet_compression_codec`` as in FileExporter).
+
+    Object names are unique (a counter before the extension when a name
+    comes up again, and a conditional create that takes the next name when
+    another writer holds one, unless ``conditional_write=False``); a batch
+    whose export failed is retried under the same names, so nothing is stored
+    twice. Objects above ``part_size`` bytes (default 8 MiB, at least 5 MiB)
+    go up in a multipart upload; every upload is verified: the signed SHA-256
+    of each payload, also sent as S3's checksum (``checksum="SHA256"``, the
+    default), or Content-MD5 and the ETag (``checksum="MD5"``).
+
+    ``region``, ``endpoint`` (an S3-compatible store: path-style addressing
+    unless ``force_path_style=False``) and the credentials default to the AWS
+    SDKs' chain: environment, ``profile`` in the shared files, web identity,
+    container credentials, IMDSv2. ``access_key_id``, ``secret_access_key``
+    and ``session_token`` (each a string, ``{"fromEnv": NAME}`` or
+    ``{"fromFile": path}``) override it and are never shown by repr().
+    ``timeout`` bounds each request, in seconds (default 30).
+    """
+
+    __slots__ = ()
+    kind = "s3"
+    shown_keys = ("bucket", "path", "format", "region", "endpoint")
+    secret_keys = ("accessKeyId", "secretAccessKey", "sessionToken")
+
+    def __init__(self, bucket: str, path: str | None = None, format: str = "json",
+                 filename: str | None = None, csv_template: str | None = None,
+                 parquet_compression_codec: str | None = None, *, region: str | None = None,
+                 endpoint: str | None = None, force_path_style: bool | None = None,
+                 profile: str | None = None, access_key_id: Secret | None = None,
+                 secret_access_key: Secret | None = None, session_token: Secret | None = None,
+                 part_size: int | None = None, conditional_write: bool | None = None,
+                 clean_path: bool | None = None, checksum: str | None = None,
+                 timeout: float | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        if not isinstance(bucket, str) or not bucket:
+            raise TypeError("bucket must be a non-empty str")
+        super().__init__(bucket=bucket, path=path, format=format, filename=filename,
+                         csvTemplate=csv_template,
+                         parquetCompressionCodec=parquet_compression_codec, region=region,
+                         endpoint=endpoint, forcePathStyle=force_path_style, profile=profile,
+                         accessKeyId=access_key_id, secretAccessKey=secret_access_key,
+                         sessionToken=session_token, partSize=part_size,
+                         conditionalWrite=conditional_write, cleanPath=clean_path,
+                         checksum=checksum,
+                         timeout=seconds_to_ms(timeout, "timeout"), caFile=ca_file,
+                         insecureSkipVerify=insecure_skip_verify)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
-from ._builtin import Builtin, seconds_to_ms
+from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinRetriever", "FileRetriever", "HttpRetriever"]
+__all__ = ["BuiltinRetriever", "FileRetriever", "HttpRetriever", "S3Retriever"]
 
 
 class BuiltinRetriever(Builtin):
@@ -62,4 +62,39 @@ class HttpRetriever(BuiltinRetriever):
                          timeout=seconds_to_ms(timeout, "timeout"), format=format,
                          insecureSkipVerify=insecure_skip_verify, caFile=ca_file,
                          certFile=client_cert_file, keyFile=client_key_file,
+                         maxResponseBytes=max_response_bytes)
+
+
+class S3Retriever(BuiltinRetriever):
+    """GOFF's S3 retriever: the flag file ``item`` of ``bucket``, fetched with
+    ``If-None-Match`` on its ETag, so an unchanged file costs a 304.
+
+    ``region``, ``endpoint``, ``force_path_style`` and the credentials are
+    those of S3Exporter (the AWS chain unless ``access_key_id`` /
+    ``secret_access_key`` / ``session_token`` are given; never shown by
+    repr()). ``timeout`` bounds each request, in seconds.
+    """
+
+    __slots__ = ()
+    kind = "s3"
+    shown_keys = ("bucket", "item", "format", "region", "endpoint")
+    secret_keys = ("accessKeyId", "secretAccessKey", "sessionToken")
+
+    def __init__(self, bucket: str, item: str, *, format: str | None = None,
+                 region: str | None = None, endpoint: str | None = None,
+                 force_path_style: bool | None = None, profile: str | None = None,
+                 access_key_id: Secret | None = None, secret_access_key: Secret | None = None,
+                 session_token: Secret | None = None, timeout: float | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None,
+                 max_response_bytes: int | None = None) -> None:
+        if not isinstance(bucket, str) or not bucket:
+            raise TypeError("bucket must be a non-empty str")
+        if not isinstance(item, str) or not item:
+            raise TypeError("item must be a non-empty str")
+        super().__init__(bucket=bucket, item=item, format=format, region=region,
+                         endpoint=endpoint, forcePathStyle=force_path_style, profile=profile,
+                         accessKeyId=access_key_id, secretAccessKey=secret_access_key,
+                         sessionToken=session_token, timeout=seconds_to_ms(timeout, "timeout"),
+                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify,
                          maxResponseBytes=max_response_bytes)

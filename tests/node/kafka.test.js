@@ -108,7 +108,7 @@ test('every event arrives once, keyed and partitioned as Sarama does', async (t)
   const s = e.stats();
   assert.equal(s.exported, 1500);
   assert.equal(s.dropped, 0);
-  assert.equal(s.exporters[0].name, 'kafka-1');
+  assert.deepEqual(Object.keys(s.exporters), ['kafka-1']);
   await e.close();
   checkOnce(await readTopic(mock), 0, 1500);
 });

@@ -147,7 +147,7 @@ def test_mock_broker_down_and_back(own_server):
         evaluate(e, range(100, 300))
         assert not e.flush(2.5)
         s = h.stats()
-        assert s["exported"] == 100 and s["pending"] == 200 and s["failed"] >= 1
+        assert s["exported"] == 100 and s["pending"] == 200 and s["failed_attempts"] >= 1
         mock.send("up -1")
         evaluate(e, range(300, 400))
         assert e.flush(30)
@@ -285,7 +285,7 @@ def test_broker_wrong_sasl_credentials_visible_and_events_kept(broker, caplog):
         evaluate(e, range(10))
         assert not e.flush(2.5)
         s = h.stats()
-        assert s["pending"] == 10 and s["exported"] == 0 and s["failed"] >= 1
+        assert s["pending"] == 10 and s["exported"] == 0 and s["failed_attempts"] >= 1
         assert wait_until(lambda: any("Authentication failed" in r.getMessage()
                                       for r in caplog.records))
         assert not any("not-the-password" in r.getMessage() for r in caplog.records)

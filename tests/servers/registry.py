@@ -8,9 +8,10 @@ from common import Server
 
 # name -> module in tests/servers/
 MODULES = {
-    # "moto": "moto_server", "azurite": "azurite", "fake-gcs": "fake_gcs", ...
+    "moto": "moto_server",
     "kafka": "kafka_broker",
     "kafka-mock": "kafka_mock",
+    # "azurite": "azurite", "fake-gcs": "fake_gcs", ...
 }
 
 

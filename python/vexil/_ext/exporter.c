@@ -308,6 +308,13 @@ static PyObject *exporter_stats(PyObject *self, PyObject *unused)
         put(d, st->s_pending, PyLong_FromUnsignedLongLong(s.pending)) < 0 ||
         put(d, st->s_retained_bytes, PyLong_FromUnsignedLongLong(s.retained_bytes)) < 0)
         Py_CLEAR(d);
+    char last[300];
+    vx_exporter_last_error(SELF->exporter, last, sizeof last);
+    PyObject *le = last[0] ? PyUnicode_DecodeUTF8(last, (Py_ssize_t)strlen(last), "replace")
+                           : Py_NewRef(Py_None);
+    if (d && (!le || PyDict_SetItemString(d, "last_error", le) < 0))
+        Py_CLEAR(d);
+    Py_XDECREF(le);
     return d;
 }
 
@@ -379,7 +386,8 @@ static PyMethodDef exporter_methods[] = {
     {"stats", exporter_stats, METH_NOARGS,
      PyDoc_STR("stats()\n--\n\n"
                "Counters: exported, failed (export attempts), dropped (memory cap or\n"
-               "close), pending, retained_bytes.")},
+               "close), pending, retained_bytes; last_error: why the last attempt\n"
+               "failed, None after a success.")},
     {"_next_batch", exporter_next_batch, METH_O, next_batch_doc},
     {"_ack", exporter_ack, METH_VARARGS, NULL},
     {"_after_fork_child", exporter_after_fork, METH_NOARGS, NULL},

@@ -1,0 +1,139 @@
+"""moto (PyPI ``moto[server]``) for S3, STS, Kinesis and SQS, with signature
+checks on.
+
+moto checks AWS signatures only once its "initial no-auth action count" is
+used up, and only for keys of IAM users (or roles assumed through STS) it
+knows. So set-up runs unauthenticated: a fixed random seed (so the same keys
+come back after a restart), an IAM user with an allow-all policy and an
+access key, a role for web identity, a bucket; then /moto-api/reset-auth
+turns authentication on for every later request: a wrong key or signature
+is a 403 from then on.
+
+``allow_unsigned()`` / ``require_signatures()`` open and close the one gap
+tests need: STS AssumeRoleWithWebIdentity is an unsigned call in AWS, which
+moto (5.2) would refuse with checks on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from common import Server, cache_dir, python_venv
+
+VERSION = "5.2.6"
+SEED = 4242
+REGION = "us-east-1"
+BUCKET = "vexil"
+ALLOW_ALL = json.dumps({"Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+TRUST_WEB_IDENTITY = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/vexil"},
+                   "Action": "sts:AssumeRoleWithWebIdentity"}]})
+
+
+def _venv() -> Path:
+    return cache_dir() / f"moto-{VERSION}"
+
+
+class MotoServer(Server):
+    name = "moto"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.access_key_id = ""
+        self.secret_access_key = ""
+        self.role_arn = ""
+
+    @classmethod
+    def installed(cls) -> bool:
+        return (_venv() / "bin" / "moto_server").exists()
+
+    @classmethod
+    def install(cls) -> None:
+        python_venv(_venv().name, [f"moto[server]=={VERSION}"])
+
+    def command(self, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
+        return ([str(_venv() / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                {"MOTO_ALLOW_NONEXISTENT_REGION": "false"})
+
+    # ---- raw calls (standard library only: cli.py runs without boto3) ---------------
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _post(self, path: str, body: bytes, headers: dict[str, str] | None = None,
+              method: str = "POST") -> bytes:
+        req = urllib.request.Request(self.endpoint + path, data=body, method=method,
+                                     headers=headers or {})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.read()
+
+    def _iam(self, **params: str) -> str:
+        # Unsigned while authentication is off; the Authorization header only
+        # tells moto which service the call is for.
+        body = urllib.parse.urlencode({**params, "Version": "2010-05-08"}).encode()
+        auth = ("AWS4-HMAC-SHA256 Credential=AKIASETUP/20240101/us-east-1/iam/aws4_request, "
+                "SignedHeaders=host, Signature=0")
+        return self._post("/", body, {"Authorization": auth,
+                                      "Content-Type": "application/x-www-form-urlencoded"}).decode()
+
+    def _reset_auth(self, count: str) -> None:
+        self._post("/moto-api/reset-auth", count.encode(), {"Content-Type": "text/plain"})
+
+    def allow_unsigned(self) -> None:
+        self._reset_auth("1000000000")
+
+    def require_signatures(self) -> None:
+        self._reset_auth("0")
+
+    def make_bucket(self, name: str) -> None:
+        """A bucket, and objects in it, made without a client library (in
+        the unsigned window): for set-ups that run outside the tests' venv."""
+        self.put(f"/{name}", b"")
+
+    def put(self, path: str, body: bytes) -> None:
+        self.allow_unsigned()
+        try:
+            self._post(path, body, {"Content-Type": "application/octet-stream"}, method="PUT")
+        finally:
+            self.require_signatures()
+
+    def after_start(self) -> None:
+        self._post(f"/moto-api/seed?a={SEED}", b"")
+        self._iam(Action="CreateUser", UserName="vexil")
+        self._iam(Action="PutUserPolicy", UserName="vexil", PolicyName="all",
+                  PolicyDocument=ALLOW_ALL)
+        keys = self._iam(Action="CreateAccessKey", UserName="vexil")
+        self.access_key_id = re.search(r"<AccessKeyId>([^<]+)<", keys).group(1)  # type: ignore[union-attr]
+        self.secret_access_key = re.search(r"<SecretAccessKey>([^<]+)<", keys).group(1)  # type: ignore[union-attr]
+        role = self._iam(Action="CreateRole", RoleName="vexil-web",
+                         AssumeRolePolicyDocument=TRUST_WEB_IDENTITY)
+        self.role_arn = re.search(r"<Arn>([^<]+)<", role).group(1)  # type: ignore[union-attr]
+        self._iam(Action="PutRolePolicy", RoleName="vexil-web", PolicyName="all",
+                  PolicyDocument=ALLOW_ALL)
+        # The shared bucket (path style: moto serves every bucket on one host).
+        self._post(f"/{BUCKET}", b"", method="PUT")
+        self.require_signatures()
+
+    def restart(self) -> None:
+        """A new moto on the same port: its state is gone, and set-up is done
+        again. The keys are usually the same (the same seed), but not when
+        clients' requests reach moto during set-up and draw from its random
+        generator first: read access_key_id / secret_access_key again."""
+        super().restart()
+        self.after_start()
+
+    def info(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "region": REGION, "bucket": BUCKET,
+                "accessKeyId": self.access_key_id, "secretAccessKey": self.secret_access_key,
+                "roleArn": self.role_arn, "python": str(_venv() / "bin" / "python")}
+
+
+SERVER = MotoServer
