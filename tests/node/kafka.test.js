@@ -123,6 +123,7 @@ test('a broker down and back: events wait, then arrive once', async (t) => {
   assert.equal(await e.flush(2500), false);
   assert.equal(e.stats().pending, 200);
   assert.ok(e.stats().failedAttempts >= 1);
+  assert.match(e.stats().exporters['kafka-1'].lastError, /kafka: \d+ of \d+ events not delivered: /);
   await control(mock, 'up -1');
   assert.ok(await e.flush(30000));
   assert.equal(e.stats().exported, 300);

@@ -286,6 +286,8 @@ def test_broker_wrong_sasl_credentials_visible_and_events_kept(broker, caplog):
         assert not e.flush(2.5)
         s = h.stats()
         assert s["pending"] == 10 and s["exported"] == 0 and s["failed_attempts"] >= 1
+        assert "events not delivered" in s["last_error"]
+        assert "not-the-password" not in s["last_error"]
         assert wait_until(lambda: any("Authentication failed" in r.getMessage()
                                       for r in caplog.records))
         assert not any("not-the-password" in r.getMessage() for r in caplog.records)
