@@ -272,6 +272,32 @@ def test_broker_restarted_mid_stream_loses_nothing(broker):
     assert len(keys) == n  # and, with idempotence, nothing twice
 
 
+def test_broker_refuses_an_event_too_large_for_the_topic(broker, caplog):
+    """The topic takes 2,000-byte batches: librdkafka's request holding small
+    events and the big one is refused whole, so each goes again alone; only
+    the big one is dropped."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    topic = topic_name()
+    admin = AdminClient({"bootstrap.servers": broker.info()["bootstraps"]})
+    new = NewTopic(topic, num_partitions=1, replication_factor=1,
+                   config={"max.message.bytes": "2000"})
+    admin.create_topics([new])[topic].result(30)
+    with caplog.at_level(logging.ERROR, logger="vexil"), vexil.Engine(FLAGS) as e:
+        h = e.add_exporter(KafkaExporter(topic, broker.info()["bootstraps"]))
+        evaluate(e, range(5))
+        assert e.flush(30)
+        evaluate(e, range(5, 10))
+        e.bool_value("on", False, {"targetingKey": "k" * 3000})
+        evaluate(e, range(10, 15))
+        assert e.flush(30)
+        s = h.stats()
+        assert s["exported"] == 15 and s["dropped"] == 1 and s["pending"] == 0
+        assert wait_until(lambda: any("refused by the service: Broker: Message size too large"
+                                      in r.getMessage() for r in caplog.records))
+    msgs = consume(broker.info()["bootstraps"], topic)
+    check_once(msgs, range(15), partitions=1)
+
+
 def sasl(broker: Any, mechanism: str, user: str, password: Any, **more: Any) -> KafkaExporter:
     return KafkaExporter(topic_name(), broker.info()["sasl_bootstraps"], config={
         "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": mechanism,
