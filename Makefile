@@ -278,7 +278,9 @@ test-readme: dist
 	VEXIL_DIST=$(abspath $(DIST)) $(USER_PYTEST) tests/user/test_readme.py
 
 # The demo: the same flag file evaluated from C, Python and JavaScript, with
-# events exported by C, Python and JS exporters.
+# events exported by C, Python and JS exporters; then one evaluation through
+# a GOFF configuration file (file retriever, file and log exporters, a
+# webhook notifier to a local listener).
 DEMO_OUT := $(BUILD)/demo
 
 $(BUILD)/demo-c: examples/c/demo.c $(BUILD)/libvexil.a
@@ -298,6 +300,8 @@ demo: deps all $(BUILD)/demo-c $(PYVENV)/bin/python
 	@echo "== JavaScript"
 	$(MAKE) --no-print-directory node-build
 	node examples/node/demo.js examples/flags.yaml $(DEMO_OUT)/events-js
+	@echo "== a GOFF configuration file (examples/goff-proxy.yaml)"
+	$(PYVENV)/bin/python examples/config_file_demo.py $(BUILD)/vexil
 	@echo "== events written"
 	@find $(DEMO_OUT) -type f | sort
 

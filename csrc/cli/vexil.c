@@ -17,8 +17,10 @@ void cli_print_usage(void)
           "             [--timeout SECONDS] [same options as --config]\n"
           "  vexil eval --retriever JSON... [--timeout SECONDS] [same options as --config]\n"
           "  vexil eval --env --flag KEY [--type TYPE] [--default JSON] [--context JSON]\n"
-          "  vexil lint FILE [--format json|yaml]\n"
-          "  vexil --help | --version\n"
+          "  vexil lint FILE [--format json|yaml]\n",
+          stdout);
+    cli_print_config_file_usage();
+    fputs("  vexil --help | --version\n"
           "\n"
           "TYPE is bool, string, int, float, object or any (default any). --default is\n"
           "JSON (default null), --context a JSON object (default {}), whose targetingKey\n"
@@ -101,6 +103,8 @@ bool cli_parse_format(const char *s, vx_format *out)
         *out = VX_FORMAT_JSON;
     else if (strcmp(s, "yaml") == 0 || strcmp(s, "yml") == 0)
         *out = VX_FORMAT_YAML;
+    else if (strcmp(s, "toml") == 0)
+        *out = VX_FORMAT_TOML;
     else
         return false;
     return true;

@@ -143,6 +143,58 @@ function WebhookNotifier(config) {
   return new BuiltinNotifier('webhook', c, ['secret', 'headers']);
 }
 
+// The chat services' incoming webhooks: the URL is the credential (a
+// string, or { fromEnv } / { fromFile }), hidden from inspect() and toJSON().
+function chatOptions(config, what) {
+  const c = typeof config === 'string' || (config && typeof config === 'object' && ('fromEnv' in config || 'fromFile' in config))
+    ? { webhookUrl: config }
+    : goffOptions(config, `${what} config`, { url: 'webhookUrl' });
+  const url = c.webhookUrl;
+  const ok = (typeof url === 'string' && url !== '') || (url && typeof url === 'object');
+  if (!ok) throw new TypeError(`${what}: url is required`);
+  return c;
+}
+
+/** GOFF's Slack notifier: one attachment per changed flag, within Slack's limits. */
+function SlackNotifier(config) {
+  return new BuiltinNotifier('slack', chatOptions(config, 'SlackNotifier'), ['webhookUrl']);
+}
+
+/** GOFF's Discord notifier: one embed per changed flag, within Discord's limits. */
+function DiscordNotifier(config) {
+  return new BuiltinNotifier('discord', chatOptions(config, 'DiscordNotifier'), ['webhookUrl']);
+}
+
+/** GOFF's Microsoft Teams notifier: an Adaptive Card to a Teams Workflows webhook. */
+function TeamsNotifier(config) {
+  return new BuiltinNotifier('microsoftteams', chatOptions(config, 'TeamsNotifier'), ['webhookUrl']);
+}
+
+// ---- git hosts -------------------------------------------------------------------
+
+function gitRetriever(kind, config, what) {
+  const c = goffOptions(config, `${what} config`);
+  for (const key of ['repositorySlug', 'path']) {
+    if (typeof c[key] !== 'string' || c[key] === '') throw new TypeError(`${what}: ${key} is required`);
+  }
+  return new BuiltinRetriever(kind, c, ['token']);
+}
+
+/** GOFF's GitHub retriever (contents API; baseUrl for GitHub Enterprise), conditional and rate-limit aware. */
+function GitHubRetriever(config) {
+  return gitRetriever('github', config, 'GitHubRetriever');
+}
+
+/** GOFF's GitLab retriever (repository files API; baseUrl for a self-hosted GitLab). */
+function GitLabRetriever(config) {
+  return gitRetriever('gitlab', config, 'GitLabRetriever');
+}
+
+/** GOFF's Bitbucket retriever (2.0 src API, an access token). */
+function BitbucketRetriever(config) {
+  return gitRetriever('bitbucket', config, 'BitbucketRetriever');
+}
+
 module.exports = {
   Builtin,
   BuiltinExporter,
@@ -157,5 +209,11 @@ module.exports = {
   FileRetriever,
   HttpRetriever,
   S3Retriever,
+  GitHubRetriever,
+  GitLabRetriever,
+  BitbucketRetriever,
   WebhookNotifier,
+  SlackNotifier,
+  DiscordNotifier,
+  TeamsNotifier,
 };

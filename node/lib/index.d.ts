@@ -242,7 +242,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
 
 export interface EngineOptions {
   /** How flags given as text are read (default 'auto': JSON if it starts with '{', else YAML). */
-  format?: 'auto' | 'json' | 'yaml';
+  format?: 'auto' | 'json' | 'yaml' | 'toml';
   /** GOFF's Environment: every evaluation sees the attribute env=<environment>. */
   environment?: string;
   /** Attributes added to every context, overriding the context's own (GOFF's EvaluationContextEnrichment). */
@@ -310,8 +310,8 @@ export interface HttpRetrieverOptions {
   caFile?: string;
   clientCertFile?: string;
   clientKeyFile?: string;
-  /** 'json' or 'yaml'; by default the URL path's extension, else the content. */
-  format?: 'json' | 'yaml' | 'auto';
+  /** 'json', 'yaml' or 'toml'; by default the URL path's extension, else the content. */
+  format?: 'json' | 'yaml' | 'toml' | 'auto';
 }
 export interface UrlOptions extends LiveOptions, HttpRetrieverOptions {}
 export interface HttpRetrieverConfig extends HttpRetrieverOptions {
@@ -319,7 +319,7 @@ export interface HttpRetrieverConfig extends HttpRetrieverOptions {
 }
 export interface FileRetrieverConfig {
   path: string;
-  format?: 'json' | 'yaml' | 'auto';
+  format?: 'json' | 'yaml' | 'toml' | 'auto';
 }
 /** GOFF's file retriever: a local flag file, read at every refresh. */
 export function FileRetriever(config: FileRetrieverConfig | string): BuiltinRetriever;
@@ -365,6 +365,85 @@ export interface WebhookNotifierConfig {
 
 /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change. */
 export function WebhookNotifier(config: WebhookNotifierConfig): BuiltinNotifier;
+
+/** How every built-in notifier retries a failed delivery (vexil's keys, in ms). */
+export interface NotifierRetryOptions {
+  /** Retries after the first attempt (default 3); then the failure is logged. */
+  maxRetries?: number;
+  /** The first wait (default 1000), doubling up to retryMax (default 30000); a service's Retry-After wins. */
+  retryInitial?: number;
+  retryMax?: number;
+}
+
+/** A chat service's incoming webhook; the URL is the credential (hidden from inspect() and toJSON()). */
+export interface ChatNotifierConfig extends NotifierRetryOptions {
+  url: Secret;
+  /** Request timeout in ms (default 10000; Teams 5000). */
+  timeout?: number;
+  insecureSkipVerify?: boolean;
+  caFile?: string;
+}
+export interface TeamsNotifierConfig extends ChatNotifierConfig {
+  /** Check that the URL is a Teams Workflows webhook (default true). */
+  validateUrl?: boolean;
+}
+/** GOFF's Slack notifier: one attachment per changed flag, within Slack's limits. */
+export function SlackNotifier(config: ChatNotifierConfig | string): BuiltinNotifier;
+/** GOFF's Discord notifier: one embed per changed flag (10 at most), within Discord's limits. */
+export function DiscordNotifier(config: ChatNotifierConfig | string): BuiltinNotifier;
+/** GOFF's Microsoft Teams notifier: an Adaptive Card to a Teams Workflows webhook. */
+export function TeamsNotifier(config: TeamsNotifierConfig | string): BuiltinNotifier;
+
+/** A file in a git host's repository, by GOFF's keys. Requests are conditional and the host's rate limit is honoured. */
+export interface GitRetrieverConfig {
+  /** "owner/repo" (GitLab: "group/subgroup/project"); ".." is refused. */
+  repositorySlug: string;
+  /** The flag file in the repository; ".." is refused. */
+  path: string;
+  /** Default 'main'. */
+  branch?: string;
+  /** A personal or repository access token (hidden from inspect() and every message). */
+  token?: Secret;
+  /** GitHub Enterprise (https://HOST/api/v3), a self-hosted GitLab or Bitbucket. */
+  baseUrl?: string;
+  /** Per request, in ms (default 10000). */
+  timeout?: number;
+  format?: 'json' | 'yaml' | 'toml' | 'auto';
+  insecureSkipVerify?: boolean;
+  caFile?: string;
+  maxResponseBytes?: number;
+}
+/** GOFF's GitHub retriever (the contents API). */
+export function GitHubRetriever(config: GitRetrieverConfig): BuiltinRetriever;
+/** GOFF's GitLab retriever (the repository files API). */
+export function GitLabRetriever(config: GitRetrieverConfig): BuiltinRetriever;
+/** GOFF's Bitbucket retriever (the 2.0 src API). */
+export function BitbucketRetriever(config: GitRetrieverConfig): BuiltinRetriever;
+
+/** Delivery counters of the built-in notifiers (Engine#notifierStats). */
+export interface NotifierStats {
+  delivered: number;
+  retries: number;
+  /** Given up on: retries exhausted, a permanent error, or undelivered at close. */
+  failed: number;
+  /** Dropped from a full queue. */
+  dropped: number;
+  pending: number;
+}
+
+/** Engine.fromConfig()'s options, besides the Engine options. */
+export interface ConfigFileOptions {
+  /** The file's format (default: its extension, else YAML). */
+  format?: 'yaml' | 'yml' | 'json' | 'toml';
+  /** One of GOFF's flagsets, by name (or index "0"). */
+  flagset?: string;
+  /** Apply GOFF's environment-variable overrides (RETRIEVERS_0_PATH=...); default true. */
+  env?: boolean;
+  /** How long the first retrieval may take, in ms (default 10000). */
+  startTimeout?: number;
+  /** Failed refreshes in a row before the status is STALE (default 3). */
+  staleAfter?: number;
+}
 
 /** One exporter's counters (Python's, camelCased). */
 export interface ExporterStats {
@@ -431,6 +510,13 @@ export class Engine {
    * persistentFile or startWithError); then polls every pollInterval ms.
    */
   static fromRetrievers(retrievers: BuiltinRetriever[], options?: EngineOptions & LiveOptions): Promise<Engine>;
+  /**
+   * An engine set up by a GO Feature Flag configuration file (goff-proxy.yaml;
+   * YAML, JSON or TOML): retrievers, polling, exporters, notifiers, as the
+   * core reads them for every language. Rejects with a ConfigError naming
+   * the key path ("exporters[1].bucket: required for kind s3").
+   */
+  static fromConfig(path: string, options?: EngineOptions & ConfigFileOptions): Promise<Engine>;
   /** The "from-env" format: each flag is a JSON document in the environment variable named after it. */
   static fromEnv(options?: EngineOptions): Engine;
 
@@ -456,6 +542,14 @@ export class Engine {
   onStatusChange(cb: (status: EngineStatus) => void): () => void;
   /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change, from a thread of the core. */
   addWebhookNotifier(config: WebhookNotifierConfig): void;
+  /** GOFF's Slack notifier (see SlackNotifier). */
+  addSlackNotifier(config: ChatNotifierConfig | string): void;
+  /** GOFF's Discord notifier (see DiscordNotifier). */
+  addDiscordNotifier(config: ChatNotifierConfig | string): void;
+  /** GOFF's Microsoft Teams notifier (see TeamsNotifier). */
+  addTeamsNotifier(config: TeamsNotifierConfig | string): void;
+  /** Delivery counters of the built-in notifiers. */
+  notifierStats(): NotifierStats;
   /** Registers a built-in notifier: told of every configuration change, from a thread of the core. */
   addNotifier(notifier: BuiltinNotifier): void;
 
@@ -532,7 +626,13 @@ declare const vexil: {
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
   S3Retriever: typeof S3Retriever;
+  GitHubRetriever: typeof GitHubRetriever;
+  GitLabRetriever: typeof GitLabRetriever;
+  BitbucketRetriever: typeof BitbucketRetriever;
   WebhookNotifier: typeof WebhookNotifier;
+  SlackNotifier: typeof SlackNotifier;
+  DiscordNotifier: typeof DiscordNotifier;
+  TeamsNotifier: typeof TeamsNotifier;
   BuiltinExporter: typeof BuiltinExporter;
   BuiltinRetriever: typeof BuiltinRetriever;
   BuiltinNotifier: typeof BuiltinNotifier;

@@ -8,7 +8,8 @@ const vexil = require('./index.js');
 
 export const {
   Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, KafkaExporter, FileRetriever,
-  HttpRetriever, WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, S3Exporter, S3Retriever,
+  HttpRetriever, GitHubRetriever, GitLabRetriever, BitbucketRetriever, WebhookNotifier, SlackNotifier,
+  DiscordNotifier, TeamsNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, S3Exporter, S3Retriever,
   version,
 } = vexil;
 export { VexilProvider } from './provider.js';

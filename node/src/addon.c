@@ -148,6 +148,8 @@ static const export_fn functions[] = {
     {"engineRefresh", vxn_engine_refresh, 0},
     {"engineStatus", vxn_engine_status, 0},
     {"engineRefreshStats", vxn_engine_refresh_stats, 0},
+    {"engineNotifierStats", vxn_engine_notifier_stats, 0},
+    {"engineApplyConfigFile", vxn_engine_apply_config_file, 0},
     {"engineListen", vxn_engine_listen, 0},
     /* One function per type and context kind: both travel as the data. */
     {"boolValue", vxn_eval_value, VX_TYPE_BOOL | (VXN_CTX_ANY << 8)},

@@ -276,6 +276,9 @@ napi_value vxn_engine_start(napi_env env, napi_callback_info info);
 napi_value vxn_engine_refresh(napi_env env, napi_callback_info info);
 napi_value vxn_engine_status(napi_env env, napi_callback_info info);
 napi_value vxn_engine_refresh_stats(napi_env env, napi_callback_info info);
+napi_value vxn_engine_notifier_stats(napi_env env, napi_callback_info info);
+/* config_file.c */
+napi_value vxn_engine_apply_config_file(napi_env env, napi_callback_info info);
 napi_value vxn_engine_listen(napi_env env, napi_callback_info info);
 void vxn_deliver_notes(napi_env env, vxn_engine *e);
 void vxn_listen_stop(vxn_engine *e);

@@ -30,6 +30,15 @@ class RefreshStats(TypedDict):
     consecutive_failures: int
     last_success: int | None
 
+
+class NotifierStats(TypedDict):
+    """Engine.notifier_stats(): the built-in notifiers' deliveries."""
+    delivered: int
+    retries: int
+    failed: int
+    dropped: int
+    pending: int
+
 class ExporterStats(TypedDict):
     """One exporter's counters (Node has the same, camelCased)."""
     exported: int          # events delivered
@@ -165,6 +174,9 @@ class Engine:
                persistent_file: str | os.PathLike[str] = ..., start_with_error: bool = ...,
                stale_after: int = ..., notify_on_start: bool = ...) -> None: ...
     def _add_pull_notifier(self) -> NotifierHandle: ...
+    def notifier_stats(self) -> NotifierStats: ...
+    def _apply_config_file(self, path: str, format: str | None = None, flagset: str | None = None,
+                           env: bool = True) -> dict[str, Any]: ...
 def webhook_signature(body: bytes, secret: str, /) -> str: ...
 def _setup(reason: type[Reason], error_code: type[ErrorCode], error: type[Error],
            config_error: type[ConfigError]) -> None: ...

@@ -13,7 +13,8 @@ from typing import Mapping
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinRetriever", "FileRetriever", "HttpRetriever", "S3Retriever"]
+__all__ = ["BitbucketRetriever", "BuiltinRetriever", "FileRetriever", "GitHubRetriever",
+           "GitLabRetriever", "HttpRetriever", "S3Retriever"]
 
 
 class BuiltinRetriever(Builtin):
@@ -98,3 +99,56 @@ class S3Retriever(BuiltinRetriever):
                          sessionToken=session_token, timeout=seconds_to_ms(timeout, "timeout"),
                          caFile=ca_file, insecureSkipVerify=insecure_skip_verify,
                          maxResponseBytes=max_response_bytes)
+
+
+class _GitRetriever(BuiltinRetriever):
+    """A file in a git host's repository, by GOFF's keys: ``repository_slug``
+    ("owner/repo"), ``path`` in it, ``branch`` (default "main"), ``token``
+    (a str, or {"fromEnv": "NAME"} / {"fromFile": "/path"}; hidden from
+    repr() and every message), ``base_url`` for self-hosted instances.
+    Requests are conditional (an unchanged file costs a 304) and the host's
+    rate limit is honoured: while it is exhausted no request is made and a
+    refresh fails saying until when. ``..`` in the slug or path is refused."""
+
+    __slots__ = ()
+    shown_keys = ("repositorySlug", "path", "branch", "baseUrl")
+    secret_keys = ("token",)
+
+    def __init__(self, repository_slug: str, path: str, *, branch: str | None = None,
+                 token: str | Mapping[str, str] | None = None, base_url: str | None = None,
+                 timeout: float = 10.0, format: str | None = None,
+                 insecure_skip_verify: bool = False,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 max_response_bytes: int | None = None) -> None:
+        if not isinstance(repository_slug, str) or not repository_slug:
+            raise TypeError("repository_slug must be a non-empty str")
+        if not isinstance(path, str) or not path:
+            raise TypeError("path must be a non-empty str")
+        super().__init__(repositorySlug=repository_slug, path=path, branch=branch, token=token,
+                         baseUrl=base_url, timeout=seconds_to_ms(timeout, "timeout"),
+                         format=format, insecureSkipVerify=insecure_skip_verify or None,
+                         caFile=ca_file, maxResponseBytes=max_response_bytes)
+
+
+class GitHubRetriever(_GitRetriever):
+    """GOFF's GitHub retriever (the contents API; ``base_url`` is
+    https://HOST/api/v3 for GitHub Enterprise). See _GitRetriever."""
+
+    __slots__ = ()
+    kind = "github"
+
+
+class GitLabRetriever(_GitRetriever):
+    """GOFF's GitLab retriever (the repository files API, PRIVATE-TOKEN;
+    ``base_url`` for a self-hosted GitLab). See _GitRetriever."""
+
+    __slots__ = ()
+    kind = "gitlab"
+
+
+class BitbucketRetriever(_GitRetriever):
+    """GOFF's Bitbucket retriever (the 2.0 src API, a repository or workspace
+    access token). See _GitRetriever."""
+
+    __slots__ = ()
+    kind = "bitbucket"

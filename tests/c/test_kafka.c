@@ -711,6 +711,38 @@ static void test_options(void)
     CHECK(strstr(err.message, "kafka: cannot make a producer: "));
 }
 
+/* GOFF's relay-proxy configuration file, its kafka exporter as GOFF keys it
+ * (kafka: {topic, addresses}), the addresses replaced by GOFF's comma-split
+ * environment override: the exporter delivers. */
+static void test_goff_configuration_file(void)
+{
+    cluster c;
+    cluster_start(&c, 3, 3);
+    const char *yaml = "retriever:\n  kind: file\n  path: /nonexistent-flags.yaml\n"
+                       "exporters:\n  - kind: kafka\n    kafka:\n      topic: " TOPIC "\n"
+                       "      addresses: [unused:1]\n";
+    setenv("EXPORTERS_0_KAFKA_ADDRESSES", c.bootstraps, 1);
+    vx_config_file *cf = NULL;
+    vx_error err = {0};
+    CHECK_INT(vx_config_file_parse(yaml, strlen(yaml), NULL, &cf, &err), VX_OK);
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    CHECK_INT(vx_config_file_apply(cf, e, &err), VX_OK);
+    if (err.message[0])
+        fprintf(stderr, "config file: %s\n", err.message);
+    CHECK_INT(vx_engine_load(e, flags, strlen(flags), VX_FORMAT_JSON, &err), VX_OK);
+    eval_users(e, 0, 50);
+    CHECK_INT(vx_engine_flush(e, 30000), VX_OK);
+    messages ms = read_topic(&c, TOPIC);
+    CHECK_INT(ms.n, 50);
+    check_once(&ms, 0, 50);
+    messages_free(&ms);
+    vx_engine_free(e);
+    vx_config_file_free(cf);
+    unsetenv("EXPORTERS_0_KAFKA_ADDRESSES");
+    cluster_stop(&c);
+}
+
 /* ---- the command -------------------------------------------------------------- */
 
 static void test_cli_export_url(void)
@@ -758,6 +790,7 @@ int main(void)
     RUN(test_too_large_request_retried_alone);
     RUN(test_fatal_error_new_producer);
     RUN(test_fork_child_exports);
+    RUN(test_goff_configuration_file);
     RUN(test_cli_export_url);
     RUN(test_close_with_hanging_broker);
     TEST_MAIN_END();

@@ -337,9 +337,9 @@ static void test_retrievers_by_kind(void)
     CHECK_INT(vx_engine_add_builtin_retriever(e, "http", vx_doc_root(d), 0, &err), VX_EINVAL);
     CHECK_STR(err.message, "url must start with http:// or https://");
     vx_doc_free(d);
-    d = json("{\"path\":\"x\",\"format\":\"toml\"}");
+    d = json("{\"path\":\"x\",\"format\":\"xml\"}");
     CHECK_INT(vx_engine_add_builtin_retriever(e, "file", vx_doc_root(d), 0, &err), VX_EINVAL);
-    CHECK_STR(err.message, "format: must be one of auto, json, yaml");
+    CHECK_STR(err.message, "format: must be one of auto, json, yaml, toml");
     vx_doc_free(d);
     vx_refresh_options ro;
     vx_refresh_options_init(&ro);

@@ -30,8 +30,10 @@ int vxpy_parse_format(PyObject *obj, vx_format *out)
         *out = VX_FORMAT_JSON;
     else if (!PyOS_stricmp(s, "yaml") || !PyOS_stricmp(s, "yml"))
         *out = VX_FORMAT_YAML;
+    else if (!PyOS_stricmp(s, "toml"))
+        *out = VX_FORMAT_TOML;
     else if (PyOS_stricmp(s, "auto")) {
-        PyErr_Format(PyExc_ValueError, "format must be 'json', 'yaml' or None, not %R", obj);
+        PyErr_Format(PyExc_ValueError, "format must be 'json', 'yaml', 'toml' or None, not %R", obj);
         return -1;
     }
     return 0;
@@ -658,6 +660,13 @@ static PyMethodDef engine_methods[] = {
                "Refresh counters: refreshes, failures, unchanged, changes,\n"
                "consecutive_failures, last_success (Unix seconds or None).")},
     {"_add_pull_notifier", vxpy_engine_add_pull_notifier, METH_NOARGS, NULL},
+    {"notifier_stats", vxpy_engine_notifier_stats, METH_NOARGS,
+     PyDoc_STR("notifier_stats()\n--\n\n"
+               "Delivery counters of the built-in notifiers: delivered, retries, failed\n"
+               "(given up after the last retry, or a permanent error), dropped (a full\n"
+               "queue), pending.")},
+    {"_apply_config_file", (PyCFunction)(void (*)(void))vxpy_engine_apply_config_file,
+     METH_VARARGS | METH_KEYWORDS, NULL},
     {NULL}
 };
 #undef FAST

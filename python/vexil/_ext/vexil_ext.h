@@ -207,7 +207,12 @@ PyObject *vxpy_engine_refresh(PyObject *self, PyObject *unused);
 PyObject *vxpy_engine_refresh_stats(PyObject *self, PyObject *unused);
 PyObject *vxpy_engine_get_status(PyObject *self, void *closure);
 PyObject *vxpy_engine_add_pull_notifier(PyObject *self, PyObject *unused);
+PyObject *vxpy_engine_notifier_stats(PyObject *self, PyObject *unused);
 extern PyType_Spec vxpy_notifier_spec;
+
+/* ---- config_file.c: GOFF configuration files -------------------------------- */
+
+PyObject *vxpy_engine_apply_config_file(PyObject *self, PyObject *args, PyObject *kw);
 
 /* ---- module.c: configuration snapshots ------------------------------------- */
 
