@@ -19,6 +19,8 @@ static const vx_exporter_kind kinds[] = {
      .host_key = "bucket", .path_key = "path"},
     {.name = "opentelemetry", .bulk = false, .make = vx_otel_exporter_make, .scheme = "otlp",
      .url_key = "endpoint", .trace_context = true},
+    {.name = "kafka", .bulk = false, .make = vx_kafka_exporter_make, .scheme = "kafka",
+     .host_key = "addresses", .path_key = "topic"},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

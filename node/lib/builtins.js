@@ -87,6 +87,16 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+/**
+ * GOFF's Kafka exporter on librdkafka: one message per event (key: userKey,
+ * value: the event's GOFF JSON, partition: Sarama's for that key), sent as
+ * events arrive. `config` holds librdkafka properties, passed through (and
+ * hidden from inspect() and toJSON()).
+ */
+function KafkaExporter(config) {
+  return new BuiltinExporter('kafka', goffOptions(config, 'KafkaExporter config'), ['config'], { bulk: false });
+}
+
 const AWS_SECRETS = ['accessKeyId', 'secretAccessKey', 'sessionToken'];
 
 /**
@@ -232,6 +242,7 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  KafkaExporter,
   S3Exporter,
   OpenTelemetryExporter,
   GCSExporter,

@@ -213,6 +213,26 @@ export interface OpenTelemetryExporterConfig {
   traceContext?: boolean;
 }
 
+/** A librdkafka property value; a secret one may come from the environment or a file. */
+export type KafkaPropertyValue = string | number | boolean | Array<string | number | boolean> | { fromEnv: string } | { fromFile: string };
+
+export interface KafkaExporterConfig {
+  /** The topic every event goes to. */
+  topic: string;
+  /** Bootstrap brokers: ['host:9092', ...] or GOFF's comma-separated string (or bootstrap.servers in config). */
+  addresses?: string | string[];
+  /**
+   * librdkafka properties, passed through as its CONFIGURATION.md documents them:
+   * { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'sasl.username': 'app',
+   *   'sasl.password': { fromEnv: 'KAFKA_PASSWORD' }, 'compression.type': 'zstd' }.
+   * Defaults: enable.idempotence true (acks all), message.timeout.ms 30000, client.id 'vexil',
+   * Sarama's hash partitioner. GOFF's sarama fields net.sasl.*, net.tls.enable and clientID are translated.
+   */
+  config?: { [property: string]: KafkaPropertyValue | { [field: string]: JsonValue } };
+}
+
+/** GOFF's Kafka exporter (synchronous, as GOFF's: events are sent as they arrive). */
+export function KafkaExporter(config: KafkaExporterConfig): BuiltinExporter;
 /** What every AWS kind (S3 exporter and retriever) reads besides its own keys. */
 export interface AwsOptions {
   /** Else AWS_REGION, AWS_DEFAULT_REGION, the profile's region. */
@@ -525,7 +545,7 @@ export interface ExporterStats {
   exported: number;
   /** Export calls that failed (each is retried with backoff). */
   failedAttempts: number;
-  /** Events dropped by the memory cap, or left undelivered at close. */
+  /** Events dropped by the memory cap, left undelivered at close, or refused by the service (too large). */
   dropped: number;
   /** Events waiting for the exporter now. */
   pending: number;
@@ -695,6 +715,7 @@ declare const vexil: {
   FileExporter: typeof FileExporter;
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
+  KafkaExporter: typeof KafkaExporter;
   S3Exporter: typeof S3Exporter;
   OpenTelemetryExporter: typeof OpenTelemetryExporter;
   FileRetriever: typeof FileRetriever;

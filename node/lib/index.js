@@ -979,6 +979,7 @@ const vexil = {
   FileExporter: builtins.FileExporter,
   LogExporter: builtins.LogExporter,
   WebhookExporter: builtins.WebhookExporter,
+  KafkaExporter: builtins.KafkaExporter,
   S3Exporter: builtins.S3Exporter,
   OpenTelemetryExporter: builtins.OpenTelemetryExporter,
   GCSExporter: builtins.GCSExporter,

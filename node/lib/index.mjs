@@ -22,6 +22,7 @@ export const {
   GitHubRetriever,
   GitLabRetriever,
   HttpRetriever,
+  KafkaExporter,
   LogExporter,
   OpenTelemetryExporter,
   S3Exporter,

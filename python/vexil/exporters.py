@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinExporter", "FileExporter", "GCSExporter", "LogExporter",
+__all__ = ["BuiltinExporter", "FileExporter", "GCSExporter", "KafkaExporter", "LogExporter",
            "OpenTelemetryExporter", "S3Exporter", "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
@@ -104,6 +104,35 @@ class WebhookExporter(BuiltinExporter):
         super().__init__(endpointUrl=url, secret=secret, headers=headers, meta=meta,
                          timeout=seconds_to_ms(timeout, "timeout"),
                          insecureSkipVerify=insecure_skip_verify, caFile=ca_file)
+
+
+class KafkaExporter(BuiltinExporter):
+    """GOFF's Kafka exporter, on librdkafka: one message per event, as events
+    arrive (``bulk=False``, as GOFF's), to ``topic`` on the brokers at
+    ``addresses`` (``["host:9092", ...]``, or GOFF's comma-separated string).
+
+    The message key is the event's userKey and the value its GOFF JSON; the
+    partition is the one GOFF's Sarama producer picks for that key. An event
+    counts as exported once the broker acknowledged it (acks=all with
+    idempotence, unless ``config`` says otherwise). ``config`` holds
+    librdkafka properties, passed through as librdkafka documents them
+    (``{"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+    "sasl.username": "app", "sasl.password": {"fromEnv": "KAFKA_PASSWORD"},
+    "compression.type": "zstd"}``); any value may be ``{"fromEnv": NAME}`` or
+    ``{"fromFile": PATH}``. repr() hides ``config``.
+    """
+
+    __slots__ = ()
+    kind = "kafka"
+    bulk = False
+    shown_keys = ("topic", "addresses")
+    secret_keys = ("config",)
+
+    def __init__(self, topic: str, addresses: str | Sequence[str] | None = None,
+                 config: Mapping[str, Any] | None = None) -> None:
+        if addresses is not None and not isinstance(addresses, str):
+            addresses = list(addresses)
+        super().__init__(topic=topic, addresses=addresses, config=config)
 
 
 class S3Exporter(BuiltinExporter):

@@ -10,6 +10,8 @@ from common import Server
 MODULES = {
     "moto": "moto_server",
     "fake-gcs": "fake_gcs",
+    "kafka": "kafka_broker",
+    "kafka-mock": "kafka_mock",
     "otelcol": "otelcol",
     # "azurite": "azurite", ...
 }

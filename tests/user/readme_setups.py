@@ -183,3 +183,17 @@ def fake_gcs(ex: Example) -> None:
     with urllib.request.urlopen(req, timeout=10) as r:
         r.read()
     ex.env["STORAGE_EMULATOR_HOST"] = f"127.0.0.1:{server.port}"
+
+
+@setup("kafka")
+def kafka(ex: Example) -> None:
+    """librdkafka's mock Kafka cluster (tests/servers/kafka_mock.c, the topic
+    "flag-events" on 3 brokers): KAFKA_BROKERS."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from registry import server_class
+
+    server = server_class("kafka-mock")().start()
+    ex.cleanup(server.close)
+    server.send("topic flag-events 4 3")
+    ex.env["KAFKA_BROKERS"] = server.bootstraps
