@@ -9,6 +9,8 @@ from common import Server
 # name -> module in tests/servers/
 MODULES = {
     # "moto": "moto_server", "azurite": "azurite", "fake-gcs": "fake_gcs", ...
+    "azurite": "azurite",
+    "azurite-https": "azurite_https",
 }
 
 
