@@ -20,7 +20,7 @@ REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=thread
-LIBS := -lcjson -lyaml -lcurl -lcrypto -pthread -lm
+LIBS := -lcjson -lyaml -lcurl -lcrypto -lsnappy -lz -lzstd -pthread -lm
 
 # Every .c under csrc/ but the command's own: new subsystem folders are picked up.
 LIB_SRC := $(sort $(shell find csrc -name '*.c' -not -path 'csrc/cli/*'))
@@ -113,9 +113,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libvexil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libvexil.a $(LIBS)
 
-bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline
+bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline $(BUILD)/bench/bench_formats
 	$(BUILD)/bench/bench_eval
 	$(BUILD)/bench/bench_pipeline
+	$(BUILD)/bench/bench_formats
 
 bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .

@@ -110,6 +110,18 @@ void vx_buf_put_i64(vx_buf *b, int64_t v)
     vx_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
+void vx_buf_put_varint(vx_buf *b, uint64_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        uint8_t c = v & 0x7f;
+        v >>= 7;
+        tmp[n++] = (char)(v ? c | 0x80 : c);
+    } while (v);
+    vx_buf_append(b, tmp, n);
+}
+
 size_t vx_buf_export(const vx_buf *b, char *out, size_t cap)
 {
     if (cap > 0 && out) {

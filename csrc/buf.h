@@ -25,6 +25,9 @@ void vx_buf_puts(vx_buf *b, const char *s);
 void vx_buf_putc(vx_buf *b, char c);
 void vx_buf_printf(vx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vx_buf_put_i64(vx_buf *b, int64_t v);
+/* Unsigned LEB128 (the varints of Thrift's compact protocol and Parquet's
+ * RLE headers). */
+void vx_buf_put_varint(vx_buf *b, uint64_t v);
 /* snprintf-style export: copies into out (cap bytes, NUL-terminated when
  * cap > 0) and returns b->len. */
 size_t vx_buf_export(const vx_buf *b, char *out, size_t cap);

@@ -110,8 +110,10 @@ static int check_args(const eval_opts *o)
         return cli_usage_error("eval needs --flag KEY or --all");
     if (o->export_format && !o->export_dir)
         return cli_usage_error("--export-format needs --export-file");
-    if (o->export_format && strcmp(o->export_format, "json") && strcmp(o->export_format, "csv"))
-        return cli_usage_error("unknown export format \"%s\" (json or csv)", o->export_format);
+    if (o->export_format && strcmp(o->export_format, "json") && strcmp(o->export_format, "csv") &&
+        strcmp(o->export_format, "parquet"))
+        return cli_usage_error("unknown export format \"%s\" (json, csv or parquet)",
+                               o->export_format);
     return check_headers(&o->headers);
 }
 

@@ -10,7 +10,7 @@ void cli_print_usage(void)
     fputs("usage:\n"
           "  vexil eval --config FILE [--format json|yaml] --flag KEY [--type TYPE]\n"
           "             [--default JSON] [--context JSON] [--environment NAME]\n"
-          "             [--enrichment JSON] [--export-file DIR [--export-format json|csv]]\n"
+          "             [--enrichment JSON] [--export-file DIR [--export-format json|csv|parquet]]\n"
           "             [--export-log]\n"
           "  vexil eval --config FILE --all [same options, no --flag]\n"
           "  vexil eval --url URL [--header \"Name: value\"]... [--insecure]\n"

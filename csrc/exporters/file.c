@@ -1,26 +1,30 @@
-/* GOFF's file exporter: each batch appended to output_dir/<rendered name>,
- * as JSON lines or CSV lines rendered through a template. */
+/* GOFF's file exporter: each batch written to output_dir/<name> in the
+ * batch format (formats/). JSON lines and CSV are appended to GOFF's name,
+ * as GOFF does; a Parquet file cannot be appended to, so each batch creates a
+ * new one (O_EXCL) under a name made unique by formats/naming.h. */
 #include "events.h"
 #include "exporters/exporters.h"
+#include "formats/format.h"
+#include "formats/naming.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define FLUSH_AT ((size_t)1 << 20)
+/* Names tried for one Parquet file before giving up (each taken by another
+ * writer in the meantime). */
+#define MAX_NAME_TRIES 1000
 
 typedef struct file_exporter {
     char *dir;
-    char *format;          /* lower-cased, used in the file name */
-    bool csv;
-    vx_template *name_tmpl;
-    vx_template *csv_tmpl;
+    vx_batch_format format;
+    vx_namer namer;
     vx_buf buf;            /* reused: one export at a time per exporter */
 } file_exporter;
 
@@ -39,20 +43,10 @@ static void file_destroy(void *ud)
     if (!f)
         return;
     free(f->dir);
-    free(f->format);
-    vx_template_free(f->name_tmpl);
-    vx_template_free(f->csv_tmpl);
+    vx_batch_format_destroy(&f->format);
+    vx_namer_destroy(&f->namer);
     vx_buf_free(&f->buf);
     free(f);
-}
-
-/* GOFF falls back to its default when a template does not parse. */
-static vx_template *template_or_default(const char *text, const char *dflt)
-{
-    vx_template *t = NULL;
-    if (!text || !*text || vx_template_new(text, &t, NULL) != VX_OK)
-        vx_template_new(dflt, &t, NULL);
-    return t;
 }
 
 /* mkdir -p with mode 0755. */
@@ -90,70 +84,66 @@ static void sanitize_name(vx_buf *name)
         memset(name->data, '_', name->len);
 }
 
-static int open_target(const file_exporter *f, vx_buf *path)
+static int open_path(const file_exporter *f, const vx_buf *name, vx_buf *path, int flags)
 {
-    char host[256] = "";
-    char ts[24];
-    if (gethostname(host, sizeof host - 1) != 0)
-        host[0] = '\0';
-    host[sizeof host - 1] = '\0';
-    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
-    vx_buf name;
-    vx_buf_init(&name);
-    vx_template_render_filename(f->name_tmpl, &name, host, ts, f->format);
-    if (name.failed) {
-        vx_buf_free(&name);
-        errno = ENOMEM;
-        return -1;
-    }
-    sanitize_name(&name);
+    vx_buf_clear(path);
     vx_buf_puts(path, f->dir);
     vx_buf_putc(path, '/');
-    vx_buf_append(path, name.data, name.len);
-    vx_buf_free(&name);
-    if (path->failed) {
+    vx_buf_append(path, name->data, name->len);
+    if (name->failed || path->failed) {
         errno = ENOMEM;
         return -1;
     }
-    return open(path->data, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    return open(path->data, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | flags, 0644);
 }
 
-static bool write_all(int fd, vx_buf *b)
+static int open_append(file_exporter *f, vx_buf *path)
 {
+    vx_buf name;
+    vx_buf_init(&name);
+    vx_namer_render(&f->namer, (int64_t)time(NULL), &name);
+    sanitize_name(&name);
+    int fd = open_path(f, &name, path, O_APPEND);
+    vx_buf_free(&name);
+    return fd;
+}
+
+/* A new file: the namer's next name, and the one after while another writer
+ * holds it. */
+static int open_new(file_exporter *f, vx_buf *path)
+{
+    vx_buf name;
+    vx_buf_init(&name);
+    int fd = -1;
+    bool named = vx_namer_next(&f->namer, (int64_t)time(NULL), &name);
+    for (int i = 0; named && i < MAX_NAME_TRIES; i++) {
+        sanitize_name(&name);
+        fd = open_path(f, &name, path, O_EXCL);
+        if (fd >= 0 || errno != EEXIST)
+            break;
+        named = vx_namer_taken(&f->namer, &name);
+    }
+    if (!named)
+        errno = ENOMEM;
+    vx_buf_free(&name);
+    return fd;
+}
+
+static vx_status write_all(void *ud, const char *data, size_t len, vx_error *err)
+{
+    int fd = *(const int *)ud;
     size_t off = 0;
-    while (off < b->len) {
-        ssize_t n = write(fd, b->data + off, b->len - off);
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return false;
+        if (n <= 0) {
+            set_err(err, VX_EIO, "%s%s", strerror(n < 0 ? errno : EIO), "");
+            return VX_EIO;
+        }
         off += (size_t)n;
     }
-    vx_buf_clear(b);
-    return true;
-}
-
-static bool write_events(file_exporter *f, int fd, const vx_batch *batch)
-{
-    vx_buf *b = &f->buf;
-    vx_buf_clear(b);
-    size_t n = vx_batch_count(batch);
-    for (size_t i = 0; i < n; i++) {
-        const vx_event *ev = vx_batch_event(batch, i);
-        if (f->csv) {
-            vx_template_render_event(f->csv_tmpl, b, ev);
-        } else {
-            vx_event_write_json(b, ev);
-            vx_buf_putc(b, '\n');
-        }
-        if (b->failed) {
-            errno = ENOMEM;
-            return false;
-        }
-        if (b->len >= FLUSH_AT && !write_all(fd, b))
-            return false;
-    }
-    return write_all(fd, b);
+    return VX_OK;
 }
 
 static vx_status file_export(void *ud, const vx_batch *batch, vx_error *err)
@@ -165,27 +155,33 @@ static vx_status file_export(void *ud, const vx_batch *batch, vx_error *err)
                 strerror(e), "");
         return VX_EIO;
     }
+    bool fresh = f->format.kind == VX_FORMAT_PARQUET;
     vx_buf path;
     vx_buf_init(&path);
-    int fd = open_target(f, &path);
+    int fd = fresh ? open_new(f, &path) : open_append(f, &path);
     if (fd < 0) {
         set_err(err, VX_EIO, "file exporter: cannot open %s: %s",
-                path.failed ? "file" : path.data, strerror(errno));
+                path.failed || !path.data ? "file" : path.data, strerror(errno));
         vx_buf_free(&path);
         return VX_EIO;
     }
-    bool ok = write_events(f, fd, batch);
-    int werr = errno;
-    if (close(fd) != 0 && ok) {
-        ok = false;
-        werr = errno;
+    vx_error werr = {0};
+    vx_status st = vx_batch_format_stream(&f->format, batch, &f->buf, FLUSH_AT, write_all, &fd,
+                                          &werr);
+    if (close(fd) != 0 && st == VX_OK) {
+        set_err(&werr, VX_EIO, "%s%s", strerror(errno), "");
+        st = VX_EIO;
     }
-    if (!ok)
-        set_err(err, VX_EIO, "file exporter: error while writing %s: %s", path.data,
-                strerror(werr));
+    if (st != VX_OK) {
+        /* A Parquet file cut short is unreadable: the retry writes a new one. */
+        if (fresh)
+            unlink(path.data);
+        set_err(err, st == VX_ENOMEM ? VX_ENOMEM : VX_EIO,
+                "file exporter: error while writing %.100s: %.100s", path.data, werr.message);
+        st = st == VX_ENOMEM ? VX_ENOMEM : VX_EIO;
+    }
     vx_buf_free(&path);
-    vx_buf_clear(&f->buf);
-    return ok ? VX_OK : VX_EIO;
+    return st;
 }
 
 static char *trimmed_dir(const char *dir)
@@ -198,47 +194,21 @@ static char *trimmed_dir(const char *dir)
     return strndup(dir, len);
 }
 
-static char *lower_format(const char *format)
-{
-    char *s = strdup(format && *format ? format : "json");
-    for (char *p = s; p && *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    return s;
-}
-
 static vx_status file_setup(file_exporter *f, const vx_file_exporter_config *c, vx_error *err)
 {
     f->dir = trimmed_dir(c ? c->output_dir : NULL);
-    f->format = lower_format(c ? c->format : NULL);
-    if (!f->dir || !f->format)
+    if (!f->dir)
         return VX_ENOMEM;
-    if (strcmp(f->format, "parquet") == 0) {
-        set_err(err, VX_EINVAL, "file exporter: format %s is not supported%s", f->format, "");
-        return VX_EINVAL;
+    vx_error ferr = {0};
+    vx_status st = vx_batch_format_init(&f->format, c ? c->format : NULL,
+                                        c ? c->csv_template : NULL,
+                                        c ? c->parquet_compression_codec : NULL, &ferr);
+    if (st != VX_OK) {
+        set_err(err, st, "file exporter: %.230s%s", ferr.message, "");
+        return st;
     }
-    /* As GOFF: any format other than csv writes JSON lines. */
-    f->csv = strcmp(f->format, "csv") == 0;
-    f->name_tmpl = template_or_default(c ? c->filename_template : NULL,
-                                       VX_FILENAME_TEMPLATE_DEFAULT);
-    /* Unlike the file name (GOFF falls back there, and so do we), a CSV
-     * template that does not parse is an error: silently writing other
-     * columns than asked for would corrupt the user's files. Checked in every
-     * format, so a typo shows at once, not when the format changes. */
-    const char *csv = c && c->csv_template && *c->csv_template ? c->csv_template : NULL;
-    if (csv) {
-        vx_error terr = {0};
-        vx_status st = vx_template_new(csv, &f->csv_tmpl, &terr);
-        if (st == VX_EPARSE) {
-            set_err(err, VX_EPARSE, "file exporter: invalid csv_template: %.200s%s", terr.message, "");
-            return VX_EPARSE;
-        }
-        if (st != VX_OK)
-            return VX_ENOMEM;
-    } else {
-        f->csv_tmpl = template_or_default(NULL, VX_CSV_TEMPLATE_DEFAULT);
-    }
-    return f->name_tmpl && f->csv_tmpl ? VX_OK : VX_ENOMEM;
+    return vx_namer_init(&f->namer, c ? c->filename_template : NULL,
+                         vx_batch_format_extension(&f->format), NULL);
 }
 
 vx_status vx_file_exporter_new(const vx_file_exporter_config *config, vx_exporter_ops *ops,
@@ -273,6 +243,7 @@ bool vx_file_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, voi
     vx_opts_string(o, "format", false, &c.format);
     vx_opts_string(o, "filename", false, &c.filename_template);
     vx_opts_string(o, "csvTemplate", false, &c.csv_template);
+    vx_opts_string(o, "parquetCompressionCodec", false, &c.parquet_compression_codec);
     if (o->status != VX_OK)
         return false;
     vx_error err = {0};

@@ -992,23 +992,37 @@ VX_API vx_status vx_engine_close(vx_engine *engine, int64_t timeout_ms);
  */
 
 /**
- * File exporter (GOFF's fileexporter): each batch is appended to
+ * File exporter (GOFF's fileexporter): each batch is written to
  * output_dir/<filename>, where filename is rendered from `filename_template`
  * (default VX_FILENAME_TEMPLATE_DEFAULT, fields Hostname, Timestamp (Unix
  * seconds at export time) and Format); an invalid template falls back to the
- * default. The file is opened in append mode, mode 0644; output_dir is created
- * (0755) when missing. format "json" (default) writes JSON lines; "csv" renders
- * each event through csv_template (default VX_CSV_TEMPLATE_DEFAULT). A rendered
- * file name that would leave output_dir ("/", "..", NUL) has those characters
- * replaced with '_'. A write error is a failed export (retried). A csv_template
- * that does not parse (whatever the format) is VX_EPARSE, with the template
- * error in *err ("file exporter: invalid csv_template: ...").
+ * default. output_dir is created (0755) when missing; files are mode 0644.
+ *
+ * `format`, case-insensitive, as GOFF reads it: "json" (default) writes JSON
+ * lines; "csv" renders each event through csv_template (default
+ * VX_CSV_TEMPLATE_DEFAULT); "parquet" writes one Parquet file per batch with
+ * GOFF's schema, compressed with parquet_compression_codec (UNCOMPRESSED,
+ * SNAPPY (default), GZIP or ZSTD, case-insensitive); any other name writes
+ * JSON lines, with the name as the file extension. JSON and CSV batches are
+ * appended to the rendered name, as GOFF does. A Parquet file is created new
+ * (O_EXCL): when the rendered name was already used by this exporter (two
+ * flushes in the same second) or exists, "-1", "-2"... goes before the
+ * extension (flag-variation-host-1700000000-1.parquet), where GOFF would
+ * overwrite the earlier file.
+ *
+ * A rendered file name that would leave output_dir ("/", "..", NUL) has those
+ * characters replaced with '_'. A write error is a failed export (retried; a
+ * Parquet file cut short is removed). A csv_template that does not parse
+ * (whatever the format) is VX_EPARSE ("file exporter: invalid csvTemplate:
+ * ..."); a codec name other than those four (GOFF's LZO, BROTLI, LZ4...)
+ * is VX_EINVAL ("file exporter: invalid parquetCompressionCodec ...").
  */
 typedef struct vx_file_exporter_config {
     const char *output_dir;        /* default "." */
-    const char *format;            /* "json" (default) or "csv", case-insensitive */
+    const char *format;            /* "json" (default), "csv" or "parquet", case-insensitive */
     const char *filename_template; /* default VX_FILENAME_TEMPLATE_DEFAULT */
     const char *csv_template;      /* default VX_CSV_TEMPLATE_DEFAULT */
+    const char *parquet_compression_codec; /* default "SNAPPY" */
 } vx_file_exporter_config;
 
 VX_API vx_status vx_file_exporter_new(const vx_file_exporter_config *config,

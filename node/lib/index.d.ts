@@ -132,12 +132,18 @@ export class BuiltinNotifier extends Builtin {}
 export interface FileExporterConfig {
   /** Directory for the files (created when missing; default "."). */
   outputDir?: string;
-  /** 'json' (JSON lines, default) or 'csv'; as in GOFF, any other name writes JSON lines under that extension. */
-  format?: 'json' | 'csv' | 'JSON' | 'CSV' | string;
+  /**
+   * 'json' (JSON lines, default), 'csv' or 'parquet' (GOFF's Parquet schema, one file per
+   * batch; a name already used gets "-1", "-2"... before the extension). Case-insensitive; as in GOFF, any
+   * other name writes JSON lines under that extension.
+   */
+  format?: 'json' | 'csv' | 'parquet' | 'JSON' | 'CSV' | 'PARQUET' | string;
   /** GOFF's file name template (default "flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}"). */
   filename?: string;
   /** GOFF's CSV line template. */
   csvTemplate?: string;
+  /** Parquet codec: 'UNCOMPRESSED', 'SNAPPY' (default), 'GZIP' or 'ZSTD' (case-insensitive). */
+  parquetCompressionCodec?: string;
 }
 
 export interface LogExporterConfig {

@@ -34,12 +34,17 @@ class BuiltinExporter(Builtin):
 
 
 class FileExporter(BuiltinExporter):
-    """GOFF's file exporter: each batch is appended to ``output_dir/<filename>``.
+    """GOFF's file exporter: each batch is written to ``output_dir/<filename>``.
 
-    ``format`` is ``"json"`` (JSON lines) or ``"csv"`` (each event rendered
-    through ``csv_template``). ``filename`` is a template with the fields
-    Hostname, Timestamp and Format (GOFF's default:
-    ``flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}``).
+    ``format`` is ``"json"`` (JSON lines), ``"csv"`` (each event rendered
+    through ``csv_template``) or ``"parquet"`` (GOFF's Parquet schema, one file
+    per batch, compressed with ``parquet_compression_codec``: ``"UNCOMPRESSED"``,
+    ``"SNAPPY"`` (default), ``"GZIP"`` or ``"ZSTD"``); as in GOFF, any other name
+    writes JSON lines under that extension. ``filename`` is a template with the
+    fields Hostname, Timestamp and Format (GOFF's default:
+    ``flag-variation-{{ .Hostname}}-{{ .Timestamp}}.{{ .Format}}``). JSON and
+    CSV batches are appended to that name, as GOFF does; a Parquet file whose
+    name was already used gets ``-1``, ``-2``... before the extension.
     """
 
     __slots__ = ()
@@ -47,11 +52,11 @@ class FileExporter(BuiltinExporter):
     shown_keys = ("outputDir", "format")
 
     def __init__(self, output_dir: str | os.PathLike[str] = ".", format: str = "json",
-                 filename: str | None = None, csv_template: str | None = None) -> None:
-        if not isinstance(format, str) or format.lower() not in ("json", "csv"):
-            raise ValueError(f"format must be 'json' or 'csv', not {format!r}")
-        super().__init__(outputDir=os.fspath(output_dir), format=format.lower(),
-                         filename=filename, csvTemplate=csv_template)
+                 filename: str | None = None, csv_template: str | None = None,
+                 parquet_compression_codec: str | None = None) -> None:
+        super().__init__(outputDir=os.fspath(output_dir), format=format, filename=filename,
+                         csvTemplate=csv_template,
+                         parquetCompressionCodec=parquet_compression_codec)
 
 
 class LogExporter:

@@ -331,6 +331,44 @@ static void test_export_file(void)
     CHECK_INT(r.rc, 0);
     CHECK(strstr(r.err, "user=\"u2\", flag=\"bool-static\", value=\"true\"") != NULL);
     run_free(&r);
+    /* Parquet: one file, named GOFF's way with the .parquet extension. */
+    char pdir[] = "/tmp/vx_cli_parquet_XXXXXX";
+    CHECK(mkdtemp(pdir) != NULL);
+    f = data_path("basic.json");
+    r = run((char *[]){"vexil", "eval", "--config", f, "--all", "--context",
+                       "{\"targetingKey\":\"u1\"}", "--export-file", pdir, "--export-format",
+                       "parquet", NULL});
+    CHECK_INT(r.rc, 0);
+    run_free(&r);
+    free(f);
+    d = opendir(pdir);
+    files = 0;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        files++;
+        CHECK(strncmp(de->d_name, "flag-variation-", 15) == 0);
+        CHECK(strstr(de->d_name, ".parquet") == de->d_name + strlen(de->d_name) - 8);
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", pdir, de->d_name) < 0)
+            abort();
+        int fd = open(p, O_RDONLY);
+        char *text = slurp_fd(fd);
+        close(fd);
+        CHECK(strncmp(text, "PAR1", 4) == 0);
+        free(text);
+        unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(pdir);
+    CHECK_INT(files, 1);
+    r = run((char *[]){"vexil", "eval", "--config", "tests/c/data/golden/basic.json", "--flag",
+                       "bool-static", "--export-file", pdir, "--export-format", "avro", NULL});
+    CHECK(r.rc != 0);
+    CHECK(strstr(r.err, "json, csv or parquet") != NULL);
+    run_free(&r);
 }
 
 /* ---- Golden differential test ------------------------------------------- */

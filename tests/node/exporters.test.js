@@ -166,6 +166,40 @@ test('FileExporter writes JSON lines and CSV', async (t) => {
   await e.close();
 });
 
+test('FileExporter writes Parquet files that never overwrite each other', async (t) => {
+  const dir = tmpDir(t);
+  const e = engine();
+  e.addExporter(vexil.FileExporter({
+    outputDir: dir, format: 'Parquet', filename: 'events.{{ .Format}}',
+    parquetCompressionCodec: 'uncompressed',
+  }));
+  e.stringValue('split', '', { targetingKey: 'first-flush' });
+  assert.equal(await e.flush(), true);
+  e.stringValue('split', '', { targetingKey: 'second-flush' });
+  assert.equal(await e.flush(), true);
+  await e.close();
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['events-1.parquet', 'events.parquet']);
+  const first = fs.readFileSync(path.join(dir, 'events.parquet'));
+  const second = fs.readFileSync(path.join(dir, 'events-1.parquet'));
+  for (const f of [first, second]) {
+    assert.equal(f.subarray(0, 4).toString(), 'PAR1');
+    assert.equal(f.subarray(-4).toString(), 'PAR1');
+  }
+  assert.ok(first.includes('first-flush') && !first.includes('second-flush'));
+  assert.ok(second.includes('second-flush'));
+  // pyarrow reads these files row for row in tests/python/test_parquet.py.
+  assert.throws(() => e2().addExporter(vexil.FileExporter({ format: 'parquet', parquetCompressionCodec: 'LZ4' })),
+    /parquetCompressionCodec "LZ4"/);
+  assert.throws(() => e2().addExporter(vexil.FileExporter({ parquetCompressionCodec: 1 })),
+    { name: 'TypeError', message: 'parquetCompressionCodec: must be a string' });
+
+  function e2() {
+    const x = engine();
+    t.after(() => x.close());
+    return x;
+  }
+});
+
 test('LogExporter: to a JavaScript log function, and to stderr by default', async () => {
   const e = engine();
   const lines = [];

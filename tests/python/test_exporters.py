@@ -198,8 +198,9 @@ def test_exporter_argument_checks(engine):
     engine.add_exporter(print, name="one")
     with pytest.raises(ValueError):
         engine.add_exporter(print, name="one")
-    with pytest.raises(ValueError):
-        vexil.FileExporter(".", format="parquet")
+    with pytest.raises(ValueError, match="parquetCompressionCodec"):
+        engine.add_exporter(vexil.FileExporter(".", format="parquet",
+                                               parquet_compression_codec="LZO"))
     with pytest.raises(ValueError):
         engine.add_exporter(vexil.LogExporter(format="{{ .Key"))
     with pytest.raises(ValueError):
