@@ -12,6 +12,7 @@ static const vx_exporter_kind kinds[] = {
     {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true},
     {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false},
     {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false},
+    {"azureBlobStorage", true, vx_azblob_exporter_make, "azblob", "container", "path", false},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

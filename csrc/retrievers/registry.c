@@ -11,6 +11,7 @@
 static const vx_retriever_kind kinds[] = {
     {"file", vx_file_source_make},
     {"http", vx_http_source_make},
+    {"azureBlobStorage", vx_azblob_source_make},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

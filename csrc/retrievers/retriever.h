@@ -86,5 +86,7 @@ void *vx_file_source_make(vx_opts *o, vx_logger *log, vx_format *format,
                           const vx_source_ops **ops);
 void *vx_http_source_make(vx_opts *o, vx_logger *log, vx_format *format,
                           const vx_source_ops **ops);
+void *vx_azblob_source_make(vx_opts *o, vx_logger *log, vx_format *format,
+                            const vx_source_ops **ops);
 
 #endif
