@@ -61,7 +61,7 @@ $(BUILD)/libvexil-tsan.a: $(TSAN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h $(BUILD)/libvexil-tsan.a
+$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h $(BUILD)/libvexil-tsan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TSAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-tsan.a $(LIBS)
 
@@ -82,7 +82,7 @@ $(BUILD)/vexil: $(CLI_SRC) $(BUILD)/libvexil.a
 $(BUILD)/vexil-asan: $(CLI_SRC) $(BUILD)/libvexil-asan.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $(CLI_SRC) $(BUILD)/libvexil-asan.a $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h $(BUILD)/libvexil-asan.a
+$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h $(BUILD)/libvexil-asan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-asan.a $(LIBS)
 
