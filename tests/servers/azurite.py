@@ -5,6 +5,11 @@ account is the documented development account (devstoreaccount1 and the key
 below, published in Azurite's own source and in Microsoft's docs), reached
 path-style: http://127.0.0.1:PORT/devstoreaccount1.
 
+``AzuriteServer(access_log=True)`` logs every request (method, path,
+status) to ``log_text()``; ``accounts="devstoreaccount1:KEY1:KEY2"`` gives
+the account other keys (Azurite's AZURITE_ACCOUNTS), which a ``restart()``
+with a new value rotates.
+
 ``AzuriteServer(https=True)`` serves HTTPS with a certificate made for the
 run (``info()["ca_file"]``) and accepts OAuth bearer tokens (``--oauth
 basic``: Azurite checks a token's audience, issuer and lifetime, not its
@@ -43,9 +48,12 @@ def make_certificate(workdir: Path) -> tuple[Path, Path]:
 class AzuriteServer(Server):
     name = "azurite"
 
-    def __init__(self, https: bool = False) -> None:
+    def __init__(self, https: bool = False, access_log: bool = False,
+                 accounts: str | None = None) -> None:
         super().__init__()
         self.https = https
+        self.access_log = access_log
+        self.accounts = accounts
 
     @classmethod
     def binary(cls) -> Path:
@@ -65,12 +73,14 @@ class AzuriteServer(Server):
 
     def command(self, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
         argv = [str(self.binary()), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-                "--location", str(workdir / "data"), "--silent", "--skipApiVersionCheck",
-                "--loose", "--disableTelemetry"]
+                "--location", str(workdir / "data"), "--skipApiVersionCheck", "--loose",
+                "--disableTelemetry"]
+        if not self.access_log:
+            argv.append("--silent")
         if self.https:
             cert, key = make_certificate(workdir)
             argv += ["--cert", str(cert), "--key", str(key), "--oauth", "basic"]
-        return argv, {}
+        return argv, {"AZURITE_ACCOUNTS": self.accounts} if self.accounts else {}
 
     def endpoint(self) -> str:
         scheme = "https" if self.https else "http"
