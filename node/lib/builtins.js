@@ -87,6 +87,21 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+// The Azure kinds' secrets (hidden from util.inspect() and toJSON()).
+const azureSecrets = ['accountKey', 'sasToken', 'connectionString', 'clientSecret'];
+
+/**
+ * GOFF's Azure Blob Storage exporter: each batch one blob in `container`,
+ * JSON lines, CSV or Parquet; blobs are never overwritten; blocks above
+ * blockSize. Credentials: connectionString, accountKey, sasToken, Entra ID
+ * (clientSecret, federatedTokenFile, managed identity), or the environment.
+ */
+function AzureBlobExporter(config) {
+  const c = goffOptions(config, 'AzureBlobExporter config');
+  if (typeof c.container !== 'string' || !c.container) throw new TypeError('AzureBlobExporter: container is required');
+  return new BuiltinExporter('azureBlobStorage', c, azureSecrets);
+}
+
 // ---- retrievers ----------------------------------------------------------------
 
 /** GOFF's file retriever: a local flag file, read at every refresh. */
@@ -100,6 +115,15 @@ function HttpRetriever(config) {
   const c = typeof config === 'string' ? { url: config }
     : goffOptions(config, 'HttpRetriever config', { clientCertFile: 'certFile', clientKeyFile: 'keyFile' });
   return new BuiltinRetriever('http', c, ['headers', 'body']);
+}
+
+/** GOFF's Azure Blob Storage retriever, with If-None-Match on the ETag (a 304 when unchanged). */
+function AzureBlobRetriever(config) {
+  const c = goffOptions(config, 'AzureBlobRetriever config');
+  for (const k of ['container', 'object']) {
+    if (typeof c[k] !== 'string' || !c[k]) throw new TypeError(`AzureBlobRetriever: ${k} is required`);
+  }
+  return new BuiltinRetriever('azureBlobStorage', c, azureSecrets);
 }
 
 // ---- notifiers -----------------------------------------------------------------
@@ -120,7 +144,9 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  AzureBlobExporter,
   FileRetriever,
   HttpRetriever,
+  AzureBlobRetriever,
   WebhookNotifier,
 };

@@ -9,6 +9,7 @@ const vexil = require('./index.js');
 export const {
   Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, FileRetriever, HttpRetriever,
   WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, version,
+  AzureBlobExporter, AzureBlobRetriever,
 } = vexil;
 export { VexilProvider } from './provider.js';
 export default vexil;
