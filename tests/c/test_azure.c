@@ -12,8 +12,10 @@
 #include "servers.h"
 #include "test.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/wait.h>
 #include <time.h>
 
 static test_server azurite;       /* http, SharedKey and SAS */
@@ -1025,6 +1027,72 @@ static void test_entra_managed_identity(void)
     httpd_stop(&t.h);
 }
 
+/* ---- the command ------------------------------------------------------------- */
+
+/* Runs the command with `env` added ("NAME=value" or NULL); its exit status. */
+static int run_cli(const char *env, char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (env)
+            putenv((char *)env);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_command_export_url(void)
+{
+    const char *cli = getenv("VX_CLI");
+    if (!cli)
+        return;
+    vx_az_account a;
+    if (!dev_account(&a))
+        return;
+    create_container(&a, "cli");
+    char flags[] = "/tmp/vx-azure-flags-XXXXXX";
+    int fd = mkstemp(flags);
+    CHECK(write(fd, FLAGS_V1, strlen(FLAGS_V1)) == (ssize_t)strlen(FLAGS_V1));
+    close(fd);
+    /* The credential from AZURE_STORAGE_CONNECTION_STRING, the rest in the URL. */
+    char env[1024];
+    snprintf(env, sizeof env, "AZURE_STORAGE_CONNECTION_STRING=%s",
+             test_server_get(&azurite, "connection_string"));
+    CHECK_INT(run_cli(env, (char *[]){(char *)cli, "eval", "--config", flags, "--flag", "my-flag",
+                                      "--context", "{\"targetingKey\":\"cli-user\"}", "--export",
+                                      "azblob://cli/runs/env?format=csv", NULL}), 0);
+    /* Or all of it in the URL, the key %-encoded. */
+    vx_buf url;
+    vx_buf_init(&url);
+    vx_buf_printf(&url, "azblob://cli/runs/url?accountName=devstoreaccount1&serviceUrl=");
+    vx_az_url_encode(&url, test_server_get(&azurite, "endpoint"), false);
+    vx_buf_puts(&url, "&accountKey=");
+    vx_az_url_encode(&url, KEY, false);
+    CHECK_INT(run_cli(NULL, (char *[]){(char *)cli, "eval", "--config", flags, "--flag", "my-flag",
+                                       "--context", "{\"targetingKey\":\"cli-user\"}", "--export",
+                                       url.data, NULL}), 0);
+    vx_buf_free(&url);
+    unlink(flags);
+    int n = 0;
+    char *names = list_names(&a, "cli", "runs/", &n);
+    CHECK_INT(n, 2);
+    for (char *line = strtok(names, "\n"); line; line = strtok(NULL, "\n")) {
+        char *t = get_text(&a, "cli", line);
+        bool csv = strncmp(line, "runs/env/", 9) == 0;
+        CHECK(strstr(line, csv ? ".csv" : ".json") != NULL);
+        CHECK(t && strstr(t, csv ? "feature;user;cli-user;" : "\"userKey\":\"cli-user\"") != NULL);
+        free(t);
+    }
+    free(names);
+    vx_az_account_destroy(&a);
+}
+
 int main(void)
 {
     RUN(test_string_to_sign);
@@ -1048,6 +1116,7 @@ int main(void)
     RUN(test_entra_refusals);
     RUN(test_entra_workload_identity);
     RUN(test_entra_managed_identity);
+    RUN(test_command_export_url);
     test_server_stop(&azurite);
     test_server_stop(&azurite_tls);
     TEST_MAIN_END();
