@@ -35,7 +35,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node fuzz clean
+.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node bench-azblob fuzz clean
 
 all: lib cli
 
@@ -122,7 +122,12 @@ bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node
+# The Azure Blob exporter next to GOFF's on one Azurite (bench/peers/goff_azblob).
+bench-azblob: $(BUILD)/bench/bench_azblob $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q azure-storage-blob
+	$(PYVENV)/bin/python bench/bench_azblob.py
+
+bench: deps bench-c bench-python bench-node bench-azblob
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

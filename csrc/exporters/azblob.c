@@ -108,12 +108,17 @@ static outcome judge(long status)
     return UP_REFUSED;
 }
 
-/* A PUT of body with its Content-MD5; the outcome, *err filled unless UP_OK. */
+/* A PUT of body with its Content-MD5 (md5, or computed when NULL); the
+ * outcome, *err filled unless UP_OK. */
 static outcome put(azblob *x, const char *op, const char *name, const char *const *query,
-                   const char *const *extra, const void *body, size_t len, vx_error *err)
+                   const char *const *extra, const void *body, size_t len,
+                   const unsigned char *known_md5, vx_error *err)
 {
     unsigned char md5[16];
-    md5_of(body, len, md5);
+    if (known_md5)
+        memcpy(md5, known_md5, 16);
+    else
+        md5_of(body, len, md5);
     char b64[32], md5_hdr[48];
     vx_az_base64(md5, 16, b64, sizeof b64);
     snprintf(md5_hdr, sizeof md5_hdr, "Content-MD5: %s", b64);
@@ -174,6 +179,7 @@ typedef struct upload {
     size_t blocks;
     size_t bytes;
     bool single;                /* written by one Put Blob */
+    unsigned char single_md5[16];   /* ... whose MD5 is the file's */
     outcome out;
     vx_error *err;
 } upload;
@@ -195,18 +201,18 @@ static outcome put_block(upload *u, const char *data, size_t len)
     char id[32];
     block_id(u->blocks, id);
     const char *query[] = {"blockid", id, "comp", "block", NULL};
-    outcome o = put(u->x, "Put Block", u->name, query, NULL, data, len, u->err);
+    outcome o = put(u->x, "Put Block", u->name, query, NULL, data, len, NULL, u->err);
     if (o == UP_OK)
         u->blocks++;
     return o == UP_TAKEN ? UP_REFUSED : o; /* a 409 on a block is no name clash */
 }
 
-static outcome put_blob(upload *u, const char *data, size_t len)
+static outcome put_blob(upload *u, const char *data, size_t len, const unsigned char *md5)
 {
     char type[128];
     snprintf(type, sizeof type, "Content-Type: %s", vx_batch_format_content_type(&u->x->format));
     const char *extra[] = {"x-ms-blob-type: BlockBlob", "If-None-Match: *", type, NULL};
-    return put(u->x, "Put Blob", u->name, NULL, extra, data, len, u->err);
+    return put(u->x, "Put Blob", u->name, NULL, extra, data, len, md5, u->err);
 }
 
 /* Receives the file as the format writes it: pieces of blockSize bytes or
@@ -216,15 +222,17 @@ static vx_status sink(void *ud, const char *data, size_t len, vx_error *err)
 {
     upload *u = ud;
     (void)err;
-    EVP_DigestUpdate(u->md5, data, len);
     u->bytes += len;
-    if (u->dry || len == 0)
-        return VX_OK;
-    if (u->blocks == 0 && !u->single && u->bytes == len && len < u->x->block_size) {
+    if (!u->dry && u->blocks == 0 && !u->single && u->bytes == len && len < u->x->block_size) {
+        /* The whole file: one pass of MD5 serves the request and the file. */
         u->single = true;
-        u->out = put_blob(u, data, len);
+        md5_of(data, len, u->single_md5);
+        u->out = put_blob(u, data, len, u->single_md5);
         return u->out == UP_OK ? VX_OK : VX_EIO;
     }
+    EVP_DigestUpdate(u->md5, data, len);
+    if (u->dry || len == 0)
+        return VX_OK;
     for (size_t off = 0; off < len; off += u->x->block_size) {
         size_t n = len - off < u->x->block_size ? len - off : u->x->block_size;
         if ((u->out = put_block(u, data + off, n)) != UP_OK)
@@ -256,7 +264,7 @@ static outcome put_block_list(upload *u, const unsigned char md5[16])
     const char *extra[] = {"Content-Type: application/xml", "If-None-Match: *", blob_md5, type,
                            NULL};
     const char *query[] = {"comp", "blocklist", NULL};
-    return put(u->x, "Put Block List", u->name, query, extra, b->data, b->len, u->err);
+    return put(u->x, "Put Block List", u->name, query, extra, b->data, b->len, NULL, u->err);
 }
 
 /* Events [off, off + n) of batch as one file: uploaded as `name` unless dry;
@@ -280,6 +288,8 @@ static outcome write_file(azblob *x, const vx_batch *batch, size_t off, size_t n
     unsigned int len = 16;
     EVP_DigestFinal_ex(u.md5, md5, &len);
     EVP_MD_CTX_free(u.md5);
+    if (u.single)
+        memcpy(md5, u.single_md5, 16);
     if (st != VX_OK && u.out == UP_OK) {
         set_err(err, st, "azureBlobStorage exporter: %.200s", ferr.message);
         return UP_REFUSED;
@@ -288,7 +298,7 @@ static outcome write_file(azblob *x, const vx_batch *batch, size_t off, size_t n
         return u.out;
     /* An empty file (no event written anything) still makes a blob. */
     if (u.blocks == 0) {
-        u.out = put_blob(&u, "", 0);
+        u.out = put_blob(&u, "", 0, NULL);
         return u.out;
     }
     return put_block_list(&u, md5);
