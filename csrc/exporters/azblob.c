@@ -463,8 +463,10 @@ static void azblob_destroy(void *ud)
 static bool valid_container(const char *c)
 {
     size_t n = strlen(c);
+    if (strcmp(c, "$root") == 0 || strcmp(c, "$web") == 0)
+        return true;
     if (n < 3 || n > 63 || c[0] == '-' || c[n - 1] == '-')
-        return strcmp(c, "$root") == 0 || strcmp(c, "$web") == 0;
+        return false;
     for (size_t i = 0; i < n; i++)
         if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') ||
               (c[i] == '-' && c[i + 1] != '-')))
@@ -509,11 +511,9 @@ bool vx_azblob_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, v
         st = VX_ENOMEM;
     if (st != VX_OK) {
         azblob_destroy(x);
-        return vx_opts_fail(o, st, st == VX_EINVAL && strstr(err.message, "Codec")
-                                       ? "parquetCompressionCodec"
-                                       : NULL,
-                            "%s", st == VX_ENOMEM && !err.message[0] ? "out of memory"
-                                                                     : err.message);
+        /* The format's messages name the key ("invalid csvTemplate: ..."). */
+        return vx_opts_fail(o, st, NULL, "%s",
+                            st == VX_ENOMEM && !err.message[0] ? "out of memory" : err.message);
     }
     vx_logf(log, VX_LOG_INFO, "azureBlobStorage exporter: account %s, container %s, credential %s",
             x->acct.name, x->container, x->acct.source);
