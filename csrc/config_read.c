@@ -200,8 +200,9 @@ static void read_string(reader *r, const vx_value *v, const char *name, vx_str *
     if (!v || v->type == VX_NULL)
         return;
     if (v->type == VX_STRING) {
-        out->s = v->u.s;
-        out->len = v->len;
+        /* yaml.v3 puts a plain timestamp into a string field as written. */
+        out->s = v->flags & VX_VF_YAML_TIME ? vx_yaml_time_source(v) : v->u.s;
+        out->len = v->flags & VX_VF_YAML_TIME ? (uint32_t)strlen(out->s) : v->len;
         return;
     }
     if (r->yaml && scalar_text(r, v, out))
@@ -228,14 +229,17 @@ static void read_date(reader *r, const vx_value *v, const char *name, bool *has,
     if (!v || v->type == VX_NULL)
         return;
     size_t s = push(r, name, strlen(name), false);
+    vx_str text = {0};
+    if (v->type == VX_STRING)
+        read_string(r, v, name, &text);
     if (v->type != VX_STRING) {
         fail_type(r, "a date string", v);
-    } else if (r->yaml ? vx_time_parse_yaml(v->u.s, v->len, out)
-                       : vx_time_parse_rfc3339(v->u.s, v->len, out)) {
+    } else if (r->yaml ? vx_time_parse_yaml(text.s, text.len, out)
+                       : vx_time_parse_rfc3339(text.s, text.len, out)) {
         *has = true;
     } else {
-        fail(r, "cannot parse \"%.*s\" as an RFC 3339 date", (int)(v->len > 64 ? 64 : v->len),
-             v->u.s);
+        fail(r, "cannot parse \"%.*s\" as an RFC 3339 date", (int)(text.len > 64 ? 64 : text.len),
+             text.s);
     }
     pop(r, s);
 }

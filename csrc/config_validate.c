@@ -219,6 +219,49 @@ static bool name_set_add(name_set *s, uint32_t i)
     }
 }
 
+/* GOFF's query errors are the Go library's; its recovered panics read like
+ * a crash of the engine. What they mean for the person who wrote the query
+ * ("Invalid rule" and "Invalid operation on the type" say it already). */
+static const char *query_problem(const char *err)
+{
+    if (strstr(err, "nil pointer dereference"))
+        return "incomplete or not parseable: an operator without its operand, an unbalanced "
+               "parenthesis or a stray word; GOFF's parser recovers from the syntax error, then "
+               "its evaluation fails";
+    if (strstr(err, "interface conversion"))
+        return "an operator is given a value of a type it cannot take";
+    return NULL;
+}
+
+void vx_flag_explain(const vx_flag_def *f, char *detail, size_t cap)
+{
+    detail[0] = '\0';
+    for (uint32_t i = 0; i < f->nrules; i++) {
+        const vx_rule_def *r = &f->rules[i];
+        if (!r->query.s)
+            continue;
+        char reason[256] = "";
+        char *trimmed = malloc(r->query.len + 1);
+        if (!trimmed)
+            return;
+        size_t n = vx_str_trim(r->query.s, r->query.len, trimmed);
+        bool ok = vx_query_is_jsonlogic(trimmed, n) || check_nikunjy(trimmed, n, reason, sizeof reason);
+        free(trimmed);
+        const char *what = ok ? NULL : query_problem(reason);
+        if (!what)
+            continue;
+        int qlen = r->query.len > 80 ? 80 : (int)r->query.len;
+        if (r->name.s && r->name.len)
+            snprintf(detail, cap, "targeting rule %u (\"%.*s\"), query \"%.*s%s\": %s", i + 1,
+                     (int)(r->name.len > 60 ? 60 : r->name.len), r->name.s, qlen, r->query.s,
+                     qlen < (int)r->query.len ? "..." : "", what);
+        else
+            snprintf(detail, cap, "targeting rule %u, query \"%.*s%s\": %s", i + 1, qlen,
+                     r->query.s, qlen < (int)r->query.len ? "..." : "", what);
+        return;
+    }
+}
+
 bool vx_flag_validate(const vx_flag_def *f, char *reason, size_t cap)
 {
     if (!check_variations(f->variations, reason, cap))

@@ -34,6 +34,9 @@ static bool same_scalar(const vx_value *a, const vx_doc *da, const vx_value *b, 
     const char *rb = b->flags & VX_VF_RAW ? vx_doc_raw_text(db, b) : NULL;
     if (ra && rb && strcmp(ra, rb) != 0)
         return false;
+    if ((a->flags & b->flags & VX_VF_YAML_TIME) &&
+        strcmp(vx_yaml_time_source(a), vx_yaml_time_source(b)) != 0)
+        return false;
     return vx_value_equal(a, b);
 }
 

@@ -471,8 +471,9 @@ void vx_engine_atfork_child(vx_engine *e)
 static void log_invalid(vx_engine *e, const vx_config *c)
 {
     for (size_t i = 0; i < c->ninvalid; i++)
-        vx_logf(&e->log, VX_LOG_WARN, "invalid configuration for flag %s: %s", c->invalid[i].key,
-                c->invalid[i].reason);
+        vx_logf(&e->log, VX_LOG_WARN, "invalid configuration for flag %s: %s%s%s%s",
+                c->invalid[i].key, c->invalid[i].reason, c->invalid[i].detail ? " (" : "",
+                c->invalid[i].detail ? c->invalid[i].detail : "", c->invalid[i].detail ? ")" : "");
 }
 
 /* A load through the direct API failed. The caller gets the error back (the

@@ -153,7 +153,8 @@ typedef struct vx_flag {
 
 typedef struct vx_invalid_flag {
     const char *key;
-    const char *reason;
+    const char *reason;   /* GOFF's validation error string */
+    const char *detail;   /* vexil's words for what and where, NULL when reason says it */
 } vx_invalid_flag;
 
 struct vx_config {
@@ -181,6 +182,11 @@ bool vx_flag_read(vx_arena *a, vx_arena *keep, const vx_doc *doc, const vx_value
 /* GOFF's InternalFlag.IsValid: true when valid, else false with GOFF's error
  * string in `reason`. */
 bool vx_flag_validate(const vx_flag_def *f, char *reason, size_t cap);
+
+/* After vx_flag_validate failed: where the problem is and what it means when
+ * GOFF's reason does not say (a query's Go panic text, "Invalid rule"), in
+ * `detail`; "" when the reason is clear enough. */
+void vx_flag_explain(const vx_flag_def *f, char *detail, size_t cap);
 
 /* The merged definitions, one per distinct step date (ascending), each with
  * every step up to and including that date applied as GOFF does; merged

@@ -59,7 +59,11 @@ static void emit_scalar(vx_buf *b, const vx_value *v, const vx_doc *doc)
         emit_float(b, v->u.f);
         return;
     case VX_STRING:
-        vx_json_write_string(b, v->u.s, v->len);
+        /* A YAML timestamp goes back plain, as written, so it reads back as one. */
+        if (v->flags & VX_VF_YAML_TIME)
+            vx_buf_puts(b, vx_yaml_time_source(v));
+        else
+            vx_json_write_string(b, v->u.s, v->len);
         return;
     default:
         vx_buf_puts(b, "null");

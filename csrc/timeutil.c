@@ -131,8 +131,9 @@ typedef struct layout {
     bool has_zone;
 } layout;
 
-/* Go's generic time.Parse for the layouts GOFF meets. */
-static bool parse_layout(const char *s, size_t len, const layout *l, vx_time *out)
+/* Go's generic time.Parse for the layouts GOFF meets: the wall clock and
+ * zone offset as written. */
+static bool parse_fields(const char *s, size_t len, const layout *l, fields *out)
 {
     fields f = {0};
     size_t i = 0;
@@ -157,6 +158,15 @@ static bool parse_layout(const char *s, size_t len, const layout *l, vx_time *ou
             return false;
     }
     if (i != len || !valid_fields(&f))
+        return false;
+    *out = f;
+    return true;
+}
+
+static bool parse_layout(const char *s, size_t len, const layout *l, vx_time *out)
+{
+    fields f;
+    if (!parse_fields(s, len, l, &f))
         return false;
     *out = to_instant(&f);
     return true;
@@ -216,20 +226,55 @@ bool vx_time_parse_rfc3339_lenient(const char *s, size_t len, vx_time *out)
     return vx_time_parse_rfc3339(s, len, out) || parse_layout(s, len, &rfc, out);
 }
 
+static const layout yaml_forms[] = {
+    {true, true, 'T', true},
+    {true, true, 't', true},
+    {true, true, ' ', false},
+    {true, true, 0, false},
+};
+
+/* Go's Time.MarshalJSON of what yaml.v3's parseTimestamp makes of s: the
+ * wall clock in its own zone, RFC 3339 with the shortest fraction, "Z" for a
+ * zero offset (the zone-less forms are UTC). */
+size_t vx_time_yaml_json(const char *s, size_t len, char out[48])
+{
+    fields f;
+    bool ok = false;
+    if (s && len > 4 && digit(s, len, 0) && digit(s, len, 1) && digit(s, len, 2) &&
+        digit(s, len, 3) && s[4] == '-')
+        for (size_t k = 0; !ok && k < sizeof yaml_forms / sizeof yaml_forms[0]; k++)
+            ok = parse_fields(s, len, &yaml_forms[k], &f);
+    if (!ok)
+        return 0;
+    int n = snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d", (int)f.year, f.month, f.day,
+                     f.hour, f.min, f.sec);
+    if (f.nsec) {
+        char frac[12];
+        snprintf(frac, sizeof frac, ".%09d", (int)f.nsec);
+        size_t fl = strlen(frac);
+        while (frac[fl - 1] == '0')
+            frac[--fl] = '\0';
+        n += snprintf(out + n, (size_t)(48 - n), "%s", frac);
+    }
+    if (f.offset == 0) {
+        n += snprintf(out + n, (size_t)(48 - n), "Z");
+    } else {
+        int off = f.offset < 0 ? -f.offset : f.offset;
+        n += snprintf(out + n, (size_t)(48 - n), "%c%02d:%02d", f.offset < 0 ? '-' : '+',
+                      off / 3600, off / 60 % 60);
+    }
+    return (size_t)n;
+}
+
 bool vx_time_parse_yaml(const char *s, size_t len, vx_time *out)
 {
-    static const layout forms[] = {
-        {true, true, 'T', true},
-        {true, true, 't', true},
-        {true, true, ' ', false},
-        {true, true, 0, false},
-    };
+    static const layout *const forms = yaml_forms;
     if (!s)
         return false;
     /* yaml.v3 only tries its forms on text that starts with "YYYY-". */
     if (len > 4 && digit(s, len, 0) && digit(s, len, 1) && digit(s, len, 2) &&
         digit(s, len, 3) && s[4] == '-') {
-        for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
+        for (size_t k = 0; k < sizeof yaml_forms / sizeof yaml_forms[0]; k++)
             if (parse_layout(s, len, &forms[k], out))
                 return true;
     }

@@ -38,6 +38,13 @@ bool vx_time_parse_rfc3339_lenient(const char *s, size_t len, vx_time *out);
  * time.Time's UnmarshalText, strict RFC 3339. */
 bool vx_time_parse_yaml(const char *s, size_t len, vx_time *out);
 
+/* A YAML timestamp (the forms vx_time_parse_yaml reads before falling back
+ * to RFC 3339) as Go's Time.MarshalJSON writes the time.Time yaml.v3 makes
+ * of it: "2024-01-02" -> "2024-01-02T00:00:00Z", "2001-12-14t21:59:43.10-05:00"
+ * -> "2001-12-14T21:59:43.1-05:00". Returns the length, 0 when s is not one
+ * of those forms. */
+size_t vx_time_yaml_json(const char *s, size_t len, char out[48]);
+
 /* Writes the instant as RFC 3339 in UTC with the shortest fraction
  * (Go's RFC3339Nano). `out` needs 40 bytes. Returns the length. */
 size_t vx_time_format(vx_time t, char out[40]);

@@ -138,9 +138,15 @@ static bool copy_rec(vx_arena *a, vx_value *dst, const vx_value *src, int depth)
     *dst = *src;
     switch (src->type) {
     case VX_STRING: {
-        char *s = vx_arena_strndup(a, src->u.s, src->len);
+        /* A YAML timestamp carries its source text after the NUL. */
+        size_t n = src->len;
+        if (src->flags & VX_VF_YAML_TIME)
+            n += 1 + strlen(vx_yaml_time_source(src));
+        char *s = vx_arena_alloc(a, n + 1);
         if (!s)
             return false;
+        memcpy(s, src->u.s, n);
+        s[n] = '\0';
         dst->u.s = s;
         return true;
     }
@@ -624,6 +630,25 @@ vx_status vx_doc_add_scalar_raw(vx_doc *doc, const char *key, const vx_value *ty
     v.flags |= VX_VF_RAW;
     v.len = (uint32_t)doc->raw_count;
     doc->raw[doc->raw_count++] = copy;
+    return place_key(doc, key, &v);
+}
+
+vx_status vx_doc_add_yaml_time(vx_doc *doc, const char *key, const char *text, size_t len,
+                               const char *source, size_t source_len)
+{
+    if (!doc || !text || !source)
+        return VX_EINVAL;
+    if (len + source_len + 2 > VX_MAX_CONTAINER_LEN)
+        return VX_ELIMIT;
+    char *s = vx_arena_alloc(&doc->arena, len + source_len + 2);
+    if (!s)
+        return VX_ENOMEM;
+    memcpy(s, text, len);
+    s[len] = '\0';
+    memcpy(s + len + 1, source, source_len);
+    s[len + 1 + source_len] = '\0';
+    vx_value v = vx_make_string(s, len);
+    v.flags |= VX_VF_YAML_TIME;
     return place_key(doc, key, &v);
 }
 

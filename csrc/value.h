@@ -47,6 +47,19 @@ _Static_assert(sizeof(vx_value) == 16, "vx_value stays two words");
  * (vx_doc_raw_text): yaml.v3 stores the text as written into Go string
  * fields, so `version: 1.10` must read as "1.10", not 1.1. */
 #define VX_VF_RAW 0x02u
+/* A YAML plain scalar that yaml.v3 resolves to a timestamp. Where GOFF
+ * decodes into interface{} (variations, metadata, anything nested in them)
+ * it holds a time.Time, which reaches callers as Go's JSON text of it
+ * ("2024-01-02" -> "2024-01-02T00:00:00Z"); string fields (version, query,
+ * variation names) get the text as written, and date fields parse it. The
+ * string is the JSON text; the source text follows its NUL
+ * (vx_yaml_time_source). */
+#define VX_VF_YAML_TIME 0x04u
+
+static inline const char *vx_yaml_time_source(const struct vx_value *v)
+{
+    return v->u.s + v->len + 1;
+}
 
 /* Limits that keep hostile input from exhausting memory or the stack. */
 #define VX_MAX_DEPTH 256
@@ -146,6 +159,10 @@ struct vx_doc {
 /* Adds a typed scalar (number or bool) that remembers its source text. */
 vx_status vx_doc_add_scalar_raw(vx_doc *doc, const char *key, const vx_value *typed,
                                 const char *raw, size_t raw_len);
+/* Adds a VX_VF_YAML_TIME string: `text` (Go's JSON text of the time) with
+ * `source` (as written) after its NUL. */
+vx_status vx_doc_add_yaml_time(vx_doc *doc, const char *key, const char *text, size_t len,
+                               const char *source, size_t source_len);
 /* The source text of a VX_VF_RAW scalar parsed into this doc, else NULL. */
 const char *vx_doc_raw_text(const vx_doc *doc, const vx_value *v);
 

@@ -11,6 +11,8 @@
  * document, and the decoding error is reported only if the syntax is good. */
 #include "yaml_doc.h"
 
+#include "timeutil.h"
+
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
@@ -733,8 +735,13 @@ static vx_status vx_yadd_resolved(vx_doc *doc, const char *key, const vx_yres *r
         return vx_doc_add_scalar_raw(doc, key, &r->v, (const char *)ev->data.scalar.value,
                                      ev->data.scalar.length);
     default:
-        return vx_doc_add_string(doc, key, r->v.u.s, (ptrdiff_t)r->v.len);
+        break;
     }
+    char go[48];
+    size_t n = r->tag == VX_YT_TIMESTAMP ? vx_time_yaml_json(r->v.u.s, r->v.len, go) : 0;
+    if (n)
+        return vx_doc_add_yaml_time(doc, key, go, n, r->v.u.s, r->v.len);
+    return vx_doc_add_string(doc, key, r->v.u.s, (ptrdiff_t)r->v.len);
 }
 
 /* A mapping value is complete: merge sources and dropped values leave the

@@ -40,9 +40,12 @@
  *   (GOFF decodes into a map, which null leaves empty); other non-mapping
  *   roots are returned as they are for the caller to reject.
  * Where vexil differs, by design:
- * - timestamps (2001-12-14, 2001-12-14T21:59:43.10Z, ...) stay strings
- *   holding the original text (yaml.v3 makes a time.Time): the
- *   configuration layer parses dates itself;
+ * - timestamps (2001-12-14, 2001-12-14T21:59:43.10Z, ...): yaml.v3 makes
+ *   a time.Time, which GOFF hands out as Go's JSON text of it; they become
+ *   strings holding that text ("2001-12-14T00:00:00Z"), marked
+ *   VX_VF_YAML_TIME with the text as written kept beside it for string and
+ *   date fields (value.h); a zone of 24:00 or more, which Go's encoder
+ *   refuses to write, is written as is;
  * - integers above INT64_MAX (Go's uint64) become the nearest float;
  * - keys are always strings: where yaml.v3 would build a
  *   map[interface{}]interface{} (non-string keys inside values, which GOFF

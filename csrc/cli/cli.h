@@ -46,6 +46,9 @@ int cli_opt_repeat(int argc, char **argv, int *i, const char *name, cli_list *li
 int cli_add_builtins(vx_engine *e, const cli_list *exporters, const cli_list *urls,
                      const cli_list *retrievers);
 
+/* "--help" or "-h": every subcommand answers them with the usage, exit 0. */
+bool cli_is_help(const char *arg);
+
 int cli_eval(int argc, char **argv);
 int cli_lint(int argc, char **argv);
 void cli_print_usage(void);

@@ -13,7 +13,7 @@ typedef struct eval_opts {
     const char *config, *url, *format, *flag, *type, *def, *context;
     const char *environment, *enrichment, *export_dir, *export_format, *timeout;
     cli_list headers, exporters, exports, retrievers;
-    bool all, env, export_log, insecure;
+    bool all, env, export_log, insecure, help;
 } eval_opts;
 
 /* The options that may repeat. */
@@ -85,6 +85,8 @@ static int parse_args(int argc, char **argv, eval_opts *o)
             o->export_log = true;
         else if (strcmp(argv[i], "--insecure") == 0)
             o->insecure = true;
+        else if (cli_is_help(argv[i]))
+            o->help = true;
         else
             return cli_usage_error("unknown eval option \"%s\"", argv[i]);
     }
@@ -326,6 +328,10 @@ int cli_eval(int argc, char **argv)
     eval_opts o = {0};
     vx_type t;
     int rc = parse_args(argc, argv, &o);
+    if (rc == CLI_OK && o.help) {
+        cli_print_usage();
+        return CLI_OK;
+    }
     if (rc == CLI_OK)
         rc = check_args(&o);
     if (rc != CLI_OK)

@@ -13,6 +13,9 @@ int cli_lint(int argc, char **argv)
         if (cli_opt_value(argc, argv, &i, "--format", &format, &missing)) {
             if (missing)
                 return cli_usage_error("--format needs a value");
+        } else if (cli_is_help(argv[i])) {
+            cli_print_usage();
+            return CLI_OK;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("unknown lint option \"%s\"", argv[i]);
         } else if (path) {
@@ -34,8 +37,11 @@ int cli_lint(int argc, char **argv)
         return CLI_USAGE;
     }
     size_t n = vx_config_invalid_count(cfg);
-    for (size_t i = 0; i < n; i++)
-        printf("%s: %s\n", vx_config_invalid_key(cfg, i), vx_config_invalid_reason(cfg, i));
+    for (size_t i = 0; i < n; i++) {
+        const char *detail = vx_config_invalid_detail(cfg, i);
+        printf("%s: %s%s%s%s\n", vx_config_invalid_key(cfg, i), vx_config_invalid_reason(cfg, i),
+               detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+    }
     vx_config_free(cfg);
     return n ? CLI_INVALID : CLI_OK;
 }

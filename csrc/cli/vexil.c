@@ -11,10 +11,11 @@ void cli_print_usage(void)
           "  vexil eval --config FILE [--format json|yaml] --flag KEY [--type TYPE]\n"
           "             [--default JSON] [--context JSON] [--environment NAME]\n"
           "             [--enrichment JSON] [--export-file DIR [--export-format json|csv|parquet]]\n"
-          "             [--export-log]\n"
+          "             [--export-log] [--export URL]... [--exporter JSON]...\n"
           "  vexil eval --config FILE --all [same options, no --flag]\n"
           "  vexil eval --url URL [--header \"Name: value\"]... [--insecure]\n"
           "             [--timeout SECONDS] [same options as --config]\n"
+          "  vexil eval --retriever JSON... [--timeout SECONDS] [same options as --config]\n"
           "  vexil eval --env --flag KEY [--type TYPE] [--default JSON] [--context JSON]\n"
           "  vexil lint FILE [--format json|yaml]\n"
           "  vexil --help | --version\n"
@@ -28,11 +29,19 @@ void cli_print_usage(void)
           "--url fetches the configuration once over HTTP(S) (format from the URL's\n"
           "extension or the content); --timeout defaults to 10 seconds; --insecure\n"
           "skips TLS certificate verification.\n"
+          "--retriever, --exporter: a built-in kind and its GOFF keys, as JSON\n"
+          "({\"kind\":\"file\",\"path\":\"flags.yaml\"}); retrievers merge in order.\n"
+          "--export: an exporter as a URL (file:///dir?format=csv); each may repeat.\n"
           "lint prints \"<flag>: <reason>\" per invalid flag.\n"
           "\n"
           "exit status: 0 ok; 1 lint found invalid flags; 2 usage error or a\n"
           "configuration that cannot be read or parsed.\n",
           stdout);
+}
+
+bool cli_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
 int cli_usage_error(const char *fmt, ...)
@@ -98,11 +107,8 @@ bool cli_parse_format(const char *s, vx_format *out)
 
 void cli_print_load_error(const char *path, vx_status st, const vx_error *err)
 {
-    if (err->line > 0)
-        fprintf(stderr, "vexil: %s:%d:%d: %s\n", path, err->line, err->column, err->message);
-    else
-        fprintf(stderr, "vexil: %s: %s (%s)\n", path, err->message[0] ? err->message : "error",
-                vx_status_name(st));
+    char text[512];
+    fprintf(stderr, "vexil: %s\n", vx_error_describe(err, path, text, sizeof text));
 }
 
 int main(int argc, char **argv)
@@ -110,7 +116,7 @@ int main(int argc, char **argv)
     if (argc < 2)
         return cli_usage_error("missing command");
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (cli_is_help(cmd) || strcmp(cmd, "help") == 0) {
         cli_print_usage();
         return CLI_OK;
     }

@@ -142,6 +142,22 @@ typedef struct vx_error {
     char message[256];
 } vx_error;
 
+/**
+ * Describes `err` for people, in one line written to `buf` (`cap` bytes, always
+ * NUL-terminated when cap > 0); returns buf. With a `source` (a file name, a
+ * URL; NULL for none): "source:line:column: what", or "source: what" without
+ * a position (source is not repeated when the message already names it).
+ * Without a source: "what (line L, column C)", or "what".
+ *
+ * `err->message` keeps GOFF's wording, and for a YAML syntax error that is
+ * yaml.v3's, which names its own line ("yaml: line 2: did not find expected
+ * key"), counted differently from `err->line` (the line and column where the
+ * parser stopped): the description leaves yaml.v3's out, so one position is
+ * shown. Thread-safe.
+ */
+VX_API const char *vx_error_describe(const vx_error *err, const char *source, char *buf,
+                                     size_t cap);
+
 /* ------------------------------------------------------------------------ */
 /* Global initialisation                                                     */
 /* ------------------------------------------------------------------------ */
@@ -420,6 +436,15 @@ VX_API const char *vx_config_flag_key(const vx_config *config, size_t i);
 VX_API size_t vx_config_invalid_count(const vx_config *config);
 VX_API const char *vx_config_invalid_key(const vx_config *config, size_t i);
 VX_API const char *vx_config_invalid_reason(const vx_config *config, size_t i);
+/**
+ * What is wrong and where, in vexil's words, when GOFF's reason does not say
+ * it: a query's reason is the Go library's text ("runtime error: invalid
+ * memory address or nil pointer dereference" for a query that does not
+ * parse), kept as GOFF writes it; this names the rule and the query and says
+ * what the text means. NULL when the reason is clear. Valid while the config
+ * lives. The engine's "invalid configuration" log lines and `vexil lint` add it.
+ */
+VX_API const char *vx_config_invalid_detail(const vx_config *config, size_t i);
 /**
  * The flag's definition as parsed (before compilation), or NULL when there is
  * no such valid flag. Valid while the config lives.

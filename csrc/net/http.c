@@ -1,5 +1,7 @@
 #include "net/http.h"
 
+#include "net/ca_bundle.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -306,8 +308,9 @@ static void set_options(CURL *h, const vx_http_request *req, struct curl_slist *
     curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, req->insecure_skip_verify ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, req->insecure_skip_verify ? 0L : 2L);
-    if (req->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+    const char *ca = req->ca_file ? req->ca_file : vx_ca_bundle_fallback();
+    if (ca)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca);
     if (req->client_cert_file)
         curl_easy_setopt(h, CURLOPT_SSLCERT, req->client_cert_file);
     if (req->client_key_file)

@@ -255,7 +255,7 @@ export interface EngineOptions {
    * 'beforeExit', a bounded synchronous close at 'exit' (built-in exporters only).
    */
   flushOnExit?: boolean;
-  /** Milliseconds the exit-time delivery may take (default 2000). */
+  /** Milliseconds the exit-time delivery may take (default 5000, as flush() and close()). */
   exitTimeout?: number;
 }
 
@@ -357,21 +357,23 @@ export interface WebhookNotifierConfig {
 /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change. */
 export function WebhookNotifier(config: WebhookNotifierConfig): BuiltinNotifier;
 
+/** One exporter's counters (Python's, camelCased). */
 export interface ExporterStats {
-  name: string;
+  /** Events delivered. */
   exported: number;
+  /** Export calls that failed (each is retried with backoff). */
   failedAttempts: number;
+  /** Events dropped by the memory cap, or left undelivered at close. */
   dropped: number;
+  /** Events waiting for the exporter now. */
   pending: number;
+  /** Memory held for the exporter now. */
   retainedBytes: number;
 }
 
-export interface EngineStats {
-  exported: number;
-  failedAttempts: number;
-  dropped: number;
-  pending: number;
-  exporters: ExporterStats[];
+/** The counters summed over the exporters, and per exporter name. */
+export interface EngineStats extends ExporterStats {
+  exporters: { [name: string]: ExporterStats };
 }
 
 /** A reusable evaluation context: converted once, evaluated at no conversion cost. */
@@ -465,10 +467,10 @@ export class Engine {
 
   /** Registers an exporter for events recorded from now on; returns its name. */
   addExporter(exporter: ExportFunction | ExporterObject | BuiltinExporter, options?: ExporterOptions): string;
-  /** Delivers what was recorded so far; resolves true when everything was delivered in time. */
+  /** Delivers what was recorded so far, waiting up to timeoutMs (default 5000); resolves true when everything was delivered in time. */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): EngineStats;
-  /** Stops events, delivers what is pending (within timeoutMs), stops the exporters. Evaluations keep working. */
+  /** Stops events, delivers what is pending (within timeoutMs, default 5000), stops the exporters. Evaluations keep working. */
   close(timeoutMs?: number): Promise<void>;
   /**
    * close() without the event loop, for 'exit' handlers: built-in exporters

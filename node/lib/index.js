@@ -6,21 +6,24 @@
 
 const path = require('node:path');
 
+// The addon: a build of the package's own sources (build/Release, from
+// `npm run build`) when there is one, else the prebuilt binary for this
+// platform (prebuilds/<platform>-<arch>/, with the C libraries it links in
+// prebuilds/vexil.libs). node-gyp-build picks the file.
 function loadAddon() {
   // VEXIL_ADDON: another build of the addon (a sanitizer build, say).
   if (process.env.VEXIL_ADDON) return require(path.resolve(process.env.VEXIL_ADDON));
   const root = path.resolve(__dirname, '..', '..');
-  const tried = [];
-  for (const dir of ['Release', 'Debug']) {
-    const file = path.join(root, 'build', dir, 'vexil.node');
-    try {
-      return require(file);
-    } catch (err) {
-      if (err.code !== 'MODULE_NOT_FOUND') throw err;
-      tried.push(file);
-    }
+  let file;
+  try {
+    file = require('node-gyp-build').resolve(root);
+  } catch (cause) {
+    throw new Error(`vexil: no native addon for ${process.platform}-${process.arch} in ${root}: ` +
+      'no prebuilt binary fits and none was built. Build it from source with ' +
+      '`npm explore vexil -- npm run build` (needs a C compiler and the C libraries vexil links; ' +
+      'see "Add vexil to your app" in the README)', { cause });
   }
-  throw new Error(`vexil: native addon not built (looked for ${tried.join(', ')}); run \`npm install\``);
+  return require(file);
 }
 
 const native = loadAddon();
@@ -351,16 +354,19 @@ function hookExit() {
   });
 }
 
+// flush(), close() and the exit-time delivery wait at most this long by
+// default, as in Python (5 s).
+const DEFAULT_WAIT_MS = 5000;
+
 const kBeforeExit = Symbol('beforeExit');
 const kExit = Symbol('exit');
 
+// engine.stats() has Python's shape and names, camelCased: the totals, then
+// the same counters per exporter name.
 function totals(list) {
-  const sum = { exported: 0, failedAttempts: 0, dropped: 0, pending: 0 };
+  const sum = { exported: 0, failedAttempts: 0, dropped: 0, pending: 0, retainedBytes: 0 };
   for (const s of list) {
-    sum.exported += s.exported;
-    sum.failedAttempts += s.failedAttempts;
-    sum.dropped += s.dropped;
-    sum.pending += s.pending;
+    for (const key of Object.keys(sum)) sum[key] += s[key];
   }
   return sum;
 }
@@ -384,7 +390,7 @@ class Engine {
   #listening = false;
   #report; // (level, message) for listener errors
   #flushOnExit = true;
-  #exitTimeout = 2000;
+  #exitTimeout = DEFAULT_WAIT_MS;
   #exitMark = -1;
   #closed = false;
 
@@ -398,7 +404,7 @@ class Engine {
     if (!(level in LOG_LEVELS)) throw new TypeError("logLevel must be 'debug', 'info', 'warn', 'error' or 'off'");
     if (o.format !== undefined && !(o.format in FORMATS)) throw new TypeError("format must be 'json', 'yaml' or 'auto'");
     this.#format = FORMATS[o.format ?? 'auto'];
-    this.#exitTimeout = checkMs(o.exitTimeout, 'exitTimeout', 2000);
+    this.#exitTimeout = checkMs(o.exitTimeout, 'exitTimeout', DEFAULT_WAIT_MS);
     this.#flushOnExit = o.flushOnExit !== false;
     const logger = o.logger === false ? null : o.logger;
     const log = logFunction(logger);
@@ -848,21 +854,23 @@ class Engine {
   }
 
   /** Delivers every event recorded so far; resolves true when all were delivered in time. */
-  flush(timeout = 30000) {
+  flush(timeout = DEFAULT_WAIT_MS) {
     return native.engineFlush(this.#h, checkMs(timeout, 'timeout'));
   }
 
   /** Exporter counters, summed and per exporter. */
   stats() {
-    const exporters = native.engineStats(this.#h);
-    return { ...totals(exporters), exporters };
+    const list = native.engineStats(this.#h);
+    const exporters = {};
+    for (const { name, ...counters } of list) exporters[name] = counters;
+    return { ...totals(list), exporters };
   }
 
   /**
    * Stops recording events, delivers what is pending (within timeout ms),
    * then stops the exporters. Evaluations keep working (without events).
    */
-  async close(timeout = 10000) {
+  async close(timeout = DEFAULT_WAIT_MS) {
     const ms = checkMs(timeout, 'timeout');
     this.#closed = true;
     liveEngines.delete(this);

@@ -6,16 +6,42 @@
 // them itself and answers TYPE_MISMATCH. It never throws from a resolver:
 // errors come back as resolution details with reason ERROR.
 
+const path = require('node:path');
 const { Engine, ConfigError } = require('./index.js');
+
+const SDK = '@openfeature/server-sdk';
+
+// The SDK is resolved from the app first: the provider must share the app's
+// copy (its singleton, its error classes, which the SDK checks with
+// instanceof), and a symlinked install (`npm install /path/to/vexil`,
+// `npm link`) would otherwise resolve from vexil's real path, outside the
+// app, where the SDK is missing or another copy. vexil's own location comes
+// last, for an app that bundles vexil.
+function sdkBases() {
+  const bases = [];
+  if (require.main?.filename) bases.push(path.dirname(require.main.filename));
+  if (process.argv[1]) bases.push(path.dirname(path.resolve(process.argv[1])));
+  bases.push(process.cwd());
+  return bases;
+}
 
 let sdk;
 function loadSdk() {
-  if (!sdk) {
+  if (sdk) return sdk;
+  for (const base of sdkBases()) {
+    let file;
     try {
-      sdk = require('@openfeature/server-sdk');
-    } catch (cause) {
-      throw new Error('vexil.VexilProvider needs @openfeature/server-sdk (npm install @openfeature/server-sdk)', { cause });
+      file = require.resolve(SDK, { paths: [base] });
+    } catch {
+      continue;
     }
+    return (sdk = require(file));
+  }
+  try {
+    sdk = require(SDK);
+  } catch (cause) {
+    throw new Error(`vexil.VexilProvider needs ${SDK}, an optional peer dependency: ` +
+      `npm install ${SDK} (looked from ${sdkBases().join(', ')} and ${__dirname})`, { cause });
   }
   return sdk;
 }

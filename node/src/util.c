@@ -85,8 +85,8 @@ static void set_int(napi_env env, napi_value obj, const char *key, int v)
 napi_value vxn_config_error_value(napi_env env, const vx_error *err)
 {
     vxn_addon *a = vxn_addon_of(env);
-    napi_value cls, obj, msg = vxn_string(env, err->message[0] ? err->message
-                                                              : vx_status_name(err->status));
+    char text[512];
+    napi_value cls, obj, msg = vxn_string(env, vx_error_describe(err, NULL, text, sizeof text));
     if (!a || !a->config_error || napi_get_reference_value(env, a->config_error, &cls) != napi_ok ||
         napi_new_instance(env, cls, 1, &msg, &obj) != napi_ok)
         return vxn_error_value(env, err->status, err->message);

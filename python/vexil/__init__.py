@@ -17,7 +17,7 @@ configuration, Engine.add_exporter for events, and
 vexil.openfeature.VexilProvider for OpenFeature.
 """
 
-from ._types import ConfigError, EngineStatus, Error, ErrorCode, Reason
+from ._types import ConfigError, EngineStatus, Error, ErrorCode, ExportWarning, Reason
 from . import _vexil
 
 _vexil._setup(reason=Reason, error_code=ErrorCode, error=Error, config_error=ConfigError)
@@ -38,6 +38,7 @@ __all__ = [
     "Error",
     "ErrorCode",
     "EvaluationDetails",
+    "ExportWarning",
     "ExporterHandle",
     "FileExporter",
     "LogExporter",

@@ -8,8 +8,10 @@ from ._types import ConfigError as ConfigError
 from ._types import EngineStatus as EngineStatus
 from ._types import Error as Error
 from ._types import ErrorCode as ErrorCode
+from ._types import ExportWarning as ExportWarning
 from ._types import Reason as Reason
 from ._vexil import Context as Context
+from ._vexil import EngineStats as EngineStats
 from ._vexil import EvaluationDetails as EvaluationDetails
 from ._vexil import ExporterHandle as ExporterHandle
 from ._vexil import ExporterStats as ExporterStats

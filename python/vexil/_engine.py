@@ -367,10 +367,15 @@ class Engine(_vexil.Engine):
         worker.start()
         return handle
 
-    def stats(self) -> dict[str, _vexil.ExporterStats]:
-        """Counters per exporter name: exported, failed (attempts), dropped,
-        pending, retained_bytes."""
-        return {h.name: h.stats() for h in self._exporters()}
+    def stats(self) -> _vexil.EngineStats:
+        """The exporters' counters (exported, failed_attempts, dropped,
+        pending, retained_bytes) summed, and per exporter name under
+        "exporters". Node's engine.stats() has the same, camelCased."""
+        per = {h.name: h.stats() for h in self._exporters()}
+        keys = ("exported", "failed_attempts", "dropped", "pending", "retained_bytes")
+        total: dict[str, Any] = {k: sum(s[k] for s in per.values()) for k in keys}
+        total["exporters"] = per
+        return total  # type: ignore[return-value]
 
     # ---- life cycle -----------------------------------------------------------------------
 

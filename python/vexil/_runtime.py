@@ -22,13 +22,16 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import sys
 import threading
 import time
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import _vexil
+from ._types import ExportWarning
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -55,9 +58,39 @@ _exiting = False
 
 # ---- the log thread -----------------------------------------------------------------
 
+_EXPORTER_MESSAGE = re.compile(r"exporter (\S+): ")
+_warned_exporters: set[str] = set()
+
+
+def _nobody_listens() -> bool:
+    """True when the "vexil" logger's records reach no handler but the
+    library's NullHandler: the user configured no logging at all."""
+    lg: logging.Logger | None = logger
+    while lg is not None:
+        if any(not isinstance(h, logging.NullHandler) for h in lg.handlers):
+            return False
+        if not lg.propagate:
+            return True
+        lg = lg.parent
+    return True
+
+
+def _warn_unheard(level: int, message: str) -> None:
+    """A failing or dropping exporter is reported once as an ExportWarning
+    when the log would go nowhere (the library convention keeps logging
+    silent until the application configures it)."""
+    m = _EXPORTER_MESSAGE.match(message)
+    if level < logging.WARNING or not m or m.group(1) in _warned_exporters or not _nobody_listens():
+        return
+    _warned_exporters.add(m.group(1))
+    warnings.warn(f"vexil: {message} (reported once per exporter; configure logging, e.g. "
+                  "logging.basicConfig(), to see every message)", ExportWarning, stacklevel=2)
+
+
 def _emit(items: list[tuple[int, str]]) -> None:
     for level, message in items:
         logger.log(level, message)
+        _warn_unheard(level, message)
 
 
 def _log_loop() -> None:

@@ -88,3 +88,11 @@ class ConfigError(Error):
         if self.line and f"line {self.line}" not in self.message:
             return f"{self.message} (line {self.line}, column {self.column})"
         return self.message
+
+
+class ExportWarning(RuntimeWarning):
+    """Events are failing to export or being dropped, and nothing listens to
+    the ``"vexil"`` logger: issued once per exporter, so that a program that
+    configured no logging still learns it. Configure logging (for example
+    ``logging.basicConfig()``) to see every message instead, or silence it
+    with ``warnings.filterwarnings("ignore", category=vexil.ExportWarning)``."""

@@ -31,11 +31,21 @@ class RefreshStats(TypedDict):
     last_success: int | None
 
 class ExporterStats(TypedDict):
+    """One exporter's counters (Node has the same, camelCased)."""
+    exported: int          # events delivered
+    failed_attempts: int   # export calls that failed (each retried with backoff)
+    dropped: int           # events dropped by the memory cap, or undelivered at close
+    pending: int           # events waiting for the exporter now
+    retained_bytes: int    # memory held for the exporter now
+
+class EngineStats(TypedDict):
+    """The counters summed over the exporters, and per exporter name."""
     exported: int
-    failed: int
+    failed_attempts: int
     dropped: int
     pending: int
     retained_bytes: int
+    exporters: dict[str, ExporterStats]
 
 class Context:
     """An evaluation context converted once and reused; immutable."""

@@ -29,11 +29,18 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
-from openfeature.evaluation_context import EvaluationContext
-from openfeature.event import ProviderEventDetails
-from openfeature.exception import ErrorCode, ProviderNotReadyError
-from openfeature.flag_evaluation import FlagResolutionDetails, Reason
-from openfeature.provider import AbstractProvider, Metadata
+try:
+    from openfeature.evaluation_context import EvaluationContext
+    from openfeature.event import ProviderEventDetails
+    from openfeature.exception import ErrorCode, ProviderNotReadyError
+    from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+    from openfeature.provider import AbstractProvider, Metadata
+except ModuleNotFoundError as exc:  # the SDK is an optional extra
+    if exc.name is None or exc.name.split(".")[0] != "openfeature":
+        raise
+    raise ModuleNotFoundError(
+        "vexil.openfeature needs the OpenFeature SDK: pip install 'vexil[openfeature]' "
+        "(or pip install openfeature-sdk)", name=exc.name) from exc
 
 from ._engine import Engine
 from ._types import EngineStatus

@@ -106,6 +106,48 @@ static void test_help_version(void)
     CHECK_INT(r.rc, 0);
     CHECK_STR(r.out, "vexil 0.1.0\n");
     run_free(&r);
+    /* Each subcommand answers --help and -h with the usage, exit 0. */
+    char *helps[][6] = {{"vexil", "eval", "--help", NULL},
+                        {"vexil", "lint", "--help", NULL},
+                        {"vexil", "eval", "--config", "x.yaml", "-h"},
+                        {"vexil", "lint", "-h", NULL}};
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+        r = run(helps[i]);
+        CHECK_INT(r.rc, 0);
+        CHECK(strstr(r.out, "vexil eval --config FILE") != NULL);
+        CHECK_STR(r.err, "");
+        run_free(&r);
+    }
+}
+
+/* Messages name the file, show one position, and explain GOFF's query text. */
+static void test_error_messages(void)
+{
+    run_result r = run((char *[]){"vexil", "lint", "/nonexistent/flags.yaml", NULL});
+    CHECK_INT(r.rc, 2);
+    CHECK_STR(r.err, "vexil: cannot open /nonexistent/flags.yaml: No such file or directory\n");
+    run_free(&r);
+    const char *bad = "/tmp/vx_cli_yaml_pos.yaml";
+    FILE *f = fopen(bad, "w");
+    fputs("a:\n  b: 1\n c: 2\n", f);
+    fclose(f);
+    r = run((char *[]){"vexil", "lint", (char *)bad, NULL});
+    CHECK_INT(r.rc, 2);
+    CHECK_STR(r.err, "vexil: /tmp/vx_cli_yaml_pos.yaml:3:2: did not find expected key\n");
+    run_free(&r);
+    f = fopen(bad, "w");
+    fputs("f:\n  variations: {a: true, b: false}\n  targeting:\n"
+          "    - name: staff\n      query: email eq\n      variation: a\n"
+          "  defaultRule: {variation: b}\n", f);
+    fclose(f);
+    r = run((char *[]){"vexil", "lint", (char *)bad, NULL});
+    CHECK_INT(r.rc, 1);
+    /* GOFF's reason first, as scripts match it; then what and where. */
+    CHECK(strncmp(r.out, "f: invalid query: \"runtime error: invalid memory address or nil "
+                         "pointer dereference\" (targeting rule 1 (\"staff\"), query \"email eq\": "
+                         "incomplete or not parseable", 150) == 0);
+    run_free(&r);
+    unlink(bad);
 }
 
 static void test_usage_errors(void)
@@ -664,6 +706,7 @@ int main(void)
         golden_dir = getenv("VX_TEST_DATA");
     RUN(test_help_version);
     RUN(test_usage_errors);
+    RUN(test_error_messages);
     RUN(test_eval_output);
     RUN(test_environment_enrichment);
     RUN(test_lint_codes);

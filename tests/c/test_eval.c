@@ -719,6 +719,45 @@ static void test_scheduled(void)
     vx_engine_free(e);
 }
 
+/* YAML plain timestamps as yaml.v3 hands them to GOFF: time.Time values in
+ * variations and metadata, which reach callers as Go's JSON text of them;
+ * the text as written in string fields (names, version, variation). Checked
+ * against GOFF v1.52.1 by tests/conformance. */
+static void test_yaml_timestamps(void)
+{
+    vx_engine *e = engine_with(
+        "d:\n"
+        "  variations: {2024-01-02: 2024-01-02, b: \"2024-01-02\"}\n"
+        "  targeting:\n"
+        "    - {name: 2024-01-03, query: key eq \"u\", variation: 2024-01-02}\n"
+        "  defaultRule: {variation: b}\n"
+        "  version: 2024-01-02\n"
+        "  metadata: {since: 2024-06-30, note: \"2024-06-30\"}\n"
+        "  scheduledRollout:\n"
+        "    - {date: 2030-01-01, disable: true}\n"
+        "n:\n"
+        "  variations: {n: {when: [2001-12-14 21:59:43.10]}, m: {}}\n"
+        "  defaultRule: {variation: n}\n");
+    vx_result r = eval(e, "d", VX_TYPE_ANY, "{\"targetingKey\":\"u\"}");
+    CHECK_STR(summary(&r), "2024-01-02 TARGETING_MATCH - \"2024-01-02T00:00:00Z\"");
+    CHECK_STR(r.version, "2024-01-02");
+    CHECK_STR(json_of(r.metadata),
+              "{\"evaluatedRuleName\":\"2024-01-03\",\"note\":\"2024-06-30\",\"since\":\"2024-06-30T00:00:00Z\"}");
+    vx_result_release(&r);
+    r = eval(e, "d", VX_TYPE_STRING, "{\"targetingKey\":\"x\"}");
+    CHECK_STR(summary(&r), "b DEFAULT - \"2024-01-02\"");
+    vx_result_release(&r);
+    r = eval(e, "n", VX_TYPE_OBJECT, NULL);
+    CHECK_STR(summary(&r), "n STATIC - {\"when\":[\"2001-12-14T21:59:43.1Z\"]}");
+    vx_result_release(&r);
+    /* The step's date is a date: 2030-01-01 has passed by 2030-01-02. */
+    r = eval(e, "d", VX_TYPE_ANY,
+             "{\"targetingKey\":\"u\",\"gofeatureflag\":{\"currentDateTime\":\"2030-01-02T00:00:00Z\"}}");
+    CHECK_INT(r.reason, VX_REASON_DISABLED);
+    vx_result_release(&r);
+    vx_engine_free(e);
+}
+
 static void test_scheduled_merge_corners(void)
 {
     vx_engine *e = engine_with(
@@ -893,5 +932,6 @@ int main(void)
     RUN(test_enrichment_environment);
     RUN(test_runtime_query_errors);
     RUN(test_thread_scratch);
+    RUN(test_yaml_timestamps);
     TEST_MAIN_END();
 }

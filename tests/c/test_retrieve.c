@@ -301,7 +301,9 @@ static void test_persisted_copy(void)
     flagsrv s;
     CHECK_INT(flagsrv_start(&s), 0);
     const char *doc = FLAG("f", "kept") "g:\n  variations: {on: 1.0, off: 2}\n  defaultRule: "
-                      "{variation: on}\n  version: 1.10\n  disable: false\n";
+                      "{variation: on}\n  version: 1.10\n  disable: false\n"
+                      "t:\n  variations: {a: 2024-1-2, b: 2024-02-03}\n  defaultRule: "
+                      "{variation: a}\n  version: 2024-01-02\n";
     flagsrv_set(&s, "/flags.yaml", doc);
     char dir[] = "/tmp/vexil-persist-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -333,6 +335,11 @@ static void test_persisted_copy(void)
     vx_engine_eval(e, "g", VX_TYPE_ANY, NULL, NULL, &r);
     CHECK_STR(r.version, "1.10");
     CHECK_INT(vx_value_get_type(r.value), VX_FLOAT);
+    vx_result_release(&r);
+    /* YAML timestamps come back as they were written. */
+    CHECK_STR(value_of(e, "t", buf, sizeof buf), "\"2024-01-02T00:00:00Z\"");
+    vx_engine_eval(e, "t", VX_TYPE_ANY, NULL, NULL, &r);
+    CHECK_STR(r.version, "2024-01-02");
     vx_result_release(&r);
     CHECK(strstr(log_text, "persistent flag configuration file") != NULL);
     vx_refresh_stats st;

@@ -1,8 +1,9 @@
 /* The YAML reader against gopkg.in/yaml.v3 v3.0.1 decoding into interface{}
  * (map[string]interface{} at the top, as GOFF decodes). The table was recorded
  * from yaml.v3 by a Go program; rows marked "by design" are where vexil
- * differs on purpose (timestamps stay text, first duplicate only, the wording
- * of the mapping-key error), see yaml_doc.h.
+ * differs on purpose (first duplicate only, the wording of the mapping-key
+ * error), see yaml_doc.h. A timestamp dumps as Go's JSON text of the
+ * time.Time yaml.v3 makes, as encoding/json writes it.
  *
  * Each expected result is a typed dump: null, true/false, i:<int>, f:<Go %v>,
  * JSON strings, [..], {..} with sorted keys; errors as
@@ -127,14 +128,14 @@ static const struct vx_yaml_case {
     {"v: Infinity\n", 12, "{\"v\":\"Infinity\"}"},
     {"v: -Infinity\n", 13, "{\"v\":\"-Infinity\"}"},
     {"v: NaN\n", 7, "{\"v\":\"NaN\"}"},
-    {"v: 2001-12-14\n", 14, "{\"v\":\"2001-12-14\"}"}, /* by design */
-    {"v: 2001-12-14t21:59:43.10-05:00\n", 32, "{\"v\":\"2001-12-14t21:59:43.10-05:00\"}"}, /* by design */
-    {"v: 2001-12-14T21:59:43.10Z\n", 27, "{\"v\":\"2001-12-14T21:59:43.10Z\"}"}, /* by design */
-    {"v: 2001-12-14 21:59:43.10\n", 26, "{\"v\":\"2001-12-14 21:59:43.10\"}"}, /* by design */
+    {"v: 2001-12-14\n", 14, "{\"v\":\"2001-12-14T00:00:00Z\"}"},
+    {"v: 2001-12-14t21:59:43.10-05:00\n", 32, "{\"v\":\"2001-12-14T21:59:43.1-05:00\"}"},
+    {"v: 2001-12-14T21:59:43.10Z\n", 27, "{\"v\":\"2001-12-14T21:59:43.1Z\"}"},
+    {"v: 2001-12-14 21:59:43.10\n", 26, "{\"v\":\"2001-12-14T21:59:43.1Z\"}"},
     {"v: 2001-13-14\n", 14, "{\"v\":\"2001-13-14\"}"},
     {"v: 2001-02-29\n", 14, "{\"v\":\"2001-02-29\"}"},
-    {"v: 2000-02-29\n", 14, "{\"v\":\"2000-02-29\"}"}, /* by design */
-    {"v: 2001-1-2\n", 12, "{\"v\":\"2001-1-2\"}"}, /* by design */
+    {"v: 2000-02-29\n", 14, "{\"v\":\"2000-02-29T00:00:00Z\"}"},
+    {"v: 2001-1-2\n", 12, "{\"v\":\"2001-01-02T00:00:00Z\"}"},
     {"v: 2001-12-14 21:59:43.10 -5\n", 29, "{\"v\":\"2001-12-14 21:59:43.10 -5\"}"},
     {"v: 12:30:00\n", 12, "{\"v\":\"12:30:00\"}"},
     {"v: 1:20\n", 8, "{\"v\":\"1:20\"}"},
@@ -194,10 +195,10 @@ static const struct vx_yaml_case {
     {"v: !!null ''\n", 13, "{\"v\":null}"},
     {"v: !!null x\n", 12, "ERR yaml: cannot decode !!str `x` as a !!null\t[VX_EPARSE 1:4]"},
     {"v: !!null\n", 10, "{\"v\":null}"},
-    {"v: !!timestamp 2001-12-14\n", 26, "{\"v\":\"2001-12-14\"}"}, /* by design */
+    {"v: !!timestamp 2001-12-14\n", 26, "{\"v\":\"2001-12-14T00:00:00Z\"}"},
     {"v: !!timestamp 2001-13-14\n", 26, "ERR yaml: cannot decode !!str `2001-13-14` as a !!timestamp\t[VX_EPARSE 1:4]"},
     {"v: !!timestamp 123\n", 19, "ERR yaml: cannot decode !!int `123` as a !!timestamp\t[VX_EPARSE 1:4]"},
-    {"v: !!timestamp \"2001-12-14\"\n", 28, "{\"v\":\"2001-12-14\"}"}, /* by design */
+    {"v: !!timestamp \"2001-12-14\"\n", 28, "{\"v\":\"2001-12-14T00:00:00Z\"}"},
     {"v: !!binary aGVsbG8=\n", 21, "{\"v\":\"hello\"}"},
     {"v: !!binary aGVsbG8\n", 20, "ERR yaml: !!binary value contains invalid base64 data\t[VX_EPARSE 1:4]"},
     {"v: !!binary \"aGk=\"\n", 19, "{\"v\":\"hi\"}"},
@@ -613,9 +614,53 @@ static void test_truncated_files(void)
     vx_doc_free(d);
 }
 
+/* A plain timestamp is Go's JSON text of yaml.v3's time.Time, and keeps the
+ * text as written for string and date fields; copies keep both. Quoted text
+ * without a tag stays a plain string. */
+static void test_timestamps(void)
+{
+    static const char text[] =
+        "a: 2024-1-2 1:2:3\n"
+        "b: [2001-12-14t21:59:43.10-05:00, {c: 2024-01-02T10:00:00.123456789012Z}]\n"
+        "d: \"2024-01-02\"\n"
+        "e: !!timestamp '2024-01-02'\n"
+        "f: 2024-01-02T10:00:00+00:00\n";
+    vx_doc *d = vx_doc_new();
+    vx_error err;
+    CHECK_INT(vx_yaml_parse(d, text, strlen(text), &err), VX_OK);
+    const vx_value *root = vx_doc_root(d);
+    const vx_value *a = vx_value_get(root, "a");
+    CHECK_STR(a->u.s, "2024-01-02T01:02:03Z");
+    CHECK((a->flags & VX_VF_YAML_TIME) != 0);
+    CHECK_STR(vx_yaml_time_source(a), "2024-1-2 1:2:3");
+    const vx_value *b = vx_value_get(root, "b");
+    CHECK_STR(vx_value_at(b, 0)->u.s, "2001-12-14T21:59:43.1-05:00");
+    CHECK_STR(vx_yaml_time_source(vx_value_at(b, 0)), "2001-12-14t21:59:43.10-05:00");
+    CHECK_STR(vx_value_get(vx_value_at(b, 1), "c")->u.s, "2024-01-02T10:00:00.123456789Z");
+    const vx_value *q = vx_value_get(root, "d");
+    CHECK_STR(q->u.s, "2024-01-02");
+    CHECK((q->flags & VX_VF_YAML_TIME) == 0);
+    CHECK_STR(vx_value_get(root, "e")->u.s, "2024-01-02T00:00:00Z");
+    CHECK_STR(vx_yaml_time_source(vx_value_get(root, "e")), "2024-01-02");
+    CHECK_STR(vx_value_get(root, "f")->u.s, "2024-01-02T10:00:00Z");
+
+    vx_arena arena;
+    vx_arena_init(&arena);
+    vx_value copy;
+    CHECK(vx_value_copy(&arena, &copy, root));
+    const vx_value *ca = vx_value_get(&copy, "a");
+    CHECK(ca != a && ca->u.s != a->u.s);
+    CHECK_STR(ca->u.s, "2024-01-02T01:02:03Z");
+    CHECK_STR(vx_yaml_time_source(ca), "2024-1-2 1:2:3");
+    CHECK(vx_value_equal(&copy, root));
+    vx_arena_free(&arena);
+    vx_doc_free(d);
+}
+
 int main(void)
 {
     RUN(test_cases_match_yaml_v3);
+    RUN(test_timestamps);
     RUN(test_nesting_limit);
     RUN(test_alias_bombs);
     RUN(test_limits_and_misuse);

@@ -106,7 +106,7 @@ def test_exporter_names_and_repr(engine):
     names = [engine.add_exporter(x).name for x in
              (Warehouse(), print, lambda e: None, vexil.LogExporter(), vexil.LogExporter())]
     assert names == ["Warehouse", "print", "python", "log", "log-2"]
-    assert set(engine.stats()) == set(names)
+    assert set(engine.stats()["exporters"]) == set(names)
     assert repr(engine) == f"<vexil.Engine {len(FLAGS)} flags, 5 exporters, open>"
 
 

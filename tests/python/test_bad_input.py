@@ -195,6 +195,6 @@ def test_exporter_that_misbehaves(engine):
     h = engine.add_exporter(bad, retry_initial=0.01, retry_max=0.01)
     engine.bool_value("static-flag", False)
     assert engine.flush(timeout=0.3) is False
-    assert h.stats()["failed"] >= 1
+    assert h.stats()["failed_attempts"] >= 1
     assert engine.close(timeout=0.1) is False
     assert h.stats()["dropped"] == 1

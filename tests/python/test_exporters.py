@@ -88,8 +88,8 @@ def test_raises_n_times_then_succeeds_exactly_once(engine, caplog):
     assert [e["userKey"] for e in rec.events] == [f"user-{i}" for i in range(10)] + \
         [f"user-{i}" for i in range(5)]
     stats = h.stats()
-    assert stats["exported"] == 15 and stats["failed"] == 3 and stats["pending"] == 0
-    assert engine.stats()["flaky"] == stats
+    assert stats["exported"] == 15 and stats["failed_attempts"] == 3 and stats["pending"] == 0
+    assert engine.stats()["exporters"]["flaky"] == stats
 
 
 def test_returning_false_is_a_failure(engine):
@@ -97,7 +97,7 @@ def test_returning_false_is_a_failure(engine):
     h = engine.add_exporter(rec, retry_initial=0.01, retry_max=0.01)
     evaluate_some(engine, 4)
     assert engine.flush()
-    assert len(rec.events) == 4 and h.stats()["failed"] == 2
+    assert len(rec.events) == 4 and h.stats()["failed_attempts"] == 2
 
 
 def test_file_exporter_json_and_csv(engine, tmp_path):
@@ -159,7 +159,7 @@ def test_webhook_failures_are_retried():
                                retry_max=0.02)
             evaluate_some(e, 4)
             assert e.flush(timeout=5.0)
-            assert len(hook.events()) == 4 and h.stats()["failed"] == 2
+            assert len(hook.events()) == 4 and h.stats()["failed_attempts"] == 2
     finally:
         hook.close()
 
@@ -170,7 +170,7 @@ def test_webhook_unreachable_counts_failures():
                            retry_initial=0.01, retry_max=0.01)
         evaluate_some(e, 1)
         assert e.flush(timeout=0.3) is False
-        assert wait_until(lambda: h.stats()["failed"] >= 1)
+        assert wait_until(lambda: h.stats()["failed_attempts"] >= 1)
         assert h.stats()["pending"] == 1
         assert e.close(timeout=0.2) is False
     assert h.stats()["dropped"] == 1

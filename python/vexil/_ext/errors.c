@@ -38,7 +38,8 @@ PyObject *vxpy_raise_config(vxpy_state *st, vx_status status, const vx_error *er
         return PyErr_NoMemory();
     if (!st->ConfigError)
         return vxpy_raise_status(st, status, err);
-    const char *msg = err->message[0] ? err->message : vx_status_name(status);
+    char msg[512];
+    vx_error_describe(err, NULL, msg, sizeof msg);
     PyObject *args = Py_BuildValue("(s)", msg);
     PyObject *kw = Py_BuildValue("{s:s,s:i,s:i}", "status", vx_status_name(status),
                                  "line", err->line, "column", err->column);

@@ -212,7 +212,7 @@ static PyMethodDef module_methods[] = {
     X(s_evaluationContext, "evaluationContext")                                            \
     X(s_trackingEventDetails, "trackingEventDetails") X(s_feature, "feature")             \
     X(s_tracking, "tracking") X(s_user, "user") X(s_anonymousUser, "anonymousUser")       \
-    X(s_SERVER, "SERVER") X(s_empty, "") X(s_exported, "exported") X(s_failed, "failed")  \
+    X(s_SERVER, "SERVER") X(s_empty, "") X(s_exported, "exported") X(s_failed, "failed_attempts")  \
     X(s_dropped, "dropped") X(s_pending, "pending") X(s_retained_bytes, "retained_bytes") \
     X(s_anonymous, "anonymous") X(s_gofeatureflag, "gofeatureflag")
 

@@ -1,0 +1,120 @@
+"""Named set-ups for README examples: `<!-- example: setup: NAME -->` above a
+block runs NAME here before the block, in the block's own folder.
+
+A set-up gets an Example (its folder, the environment the block will run
+with, the installs, and `cleanup` to register what to undo afterwards). It may
+write files, start a local server on 127.0.0.1 and put its address in the
+environment (the example then reads it, e.g. os.environ["WEBHOOK_URL"]), or
+set variables a service's client reads (AWS_ENDPOINT_URL...). Add yours
+below, one function per set-up, with @setup("name").
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+SETUPS: dict[str, Callable[["Example"], None]] = {}
+
+
+@dataclass
+class Example:
+    dir: Path
+    env: dict[str, str]
+    installs: object
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def cleanup(self, fn: Callable[[], None]) -> None:
+        self.cleanups.append(fn)
+
+
+def setup(name: str):
+    def register(fn: Callable[[Example], None]):
+        SETUPS[name] = fn
+        return fn
+    return register
+
+
+@setup("dist")
+def dist(ex: Example) -> None:
+    """dist/ of `make dist`, as the install commands expect to find it."""
+    (ex.dir / "dist").symlink_to(ex.installs.dist)
+
+
+@setup("webhook")
+def webhook(ex: Example) -> None:
+    """A collector on 127.0.0.1 that answers 200: WEBHOOK_URL. What it
+    received is in received.jsonl afterwards."""
+    received = ex.dir / "received.jsonl"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with received.open("ab") as f:
+                f.write(body.replace(b"\n", b" ") + b"\n")
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ex.env["WEBHOOK_URL"] = f"http://127.0.0.1:{server.server_address[1]}/events"
+
+    def stop():
+        server.shutdown()
+        server.server_close()
+    ex.cleanup(stop)
+
+
+@setup("dead-webhook")
+def dead_webhook(ex: Example) -> None:
+    """WEBHOOK_URL on 127.0.0.1 where nothing listens: every export fails."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ex.env["WEBHOOK_URL"] = f"http://127.0.0.1:{port}/events"
+
+
+@setup("flags-env")
+def flags_env(ex: Example) -> None:
+    """A from-env flag, AM_I_YELLOW, in the environment."""
+    ex.env["AM_I_YELLOW"] = json.dumps({
+        "defaultVariant": "not-yellow",
+        "variants": [
+            {"name": "yellow", "targetingKey": "", "criteria": [{"color": "yellow"}],
+             "value": True},
+            {"name": "not-yellow", "targetingKey": "", "criteria": [], "value": False}]})
+
+
+def run_setups(names: str, ex: Example) -> None:
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        if name not in SETUPS:
+            raise KeyError(f"unknown README set-up {name!r}: add it to tests/user/readme_setups.py "
+                           f"(known: {', '.join(sorted(SETUPS))})")
+        SETUPS[name](ex)
+
+
+def node_modules_link(ex: Example) -> None:
+    """require('vexil') and the OpenFeature SDK resolve to the app install."""
+    app_modules = ex.installs.app / "node_modules"
+    if not (ex.dir / "node_modules").exists():
+        os.symlink(app_modules, ex.dir / "node_modules")
+
+
+@setup("pyarrow")
+def pyarrow(ex: Example) -> None:
+    """pyarrow in the wheel's venv, as a data team reading Parquet files would
+    have it (from pip's cache after the first time)."""
+    import subprocess
+    pip = Path(ex.installs.venv) / "bin" / "pip"
+    subprocess.run([str(pip), "install", "-q", "pyarrow"], check=True,
+                   stdout=subprocess.DEVNULL)
