@@ -140,8 +140,9 @@ def azurite(ex: Example) -> None:
     ex.cleanup(server.close)
 
     def put(path: str, body: bytes, query: str = "", headers: dict[str, str] | None = None):
+        # urllib would add a form Content-Type to a body: name one, and sign it.
         h = {"x-ms-date": formatdate(time.time(), usegmt=True), "x-ms-version": "2021-12-02",
-             **(headers or {})}
+             "Content-Type": "application/octet-stream", **(headers or {})}
         ms = "".join(f"{k}:{v}\n" for k, v in sorted(h.items()) if k.startswith("x-ms-"))
         resource = f"/{ACCOUNT}/{ACCOUNT}/{path}" + "".join(
             f"\n{k}:{v}" for k, v in sorted(p.split("=") for p in query.split("&") if p))
