@@ -87,8 +87,9 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
-// The Azure kinds' secrets (hidden from util.inspect() and toJSON()).
-const azureSecrets = ['accountKey', 'sasToken', 'connectionString', 'clientSecret'];
+// The Azure kinds' secrets (hidden from util.inspect() and toJSON()); a
+// serviceUrl may carry a SAS in its query.
+const azureSecrets = ['accountKey', 'sasToken', 'connectionString', 'clientSecret', 'serviceUrl'];
 
 /**
  * GOFF's Azure Blob Storage exporter: each batch one blob in `container`,

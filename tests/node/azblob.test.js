@@ -38,6 +38,8 @@ test('descriptions hide the account key', () => {
   assert.ok(!util.inspect(x).includes('c2VjcmV0') && !JSON.stringify(x).includes('sig=s3'));
   const r = vexil.AzureBlobRetriever({ accountName: 'acct', container: 'flags', object: 'f.yaml', connectionString: 'AccountKey=k' });
   assert.ok(!util.inspect(r).includes('AccountKey'));
+  const u = vexil.AzureBlobExporter({ container: 'events', serviceUrl: 'https://a.blob.core.windows.net/?sv=1&sig=abc' });
+  assert.ok(!util.inspect(u).includes('sig=abc') && !JSON.stringify(u).includes('sig=abc'));
   assert.throws(() => vexil.AzureBlobExporter({}), { name: 'TypeError', message: 'AzureBlobExporter: container is required' });
   assert.throws(() => vexil.AzureBlobRetriever({ container: 'c' }), TypeError);
 });
