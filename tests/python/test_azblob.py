@@ -84,8 +84,8 @@ def test_json_events_exactly_once_as_the_file_exporter_writes_them(azurite, tmp_
         evaluate(e, range(500, 700))
         assert e.flush(10)
         stats = e.stats()
-    assert stats["azureblobstorage"]["exported"] == 700
-    assert stats["azureblobstorage"]["failed"] == 0
+    assert stats["exporters"]["azureblobstorage"]["exported"] == 700
+    assert stats["exporters"]["azureblobstorage"]["failed_attempts"] == 0
     data = blobs(azurite, container)
     host = socket.gethostname()
     assert len(data) == 2
@@ -223,7 +223,7 @@ def test_sas_token(azurite):
                                              sas_token=ro), retry_initial=0.05, retry_max=0.1)
         evaluate(e, range(5))
         assert not e.flush(0.5)
-        assert h.stats()["failed"] >= 1 and h.stats()["pending"] == 5
+        assert h.stats()["failed_attempts"] >= 1 and h.stats()["pending"] == 5
         e.close(0.05)
 
 
@@ -271,7 +271,7 @@ def test_stopped_mid_export_and_restarted(own_server):
         server.stop()                # then the server goes away
         evaluate(e, range(200, 300))
         assert not e.flush(0.8)
-        assert h.stats()["failed"] >= 1
+        assert h.stats()["failed_attempts"] >= 1
         server.restart()             # and comes back, with what it had stored
         assert e.flush(20)
         assert h.stats()["exported"] == 300 and h.stats()["pending"] == 0
@@ -290,7 +290,7 @@ def test_wrong_key_then_rotated(caplog):
             evaluate(e, range(20))
             assert not e.flush(0.6)
             st = h.stats()
-            assert st["failed"] >= 1 and st["pending"] == 20 and st["exported"] == 0
+            assert st["failed_attempts"] >= 1 and st["pending"] == 20 and st["exported"] == 0
             assert wait_until(lambda: any("HTTP 403 AuthorizationFailure" in r.getMessage()
                                           for r in caplog.records))
             assert all(KEY not in r.getMessage() for r in caplog.records)
