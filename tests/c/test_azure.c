@@ -568,10 +568,13 @@ static void test_exporter_wrong_key_and_missing_container(void)
     record(e, "u0");
     CHECK_INT(vx_engine_flush(e, 500), VX_ETIMEDOUT);
     vx_exporter_stats s;
-    vx_exporter_get_stats(x, &s);
+    for (int i = 0; i < 400 && (vx_exporter_get_stats(x, &s), s.failed_attempts == 0); i++)
+        usleep(50000);
     CHECK(s.failed_attempts >= 1);
     CHECK_INT(s.pending, 1);
     CHECK_INT(s.exported, 0);
+    for (int i = 0; i < 400 && !log_has("AuthorizationFailure"); i++)
+        usleep(50000);
     CHECK(log_has("Put Blob: HTTP 403 AuthorizationFailure: Server failed to authenticate the "
                   "request. (check the account key, SAS or token)"));
     CHECK(!log_has("d3Jvbmcga2V5"));
@@ -583,6 +586,8 @@ static void test_exporter_wrong_key_and_missing_container(void)
     e = engine_with(opts, &x);
     record(e, "u0");
     CHECK_INT(vx_engine_flush(e, 500), VX_ETIMEDOUT);
+    for (int i = 0; i < 400 && !log_has("ContainerNotFound"); i++)
+        usleep(50000);
     CHECK(log_has("Put Blob: HTTP 404 ContainerNotFound: The specified container does not "
                   "exist. (create it first)"));
     vx_engine_close(e, 50);
@@ -907,6 +912,8 @@ static void test_entra_refusals(void)
     vx_engine *e = engine_with(opts, &x);
     record(e, "u0");
     CHECK_INT(vx_engine_flush(e, 400), VX_ETIMEDOUT);
+    for (int i = 0; i < 400 && !log_has("invalid_client"); i++)
+        usleep(50000);
     CHECK(log_has("Put Blob: client secret: the token endpoint answered HTTP 401 invalid_client: "
                   "AADSTS7000215: Invalid client secret provided."));
     CHECK(!log_has("very-secret"));
@@ -933,9 +940,11 @@ static void test_entra_refusals(void)
     e = engine_with(opts, &x);
     record(e, "u0");
     CHECK_INT(vx_engine_flush(e, 300), VX_ETIMEDOUT);
+    /* One exchange per attempt: a refused token is not kept. */
+    for (int i = 0; i < 400 && token_requests(&t) < 2; i++)
+        usleep(50000);
     CHECK(log_has("Put Blob: HTTP 403 AuthenticationFailed"));
-    size_t before = token_requests(&t);
-    CHECK(before >= 2); /* one per attempt: a refused token is not kept */
+    CHECK(token_requests(&t) >= 2);
     httpd_lock(&t.h);
     char *tok = jwt("https://storage.azure.com");
     snprintf(t.body, sizeof t.body, "{\"token_type\":\"Bearer\",\"expires_in\":3599,"

@@ -223,7 +223,8 @@ def test_sas_token(azurite):
                                              sas_token=ro), retry_initial=0.05, retry_max=0.1)
         evaluate(e, range(5))
         assert not e.flush(0.5)
-        assert h.stats()["failed_attempts"] >= 1 and h.stats()["pending"] == 5
+        assert wait_until(lambda: h.stats()["failed_attempts"] >= 1, 20)
+        assert h.stats()["pending"] == 5
         e.close(0.05)
 
 
@@ -271,7 +272,7 @@ def test_stopped_mid_export_and_restarted(own_server):
         server.stop()                # then the server goes away
         evaluate(e, range(200, 300))
         assert not e.flush(0.8)
-        assert h.stats()["failed_attempts"] >= 1
+        assert wait_until(lambda: h.stats()["failed_attempts"] >= 1, 20)
         server.restart()             # and comes back, with what it had stored
         assert e.flush(20)
         assert h.stats()["exported"] == 300 and h.stats()["pending"] == 0
@@ -289,8 +290,9 @@ def test_wrong_key_then_rotated(caplog):
             h = e.add_exporter(exporter(server, container), retry_initial=0.1, retry_max=0.2)
             evaluate(e, range(20))
             assert not e.flush(0.6)
+            assert wait_until(lambda: h.stats()["failed_attempts"] >= 1, 20)
             st = h.stats()
-            assert st["failed_attempts"] >= 1 and st["pending"] == 20 and st["exported"] == 0
+            assert st["pending"] == 20 and st["exported"] == 0
             assert wait_until(lambda: any("HTTP 403 AuthorizationFailure" in r.getMessage()
                                           for r in caplog.records))
             assert all(KEY not in r.getMessage() for r in caplog.records)
