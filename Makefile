@@ -53,7 +53,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # are librdkafka's threads (C11 thrd_create, which TSan does not intercept).
 TSAN_TEST_BINS := $(filter-out %/test_fork %/test_kafka,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob
 
 all: lib cli
 
@@ -142,12 +142,11 @@ bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline $(BUILD)/bench/
 	$(BUILD)/bench/bench_pipeline
 	$(BUILD)/bench/bench_formats
 
-
 bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs bench-kafka
+bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs bench-kafka bench-azblob
 
 # S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
 # (bench/peers/goff_s3, built against the GOFF module from the Go module
@@ -188,6 +187,11 @@ $(BUILD)/bench/goff_kafka: bench/peers/goff_kafka/main.go bench/peers/go.mod ben
 
 bench-kafka: $(BUILD)/bench/bench_kafka $(BUILD)/bench/goff_kafka
 	$(PYTHON) bench/bench_kafka.py
+
+# The Azure Blob exporter next to GOFF's on one Azurite (bench/peers/goff_azblob).
+bench-azblob: $(BUILD)/bench/bench_azblob $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q azure-storage-blob
+	$(PYVENV)/bin/python bench/bench_azblob.py
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -53,5 +53,6 @@ bool vx_kafka_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, vo
 bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_otel_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_gcs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_azblob_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 
 #endif

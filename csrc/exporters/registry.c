@@ -21,6 +21,8 @@ static const vx_exporter_kind kinds[] = {
      .url_key = "endpoint", .trace_context = true},
     {.name = "kafka", .bulk = false, .make = vx_kafka_exporter_make, .scheme = "kafka",
      .host_key = "addresses", .path_key = "topic"},
+    {.name = "azureBlobStorage", .bulk = true, .make = vx_azblob_exporter_make,
+     .scheme = "azblob", .host_key = "container", .path_key = "path"},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

@@ -315,7 +315,68 @@ export interface GCSRetrieverConfig extends GCSOptions {
   maxResponseBytes?: number;
 }
 
+/**
+ * The Azure credentials and endpoint every Azure kind takes. The first that
+ * applies wins: connectionString, accountKey (SharedKey), sasToken,
+ * clientSecret (with tenantId and clientId), federatedTokenFile (workload
+ * identity), the AZURE_STORAGE_CONNECTION_STRING variable, then the Azure
+ * SDKs' DefaultAzureCredential order (AZURE_TENANT_ID + AZURE_CLIENT_ID +
+ * AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, managed identity).
+ */
+export interface AzureCredentialConfig {
+  /** The storage account (optional when the connection string or serviceUrl names it). */
+  accountName?: string;
+  /** The account key (base64): SharedKey signing. */
+  accountKey?: Secret;
+  /** Instead of https://<accountName>.blob.core.windows.net (Azurite: http://127.0.0.1:10000/devstoreaccount1). */
+  serviceUrl?: string;
+  /** A shared access signature ("sv=...&sig=..."), sent as the query. */
+  sasToken?: Secret;
+  /** "AccountName=...;AccountKey=...", "BlobEndpoint=...;SharedAccessSignature=...", or "UseDevelopmentStorage=true". */
+  connectionString?: Secret;
+  /** Forces one credential instead of the first that applies. */
+  credential?: 'default' | 'sharedKey' | 'sas' | 'clientSecret' | 'workloadIdentity' | 'managedIdentity' | 'anonymous';
+  /** Entra ID: the tenant (default AZURE_TENANT_ID). */
+  tenantId?: string;
+  /** Entra ID: the app (default AZURE_CLIENT_ID); with managed identity, a user-assigned identity. */
+  clientId?: string;
+  /** Entra ID: the app's client secret (default AZURE_CLIENT_SECRET). */
+  clientSecret?: Secret;
+  /** Workload identity: the federated token file (default AZURE_FEDERATED_TOKEN_FILE). */
+  federatedTokenFile?: string;
+  /** Entra ID: the authority (default AZURE_AUTHORITY_HOST or https://login.microsoftonline.com). */
+  authorityHost?: string;
+  /** Per request, in ms (exporter default 30000, retriever 10000). */
+  timeout?: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface AzureBlobExporterConfig extends AzureCredentialConfig {
+  container: string;
+  /** Blobs go to path + "/" + filename (GOFF's naming); at the container's root when absent. */
+  path?: string;
+  /** 'json' (default), 'csv' or 'parquet', as FileExporter. */
+  format?: 'json' | 'csv' | 'parquet' | 'JSON' | 'CSV' | 'PARQUET' | string;
+  filename?: string;
+  csvTemplate?: string;
+  parquetCompressionCodec?: string;
+  /** Files up to this many bytes are one Put Blob; larger ones go as blocks of this size (default 8 MiB). */
+  blockSize?: number;
+}
+
+export interface AzureBlobRetrieverConfig extends AzureCredentialConfig {
+  container: string;
+  /** The flag file's blob name. */
+  object: string;
+  format?: 'json' | 'yaml' | 'auto';
+}
+
 export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
+/** GOFF's Azure Blob Storage exporter (kind azureBlobStorage). */
+export function AzureBlobExporter(config: AzureBlobExporterConfig): BuiltinExporter;
+/** GOFF's Azure Blob Storage retriever, with If-None-Match on the ETag (a 304 when unchanged). */
+export function AzureBlobRetriever(config: AzureBlobRetrieverConfig): BuiltinRetriever;
 /** GOFF's S3 exporter: a batch per object, unique names, multipart, verified uploads. */
 export function S3Exporter(config: S3ExporterConfig): BuiltinExporter;
 /** GOFF's Google Cloud Storage exporter: one verified, never-overwriting object per batch. */
@@ -718,8 +779,10 @@ declare const vexil: {
   KafkaExporter: typeof KafkaExporter;
   S3Exporter: typeof S3Exporter;
   OpenTelemetryExporter: typeof OpenTelemetryExporter;
+  AzureBlobExporter: typeof AzureBlobExporter;
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
+  AzureBlobRetriever: typeof AzureBlobRetriever;
   S3Retriever: typeof S3Retriever;
   GitHubRetriever: typeof GitHubRetriever;
   GitLabRetriever: typeof GitLabRetriever;

@@ -990,6 +990,8 @@ const vexil = {
   GitHubRetriever: builtins.GitHubRetriever,
   GitLabRetriever: builtins.GitLabRetriever,
   BitbucketRetriever: builtins.BitbucketRetriever,
+  AzureBlobExporter: builtins.AzureBlobExporter,
+  AzureBlobRetriever: builtins.AzureBlobRetriever,
   WebhookNotifier: builtins.WebhookNotifier,
   SlackNotifier: builtins.SlackNotifier,
   DiscordNotifier: builtins.DiscordNotifier,

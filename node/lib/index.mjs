@@ -7,6 +7,8 @@ const require = createRequire(import.meta.url);
 const vexil = require('./index.js');
 
 export const {
+  AzureBlobExporter,
+  AzureBlobRetriever,
   BitbucketRetriever,
   BuiltinExporter,
   BuiltinNotifier,

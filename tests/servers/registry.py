@@ -13,7 +13,8 @@ MODULES = {
     "kafka": "kafka_broker",
     "kafka-mock": "kafka_mock",
     "otelcol": "otelcol",
-    # "azurite": "azurite", ...
+    "azurite": "azurite",
+    "azurite-https": "azurite_https",
 }
 
 
