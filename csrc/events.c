@@ -92,16 +92,17 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
 {
     size_t head = align8(sizeof(vx_event));
     size_t total = head + align8(nodes) + chars;
-    if (total > UINT32_MAX - sizeof(void *))
+    if (total > UINT32_MAX - 64)
         return NULL;
-    vx_event *ev = vx_event_block_get(total);
+    vx_slab *slab;
+    vx_event *ev = vx_event_mem_get(total, &slab);
     if (!ev)
         return NULL;
-    ev->alloc_size = (uint32_t)total;
+    ev->slab = slab;
     f->nodes = (char *)ev + head;
     f->chars = f->nodes + align8(nodes);
-    /* The slot in the log is part of what an event costs. */
-    ev->bytes = (uint32_t)((total <= VX_EVENT_BLOCK ? VX_EVENT_BLOCK : total) + sizeof(void *));
+    /* What it takes in memory, and its slot in the log. */
+    ev->bytes = (uint32_t)(((total + 15) & ~(size_t)15) + sizeof(void *));
     ev->seq = 0;
     atomic_init(&ev->refs, 0);
     ev->dflt = false;
@@ -118,6 +119,8 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
  * most once for the whole evaluation. */
 static const vx_value *context_metadata(vx_attrs *attrs)
 {
+    if (!attrs->goff_read && vx_attrs_surely_absent(attrs, VX_H_GOFF))
+        return NULL;
     const vx_value *g = vx_attrs_goff(attrs);
     if (!g || g->type != VX_OBJECT)
         return NULL;
@@ -212,7 +215,10 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
         return NULL;
     ev->type = VX_EVENT_FEATURE;
     ev->creation_date = now;
-    ev->anonymous = vx_attrs_anonymous(attrs);
+    if (attrs->anonymous.type == VX_BOOL)
+        ev->anonymous = attrs->anonymous.u.b;
+    else
+        ev->anonymous = !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
     ev->dflt = r->failed;
     ev->user_key_len = user_key->len;
     ev->user_key = flat_str(&f, user_key->u.s, user_key->len);
@@ -313,12 +319,6 @@ vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
     else
         ev->details = vx_null_value;
     return ev;
-}
-
-void vx_event_free(vx_event *ev)
-{
-    if (ev)
-        vx_event_block_put(ev, ev->alloc_size);
 }
 
 /* ---- JSON ----------------------------------------------------------------- */

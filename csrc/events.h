@@ -22,11 +22,14 @@ typedef struct vx_event_settings {
     vx_arena arena;
 } vx_event_settings;
 
+typedef struct vx_slab vx_slab;
+
 struct vx_event {
-    uint64_t seq;                 /* position in its log (set when it leaves the inbox) */
-    atomic_uint refs;             /* exporters that still need it */
+    uint64_t seq;                 /* position in its log (set when it is drained) */
+    atomic_uint refs;             /* exporters that still need it (malloc'd events;
+                                   * a carved one's are counted in its slab) */
     uint32_t bytes;               /* accounted against memory caps */
-    uint32_t alloc_size;          /* what event_alloc asked for */
+    vx_slab *slab;                /* the memory it was carved from; NULL: malloc'd */
     uint8_t type;                 /* vx_event_type */
     bool dflt;
     bool anonymous;
@@ -48,13 +51,18 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
  * NULL or an object. */
 vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
                                 const vx_value *details, int64_t now);
-void vx_event_free(vx_event *ev);
 
-/* Event memory (event_pool.c): blocks up to VX_EVENT_BLOCK bytes are
- * recycled through per-thread stacks; larger ones are plain malloc/free. */
-#define VX_EVENT_BLOCK 256
-void *vx_event_block_get(size_t size);
-void vx_event_block_put(void *p, size_t size);
+/* Event memory (event_pool.c): small events are carved from the recording
+ * thread's slab (*slab set), larger ones malloc'd (*slab NULL). NULL when out
+ * of memory. */
+void *vx_event_mem_get(size_t size, vx_slab **slab);
+/* Frees an event nobody references any more (any thread). */
+void vx_event_free(vx_event *ev);
+/* Sets how many exporters hold the event (once, when it enters the log; 0
+ * frees it). */
+void vx_event_set_refs(vx_event *ev, unsigned refs);
+/* Drops one reference from each event, freeing those that had the last. */
+void vx_events_release(vx_event *const *evs, size_t n);
 void vx_event_pool_atfork_prepare(void);
 void vx_event_pool_atfork_parent(void);
 void vx_event_pool_atfork_child(void);

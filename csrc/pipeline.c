@@ -37,16 +37,22 @@ static vx_event_settings *settings_new(const char *source, const vx_value *metad
     return s;
 }
 
+static _Atomic uint64_t g_next_id = 1;
+
 vx_pipeline *vx_pipeline_new(vx_logger *log)
 {
-    vx_pipeline *p = calloc(1, sizeof(*p));
+    vx_pipeline *p = aligned_alloc(64, sizeof(*p));
     if (!p)
         return NULL;
+    memset(p, 0, sizeof(*p));
     vx_event_settings *s = settings_new("SERVER", NULL);
     if (!s) {
         free(p);
         return NULL;
     }
+    vx_rings_global_init();
+    p->id = atomic_fetch_add(&g_next_id, 1);
+    atomic_init(&p->notify_depth, VX_RING_NOTICE);
     atomic_init(&p->settings, s);
     pthread_mutex_init(&p->mu, NULL);
     cond_init(&p->done_cv);
@@ -74,29 +80,9 @@ static void exporter_free(vx_exporter *e)
     free(e);
 }
 
-/* Frees the events an inbox still holds (recorded while the pipeline was
- * closing, or the parent's in a fork child) and empties it. */
-static void inbox_discard(vx_inbox *in)
-{
-    if (!in)
-        return;
-    for (size_t i = 0; i < VX_INBOX; i++) {
-        vx_event *ev = atomic_load_explicit(&in->slot[i], memory_order_relaxed);
-        if (ev)
-            vx_event_free(ev);
-        atomic_store_explicit(&in->slot[i], NULL, memory_order_relaxed);
-    }
-    atomic_store_explicit(&in->head, 0, memory_order_relaxed);
-    atomic_store_explicit(&in->tail, 0, memory_order_relaxed);
-}
-
 static void pipeline_destroy(vx_pipeline *p)
 {
-    for (int t = 0; t < 2; t++) {
-        vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_relaxed);
-        inbox_discard(in);
-        free(in);
-    }
+    vx_rings_destroy(p);
     for (size_t i = 0; i < p->n_exporters; i++)
         exporter_free(p->exporters[i]);
     free(p->exporters);
@@ -154,35 +140,35 @@ static void account(vx_exporter *e, vx_event *ev)
  * log's next segment once every VX_LOG_SEG events. */
 static bool append_locked(vx_pipeline *p, vx_event *ev)
 {
-    if (p->closing || !vx_log_append(&p->logs[ev->type], ev)) {
-        vx_event_free(ev);
-        return false;
-    }
     unsigned refs = 0;
     for (size_t i = 0; i < p->n_exporters; i++)
         refs += p->exporters[i]->opt.event_type == ev->type;
-    atomic_store_explicit(&ev->refs, refs, memory_order_relaxed);
+    if (p->closing || !refs || !vx_log_append(&p->logs[ev->type], ev)) {
+        vx_event_free(ev);
+        return false;
+    }
+    /* Before accounting, which may drop it at once (the memory cap). */
+    vx_event_set_refs(ev, refs);
     for (size_t i = 0; i < p->n_exporters; i++)
         if (p->exporters[i]->opt.event_type == ev->type)
             account(p->exporters[i], ev);
     return true;
 }
 
-/* See vx_inbox in pipeline_impl.h for what recorders do (mu held). Only a
+/* What recorders must do (mu held): see vx_ring in pipeline_impl.h. Only a
  * recorder can wake an exporter thread that sleeps waiting for events, so
- * those set the threshold: a synchronous one at the first event, a bulk one
- * at max_events. A thread that is busy (exporting, or between batches) reads
- * the inbox when it loops, and one backing off waits for its retry anyway.
- * Called by exporter threads just before they sleep (vx_inbox_before_sleep). */
-void vx_inbox_set_policy(vx_pipeline *p, vx_event_type t)
+ * those set the depth: a synchronous one at the first event (a short nap
+ * after a delivery needs no call: it looks again soon), a bulk one at
+ * max_events, shared out between the rings so that their sum cannot pass it
+ * unheard. Otherwise half a ring: a sleeping exporter thread is woken to
+ * drain it, so that evaluating threads rarely drain. */
+void vx_rings_set_policy(vx_pipeline *p)
 {
-    vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_relaxed);
-    if (!in)
-        return;
-    uint64_t depth = UINT64_MAX;
+    uint64_t depth = VX_RING_NOTICE;
+    size_t rings = p->n_rings ? p->n_rings : 1;
     for (size_t i = 0; i < p->n_exporters; i++) {
         vx_exporter *e = p->exporters[i];
-        if (e->opt.event_type != t)
+        if (e->opt.event_type != VX_EVENT_FEATURE)
             continue;
         if (p->closing || (!e->running && !e->pull)) {
             depth = 1;
@@ -190,119 +176,69 @@ void vx_inbox_set_policy(vx_pipeline *p, vx_event_type t)
         }
         if (!e->sleeping || e->retry_at)
             continue;
-        uint64_t need = !e->opt.bulk                       ? 1
-                        : e->opt.max_events > e->pending ? e->opt.max_events - e->pending
-                                                          : 1;
+        uint64_t need;
+        if (!e->opt.bulk)
+            need = e->linger ? VX_RING_NOTICE : 1;
+        else
+            need = e->opt.max_events > e->pending ? (e->opt.max_events - e->pending) / rings : 1;
         if (need < depth)
-            depth = need;
+            depth = need ? need : 1;
     }
-    /* Sequentially consistent, against the recorder's CAS on tail and its
-     * load of this: see vx_inbox_before_sleep. Past the inbox's length the
-     * recorder that fills it drains: draining on the recorder's thread is
-     * cheaper than waking a sleeping exporter thread to do it. */
-    atomic_store(&in->drain_depth, (uint32_t)(depth < VX_INBOX ? depth : VX_INBOX));
+    /* Sequentially consistent, against the recorders' light fence. */
+    atomic_store(&p->notify_depth, (uint32_t)depth);
 }
 
-vx_sleep_check vx_inbox_before_sleep(vx_pipeline *p, vx_event_type t)
+static void take(vx_pipeline *p, vx_event *ev)
 {
-    vx_inbox_set_policy(p, t);
-    vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_relaxed);
-    if (!in)
-        return VX_SLEEP;
-    uint64_t head = atomic_load_explicit(&in->head, memory_order_relaxed);
-    if (atomic_load(&in->tail) == head)
-        return VX_SLEEP;
-    return atomic_load_explicit(&in->slot[head % VX_INBOX], memory_order_acquire) ? VX_DRAIN_NOW
-                                                                                 : VX_WAIT_BRIEFLY;
+    append_locked(p, ev);
 }
 
-/* Ticket order; stops at a slot whose recorder has not stored yet. */
-static void drain_one(vx_pipeline *p, vx_event_type t)
+size_t vx_pipeline_drain_locked(vx_pipeline *p)
 {
-    vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_acquire);
-    if (!in)
-        return;
-    uint64_t h = atomic_load_explicit(&in->head, memory_order_relaxed);
-    uint64_t end = atomic_load_explicit(&in->tail, memory_order_acquire);
-    uint64_t start = h;
-    while (h < end) {
-        _Atomic(vx_event *) *slot = &in->slot[h % VX_INBOX];
-        vx_event *ev = atomic_load_explicit(slot, memory_order_acquire);
-        if (!ev)
-            break;
-        atomic_store_explicit(slot, NULL, memory_order_relaxed);
-        h++;
-        append_locked(p, ev);
+    size_t n = vx_rings_drain_locked(p, take);
+    vx_rings_set_policy(p);
+    return n;
+}
+
+/* A sleep that only a recorder can end needs the heavy fence; a nap that ends
+ * by itself soon does not (an event it misses waits for its end). */
+vx_sleep_check vx_pipeline_before_sleep(vx_pipeline *p, bool nap)
+{
+    vx_rings_set_policy(p);
+    if (!nap)
+        vx_rings_heavy_fence();
+    return vx_rings_reach(p, atomic_load_explicit(&p->notify_depth, memory_order_relaxed))
+               ? VX_DRAIN_NOW
+               : VX_SLEEP;
+}
+
+/* A sleeping exporter thread drains for the recorder that asked (mu held). */
+static bool wake_drainer(vx_pipeline *p)
+{
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        vx_exporter *e = p->exporters[i];
+        if (e->opt.event_type == VX_EVENT_FEATURE && e->sleeping && (e->running || e->pull)) {
+            vx_worker_wake(e);
+            return true;
+        }
     }
-    if (h != start)
-        atomic_store_explicit(&in->head, h, memory_order_release);
-    vx_inbox_set_policy(p, t);
+    return false;
 }
 
-void vx_inbox_drain_locked(vx_pipeline *p)
-{
-    drain_one(p, VX_EVENT_FEATURE);
-    drain_one(p, VX_EVENT_TRACKING);
-}
-
-/* True when every ticket below `upto` (of each type) has been drained. */
-static bool inbox_drained_to(vx_pipeline *p, const uint64_t upto[2])
-{
-    for (int t = 0; t < 2; t++) {
-        vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_acquire);
-        if (in && atomic_load_explicit(&in->head, memory_order_relaxed) < upto[t])
-            return false;
-    }
-    return true;
-}
-
-static void inbox_tails(vx_pipeline *p, uint64_t out[2])
-{
-    for (int t = 0; t < 2; t++) {
-        vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_acquire);
-        out[t] = in ? atomic_load_explicit(&in->tail, memory_order_acquire) : 0;
-    }
-}
-
-typedef enum put_result {
-    PUT_DONE,       /* in the inbox */
-    PUT_DRAIN,      /* in the inbox, which this recorder must drain now */
-    PUT_LOCKED      /* not taken: append under the lock */
-} put_result;
-
-/* One CAS, no lock (see vx_inbox in pipeline_impl.h). The locked path takes
- * what has no inbox yet, a full inbox's overflow and events bigger than a
- * pooled block (so that inbox events count at most a block each against the
- * memory cap). */
-static put_result inbox_put(vx_pipeline *p, vx_event *ev)
-{
-    vx_inbox *in = atomic_load_explicit(&p->inbox[ev->type], memory_order_acquire);
-    if (!in || ev->bytes > VX_EVENT_BLOCK + sizeof(void *))
-        return PUT_LOCKED;
-    uint64_t tail = atomic_load_explicit(&in->tail, memory_order_relaxed), head;
-    do {
-        head = atomic_load_explicit(&in->head, memory_order_acquire);
-        if (tail - head >= VX_INBOX)
-            return PUT_LOCKED;
-    } while (!atomic_compare_exchange_weak_explicit(&in->tail, &tail, tail + 1,
-                                                    memory_order_seq_cst, memory_order_relaxed));
-    atomic_store_explicit(&in->slot[tail % VX_INBOX], ev, memory_order_release);
-    uint64_t depth = tail + 1 - head;
-    /* After the CAS, in the single total order (see vx_inbox_before_sleep). */
-    return depth >= atomic_load(&in->drain_depth) ? PUT_DRAIN : PUT_DONE;
-}
-
-/* The evaluation path: a CAS in the common case; the lock when an exporter
- * must hear about the event now (a synchronous exporter, max_events or the
- * memory cap reached, a thread to start). */
+/* The evaluation path: a store in the common case; the lock when the pipeline
+ * must hear about the event now or the ring is full. Events larger than
+ * VX_RING_EVENT_MAX take the lock, so what waits in rings stays small. */
 static bool record(vx_pipeline *p, vx_event *ev)
 {
-    put_result r = inbox_put(p, ev);
-    if (r == PUT_DONE)
+    vx_ring_put r = ev->bytes <= VX_RING_EVENT_MAX ? vx_ring_publish(p, ev) : VX_RING_LOCKED;
+    if (r == VX_RING_DONE)
         return true;
     pthread_mutex_lock(&p->mu);
-    vx_inbox_drain_locked(p);
-    bool ok = r == PUT_DRAIN || append_locked(p, ev);
+    bool ok = true;
+    if (r != VX_RING_NOTIFY || !wake_drainer(p)) {
+        vx_pipeline_drain_locked(p);
+        ok = r != VX_RING_LOCKED || append_locked(p, ev);
+    }
     pthread_mutex_unlock(&p->mu);
     return ok;
 }
@@ -344,7 +280,7 @@ vx_status vx_pipeline_record_tracking(vx_pipeline *p, const char *name, vx_conte
         return VX_ENOMEM;
     /* Under the lock: the caller learns whether close() got there first. */
     pthread_mutex_lock(&p->mu);
-    vx_inbox_drain_locked(p);
+    vx_pipeline_drain_locked(p);
     bool ok = append_locked(p, ev);
     pthread_mutex_unlock(&p->mu);
     return ok ? VX_OK : VX_ECLOSED;
@@ -440,37 +376,22 @@ static bool push_exporter(vx_pipeline *p, vx_exporter *e)
     return true;
 }
 
-/* The type's inbox, made with its first exporter; without one, recorders
- * take the lock (correct, just slower). */
-static void inbox_make(vx_pipeline *p, vx_event_type t)
-{
-    if (atomic_load_explicit(&p->inbox[t], memory_order_relaxed))
-        return;
-    vx_inbox *in = aligned_alloc(64, sizeof *in);
-    if (!in)
-        return;
-    memset(in, 0, sizeof *in);
-    atomic_init(&in->drain_depth, 1);
-    atomic_store_explicit(&p->inbox[t], in, memory_order_release);
-}
-
 static vx_status attach(vx_pipeline *p, vx_exporter *e)
 {
     if (p->closing)
         return VX_ECLOSED;
     /* Events recorded before this exporter existed are not its to export
      * (and are counted for the exporters that were there). */
-    vx_inbox_drain_locked(p);
+    vx_pipeline_drain_locked(p);
     if (!exporter_name(e, p->n_exporters) || !push_exporter(p, e))
         return VX_ENOMEM;
-    inbox_make(p, e->opt.event_type);
     vx_event_log *log = &p->logs[e->opt.event_type];
     e->next = e->log_pos = log->head;
     e->next_tick = vx_now_ms() + e->opt.flush_interval_ms;
     atomic_fetch_add(&p->active[e->opt.event_type], 1);
     /* A failed start is retried by the next record or flush. */
     vx_exporter_start_locked(e);
-    vx_inbox_set_policy(p, e->opt.event_type);
+    vx_rings_set_policy(p);
     return VX_OK;
 }
 
@@ -524,31 +445,12 @@ static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
-/* Moves every event recorded before now into the logs (mu held). A recorder
- * between its ticket and its store holds the later tickets back: wait for it
- * (it is running or about to), since its evaluation, or a later one on
- * another thread, may have returned before this flush began. */
-static vx_status drain_recorded_locked(vx_pipeline *p, int64_t deadline)
-{
-    uint64_t upto[2];
-    inbox_tails(p, upto);
-    for (;;) {
-        vx_inbox_drain_locked(p);
-        if (inbox_drained_to(p, upto))
-            return VX_OK;
-        if (vx_now_ms() >= deadline)
-            return VX_ETIMEDOUT;
-        pthread_mutex_unlock(&p->mu);
-        sched_yield();
-        pthread_mutex_lock(&p->mu);
-    }
-}
-
 /* Asks every exporter for what is in its log now and waits (mu held). */
 static vx_status flush_locked(vx_pipeline *p, int64_t deadline)
 {
-    if (drain_recorded_locked(p, deadline) != VX_OK)
-        return VX_ETIMEDOUT;
+    /* Every event recorded before now is in a ring (its thread's store of
+     * tail came first): into the logs with it. */
+    vx_pipeline_drain_locked(p);
     size_t n = p->n_exporters;
     uint64_t *target = n ? malloc(n * sizeof(*target)) : NULL;
     if (n && !target)
@@ -681,7 +583,7 @@ vx_status vx_pipeline_close(vx_pipeline *p, int64_t timeout_ms)
     /* Recording stops; what was recorded before goes to the logs first (a
      * closing pipeline drops what reaches its inbox later). */
     atomic_store(&p->closed, true);
-    drain_recorded_locked(p, deadline);
+    vx_pipeline_drain_locked(p);
     p->closing = true;
     vx_status st = flush_locked(p, deadline);
     drain(p);
@@ -747,10 +649,8 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
         return;
     pthread_mutex_unlock(&p->mu);
     cond_init(&p->done_cv);
-    /* The parent's recorded events, and tickets that threads the child does
-     * not have took, are not the child's. */
-    inbox_discard(atomic_load_explicit(&p->inbox[0], memory_order_relaxed));
-    inbox_discard(atomic_load_explicit(&p->inbox[1], memory_order_relaxed));
+    /* The parent's recorded events are not the child's. */
+    vx_rings_atfork_child(p);
     p->fork_gen++;
     int64_t now = vx_now_ms();
     for (size_t i = 0; i < p->n_exporters; i++)
@@ -763,8 +663,7 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
                 e->next = e->log_pos = p->logs[t].head;
         }
     }
-    vx_inbox_set_policy(p, VX_EVENT_FEATURE);
-    vx_inbox_set_policy(p, VX_EVENT_TRACKING);
+    vx_rings_set_policy(p);
     /* Threads of the parent hold no reference here. */
     atomic_store(&p->refs, 1);
 }
