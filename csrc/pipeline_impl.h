@@ -66,7 +66,7 @@ void vx_log_clear(vx_event_log *log);
  * ring; when the pipeline dies first, the thread forgets the ring the next
  * time it looks for one (or at exit). */
 #define VX_RING 2048
-#define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is woken */
+#define VX_RING_NOTICE (VX_RING / 4 * 3) /* the depth at which a drainer is woken */
 #define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
 
 typedef struct vx_ring {

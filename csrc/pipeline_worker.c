@@ -336,8 +336,8 @@ static void deliver(vx_exporter *e, outcome *o)
  * coming it picks them up itself, and the evaluating threads neither wake it
  * nor drain for it. A nap needs no heavy fence: an event it misses waits for
  * its end. */
-#define LINGER_NAPS 20
-#define LINGER_US 200
+#define LINGER_NAPS 40
+#define LINGER_US 100
 
 /* Sleeps (mu held) until woken, `until` (ms) or the end of a short nap.
  * `active`: events were drained, or a batch was taken, just now. */
