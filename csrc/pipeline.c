@@ -460,7 +460,9 @@ static vx_status flush_locked(vx_pipeline *p, int64_t deadline)
         target[i] = p->logs[e->opt.event_type].head;
         if (target[i] > e->flush_upto)
             e->flush_upto = target[i];
-        e->bypass_backoff = true;
+        /* No attempt out of turn: one that failed retries on its backoff
+         * schedule, however often flush is called (a binding may call it in
+         * short slices). */
         vx_exporter_start_locked(e);
         vx_worker_wake(e);
     }
@@ -637,7 +639,7 @@ static void child_reset_exporter(vx_pipeline *p, vx_exporter *e, int64_t now)
     e->backoff_ms = e->retry_at = 0;
     e->next_tick = now + e->opt.flush_interval_ms;
     e->flush_upto = 0;
-    e->bypass_backoff = e->sleeping = false;
+    e->sleeping = false;
     e->running = e->exited = false;
     e->seg = NULL;
     (void)p;

@@ -159,7 +159,6 @@ struct vx_exporter {
     /* Scheduling (monotonic ms). */
     int64_t backoff_ms, retry_at, next_tick;
     uint64_t flush_upto;          /* a flush wants everything below this */
-    bool bypass_backoff;          /* a flush asked for one attempt now */
     bool sleeping;
     int linger;                   /* synchronous: short naps left before a long sleep */
 

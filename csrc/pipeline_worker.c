@@ -160,7 +160,7 @@ static int64_t due_at(vx_pipeline *p, vx_exporter *e, int64_t now)
     }
     if (p->drained)
         return NEVER;
-    if (e->retry_at && now < e->retry_at && !e->bypass_backoff)
+    if (e->retry_at && now < e->retry_at)
         return e->retry_at;
     if (!e->opt.bulk || p->closing || e->pending >= e->opt.max_events ||
         e->flush_upto > vx_exporter_done_pos(e) || now >= e->next_tick)
@@ -201,7 +201,6 @@ static bool claim_locked(vx_exporter *e, claim *c)
     e->log_pos = e->next;
     e->next = c->to;
     e->phase = VX_PHASE_COPYING;
-    e->bypass_backoff = false;
     return true;
 }
 

@@ -308,6 +308,41 @@ static void test_retry_backoff_exactly_once(void)
     collector_free(&c);
 }
 
+/* Flush and close never retry a failed exporter out of turn, even when called
+ * in short slices as a binding does: every attempt waits its backoff. */
+static void test_flush_close_keep_backoff(void)
+{
+    vx_engine *e = engine();
+    collector c;
+    collector_init(&c, 10);
+    c.fail_always = true;
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    o.retry_initial_ms = 60;
+    o.retry_max_ms = 60;
+    vx_exporter *x = add(e, &c, &o);
+    record_user(e, 1);
+    int64_t end = now_ms() + 400;
+    while (now_ms() < end)
+        CHECK_INT(vx_engine_flush(e, 10), VX_ETIMEDOUT);
+    pthread_mutex_lock(&c.mu);
+    size_t during_flush = c.calls;
+    pthread_mutex_unlock(&c.mu);
+    CHECK(during_flush >= 2); /* it did retry, on schedule */
+    CHECK_INT(vx_engine_close(e, 300), VX_ETIMEDOUT);
+    vx_exporter_stats s;
+    stats(x, &s);
+    CHECK_INT(s.dropped, 1);
+    CHECK(c.calls > during_flush); /* close retried too */
+    CHECK(c.calls <= 64);
+    for (size_t i = 1; i < c.calls; i++)
+        CHECK(c.call_ms[i] - c.call_ms[i - 1] >= 58);
+    CHECK_INT(s.failed_attempts, c.calls);
+    vx_engine_free(e);
+    collector_free(&c);
+}
+
 static void test_memory_cap(void)
 {
     vx_engine *e = engine();
@@ -881,6 +916,7 @@ int main(void)
     RUN(test_bulk_flush_and_names);
     RUN(test_threshold_interval_sync);
     RUN(test_retry_backoff_exactly_once);
+    RUN(test_flush_close_keep_backoff);
     RUN(test_memory_cap);
     RUN(test_many_threads);
     RUN(test_ring_visibility);
