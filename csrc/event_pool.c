@@ -128,19 +128,26 @@ void *vx_event_mem_get(size_t size, vx_slab **slab)
         return malloc(size);
     void *p = t->pos;
     t->pos += size;
+    /* The lines ahead were last read by an exporter thread: ask for them now,
+     * so that the stores of the events after this one do not wait for it. */
+    __builtin_prefetch(t->pos + 512, 1, 3);
     t->carved++;
     *slab = t->cur;
     return p;
 }
 
+void vx_event_mem_put(void *mem, vx_slab *slab)
+{
+    if (slab)
+        slab_drop(slab, 1);
+    else
+        free(mem);
+}
+
 void vx_event_free(vx_event *ev)
 {
-    if (!ev)
-        return;
-    if (ev->slab)
-        slab_drop(ev->slab, 1);
-    else
-        free(ev);
+    if (ev)
+        vx_event_mem_put(ev, ev->slab);
 }
 
 /* A carved event's references are counted in its slab, with the slab's own

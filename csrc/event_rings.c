@@ -154,7 +154,7 @@ static vx_ring *ring_slow(vx_pipeline *p)
     return r;
 }
 
-vx_ring_put vx_ring_publish(vx_pipeline *p, vx_event *ev)
+vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item)
 {
     tl_rings *t = &tlr;
     vx_ring *r = t->last_id == p->id ? t->last : ring_slow(p);
@@ -166,7 +166,7 @@ vx_ring_put vx_ring_publish(vx_pipeline *p, vx_event *ev)
         if (tail - r->head_seen >= VX_RING)
             return VX_RING_LOCKED;
     }
-    r->slot[tail % VX_RING] = ev;
+    r->slot[tail % VX_RING] = item;
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
     light_fence();
     uint32_t depth = atomic_load_explicit(&p->notify_depth, memory_order_relaxed);
@@ -180,6 +180,16 @@ vx_ring_put vx_ring_publish(vx_pipeline *p, vx_event *ev)
 }
 
 /* ---- The pipeline's side (mu held) ---------------------------------------- */
+
+static vx_event *item_event(uintptr_t item)
+{
+    if (!(item & 1))
+        return (vx_event *)item;
+    vx_draft *d = (vx_draft *)(item - 1);
+    vx_event *ev = vx_event_from_draft(d);
+    vx_draft_free(d);
+    return ev;
+}
 
 static void unlink_ring(vx_pipeline *p, vx_ring **pp)
 {
@@ -201,7 +211,7 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
         uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
         n += (size_t)(end - h);
         for (; h < end; h++)
-            take(p, r->slot[h % VX_RING]);
+            take(p, item_event(r->slot[h % VX_RING]));
         atomic_store_explicit(&r->head, h, memory_order_release);
         if (gone)
             unlink_ring(p, pp);
@@ -225,8 +235,13 @@ static void discard(vx_ring *r)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
-    for (; h < end; h++)
-        vx_event_free(r->slot[h % VX_RING]);
+    for (; h < end; h++) {
+        uintptr_t item = r->slot[h % VX_RING];
+        if (item & 1)
+            vx_draft_free((vx_draft *)(item - 1));
+        else
+            vx_event_free((vx_event *)item);
+    }
     atomic_store_explicit(&r->head, h, memory_order_release);
 }
 

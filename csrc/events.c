@@ -240,6 +240,134 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     return ev;
 }
 
+/* ---- Drafts --------------------------------------------------------------
+ * What the evaluating thread writes for a feature event with a scalar value
+ * and no exporter metadata from the context (nearly all of them): the
+ * strings and the scalar, about a hundred bytes, two cache lines. The thread
+ * that drains the rings builds the event from it (vx_event_from_draft), so
+ * the evaluating thread neither fills the event's header nor writes the
+ * cache lines an exporter thread reads. */
+struct vx_draft {
+    vx_slab *slab;
+    int64_t creation_date;
+    const vx_event_settings *settings;
+    vx_value value;               /* a string's bytes are the last of `bytes` */
+    uint32_t user_key_len, key_len, variation_len, version_len;
+    bool dflt, anonymous;
+    char bytes[];                 /* user key, key, variation, version, value: NUL-terminated */
+};
+
+/* memcpy of n known bytes plus a NUL, in at most two overlapping moves for
+ * the short ones (never reading outside [s, s + n)). */
+static inline char *put_bytes(char *d, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
+    d[n] = '\0';
+    return d + n + 1;
+}
+
+vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
+                               const vx_event_settings *s, int64_t now, size_t max_size)
+{
+    const vx_value *v = r->value ? r->value : &vx_null_value;
+    if (v->type == VX_ARRAY || v->type == VX_OBJECT || context_metadata(attrs))
+        return NULL;
+    const vx_value *uk = vx_attrs_key(attrs);
+    uint32_t key_len = (uint32_t)strlen(r->flag_key);
+    uint32_t var_len = (uint32_t)strlen(r->variation);
+    uint32_t ver_len = (uint32_t)strlen(r->version);
+    uint32_t val_len = v->type == VX_STRING ? v->len + 1 : 0;
+    size_t size = sizeof(vx_draft) + (size_t)uk->len + key_len + var_len + ver_len + 4 + val_len;
+    if (size > max_size)
+        return NULL;
+    vx_slab *slab;
+    vx_draft *d = vx_event_mem_get(size, &slab);
+    if (!d)
+        return NULL;
+    d->slab = slab;
+    d->creation_date = now;
+    d->settings = s;
+    d->value = *v;
+    d->user_key_len = uk->len;
+    d->key_len = key_len;
+    d->variation_len = var_len;
+    d->version_len = ver_len;
+    d->dflt = r->failed;
+    if (attrs->anonymous.type == VX_BOOL)
+        d->anonymous = attrs->anonymous.u.b;
+    else
+        d->anonymous = !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
+    char *b = put_bytes(d->bytes, uk->u.s, uk->len);
+    b = put_bytes(b, r->flag_key, key_len);
+    b = put_bytes(b, r->variation, var_len);
+    b = put_bytes(b, r->version, ver_len);
+    if (val_len)
+        put_bytes(b, v->u.s, v->len);
+    return d;
+}
+
+vx_event *vx_event_from_draft(const vx_draft *d)
+{
+    size_t val_len = d->value.type == VX_STRING ? (size_t)d->value.len + 1 : 0;
+    size_t chars = (size_t)d->user_key_len + d->key_len + d->variation_len + d->version_len + 4 +
+                   val_len;
+    flat f;
+    vx_event *ev = event_alloc(0, chars, &f);
+    if (!ev)
+        return NULL;
+    memcpy(f.chars, d->bytes, chars);
+    const char *c = f.chars;
+    const vx_event_settings *s = d->settings;
+    ev->type = VX_EVENT_FEATURE;
+    ev->creation_date = d->creation_date;
+    ev->anonymous = d->anonymous;
+    ev->dflt = d->dflt;
+    ev->user_key = c;
+    ev->user_key_len = d->user_key_len;
+    c += d->user_key_len + 1;
+    ev->key = c;
+    ev->key_len = d->key_len;
+    c += d->key_len + 1;
+    ev->variation = c;
+    ev->variation_len = d->variation_len;
+    c += d->variation_len + 1;
+    ev->version = c;
+    ev->version_len = d->version_len;
+    c += d->version_len + 1;
+    ev->value = d->value;
+    if (val_len)
+        ev->value.u.s = c;
+    ev->source = s ? s->source : "SERVER";
+    ev->source_len = s ? s->source_len : 6;
+    ev->metadata =
+        s && s->metadata.type == VX_OBJECT && s->metadata.len ? s->metadata : vx_null_value;
+    ev->eval_ctx = vx_null_value;
+    ev->details = vx_null_value;
+    return ev;
+}
+
+void vx_draft_free(vx_draft *d)
+{
+    vx_event_mem_put(d, d->slab);
+}
+
 /* ---- Tracking events ---------------------------------------------------- */
 
 static bool own_anonymous(const vx_context *ctx)

@@ -46,6 +46,18 @@ struct vx_event {
  * strings it points to must outlive the event. NULL when out of memory. */
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now);
+/* A draft of a feature event (events.c): what the evaluation path writes
+ * when it can, the event being built from it later on the thread that drains
+ * (same fields, same bytes counted). NULL when the event must be built whole
+ * now: an array or object value, exporter metadata from the context, more
+ * than max_size bytes, or out of memory. */
+typedef struct vx_draft vx_draft;
+vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
+                               const vx_event_settings *s, int64_t now, size_t max_size);
+/* NULL when out of memory. The draft stays the caller's to free. */
+vx_event *vx_event_from_draft(const vx_draft *d);
+void vx_draft_free(vx_draft *d);
+
 /* Builds a tracking event from the context's own attributes (all already
  * loaded, the key resolved) plus targetingKey. `ctx` may be NULL; `details`
  * NULL or an object. */
@@ -58,6 +70,8 @@ vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
 void *vx_event_mem_get(size_t size, vx_slab **slab);
 /* Frees an event nobody references any more (any thread). */
 void vx_event_free(vx_event *ev);
+/* Frees memory vx_event_mem_get gave (slab as it returned). */
+void vx_event_mem_put(void *mem, vx_slab *slab);
 /* Sets how many exporters hold the event (once, when it enters the log; 0
  * frees it). */
 void vx_event_set_refs(vx_event *ev, unsigned refs);

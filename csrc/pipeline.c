@@ -188,9 +188,16 @@ void vx_rings_set_policy(vx_pipeline *p)
     atomic_store(&p->notify_depth, (uint32_t)depth);
 }
 
+/* A draft that found no memory to become an event is lost: counted. */
 static void take(vx_pipeline *p, vx_event *ev)
 {
-    append_locked(p, ev);
+    if (ev) {
+        append_locked(p, ev);
+        return;
+    }
+    for (size_t i = 0; i < p->n_exporters; i++)
+        if (p->exporters[i]->opt.event_type == VX_EVENT_FEATURE)
+            p->exporters[i]->dropped++;
 }
 
 size_t vx_pipeline_drain_locked(vx_pipeline *p)
@@ -227,20 +234,29 @@ static bool wake_drainer(vx_pipeline *p)
 
 /* The evaluation path: a store in the common case; the lock when the pipeline
  * must hear about the event now or the ring is full. Events larger than
- * VX_RING_EVENT_MAX take the lock, so what waits in rings stays small. */
-static bool record(vx_pipeline *p, vx_event *ev)
+ * VX_RING_EVENT_MAX take the lock, so what waits in rings stays small. A
+ * draft is published when the event can be built from one; the lock then
+ * gets the event built from it. */
+static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
 {
-    vx_ring_put r = ev->bytes <= VX_RING_EVENT_MAX ? vx_ring_publish(p, ev) : VX_RING_LOCKED;
+    vx_ring_put r = d ? vx_ring_publish(p, (uintptr_t)d | 1)
+                  : ev->bytes <= VX_RING_EVENT_MAX ? vx_ring_publish(p, (uintptr_t)ev)
+                                                   : VX_RING_LOCKED;
     if (r == VX_RING_DONE)
-        return true;
+        return;
+    if (r == VX_RING_LOCKED && d) {
+        ev = vx_event_from_draft(d);
+        vx_draft_free(d);
+        if (!ev)
+            return;
+    }
     pthread_mutex_lock(&p->mu);
-    bool ok = true;
     if (r != VX_RING_NOTIFY || !wake_drainer(p)) {
         vx_pipeline_drain_locked(p);
-        ok = r != VX_RING_LOCKED || append_locked(p, ev);
+        if (r == VX_RING_LOCKED)
+            append_locked(p, ev);
     }
     pthread_mutex_unlock(&p->mu);
-    return ok;
 }
 
 void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_attrs *attrs)
@@ -253,9 +269,11 @@ void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_a
     if (!rec.version)
         rec.version = "";
     vx_event_settings *s = atomic_load_explicit(&p->settings, memory_order_acquire);
-    vx_event *ev = vx_event_new_feature(&rec, attrs, s, (int64_t)time(NULL));
-    if (ev)
-        record(p, ev);
+    int64_t now = (int64_t)time(NULL);
+    vx_draft *d = vx_draft_new_feature(&rec, attrs, s, now, VX_RING_EVENT_MAX);
+    vx_event *ev = d ? NULL : vx_event_new_feature(&rec, attrs, s, now);
+    if (d || ev)
+        record(p, d, ev);
 }
 
 vx_status vx_pipeline_record_tracking(vx_pipeline *p, const char *name, vx_context *ctx,

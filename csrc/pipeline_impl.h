@@ -52,7 +52,7 @@ void vx_log_clear(vx_event_log *log);
  * it wakes, a flush, a recorder whose ring is full) moves every ring's events
  * to the log (vx_rings_drain_locked), each ring in its thread's order.
  *
- *   thread: slot[tail % VX_RING] = ev; tail = tail + 1 (release);
+ *   thread: slot[tail % VX_RING] = event or draft; tail = tail + 1 (release);
  *           light fence; if its ring holds notify_depth or more: notify
  *   drainer (mu): for each ring, take slot[head .. tail); head = tail (release)
  *
@@ -80,7 +80,7 @@ typedef struct vx_ring {
     _Atomic unsigned holders;     /* the thread and/or the pipeline */
     uint64_t pipeline_id;
     pthread_t owner;
-    vx_event *slot[VX_RING];
+    uintptr_t slot[VX_RING];      /* a vx_event *, or a vx_draft * | 1 */
 } vx_ring;
 
 typedef enum vx_ring_put {
@@ -92,10 +92,12 @@ typedef enum vx_ring_put {
 
 /* Once per process, before the first ring: sets up the asymmetric fence. */
 void vx_rings_global_init(void);
-/* The evaluation path: no lock, no atomic read-modify-write. */
-vx_ring_put vx_ring_publish(vx_pipeline *p, vx_event *ev);
-/* Moves what every ring holds to `take` (mu held), and frees the rings of
- * threads that have exited once they are empty. */
+/* The evaluation path: no lock, no atomic read-modify-write. `item` is an
+ * event, or a draft with its low bit set. */
+vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item);
+/* Moves what every ring holds to `take` (mu held), building events from
+ * drafts (NULL for one that found no memory), and frees the rings of threads
+ * that have exited once they are empty. */
 size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *));
 /* True when some ring holds `depth` events or more (mu held). */
 bool vx_rings_reach(vx_pipeline *p, uint64_t depth);
