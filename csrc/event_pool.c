@@ -84,7 +84,9 @@ static void slab_retire(tl_slab *t)
 
 static void on_thread_exit(void *arg)
 {
-    slab_retire(arg);
+    tl_slab *t = arg;
+    slab_retire(t);
+    t->registered = false; /* a later destructor that records registers again */
 }
 
 static void make_key(void)

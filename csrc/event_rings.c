@@ -85,6 +85,7 @@ static void on_thread_exit(void *arg)
     vx_ring *r = t->list;
     t->list = t->last = NULL;
     t->last_id = 0;
+    t->registered = false; /* a later destructor that records registers again */
     while (r) {
         vx_ring *n = r->tl_next;
         let_go(r, HELD_BY_THREAD);

@@ -522,6 +522,76 @@ static void test_ring_visibility(void)
     collector_free(&c);
 }
 
+/* A recording thread's ring outlives whichever of the thread and the engine
+ * finishes first: events of a thread that exited reach the exporter, and a
+ * thread that outlives an engine lets go of its ring there (ASan: no leak,
+ * no use after free). */
+typedef struct outlive_args {
+    vx_engine *first, *second;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stage;
+} outlive_args;
+
+static void *outliving_recorder(void *arg)
+{
+    outlive_args *a = arg;
+    for (int i = 0; i < 100; i++)
+        record_user(a->first, i);
+    pthread_mutex_lock(&a->mu);
+    a->stage = 1;
+    pthread_cond_broadcast(&a->cv);
+    while (a->stage != 2)
+        pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+    for (int i = 0; i < 100; i++)
+        record_user(a->second, i);
+    return NULL;
+}
+
+static void test_ring_lifetimes(void)
+{
+    collector c1, c2;
+    collector_init(&c1, 100);
+    collector_init(&c2, 100);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.flush_interval_ms = 3600000;
+    outlive_args a = {.first = engine(), .second = engine(), .stage = 0};
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_cond_init(&a.cv, NULL);
+    add(a.first, &c1, &o);
+    vx_exporter *x2 = add(a.second, &c2, &o);
+    pthread_t th;
+    pthread_create(&th, NULL, outliving_recorder, &a);
+    pthread_mutex_lock(&a.mu);
+    while (a.stage != 1)
+        pthread_cond_wait(&a.cv, &a.mu);
+    pthread_mutex_unlock(&a.mu);
+    /* The thread is alive and holds a ring in the first engine. */
+    CHECK_INT(vx_engine_close(a.first, 5000), VX_OK);
+    CHECK_INT(collected(&c1), 100);
+    vx_engine_free(a.first);
+    pthread_mutex_lock(&a.mu);
+    a.stage = 2;
+    pthread_cond_broadcast(&a.cv);
+    pthread_mutex_unlock(&a.mu);
+    pthread_join(th, NULL);
+    /* The thread exited with its events in its ring. */
+    vx_exporter_stats s;
+    stats(x2, &s);
+    CHECK_INT(s.pending, 100);
+    CHECK_INT(vx_engine_flush(a.second, 5000), VX_OK);
+    CHECK_INT(collected(&c2), 100);
+    for (int i = 0; i < 100; i++)
+        CHECK_INT(c2.seen[i], 1);
+    vx_engine_free(a.second);
+    pthread_mutex_destroy(&a.mu);
+    pthread_cond_destroy(&a.cv);
+    collector_free(&c1);
+    collector_free(&c2);
+}
+
 static void test_slow_exporter_independent(void)
 {
     vx_engine *e = engine();
@@ -920,6 +990,7 @@ int main(void)
     RUN(test_memory_cap);
     RUN(test_many_threads);
     RUN(test_ring_visibility);
+    RUN(test_ring_lifetimes);
     RUN(test_slow_exporter_independent);
     RUN(test_added_later_and_settings);
     RUN(test_event_settings);
