@@ -68,8 +68,13 @@ static void slab_recycle(vx_slab *s)
 
 static void slab_drop(vx_slab *s, uint32_t n)
 {
-    if (s && atomic_fetch_sub_explicit(&s->live, n, memory_order_acq_rel) == n)
+    if (s && n && atomic_fetch_sub_explicit(&s->live, n, memory_order_acq_rel) == n)
         slab_recycle(s);
+}
+
+void vx_slab_drop(vx_slab *s, uint32_t n)
+{
+    slab_drop(s, n);
 }
 
 /* The owner lets go of its slab: what is carved keeps it alive. */

@@ -182,16 +182,6 @@ vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item)
 
 /* ---- The pipeline's side (mu held) ---------------------------------------- */
 
-static vx_event *item_event(uintptr_t item)
-{
-    if (!(item & 1))
-        return (vx_event *)item;
-    vx_draft *d = (vx_draft *)(item - 1);
-    vx_event *ev = vx_event_from_draft(d);
-    vx_draft_free(d);
-    return ev;
-}
-
 static void unlink_ring(vx_pipeline *p, vx_ring **pp)
 {
     vx_ring *r = *pp;
@@ -211,8 +201,30 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
         uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
         uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
         n += (size_t)(end - h);
-        for (; h < end; h++)
-            take(p, item_event(r->slot[h % VX_RING]));
+        /* Drafts of one thread come from a few slabs: freed one run at a time. */
+        vx_slab *run = NULL;
+        uint32_t k = 0;
+        for (; h < end; h++) {
+            uintptr_t item = r->slot[h % VX_RING];
+            if (!(item & 1)) {
+                take(p, (vx_event *)item);
+                continue;
+            }
+            vx_draft *d = (vx_draft *)(item - 1);
+            take(p, vx_event_from_draft(d));
+            vx_slab *s = vx_draft_slab(d);
+            if (!s) {
+                vx_draft_free(d);
+                continue;
+            }
+            if (s != run) {
+                vx_slab_drop(run, k);
+                run = s;
+                k = 0;
+            }
+            k++;
+        }
+        vx_slab_drop(run, k);
         atomic_store_explicit(&r->head, h, memory_order_release);
         if (gone)
             unlink_ring(p, pp);

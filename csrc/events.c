@@ -368,6 +368,11 @@ void vx_draft_free(vx_draft *d)
     vx_event_mem_put(d, d->slab);
 }
 
+vx_slab *vx_draft_slab(const vx_draft *d)
+{
+    return d->slab;
+}
+
 /* ---- Tracking events ---------------------------------------------------- */
 
 static bool own_anonymous(const vx_context *ctx)

@@ -57,6 +57,8 @@ vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
 /* NULL when out of memory. The draft stays the caller's to free. */
 vx_event *vx_event_from_draft(const vx_draft *d);
 void vx_draft_free(vx_draft *d);
+/* The slab the draft was carved from (NULL: malloc'd). */
+vx_slab *vx_draft_slab(const vx_draft *d);
 
 /* Builds a tracking event from the context's own attributes (all already
  * loaded, the key resolved) plus targetingKey. `ctx` may be NULL; `details`
@@ -72,6 +74,8 @@ void *vx_event_mem_get(size_t size, vx_slab **slab);
 void vx_event_free(vx_event *ev);
 /* Frees memory vx_event_mem_get gave (slab as it returned). */
 void vx_event_mem_put(void *mem, vx_slab *slab);
+/* Frees n carved blocks of slab s at once (s may be NULL, n 0). */
+void vx_slab_drop(vx_slab *s, uint32_t n);
 /* Sets how many exporters hold the event (once, when it enters the log; 0
  * frees it). */
 void vx_event_set_refs(vx_event *ev, unsigned refs);

@@ -263,15 +263,21 @@ void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_a
 {
     if (!p || !r || !r->flag_key || !attrs || !vx_pipeline_active(p, VX_EVENT_FEATURE))
         return;
-    vx_feature_record rec = *r;
-    if (!rec.variation)
-        rec.variation = "";
-    if (!rec.version)
-        rec.version = "";
+    /* Fields are read one by one, not copied as a whole: a wide load of what
+     * the caller has just stored cannot be forwarded from its stores and
+     * would wait for every older store, the previous event's included. */
+    const vx_feature_record *rec = r;
+    vx_feature_record fixed;
+    if (!r->variation || !r->version) {
+        fixed = *r;
+        fixed.variation = r->variation ? r->variation : "";
+        fixed.version = r->version ? r->version : "";
+        rec = &fixed;
+    }
     vx_event_settings *s = atomic_load_explicit(&p->settings, memory_order_acquire);
     int64_t now = (int64_t)time(NULL);
-    vx_draft *d = vx_draft_new_feature(&rec, attrs, s, now, VX_RING_EVENT_MAX);
-    vx_event *ev = d ? NULL : vx_event_new_feature(&rec, attrs, s, now);
+    vx_draft *d = vx_draft_new_feature(rec, attrs, s, now, VX_RING_EVENT_MAX);
+    vx_event *ev = d ? NULL : vx_event_new_feature(rec, attrs, s, now);
     if (d || ev)
         record(p, d, ev);
 }
