@@ -219,17 +219,25 @@ vx_sleep_check vx_pipeline_before_sleep(vx_pipeline *p, bool nap)
                : VX_SLEEP;
 }
 
-/* A sleeping exporter thread drains for the recorder that asked (mu held). */
-static bool wake_drainer(vx_pipeline *p)
+/* An exporter thread drains for the recorder that asked (mu held): one that
+ * sleeps is woken, one that is awake drains before it sleeps again (it looks
+ * at the rings under this lock, after this recorder published). False when
+ * no thread will: the recorder drains. */
+static bool drainer_for(vx_pipeline *p)
 {
+    vx_exporter *awake = NULL;
     for (size_t i = 0; i < p->n_exporters; i++) {
         vx_exporter *e = p->exporters[i];
-        if (e->opt.event_type == VX_EVENT_FEATURE && e->sleeping && (e->running || e->pull)) {
+        if (e->opt.event_type != VX_EVENT_FEATURE)
+            continue;
+        if (e->sleeping && (e->running || e->pull)) {
             vx_worker_wake(e);
             return true;
         }
+        if (e->running && !e->exited && !e->stop)
+            awake = e;
     }
-    return false;
+    return awake != NULL;
 }
 
 /* The evaluation path: a store in the common case; the lock when the pipeline
@@ -251,7 +259,7 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
             return;
     }
     pthread_mutex_lock(&p->mu);
-    if (r != VX_RING_NOTIFY || !wake_drainer(p)) {
+    if (r != VX_RING_NOTIFY || !drainer_for(p)) {
         vx_pipeline_drain_locked(p);
         if (r == VX_RING_LOCKED)
             append_locked(p, ev);
