@@ -258,7 +258,15 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
         if (!ev)
             return;
     }
-    pthread_mutex_lock(&p->mu);
+    /* A ring three quarters full is a hint, not a need: when the lock is busy
+     * (most likely with a thread draining), the next event asks again. */
+    if (r == VX_RING_NOTIFY &&
+        atomic_load_explicit(&p->notify_depth, memory_order_relaxed) >= VX_RING_NOTICE) {
+        if (pthread_mutex_trylock(&p->mu) != 0)
+            return;
+    } else {
+        pthread_mutex_lock(&p->mu);
+    }
     if (r != VX_RING_NOTIFY || !drainer_for(p)) {
         vx_pipeline_drain_locked(p);
         if (r == VX_RING_LOCKED)
