@@ -220,9 +220,11 @@ vx_sleep_check vx_pipeline_before_sleep(vx_pipeline *p, bool nap)
 }
 
 /* An exporter thread drains for the recorder that asked (mu held): one that
- * sleeps is woken, one that is awake drains before it sleeps again (it looks
- * at the rings under this lock, after this recorder published). False when
- * no thread will: the recorder drains. */
+ * sleeps is woken, one that naps or is awake drains before long (it looks at
+ * the rings under this lock, after this recorder published). False when no
+ * thread will: the recorder drains. Waking a thread costs the recorder a
+ * system call and often its CPU (the woken thread is run there), so a
+ * napping one is left to wake by itself: half a ring is room for its nap. */
 static bool drainer_for(vx_pipeline *p)
 {
     vx_exporter *awake = NULL;
@@ -230,6 +232,8 @@ static bool drainer_for(vx_pipeline *p)
         vx_exporter *e = p->exporters[i];
         if (e->opt.event_type != VX_EVENT_FEATURE)
             continue;
+        if (e->sleeping && e->napping)
+            return true; /* it looks again in a moment: no wake-up call */
         if (e->sleeping && (e->running || e->pull)) {
             vx_worker_wake(e);
             return true;

@@ -66,7 +66,7 @@ void vx_log_clear(vx_event_log *log);
  * ring; when the pipeline dies first, the thread forgets the ring the next
  * time it looks for one (or at exit). */
 #define VX_RING 2048
-#define VX_RING_NOTICE (VX_RING / 4 * 3) /* the depth at which a drainer is woken */
+#define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is asked for */
 #define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
 
 typedef struct vx_ring {
@@ -162,7 +162,8 @@ struct vx_exporter {
     int64_t backoff_ms, retry_at, next_tick;
     uint64_t flush_upto;          /* a flush wants everything below this */
     bool sleeping;
-    int linger;                   /* synchronous: short naps left before a long sleep */
+    int linger;                   /* short naps left before a long sleep */
+    bool napping;                 /* sleeping, but only for a short nap */
 
     /* Worker thread (C exporters). */
     pthread_t thread;

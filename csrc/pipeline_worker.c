@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #define NEVER INT64_MAX
 
@@ -335,8 +338,8 @@ static void deliver(vx_exporter *e, outcome *o)
  * coming it picks them up itself, and the evaluating threads neither wake it
  * nor drain for it. A nap needs no heavy fence: an event it misses waits for
  * its end. */
-#define LINGER_NAPS 40
-#define LINGER_US 100
+#define LINGER_NAPS 80
+#define LINGER_US 50
 
 /* Sleeps (mu held) until woken, `until` (ms) or the end of a short nap.
  * `active`: events were drained, or a batch was taken, just now. */
@@ -349,19 +352,24 @@ static void sleep_for_events(vx_exporter *e, int64_t now, int64_t until, bool ac
     if (short_nap)
         e->linger--;
     e->sleeping = true;
+    e->napping = short_nap;
     if (vx_pipeline_before_sleep(p, short_nap) == VX_SLEEP) {
         if (short_nap)
             nap(&e->cv, &p->mu, LINGER_US);
         else
             wait_until(&e->cv, &p->mu, until);
     }
-    e->sleeping = false;
+    e->sleeping = e->napping = false;
 }
 
 static void *worker_main(void *arg)
 {
     vx_exporter *e = arg;
     vx_pipeline *p = e->p;
+#if defined(__linux__)
+    /* Naps of LINGER_US, not the default 50 us of timer slack on top. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+#endif
     pthread_mutex_lock(&p->mu);
     bool delivered = false;
     while (!e->stop) {
