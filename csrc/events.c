@@ -290,7 +290,7 @@ vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     if (v->type == VX_ARRAY || v->type == VX_OBJECT || context_metadata(attrs))
         return NULL;
     const vx_value *uk = vx_attrs_key(attrs);
-    uint32_t key_len = (uint32_t)strlen(r->flag_key);
+    uint32_t key_len = (uint32_t)(r->flag_key_len ? r->flag_key_len : strlen(r->flag_key));
     uint32_t var_len = (uint32_t)strlen(r->variation);
     uint32_t ver_len = (uint32_t)strlen(r->version);
     uint32_t val_len = v->type == VX_STRING ? v->len + 1 : 0;
