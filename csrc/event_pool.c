@@ -111,7 +111,8 @@ static void make_key(void)
     pthread_key_create(&key, on_thread_exit);
 }
 
-static bool slab_next(tl_slab *t)
+/* Out of line: the carving path stays a handful of instructions. */
+__attribute__((noinline)) static bool slab_next(tl_slab *t)
 {
     if (!t->registered) {
         pthread_once(&key_once, make_key);
