@@ -157,11 +157,11 @@ static bool append_locked(vx_pipeline *p, vx_event *ev)
 
 /* What recorders must do (mu held): see vx_ring in pipeline_impl.h. Only a
  * recorder can wake an exporter thread that sleeps waiting for events, so
- * those set the depth: a synchronous one at the first event (a short nap
- * after a delivery needs no call: it looks again soon), a bulk one at
+ * those set the depth: a synchronous one at the first event, a bulk one at
  * max_events, shared out between the rings so that their sum cannot pass it
- * unheard. Otherwise half a ring: a sleeping exporter thread is woken to
- * drain it, so that evaluating threads rarely drain. */
+ * unheard. One that only naps (while events keep coming) needs no call: it
+ * looks again in a moment. Otherwise half a ring: an exporter thread is asked
+ * to drain it, so that evaluating threads rarely drain. */
 void vx_rings_set_policy(vx_pipeline *p)
 {
     uint64_t depth = VX_RING_NOTICE;
@@ -174,11 +174,12 @@ void vx_rings_set_policy(vx_pipeline *p)
             depth = 1;
             break;
         }
-        if (!e->sleeping || e->retry_at)
+        /* Awake, backing off, or napping: it looks at the rings soon anyway. */
+        if (!e->sleeping || e->retry_at || e->napping)
             continue;
         uint64_t need;
         if (!e->opt.bulk)
-            need = e->linger ? VX_RING_NOTICE : 1;
+            need = 1;
         else
             need = e->opt.max_events > e->pending ? (e->opt.max_events - e->pending) / rings : 1;
         if (need < depth)
