@@ -28,11 +28,12 @@
 #define VX_SLABS 1
 #endif
 
-#define SLAB_SIZE ((size_t)64 << 10)
+#define SLAB_SIZE ((size_t)32 << 10)
 #define SLAB_HEAD 64                 /* the header's cache line */
 #define SLAB_BIAS (1u << 30)
 #define BIG (SLAB_SIZE / 16)         /* larger events are malloc'd alone */
-#define PARKED_MAX 32                /* 2 MiB of free slabs kept at most */
+#define PARKED_MAX 64                /* 2 MiB of free slabs parked at most */
+#define KEEP 3                       /* a thread's retired slabs it may carve again */
 
 struct vx_slab {
     _Atomic uint32_t live;
@@ -44,6 +45,13 @@ typedef struct tl_slab {
     char *pos, *end;
     uint32_t carved;
     bool registered;
+    /* Retired slabs this thread still holds (one count each): once all they
+     * gave out is freed, the thread carves them again. Its own slabs come
+     * back with their lines at most read by other threads, where a slab
+     * another thread wrote (the stack's) has them dirty in that thread's
+     * cache, and every store into it would wait for them. */
+    vx_slab *kept[KEEP];
+    unsigned n_kept;
 } tl_slab;
 
 static _Thread_local tl_slab tl;
@@ -89,12 +97,13 @@ void vx_slab_drop(vx_slab *s, uint32_t n)
     slab_drop(s, n);
 }
 
-/* The owner lets go of its slab: what is carved keeps it alive. */
-static void slab_retire(tl_slab *t)
+/* The owner lets go of its slab: what is carved keeps it alive, and `hold`
+ * keeps one count of the owner's. */
+static void slab_retire(tl_slab *t, bool hold)
 {
     if (!t->cur)
         return;
-    slab_drop(t->cur, SLAB_BIAS - t->carved);
+    slab_drop(t->cur, SLAB_BIAS - t->carved - (hold ? 1 : 0));
     t->cur = NULL;
     t->pos = t->end = NULL;
 }
@@ -102,13 +111,41 @@ static void slab_retire(tl_slab *t)
 static void on_thread_exit(void *arg)
 {
     tl_slab *t = arg;
-    slab_retire(t);
+    slab_retire(t, false);
+    for (unsigned i = 0; i < t->n_kept; i++)
+        slab_drop(t->kept[i], 1);
+    t->n_kept = 0;
     t->registered = false; /* a later destructor that records registers again */
 }
 
 static void make_key(void)
 {
     pthread_key_create(&key, on_thread_exit);
+}
+
+/* A kept slab whose blocks are all free (only the hold left), taken off the
+ * list; NULL when none is. */
+static vx_slab *reuse_kept(tl_slab *t)
+{
+    for (unsigned i = 0; i < t->n_kept; i++) {
+        vx_slab *s = t->kept[i];
+        uint32_t one = 1;
+        if (atomic_compare_exchange_strong_explicit(&s->live, &one, SLAB_BIAS,
+                                                    memory_order_acquire, memory_order_relaxed)) {
+            t->kept[i] = t->kept[--t->n_kept];
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static void keep(tl_slab *t, vx_slab *s)
+{
+    if (t->n_kept == KEEP) {
+        slab_drop(t->kept[0], 1); /* the oldest goes back to the stack when free */
+        t->kept[0] = t->kept[--t->n_kept];
+    }
+    t->kept[t->n_kept++] = s;
 }
 
 /* Out of line: the carving path stays a handful of instructions. */
@@ -119,17 +156,23 @@ __attribute__((noinline)) static bool slab_next(tl_slab *t)
         pthread_setspecific(key, t);
         t->registered = true;
     }
-    slab_retire(t);
-    pthread_mutex_lock(&g_mu);
-    vx_slab *s = g_free;
-    if (s) {
-        g_free = s->next;
-        g_parked--;
+    vx_slab *s = reuse_kept(t);
+    if (t->cur) {
+        vx_slab *old = t->cur;
+        slab_retire(t, true);
+        keep(t, old);
     }
-    pthread_mutex_unlock(&g_mu);
-    if (!s && !(s = aligned_alloc(64, SLAB_SIZE)))
-        return false;
-    atomic_init(&s->live, SLAB_BIAS);
+    if (!s) {
+        pthread_mutex_lock(&g_mu);
+        if ((s = g_free)) {
+            g_free = s->next;
+            g_parked--;
+        }
+        pthread_mutex_unlock(&g_mu);
+        if (!s && !(s = aligned_alloc(64, SLAB_SIZE)))
+            return false;
+        atomic_init(&s->live, SLAB_BIAS);
+    }
     t->cur = s;
     t->pos = (char *)s + SLAB_HEAD;
     t->end = (char *)s + SLAB_SIZE;
