@@ -373,6 +373,16 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&p->mu);
     bool delivered = false;
     while (!e->stop) {
+        /* After a delivery that left nothing pending, a nap before the next
+         * drain lets events gather: draining as fast as they come would pull
+         * the recorders' ring lines over to this thread every few events. A
+         * flush or close ends the nap (they wake this thread). */
+        if (delivered && e->pending == 0 && !p->closing &&
+            e->flush_upto <= vx_exporter_done_pos(e)) {
+            sleep_for_events(e, vx_now_ms(), NEVER, true);
+            delivered = false;
+            continue;
+        }
         size_t got = vx_pipeline_drain_locked(p);
         int64_t now = vx_now_ms();
         int64_t due = due_at(p, e, now);
