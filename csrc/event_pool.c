@@ -28,7 +28,7 @@
 #define VX_SLABS 1
 #endif
 
-#define SLAB_SIZE ((size_t)32 << 10)
+#define SLAB_SIZE VX_SLAB_SIZE
 #define SLAB_HEAD 64                 /* the header's cache line */
 #define SLAB_BIAS (1u << 30)
 #define BIG (SLAB_SIZE / 16)         /* larger events are malloc'd alone */
@@ -169,7 +169,7 @@ __attribute__((noinline)) static bool slab_next(tl_slab *t)
             g_parked--;
         }
         pthread_mutex_unlock(&g_mu);
-        if (!s && !(s = aligned_alloc(64, SLAB_SIZE)))
+        if (!s && !(s = aligned_alloc(SLAB_SIZE, SLAB_SIZE)))
             return false;
         atomic_init(&s->live, SLAB_BIAS);
     }
@@ -183,7 +183,7 @@ __attribute__((noinline)) static bool slab_next(tl_slab *t)
 void *vx_event_mem_get(size_t size, vx_slab **slab)
 {
     *slab = NULL;
-    size = (size + 15) & ~(size_t)15;
+    size = (size + 7) & ~(size_t)7;
     if (!VX_SLABS || size > BIG)
         return malloc(size);
     tl_slab *t = &tl;

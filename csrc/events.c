@@ -247,18 +247,34 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
  * that drains the rings builds the event from it (vx_event_from_draft), so
  * the evaluating thread neither fills the event's header nor writes the
  * cache lines an exporter thread reads. */
+#define DRAFT_DFLT 1u
+#define DRAFT_ANON 2u
+#define DRAFT_MALLOCED 4u        /* not carved from a slab */
+
+/* About 40 bytes of header and the strings back to back, without NULs: most
+ * drafts take two cache lines, few three. */
 struct vx_draft {
-    vx_slab *slab;
-    int64_t creation_date;
     const vx_event_settings *settings;
+    int64_t creation_date;
     vx_value value;               /* a string's bytes are the last of `bytes` */
-    uint32_t user_key_len, key_len, variation_len, version_len;
-    bool dflt, anonymous;
-    char bytes[];                 /* user key, key, variation, version, value: NUL-terminated */
+    uint16_t user_key_len, key_len;
+    uint8_t variation_len, version_len;
+    uint8_t flags;
+    char bytes[];                 /* user key, key, variation, version, value */
 };
 
-/* memcpy of n known bytes plus a NUL, in at most two overlapping moves for
- * the short ones (never reading outside [s, s + n)). */
+/* strlen for a variation name or a version, most of them a few bytes: a
+ * short loop beats the call to the vector routine. */
+static inline size_t tiny_len(const char *s)
+{
+    for (size_t n = 0; n < 8; n++)
+        if (!s[n])
+            return n;
+    return 8 + strlen(s + 8);
+}
+
+/* memcpy of n known bytes, in at most two overlapping moves for the short
+ * ones (never reading outside [s, s + n)). */
 static inline char *put_bytes(char *d, const char *s, size_t n)
 {
     if (n >= 8 && n <= 16) {
@@ -279,8 +295,7 @@ static inline char *put_bytes(char *d, const char *s, size_t n)
     } else {
         memcpy(d, s, n);
     }
-    d[n] = '\0';
-    return d + n + 1;
+    return d + n;
 }
 
 vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
@@ -290,36 +305,35 @@ vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     if (v->type == VX_ARRAY || v->type == VX_OBJECT || context_metadata(attrs))
         return NULL;
     const vx_value *uk = vx_attrs_key(attrs);
-    uint32_t key_len = (uint32_t)(r->flag_key_len ? r->flag_key_len : strlen(r->flag_key));
-    uint32_t var_len = (uint32_t)strlen(r->variation);
-    uint32_t ver_len = (uint32_t)strlen(r->version);
-    uint32_t val_len = v->type == VX_STRING ? v->len + 1 : 0;
-    size_t size = sizeof(vx_draft) + (size_t)uk->len + key_len + var_len + ver_len + 4 + val_len;
-    if (size > max_size)
+    size_t key_len = r->flag_key_len ? r->flag_key_len : strlen(r->flag_key);
+    size_t var_len = tiny_len(r->variation);
+    size_t ver_len = tiny_len(r->version);
+    size_t val_len = v->type == VX_STRING ? v->len : 0;
+    size_t size = sizeof(vx_draft) + (size_t)uk->len + key_len + var_len + ver_len + val_len;
+    if (size > max_size || var_len > UINT8_MAX || ver_len > UINT8_MAX)
         return NULL;
     vx_slab *slab;
     vx_draft *d = vx_event_mem_get(size, &slab);
     if (!d)
         return NULL;
-    d->slab = slab;
-    d->creation_date = now;
     d->settings = s;
+    d->creation_date = now;
     d->value = *v;
-    d->user_key_len = uk->len;
-    d->key_len = key_len;
-    d->variation_len = var_len;
-    d->version_len = ver_len;
-    d->dflt = r->failed;
-    if (attrs->anonymous.type == VX_BOOL)
-        d->anonymous = attrs->anonymous.u.b;
-    else
-        d->anonymous = !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
+    d->user_key_len = (uint16_t)uk->len;
+    d->key_len = (uint16_t)key_len;
+    d->variation_len = (uint8_t)var_len;
+    d->version_len = (uint8_t)ver_len;
+    bool anonymous = attrs->anonymous.type == VX_BOOL
+                         ? attrs->anonymous.u.b
+                         : !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
+    d->flags = (uint8_t)((r->failed ? DRAFT_DFLT : 0) | (anonymous ? DRAFT_ANON : 0) |
+                         (slab ? 0 : DRAFT_MALLOCED));
     char *b = put_bytes(d->bytes, uk->u.s, uk->len);
     b = put_bytes(b, r->flag_key, key_len);
     b = put_bytes(b, r->variation, var_len);
     b = put_bytes(b, r->version, ver_len);
     if (val_len)
-        put_bytes(b, v->u.s, v->len);
+        put_bytes(b, v->u.s, val_len);
     return d;
 }
 
@@ -332,28 +346,27 @@ vx_event *vx_event_from_draft(const vx_draft *d)
     vx_event *ev = event_alloc(0, chars, &f);
     if (!ev)
         return NULL;
-    memcpy(f.chars, d->bytes, chars);
-    const char *c = f.chars;
+    const char *c = d->bytes;
     const vx_event_settings *s = d->settings;
     ev->type = VX_EVENT_FEATURE;
     ev->creation_date = d->creation_date;
-    ev->anonymous = d->anonymous;
-    ev->dflt = d->dflt;
-    ev->user_key = c;
+    ev->anonymous = d->flags & DRAFT_ANON;
+    ev->dflt = d->flags & DRAFT_DFLT;
     ev->user_key_len = d->user_key_len;
-    c += d->user_key_len + 1;
-    ev->key = c;
+    ev->user_key = flat_str(&f, c, d->user_key_len);
+    c += d->user_key_len;
     ev->key_len = d->key_len;
-    c += d->key_len + 1;
-    ev->variation = c;
+    ev->key = flat_str(&f, c, d->key_len);
+    c += d->key_len;
     ev->variation_len = d->variation_len;
-    c += d->variation_len + 1;
-    ev->version = c;
+    ev->variation = flat_str(&f, c, d->variation_len);
+    c += d->variation_len;
     ev->version_len = d->version_len;
-    c += d->version_len + 1;
+    ev->version = flat_str(&f, c, d->version_len);
+    c += d->version_len;
     ev->value = d->value;
     if (val_len)
-        ev->value.u.s = c;
+        ev->value.u.s = flat_str(&f, c, d->value.len);
     ev->source = s ? s->source : "SERVER";
     ev->source_len = s ? s->source_len : 6;
     ev->metadata =
@@ -365,12 +378,12 @@ vx_event *vx_event_from_draft(const vx_draft *d)
 
 void vx_draft_free(vx_draft *d)
 {
-    vx_event_mem_put(d, d->slab);
+    vx_event_mem_put(d, vx_draft_slab(d));
 }
 
 vx_slab *vx_draft_slab(const vx_draft *d)
 {
-    return d->slab;
+    return d->flags & DRAFT_MALLOCED ? NULL : vx_slab_of(d);
 }
 
 /* ---- Tracking events ---------------------------------------------------- */

@@ -74,6 +74,13 @@ void *vx_event_mem_get(size_t size, vx_slab **slab);
 void vx_event_free(vx_event *ev);
 /* Frees memory vx_event_mem_get gave (slab as it returned). */
 void vx_event_mem_put(void *mem, vx_slab *slab);
+/* Slabs are VX_SLAB_SIZE bytes, aligned to their size: a carved block finds
+ * its slab from its address. */
+#define VX_SLAB_SIZE ((size_t)32 << 10)
+static inline vx_slab *vx_slab_of(const void *carved)
+{
+    return (vx_slab *)((uintptr_t)carved & ~(uintptr_t)(VX_SLAB_SIZE - 1));
+}
 /* Frees n carved blocks of slab s at once (s may be NULL, n 0). */
 void vx_slab_drop(vx_slab *s, uint32_t n);
 /* Sets how many exporters hold the event (once, when it enters the log; 0
