@@ -628,7 +628,7 @@ vx_status vx_pipeline_close(vx_pipeline *p, int64_t timeout_ms)
         return VX_OK;
     }
     /* Recording stops; what was recorded before goes to the logs first (a
-     * closing pipeline drops what reaches its inbox later). */
+     * closing pipeline drops what reaches the rings later). */
     atomic_store(&p->closed, true);
     vx_pipeline_drain_locked(p);
     p->closing = true;

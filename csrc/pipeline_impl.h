@@ -1,10 +1,13 @@
 /* The pipeline's internals, shared by pipeline.c, pipeline_worker.c,
- * event_log.c, exporter.c and track.c.
+ * event_log.c, event_rings.c, exporter.c and track.c.
  *
- * Locking: one mutex per pipeline (`mu`) guards the logs, every exporter's
- * cursor, counters and flags. It is held for appends and for bookkeeping only:
- * never while an exporter exports, never while copying a batch's pointers out
- * of the log, never while calling user code or the logger. */
+ * Locking: one mutex per pipeline (`mu`) guards the logs, the list of rings,
+ * every exporter's cursor, counters and flags. It is held for draining the
+ * rings (building events from drafts), appends and bookkeeping only: never
+ * while an exporter exports, never while copying a batch's pointers out of
+ * the log, never while calling user code or the logger. The evaluation path
+ * takes it only when its ring is full or an exporter must hear of an event
+ * at once. */
 #ifndef VX_PIPELINE_IMPL_H
 #define VX_PIPELINE_IMPL_H
 
