@@ -19,6 +19,7 @@
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
 
+#define NOTIFY_EVERY 256
 #define HELD_BY_THREAD 1u
 #define HELD_BY_PIPELINE 2u
 
@@ -182,9 +183,15 @@ vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item)
         return VX_RING_DONE;
     /* The view of head may be old: look again before bothering anyone. */
     r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
-    if (tail + 1 - r->head_seen < depth)
+    uint64_t held = tail + 1 - r->head_seen;
+    if (held < depth)
         return VX_RING_DONE;
-    return tail + 1 - r->head_seen >= VX_RING ? VX_RING_FULL : VX_RING_NOTIFY;
+    if (held >= VX_RING)
+        return VX_RING_FULL;
+    /* Once at the depth, then every NOTIFY_EVERY events while nobody drains
+     * (an exporter thread busy exporting): not at every event, each of which
+     * would take the lock the exporter thread needs. */
+    return (held - depth) % NOTIFY_EVERY == 0 ? VX_RING_NOTIFY : VX_RING_DONE;
 }
 
 /* ---- The pipeline's side (mu held) ---------------------------------------- */
