@@ -353,7 +353,10 @@ export class Engine {
 
   /** Registers an exporter for events recorded from now on; returns its name. */
   addExporter(exporter: ExportFunction | ExporterObject | BuiltinExporter, options?: ExporterOptions): string;
-  /** Delivers what was recorded so far; resolves true when everything was delivered in time. */
+  /**
+   * Delivers what was recorded so far; resolves true when everything was delivered in time. An
+   * exporter whose last export failed is retried on its backoff schedule, not at once.
+   */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): EngineStats;
   /** Stops events, delivers what is pending (within timeoutMs), stops the exporters. Evaluations keep working. */
