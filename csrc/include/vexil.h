@@ -858,7 +858,7 @@ VX_API vx_status vx_engine_set_exporter_metadata(vx_engine *engine, const vx_val
  *                   256 MiB): past it the oldest undelivered events are dropped
  *                   and counted in `dropped`. Just-recorded feature events
  *                   wait in their thread's ring (up to 2048 events of at most
- *                   512 bytes, usually about 200 each) before they count.
+ *                   512 bytes, usually about 100 each) before they count.
  * retry_initial_ms, retry_max_ms
  *                   backoff after a failed export: the first retry waits
  *                   retry_initial_ms (default 1000), each further failure
