@@ -173,7 +173,7 @@ static void bench_eval(fixture *f, size_t n)
         "\"targeting\":[{\"query\":\"country eq \\\"FR\\\"\",\"variation\":\"B\"}],"
         "\"defaultRule\":{\"percentage\":{\"A\":50,\"B\":50}}}}";
     double best[3] = {1e30, 1e30, 1e30};
-    for (int round = 0; round < 5; round++) {
+    for (int round = 0; round < 9; round++) {
         for (int k = 0; k < 3; k++) {
             size_t got = 0;
             vx_engine *e = engine_with(k ? &got : NULL, k == 1, 8192);
