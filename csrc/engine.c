@@ -621,12 +621,14 @@ vx_status vx_engine_set_enrichment(vx_engine *engine, const vx_value *enrichment
 
 /* ---- Evaluation ----------------------------------------------------------- */
 
-static void record_event(vx_engine *e, const char *key, vx_result *r, vx_attrs *attrs)
+static void record_event(vx_engine *e, const char *key, const vx_flag *f, vx_result *r,
+                         vx_attrs *attrs)
 {
     if (!r->track_events || !vx_pipeline_active(e->pipeline, VX_EVENT_FEATURE))
         return;
     vx_feature_record rec = {
         .flag_key = key,
+        .flag_key_len = f ? f->key_len : 0, /* f was found under this key */
         .variation = r->variant,
         .value = r->value,
         .failed = r->error_code != VX_ERRC_NONE,
@@ -674,7 +676,7 @@ void vx_engine_eval_in(vx_engine *e, vx_snapshot *s, const char *key, const vx_f
         vx_result_flag rf = {f->key, f->metadata, f->version, f->track_events};
         vx_result_fill(out, &ev, type, def, &rf);
     }
-    record_event(e, key, out, &attrs);
+    record_event(e, key, s->use_env ? NULL : f, out, &attrs);
 }
 
 void vx_engine_eval_pinned(vx_engine *e, const char *key, vx_type type, vx_context *ctx,

@@ -727,7 +727,11 @@ export class Engine {
 
   /** Registers an exporter for events recorded from now on; returns its name. */
   addExporter(exporter: ExportFunction | ExporterObject | BuiltinExporter, options?: ExporterOptions): string;
-  /** Delivers what was recorded so far, waiting up to timeoutMs (default 5000); resolves true when everything was delivered in time. */
+  /**
+   * Delivers what was recorded so far, waiting up to timeoutMs (default 5000); resolves true when
+   * everything was delivered in time. An exporter whose last export failed is retried on its
+   * backoff schedule, not at once.
+   */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): EngineStats;
   /** Stops events, delivers what is pending (within timeoutMs, default 5000), stops the exporters. Evaluations keep working. */
