@@ -680,7 +680,7 @@ static void test_exporter_unknown_outcome_not_duplicated(void)
 static void test_exporter_hanging_server_close(void)
 {
     char opts[2048];
-    exporter_opts(opts, sizeof opts, "events", "\"timeout\":1500");
+    exporter_opts(opts, sizeof opts, "events", "\"timeout\":20000");
     vx_exporter *x = NULL;
     vx_engine *e = engine_with(opts, &x);
     test_server_pause(&azurite);
@@ -689,7 +689,8 @@ static void test_exporter_hanging_server_close(void)
     int64_t t0 = now_ms();
     CHECK_INT(vx_engine_close(e, 300), VX_ETIMEDOUT);
     int64_t took = now_ms() - t0;
-    CHECK(took < 1400);
+    /* Its timeout, not the request's 20 s (the bound catches a hang, not speed). */
+    CHECK(took < 10000);
     vx_exporter_stats s;
     vx_exporter_get_stats(x, &s);
     CHECK_INT(s.exported, 0);
