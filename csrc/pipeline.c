@@ -57,7 +57,7 @@ vx_pipeline *vx_pipeline_new(vx_logger *log)
     pthread_mutex_init(&p->mu, NULL);
     cond_init(&p->done_cv);
     atomic_init(&p->refs, 1);
-    p->log = log;
+    p->log = vx_logger_ref(log);  /* abandoned workers may log after the engine is gone */
     vx_log_init(&p->logs[0]);
     vx_log_init(&p->logs[1]);
     vx_trace_hooks_init(&p->trace);
@@ -100,6 +100,7 @@ static void pipeline_destroy(vx_pipeline *p)
     vx_trace_hooks_destroy(&p->trace);
     pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
+    vx_logger_unref(p->log);
     free(p);
 }
 
