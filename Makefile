@@ -37,7 +37,7 @@ REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=thread
-LIBS := -lcjson -lyaml -lcurl -lcrypto -lsnappy -lz -lzstd -pthread -lm
+LIBS := -lcjson -lyaml -lcurl -lcrypto -lsnappy -lz -lzstd -lrdkafka -pthread -lm
 
 # Every .c under csrc/ but the command's own: new subsystem folders are picked up.
 LIB_SRC := $(sort $(shell find csrc -name '*.c' -not -path 'csrc/cli/*'))
@@ -49,10 +49,11 @@ HEADERS := $(sort $(shell find csrc -name '*.h'))
 
 C_TESTS := $(sort $(wildcard tests/c/test_*.c))
 C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
-# fork() from a multithreaded process is outside what TSan supports.
-TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
+# fork() from a multithreaded process is outside what TSan supports, and so
+# are librdkafka's threads (C11 thrd_create, which TSan does not intercept).
+TSAN_TEST_BINS := $(filter-out %/test_fork %/test_kafka,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob
 
 all: lib cli
 
@@ -141,12 +142,11 @@ bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline $(BUILD)/bench/
 	$(BUILD)/bench/bench_pipeline
 	$(BUILD)/bench/bench_formats
 
-
 bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs
+bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs bench-kafka bench-azblob
 
 # S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
 # (bench/peers/goff_s3, built against the GOFF module from the Go module
@@ -177,6 +177,21 @@ bench-otel: $(BUILD)/bench/bench_otel $(BUILD)/bench/goff_otel $(PYVENV)/bin/pyt
 # built with the Go toolchain; the server from tests/servers).
 bench-gcs: $(BUILD)/bench/bench_gcs $(PYVENV)/bin/python
 	$(PYVENV)/bin/python bench/bench_gcs.py
+
+# The Kafka exporter next to librdkafka alone and GOFF v1.52.1's kafkaexporter
+# (bench/peers/goff_kafka) on one real broker (tests/servers/kafka_broker.py: Java).
+$(BUILD)/bench/goff_kafka: bench/peers/goff_kafka/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "bench-kafka needs Go"; exit 1; }
+	@mkdir -p $(dir $@)
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_kafka
+
+bench-kafka: $(BUILD)/bench/bench_kafka $(BUILD)/bench/goff_kafka
+	$(PYTHON) bench/bench_kafka.py
+
+# The Azure Blob exporter next to GOFF's on one Azurite (bench/peers/goff_azblob).
+bench-azblob: $(BUILD)/bench/bench_azblob $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q azure-storage-blob
+	$(PYVENV)/bin/python bench/bench_azblob.py
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -94,16 +94,17 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
 {
     size_t head = align8(sizeof(vx_event));
     size_t total = head + align8(nodes) + chars;
-    if (total > UINT32_MAX - sizeof(void *))
+    if (total > UINT32_MAX - 64)
         return NULL;
-    vx_event *ev = vx_event_block_get(total);
+    vx_slab *slab;
+    vx_event *ev = vx_event_mem_get(total, &slab);
     if (!ev)
         return NULL;
-    ev->alloc_size = (uint32_t)total;
+    ev->slab = slab;
     f->nodes = (char *)ev + head;
     f->chars = f->nodes + align8(nodes);
-    /* The slot in the log is part of what an event costs. */
-    ev->bytes = (uint32_t)((total <= VX_EVENT_BLOCK ? VX_EVENT_BLOCK : total) + sizeof(void *));
+    /* What it takes in memory, and its slot in the log. */
+    ev->bytes = (uint32_t)(((total + 15) & ~(size_t)15) + sizeof(void *));
     ev->seq = 0;
     atomic_init(&ev->refs, 0);
     ev->dflt = false;
@@ -122,6 +123,8 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
  * most once for the whole evaluation. */
 static const vx_value *context_metadata(vx_attrs *attrs)
 {
+    if (!attrs->goff_read && vx_attrs_surely_absent(attrs, VX_H_GOFF))
+        return NULL;
     const vx_value *g = vx_attrs_goff(attrs);
     if (!g || g->type != VX_OBJECT)
         return NULL;
@@ -246,7 +249,10 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
         fill_trace(ev, &f, r);
     ev->type = VX_EVENT_FEATURE;
     ev->creation_date = now;
-    ev->anonymous = vx_attrs_anonymous(attrs);
+    if (attrs->anonymous.type == VX_BOOL)
+        ev->anonymous = attrs->anonymous.u.b;
+    else
+        ev->anonymous = !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
     ev->dflt = r->failed;
     ev->user_key_len = user_key->len;
     ev->user_key = flat_str(&f, user_key->u.s, user_key->len);
@@ -266,6 +272,165 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     ev->eval_ctx = vx_null_value;
     ev->details = vx_null_value;
     return ev;
+}
+
+/* ---- Drafts --------------------------------------------------------------
+ * What the evaluating thread writes for a feature event with a scalar value
+ * and no exporter metadata from the context (nearly all of them): the
+ * strings and the scalar, about a hundred bytes, two cache lines. The thread
+ * that drains the rings builds the event from it (vx_event_from_draft), so
+ * the evaluating thread neither fills the event's header nor writes the
+ * cache lines an exporter thread reads. */
+#define DRAFT_DFLT 1u
+#define DRAFT_ANON 2u
+#define DRAFT_MALLOCED 4u        /* not carved from a slab */
+
+/* About 40 bytes of header and the strings back to back, without NULs: most
+ * drafts take two cache lines, few three. */
+struct vx_draft {
+    const vx_event_settings *settings;
+    int64_t creation_date;
+    vx_value value;               /* a string's bytes are the last of `bytes` */
+    uint16_t user_key_len, key_len;
+    uint8_t variation_len, version_len;
+    uint8_t flags;
+    uint8_t eval_bits;            /* the event's, when a trace context was captured */
+    uint32_t trace_ns;
+    char bytes[];                 /* user key, key, variation, version, value */
+};
+
+/* strlen for a variation name or a version, most of them a few bytes: a
+ * short loop beats the call to the vector routine. */
+static inline size_t tiny_len(const char *s)
+{
+    for (size_t n = 0; n < 8; n++)
+        if (!s[n])
+            return n;
+    return 8 + strlen(s + 8);
+}
+
+/* memcpy of n known bytes, in at most two overlapping moves for the short
+ * ones (never reading outside [s, s + n)). */
+static inline char *put_bytes(char *d, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
+    return d + n;
+}
+
+vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
+                               const vx_event_settings *s, int64_t now, size_t max_size)
+{
+    const vx_value *v = r->value ? r->value : &vx_null_value;
+    /* What a draft cannot hold goes into a whole event: nested values,
+     * context metadata, a trace parent. */
+    if (v->type == VX_ARRAY || v->type == VX_OBJECT || context_metadata(attrs) ||
+        (r->trace && r->trace->has_parent))
+        return NULL;
+    const vx_value *uk = vx_attrs_key(attrs);
+    size_t key_len = r->flag_key_len ? r->flag_key_len : strlen(r->flag_key);
+    size_t var_len = tiny_len(r->variation);
+    size_t ver_len = tiny_len(r->version);
+    size_t val_len = v->type == VX_STRING ? v->len : 0;
+    size_t size = sizeof(vx_draft) + (size_t)uk->len + key_len + var_len + ver_len + val_len;
+    if (size > max_size || var_len > UINT8_MAX || ver_len > UINT8_MAX)
+        return NULL;
+    vx_slab *slab;
+    vx_draft *d = vx_event_mem_get(size, &slab);
+    if (!d)
+        return NULL;
+    d->settings = s;
+    d->creation_date = now;
+    d->value = *v;
+    d->user_key_len = (uint16_t)uk->len;
+    d->key_len = (uint16_t)key_len;
+    d->variation_len = (uint8_t)var_len;
+    d->version_len = (uint8_t)ver_len;
+    bool anonymous = attrs->anonymous.type == VX_BOOL
+                         ? attrs->anonymous.u.b
+                         : !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
+    d->flags = (uint8_t)((r->failed ? DRAFT_DFLT : 0) | (anonymous ? DRAFT_ANON : 0) |
+                         (slab ? 0 : DRAFT_MALLOCED));
+    d->eval_bits = 0;
+    d->trace_ns = 0;
+    if (r->trace) {
+        d->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
+        d->trace_ns = (uint32_t)(r->trace->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
+    }
+    char *b = put_bytes(d->bytes, uk->u.s, uk->len);
+    b = put_bytes(b, r->flag_key, key_len);
+    b = put_bytes(b, r->variation, var_len);
+    b = put_bytes(b, r->version, ver_len);
+    if (val_len)
+        put_bytes(b, v->u.s, val_len);
+    return d;
+}
+
+vx_event *vx_event_from_draft(const vx_draft *d)
+{
+    size_t val_len = d->value.type == VX_STRING ? (size_t)d->value.len + 1 : 0;
+    size_t chars = (size_t)d->user_key_len + d->key_len + d->variation_len + d->version_len + 4 +
+                   val_len;
+    flat f;
+    vx_event *ev = event_alloc(0, chars, &f);
+    if (!ev)
+        return NULL;
+    const char *c = d->bytes;
+    const vx_event_settings *s = d->settings;
+    ev->type = VX_EVENT_FEATURE;
+    ev->creation_date = d->creation_date;
+    ev->anonymous = d->flags & DRAFT_ANON;
+    ev->dflt = d->flags & DRAFT_DFLT;
+    ev->eval_bits = d->eval_bits;
+    ev->trace_ns = d->trace_ns;
+    ev->user_key_len = d->user_key_len;
+    ev->user_key = flat_str(&f, c, d->user_key_len);
+    c += d->user_key_len;
+    ev->key_len = d->key_len;
+    ev->key = flat_str(&f, c, d->key_len);
+    c += d->key_len;
+    ev->variation_len = d->variation_len;
+    ev->variation = flat_str(&f, c, d->variation_len);
+    c += d->variation_len;
+    ev->version_len = d->version_len;
+    ev->version = flat_str(&f, c, d->version_len);
+    c += d->version_len;
+    ev->value = d->value;
+    if (val_len)
+        ev->value.u.s = flat_str(&f, c, d->value.len);
+    ev->source = s ? s->source : "SERVER";
+    ev->source_len = s ? s->source_len : 6;
+    ev->metadata =
+        s && s->metadata.type == VX_OBJECT && s->metadata.len ? s->metadata : vx_null_value;
+    ev->eval_ctx = vx_null_value;
+    ev->details = vx_null_value;
+    return ev;
+}
+
+void vx_draft_free(vx_draft *d)
+{
+    vx_event_mem_put(d, vx_draft_slab(d));
+}
+
+vx_slab *vx_draft_slab(const vx_draft *d)
+{
+    return d->flags & DRAFT_MALLOCED ? NULL : vx_slab_of(d);
 }
 
 /* ---- Tracking events ---------------------------------------------------- */
@@ -347,12 +512,6 @@ vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
     else
         ev->details = vx_null_value;
     return ev;
-}
-
-void vx_event_free(vx_event *ev)
-{
-    if (ev)
-        vx_event_block_put(ev, ev->alloc_size);
 }
 
 /* ---- JSON ----------------------------------------------------------------- */

@@ -63,7 +63,7 @@ void vx_exporter_get_stats(const vx_exporter *exporter, vx_exporter_stats *out)
         return;
     vx_pipeline *p = exporter->p;
     pthread_mutex_lock(&p->mu);
-    vx_inbox_drain_locked(p);  /* counts include what was just recorded */
+    vx_pipeline_drain_locked(p);  /* counts include what was just recorded */
     out->exported = exporter->exported;
     out->failed_attempts = exporter->failed_attempts;
     out->dropped = exporter->dropped;

@@ -178,7 +178,7 @@ vx_hub *vx_hub_new(vx_engine *engine, vx_logger *log)
     cond_init(&h->done_cv);
     atomic_init(&h->refs, 1);
     h->engine = engine;
-    h->log = log;
+    h->log = vx_logger_ref(log);  /* an abandoned notifier thread may log after the engine */
     return h;
 }
 
@@ -205,6 +205,7 @@ static void hub_unref(vx_hub *h)
 {
     if (atomic_fetch_sub(&h->refs, 1) != 1)
         return;
+    vx_logger_unref(h->log);
     for (size_t i = 0; i < h->nc; i++) {
         c_clear(h->cs[i]);
         free(h->cs[i]);

@@ -521,6 +521,29 @@ vx_status vx_opts_finish(vx_opts *o)
     return o->status;
 }
 
+bool vx_opts_child(vx_opts *o, const char *key, vx_opts *child)
+{
+    const vx_value *v = vx_opts_value(o, key);
+    char path[sizeof o->path];
+    snprintf(path, sizeof path, "%.63s%s%.31s", o->path, o->path[0] ? "." : "", key);
+    vx_opts_init(child, v, path, o->kind, o->flags, o->log, o->err);
+    if (o->status != VX_OK)
+        child->status = o->status;
+    if (child->status != VX_OK && o->status == VX_OK)
+        o->status = child->status;
+    return o->status == VX_OK;
+}
+
+vx_status vx_opts_finish_child(vx_opts *o, vx_opts *child)
+{
+    if (o->status != VX_OK)
+        return o->status; /* its message stands */
+    vx_status st = vx_opts_finish(child);
+    if (o->status == VX_OK && st != VX_OK)
+        o->status = st;
+    return o->status;
+}
+
 /* ---- kinds ------------------------------------------------------------------ */
 
 bool vx_kind_unknown(vx_opts *o, const char *what, const char *kind,

@@ -74,6 +74,15 @@ bool vx_opts_string_list(vx_opts *o, const char *key, bool required, char ***out
 bool vx_opts_headers(vx_opts *o, const char *key, char ***out);
 void vx_opts_free_list(char **list);
 
+/* A reader for the object under `key` (absent or null reads as {}), with the
+ * path "<path>.<key>" and o's kind, flags, logger and error. False when o
+ * already failed or the member is not an object (recorded in o). End it with
+ * vx_opts_finish_child(). */
+bool vx_opts_child(vx_opts *o, const char *key, vx_opts *child);
+/* Finishes the child's walk (its unknown keys) and carries its first error
+ * into o. Returns o's status. */
+vx_status vx_opts_finish_child(vx_opts *o, vx_opts *child);
+
 /* Ends the walk: members nobody asked for are an error (VX_EINVAL, "unknown
  * key <path>.<key> (did you mean <nearest>?)") unless the reader was made with
  * VX_OPTIONS_LENIENT, where each is logged at WARN and ignored. Returns the

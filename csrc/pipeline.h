@@ -25,6 +25,7 @@ bool vx_pipeline_active(const vx_pipeline *p, vx_event_type type);
  * (the context's gofeatureflag.exporterMetadata over the engine's). */
 typedef struct vx_feature_record {
     const char *flag_key;
+    size_t flag_key_len;      /* strlen(flag_key) when known, else 0 */
     const char *variation;
     const vx_value *value;
     bool failed;              /* the event's "default" */

@@ -49,9 +49,11 @@ vx_status vx_exporter_url_parse(const char *url, vx_doc *doc, const char **kind,
 bool vx_file_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_log_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_webhook_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_kafka_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_otel_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_gcs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_azblob_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_pubsub_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 
 #endif

@@ -19,6 +19,10 @@ static const vx_exporter_kind kinds[] = {
      .host_key = "bucket", .path_key = "path"},
     {.name = "opentelemetry", .bulk = false, .make = vx_otel_exporter_make, .scheme = "otlp",
      .url_key = "endpoint", .trace_context = true},
+    {.name = "kafka", .bulk = false, .make = vx_kafka_exporter_make, .scheme = "kafka",
+     .host_key = "addresses", .path_key = "topic"},
+    {.name = "azureBlobStorage", .bulk = true, .make = vx_azblob_exporter_make,
+     .scheme = "azblob", .host_key = "container", .path_key = "path"},
     {.name = "pubsub", .bulk = false, .make = vx_pubsub_exporter_make, .scheme = "pubsub",
      .host_key = "projectID", .path_key = "topic"},
 };

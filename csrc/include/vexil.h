@@ -935,9 +935,9 @@ VX_API vx_status vx_engine_set_exporter_metadata(vx_engine *engine, const vx_val
  * max_batch_events  the largest batch handed over at once (default 100000)
  * max_memory_bytes  the cap on memory retained for this exporter (default
  *                   256 MiB): past it the oldest undelivered events are dropped
- *                   and counted in `dropped`. Just-recorded events wait in a
- *                   lock-free inbox of 1024 small events before they count
- *                   (up to about 270 KiB per event type on top of the cap).
+ *                   and counted in `dropped`. Just-recorded feature events
+ *                   wait in their thread's ring (up to 2048 events of at most
+ *                   512 bytes, usually about 100 each) before they count.
  * retry_initial_ms, retry_max_ms
  *                   backoff after a failed export: the first retry waits
  *                   retry_initial_ms (default 1000), each further failure
@@ -1056,8 +1056,11 @@ VX_API vx_exporter *vx_engine_exporter_at(vx_engine *engine, size_t i);
 /**
  * Delivers every event recorded before the call to every exporter, waiting up
  * to timeout_ms. Returns VX_OK when all were delivered, VX_ETIMEDOUT when some
- * are still pending (for instance an exporter keeps failing). Pull exporters
- * need their host thread running for a flush to finish. Thread-safe.
+ * are still pending (for instance an exporter keeps failing). An exporter
+ * whose last export failed is retried on its backoff schedule (retry_initial_ms
+ * doubling up to retry_max_ms), never out of turn, however often flush or
+ * close is called. Pull exporters need their host thread running for a flush
+ * to finish. Thread-safe.
  */
 VX_API vx_status vx_engine_flush(vx_engine *engine, int64_t timeout_ms);
 

@@ -16,6 +16,7 @@ static const vx_retriever_kind kinds[] = {
     {"gitlab", vx_gitlab_source_make},
     {"bitbucket", vx_bitbucket_source_make},
     {"googleStorage", vx_gcs_source_make},
+    {"azureBlobStorage", vx_azblob_source_make},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

@@ -96,5 +96,7 @@ void *vx_bitbucket_source_make(vx_opts *o, vx_logger *log, vx_format *format,
                                const vx_source_ops **ops);
 void *vx_gcs_source_make(vx_opts *o, vx_logger *log, vx_format *format,
                          const vx_source_ops **ops);
+void *vx_azblob_source_make(vx_opts *o, vx_logger *log, vx_format *format,
+                            const vx_source_ops **ops);
 
 #endif

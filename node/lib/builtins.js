@@ -87,6 +87,16 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+/**
+ * GOFF's Kafka exporter on librdkafka: one message per event (key: userKey,
+ * value: the event's GOFF JSON, partition: Sarama's for that key), sent as
+ * events arrive. `config` holds librdkafka properties, passed through (and
+ * hidden from inspect() and toJSON()).
+ */
+function KafkaExporter(config) {
+  return new BuiltinExporter('kafka', goffOptions(config, 'KafkaExporter config'), ['config'], { bulk: false });
+}
+
 const AWS_SECRETS = ['accessKeyId', 'secretAccessKey', 'sessionToken'];
 
 /**
@@ -128,6 +138,22 @@ function GCSExporter(config) {
   return new BuiltinExporter('googleStorage', c, ['credentialsJson']);
 }
 
+// The Azure kinds' secrets (hidden from util.inspect() and toJSON()); a
+// serviceUrl may carry a SAS in its query.
+const azureSecrets = ['accountKey', 'sasToken', 'connectionString', 'clientSecret', 'serviceUrl'];
+
+/**
+ * GOFF's Azure Blob Storage exporter: each batch one blob in `container`,
+ * JSON lines, CSV or Parquet; blobs are never overwritten; blocks above
+ * blockSize. Credentials: connectionString, accountKey, sasToken, Entra ID
+ * (clientSecret, federatedTokenFile, managed identity), or the environment.
+ */
+function AzureBlobExporter(config) {
+  const c = goffOptions(config, 'AzureBlobExporter config');
+  if (typeof c.container !== 'string' || !c.container) throw new TypeError('AzureBlobExporter: container is required');
+  return new BuiltinExporter('azureBlobStorage', c, azureSecrets);
+}
+
 // ---- retrievers ----------------------------------------------------------------
 
 /** GOFF's file retriever: a local flag file, read at every refresh. */
@@ -160,6 +186,15 @@ function GCSRetriever(config) {
   if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('GCSRetriever: bucket is required');
   if (typeof c.object !== 'string' || !c.object) throw new TypeError('GCSRetriever: object is required');
   return new BuiltinRetriever('googleStorage', c, ['credentialsJson']);
+}
+
+/** GOFF's Azure Blob Storage retriever, with If-None-Match on the ETag (a 304 when unchanged). */
+function AzureBlobRetriever(config) {
+  const c = goffOptions(config, 'AzureBlobRetriever config');
+  for (const k of ['container', 'object']) {
+    if (typeof c[k] !== 'string' || !c[k]) throw new TypeError(`AzureBlobRetriever: ${k} is required`);
+  }
+  return new BuiltinRetriever('azureBlobStorage', c, azureSecrets);
 }
 
 // ---- notifiers -----------------------------------------------------------------
@@ -232,11 +267,14 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  KafkaExporter,
   S3Exporter,
   OpenTelemetryExporter,
   GCSExporter,
+  AzureBlobExporter,
   FileRetriever,
   HttpRetriever,
+  AzureBlobRetriever,
   S3Retriever,
   GCSRetriever,
   GitHubRetriever,

@@ -213,6 +213,26 @@ export interface OpenTelemetryExporterConfig {
   traceContext?: boolean;
 }
 
+/** A librdkafka property value; a secret one may come from the environment or a file. */
+export type KafkaPropertyValue = string | number | boolean | Array<string | number | boolean> | { fromEnv: string } | { fromFile: string };
+
+export interface KafkaExporterConfig {
+  /** The topic every event goes to. */
+  topic: string;
+  /** Bootstrap brokers: ['host:9092', ...] or GOFF's comma-separated string (or bootstrap.servers in config). */
+  addresses?: string | string[];
+  /**
+   * librdkafka properties, passed through as its CONFIGURATION.md documents them:
+   * { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'sasl.username': 'app',
+   *   'sasl.password': { fromEnv: 'KAFKA_PASSWORD' }, 'compression.type': 'zstd' }.
+   * Defaults: enable.idempotence true (acks all), message.timeout.ms 30000, client.id 'vexil',
+   * Sarama's hash partitioner. GOFF's sarama fields net.sasl.*, net.tls.enable and clientID are translated.
+   */
+  config?: { [property: string]: KafkaPropertyValue | { [field: string]: JsonValue } };
+}
+
+/** GOFF's Kafka exporter (synchronous, as GOFF's: events are sent as they arrive). */
+export function KafkaExporter(config: KafkaExporterConfig): BuiltinExporter;
 /** What every AWS kind (S3 exporter and retriever) reads besides its own keys. */
 export interface AwsOptions {
   /** Else AWS_REGION, AWS_DEFAULT_REGION, the profile's region. */
@@ -295,7 +315,68 @@ export interface GCSRetrieverConfig extends GCSOptions {
   maxResponseBytes?: number;
 }
 
+/**
+ * The Azure credentials and endpoint every Azure kind takes. The first that
+ * applies wins: connectionString, accountKey (SharedKey), sasToken,
+ * clientSecret (with tenantId and clientId), federatedTokenFile (workload
+ * identity), the AZURE_STORAGE_CONNECTION_STRING variable, then the Azure
+ * SDKs' DefaultAzureCredential order (AZURE_TENANT_ID + AZURE_CLIENT_ID +
+ * AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, managed identity).
+ */
+export interface AzureCredentialConfig {
+  /** The storage account (optional when the connection string or serviceUrl names it). */
+  accountName?: string;
+  /** The account key (base64): SharedKey signing. */
+  accountKey?: Secret;
+  /** Instead of https://<accountName>.blob.core.windows.net (Azurite: http://127.0.0.1:10000/devstoreaccount1). */
+  serviceUrl?: string;
+  /** A shared access signature ("sv=...&sig=..."), sent as the query. */
+  sasToken?: Secret;
+  /** "AccountName=...;AccountKey=...", "BlobEndpoint=...;SharedAccessSignature=...", or "UseDevelopmentStorage=true". */
+  connectionString?: Secret;
+  /** Forces one credential instead of the first that applies. */
+  credential?: 'default' | 'sharedKey' | 'sas' | 'clientSecret' | 'workloadIdentity' | 'managedIdentity' | 'anonymous';
+  /** Entra ID: the tenant (default AZURE_TENANT_ID). */
+  tenantId?: string;
+  /** Entra ID: the app (default AZURE_CLIENT_ID); with managed identity, a user-assigned identity. */
+  clientId?: string;
+  /** Entra ID: the app's client secret (default AZURE_CLIENT_SECRET). */
+  clientSecret?: Secret;
+  /** Workload identity: the federated token file (default AZURE_FEDERATED_TOKEN_FILE). */
+  federatedTokenFile?: string;
+  /** Entra ID: the authority (default AZURE_AUTHORITY_HOST or https://login.microsoftonline.com). */
+  authorityHost?: string;
+  /** Per request, in ms (exporter default 30000, retriever 10000). */
+  timeout?: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface AzureBlobExporterConfig extends AzureCredentialConfig {
+  container: string;
+  /** Blobs go to path + "/" + filename (GOFF's naming); at the container's root when absent. */
+  path?: string;
+  /** 'json' (default), 'csv' or 'parquet', as FileExporter. */
+  format?: 'json' | 'csv' | 'parquet' | 'JSON' | 'CSV' | 'PARQUET' | string;
+  filename?: string;
+  csvTemplate?: string;
+  parquetCompressionCodec?: string;
+  /** Files up to this many bytes are one Put Blob; larger ones go as blocks of this size (default 8 MiB). */
+  blockSize?: number;
+}
+
+export interface AzureBlobRetrieverConfig extends AzureCredentialConfig {
+  container: string;
+  /** The flag file's blob name. */
+  object: string;
+  format?: 'json' | 'yaml' | 'auto';
+}
+
 export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
+/** GOFF's Azure Blob Storage exporter (kind azureBlobStorage). */
+export function AzureBlobExporter(config: AzureBlobExporterConfig): BuiltinExporter;
+/** GOFF's Azure Blob Storage retriever, with If-None-Match on the ETag (a 304 when unchanged). */
+export function AzureBlobRetriever(config: AzureBlobRetrieverConfig): BuiltinRetriever;
 /** GOFF's S3 exporter: a batch per object, unique names, multipart, verified uploads. */
 export function S3Exporter(config: S3ExporterConfig): BuiltinExporter;
 /** GOFF's Google Cloud Storage exporter: one verified, never-overwriting object per batch. */
@@ -525,7 +606,7 @@ export interface ExporterStats {
   exported: number;
   /** Export calls that failed (each is retried with backoff). */
   failedAttempts: number;
-  /** Events dropped by the memory cap, or left undelivered at close. */
+  /** Events dropped by the memory cap, left undelivered at close, or refused by the service (too large). */
   dropped: number;
   /** Events waiting for the exporter now. */
   pending: number;
@@ -646,7 +727,11 @@ export class Engine {
 
   /** Registers an exporter for events recorded from now on; returns its name. */
   addExporter(exporter: ExportFunction | ExporterObject | BuiltinExporter, options?: ExporterOptions): string;
-  /** Delivers what was recorded so far, waiting up to timeoutMs (default 5000); resolves true when everything was delivered in time. */
+  /**
+   * Delivers what was recorded so far, waiting up to timeoutMs (default 5000); resolves true when
+   * everything was delivered in time. An exporter whose last export failed is retried on its
+   * backoff schedule, not at once.
+   */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): EngineStats;
   /** Stops events, delivers what is pending (within timeoutMs, default 5000), stops the exporters. Evaluations keep working. */
@@ -695,10 +780,13 @@ declare const vexil: {
   FileExporter: typeof FileExporter;
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
+  KafkaExporter: typeof KafkaExporter;
   S3Exporter: typeof S3Exporter;
   OpenTelemetryExporter: typeof OpenTelemetryExporter;
+  AzureBlobExporter: typeof AzureBlobExporter;
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
+  AzureBlobRetriever: typeof AzureBlobRetriever;
   S3Retriever: typeof S3Retriever;
   GitHubRetriever: typeof GitHubRetriever;
   GitLabRetriever: typeof GitLabRetriever;

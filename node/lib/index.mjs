@@ -7,6 +7,8 @@ const require = createRequire(import.meta.url);
 const vexil = require('./index.js');
 
 export const {
+  AzureBlobExporter,
+  AzureBlobRetriever,
   BitbucketRetriever,
   BuiltinExporter,
   BuiltinNotifier,
@@ -22,6 +24,7 @@ export const {
   GitHubRetriever,
   GitLabRetriever,
   HttpRetriever,
+  KafkaExporter,
   LogExporter,
   OpenTelemetryExporter,
   S3Exporter,

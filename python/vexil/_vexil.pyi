@@ -43,7 +43,7 @@ class ExporterStats(TypedDict):
     """One exporter's counters (Node has the same, camelCased)."""
     exported: int          # events delivered
     failed_attempts: int   # export calls that failed (each retried with backoff)
-    dropped: int           # events dropped by the memory cap, or undelivered at close
+    dropped: int           # events dropped by the memory cap, undelivered at close, or refused by the service (too large)
     pending: int           # events waiting for the exporter now
     retained_bytes: int    # memory held for the exporter now
     last_error: str | None # why the last attempt failed; None after a success

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinExporter", "FileExporter", "GCSExporter", "LogExporter",
-           "OpenTelemetryExporter", "S3Exporter", "WebhookExporter"]
+__all__ = ["AzureBlobExporter", "BuiltinExporter", "FileExporter", "GCSExporter",
+           "KafkaExporter", "LogExporter", "OpenTelemetryExporter", "S3Exporter",
+           "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
                         "{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n")
@@ -104,6 +105,35 @@ class WebhookExporter(BuiltinExporter):
         super().__init__(endpointUrl=url, secret=secret, headers=headers, meta=meta,
                          timeout=seconds_to_ms(timeout, "timeout"),
                          insecureSkipVerify=insecure_skip_verify, caFile=ca_file)
+
+
+class KafkaExporter(BuiltinExporter):
+    """GOFF's Kafka exporter, on librdkafka: one message per event, as events
+    arrive (``bulk=False``, as GOFF's), to ``topic`` on the brokers at
+    ``addresses`` (``["host:9092", ...]``, or GOFF's comma-separated string).
+
+    The message key is the event's userKey and the value its GOFF JSON; the
+    partition is the one GOFF's Sarama producer picks for that key. An event
+    counts as exported once the broker acknowledged it (acks=all with
+    idempotence, unless ``config`` says otherwise). ``config`` holds
+    librdkafka properties, passed through as librdkafka documents them
+    (``{"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+    "sasl.username": "app", "sasl.password": {"fromEnv": "KAFKA_PASSWORD"},
+    "compression.type": "zstd"}``); any value may be ``{"fromEnv": NAME}`` or
+    ``{"fromFile": PATH}``. repr() hides ``config``.
+    """
+
+    __slots__ = ()
+    kind = "kafka"
+    bulk = False
+    shown_keys = ("topic", "addresses")
+    secret_keys = ("config",)
+
+    def __init__(self, topic: str, addresses: str | Sequence[str] | None = None,
+                 config: Mapping[str, Any] | None = None) -> None:
+        if addresses is not None and not isinstance(addresses, str):
+            addresses = list(addresses)
+        super().__init__(topic=topic, addresses=addresses, config=config)
 
 
 class S3Exporter(BuiltinExporter):
@@ -265,3 +295,60 @@ class GCSExporter(BuiltinExporter):
                          resumableThreshold=resumable_threshold,
                          resumableChunkSize=resumable_chunk_size, caFile=ca_file,
                          insecureSkipVerify=insecure_skip_verify)
+
+class AzureBlobExporter(BuiltinExporter):
+    """GOFF's Azure Blob Storage exporter (kind ``azureBlobStorage``): each
+    batch becomes one block blob in ``container``, named ``filename`` or
+    ``path + "/" + filename`` as GOFF names it, written as ``format``
+    (``"json"``, ``"csv"`` or ``"parquet"``, with ``csv_template`` and
+    ``parquet_compression_codec`` as in FileExporter).
+
+    Blobs are created, never overwritten (``If-None-Match: *``; a name already
+    taken gets ``-1``, ``-2``... before the extension). A file up to
+    ``block_size`` bytes (8 MiB) is one Put Blob, a larger one is streamed as
+    blocks of that size; every request carries its Content-MD5, which the
+    service checks.
+
+    Credentials, the first that applies: ``connection_string``,
+    ``account_key`` (SharedKey), ``sas_token``, ``client_secret`` (with
+    ``tenant_id`` and ``client_id``), ``federated_token_file`` (workload
+    identity), the ``AZURE_STORAGE_CONNECTION_STRING`` variable, then the Azure
+    SDKs' DefaultAzureCredential order: ``AZURE_TENANT_ID`` +
+    ``AZURE_CLIENT_ID`` + ``AZURE_CLIENT_SECRET``, ``AZURE_FEDERATED_TOKEN_FILE``,
+    managed identity. ``credential`` forces one (``"sharedKey"``, ``"sas"``,
+    ``"clientSecret"``, ``"workloadIdentity"``, ``"managedIdentity"``,
+    ``"anonymous"``). ``service_url`` replaces
+    ``https://<account_name>.blob.core.windows.net`` (Azurite:
+    ``http://127.0.0.1:10000/devstoreaccount1``). Secrets may be
+    ``{"fromEnv": NAME}`` or ``{"fromFile": path}``; repr() hides them.
+    ``timeout`` bounds each request (seconds).
+    """
+
+    __slots__ = ()
+    kind = "azureBlobStorage"
+    shown_keys = ("container", "accountName", "path", "format", "credential")
+    secret_keys = ("accountKey", "sasToken", "connectionString", "clientSecret")
+
+    def __init__(self, container: str, account_name: str | None = None,
+                 account_key: Secret | None = None, path: str | None = None,
+                 format: str = "json", filename: str | None = None,
+                 csv_template: str | None = None, parquet_compression_codec: str | None = None, *,
+                 service_url: str | None = None, sas_token: Secret | None = None,
+                 connection_string: Secret | None = None, credential: str | None = None,
+                 tenant_id: str | None = None, client_id: str | None = None,
+                 client_secret: Secret | None = None,
+                 federated_token_file: str | os.PathLike[str] | None = None,
+                 authority_host: str | None = None, block_size: int | None = None,
+                 timeout: float | None = None, ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        if not isinstance(container, str) or not container:
+            raise TypeError("container must be a non-empty str")
+        super().__init__(container=container, accountName=account_name, accountKey=account_key,
+                         path=path, format=format, filename=filename, csvTemplate=csv_template,
+                         parquetCompressionCodec=parquet_compression_codec,
+                         serviceUrl=service_url, sasToken=sas_token,
+                         connectionString=connection_string, credential=credential,
+                         tenantId=tenant_id, clientId=client_id, clientSecret=client_secret,
+                         federatedTokenFile=federated_token_file, authorityHost=authority_host,
+                         blockSize=block_size, timeout=seconds_to_ms(timeout, "timeout"),
+                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify)

@@ -13,8 +13,9 @@ from typing import Mapping
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BitbucketRetriever", "BuiltinRetriever", "FileRetriever", "GitHubRetriever",
-           "GitLabRetriever", "GCSRetriever", "HttpRetriever", "S3Retriever"]
+__all__ = ["AzureBlobRetriever", "BitbucketRetriever", "BuiltinRetriever",
+           "FileRetriever", "GCSRetriever", "GitHubRetriever", "GitLabRetriever",
+           "HttpRetriever", "S3Retriever"]
 
 
 class BuiltinRetriever(Builtin):
@@ -187,3 +188,40 @@ class GCSRetriever(BuiltinRetriever):
                          timeout=seconds_to_ms(timeout, "timeout"),
                          maxResponseBytes=max_response_bytes, caFile=ca_file,
                          insecureSkipVerify=insecure_skip_verify)
+
+class AzureBlobRetriever(BuiltinRetriever):
+    """GOFF's Azure Blob Storage retriever (kind ``azureBlobStorage``): the
+    flag file is blob ``object`` of ``container``. Unlike GOFF, which
+    downloads it at every poll, each request carries the ETag of the last
+    good download (``If-None-Match``), so an unchanged file costs a 304.
+
+    Credentials as AzureBlobExporter's (``account_key`` is optional: without
+    it, the connection string, SAS and Entra ID sources apply in the same
+    order). ``timeout`` bounds each request (seconds, default 10).
+    """
+
+    __slots__ = ()
+    kind = "azureBlobStorage"
+    shown_keys = ("accountName", "container", "object", "format", "credential")
+    secret_keys = ("accountKey", "sasToken", "connectionString", "clientSecret")
+
+    def __init__(self, account_name: str | None, container: str, object: str,
+                 account_key: Secret | None = None, *, format: str | None = None,
+                 service_url: str | None = None, sas_token: Secret | None = None,
+                 connection_string: Secret | None = None, credential: str | None = None,
+                 tenant_id: str | None = None, client_id: str | None = None,
+                 client_secret: Secret | None = None,
+                 federated_token_file: str | os.PathLike[str] | None = None,
+                 authority_host: str | None = None, timeout: float | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        for name, value in (("container", container), ("object", object)):
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"{name} must be a non-empty str")
+        super().__init__(accountName=account_name, container=container, object=object,
+                         accountKey=account_key, format=format, serviceUrl=service_url,
+                         sasToken=sas_token, connectionString=connection_string,
+                         credential=credential, tenantId=tenant_id, clientId=client_id,
+                         clientSecret=client_secret, federatedTokenFile=federated_token_file,
+                         authorityHost=authority_host, timeout=seconds_to_ms(timeout, "timeout"),
+                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify)

@@ -32,8 +32,8 @@ static char tmpdir[256];
 static vx_doc *client(const test_server *s, const char *args)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s %s", test_server_str(s, "python"),
-             test_server_str(s, "client"), args);
+    snprintf(cmd, sizeof cmd, "%s %s %s", test_server_get(s, "python"),
+             test_server_get(s, "client"), args);
     FILE *f = popen(cmd, "r");
     if (!f)
         return NULL;
@@ -252,7 +252,7 @@ static void test_options(void)
 
 static const char *host(void)
 {
-    return test_server_str(&ps, "emulator_host");
+    return test_server_get(&ps, "emulator_host");
 }
 
 static void test_publish_and_pull(void)
@@ -463,7 +463,7 @@ static void test_oversized(void)
 {
     /* With the emulator, requests stay within gRPC's default 4 MiB. */
     oversized(host(), "events-big-grpc", "", "big5m", "over the 4194304-byte Publish request limit");
-    oversized(test_server_str(&ps, "small_emulator_host"), "events-big-server", "", "big100k",
+    oversized(test_server_get(&ps, "small_emulator_host"), "events-big-server", "", "big100k",
               "is over the limit of 65536 bytes");
     oversized(host(), "events-big-local", ",\"maxRequestBytes\":4096", "big10k",
               "over the 4096-byte Publish request limit");
@@ -510,15 +510,15 @@ static void test_credentials(void)
     token_server ts;
     token_server_start(&ts, key);
     snprintf(ts.scope, sizeof ts.scope, "%s", VX_GOOGLE_SCOPE_PUBSUB);
-    snprintf(ts.token_prefix, sizeof ts.token_prefix, "%s-", test_server_str(&ps, "token"));
+    snprintf(ts.token_prefix, sizeof ts.token_prefix, "%s-", test_server_get(&ps, "token"));
     char keyfile[300];
     snprintf(keyfile, sizeof keyfile, "%s/sa.json", tmpdir);
     write_service_account(keyfile, key, ts.token_uri);
 
     /* cleartext HTTP/2, then TLS with h2 by ALPN; the project from the key */
-    const char *endpoints[2][2] = {{test_server_str(&ps, "auth_endpoint"), NULL},
-                                   {test_server_str(&ps, "tls_endpoint"),
-                                    test_server_str(&ps, "cert_file")}};
+    const char *endpoints[2][2] = {{test_server_get(&ps, "auth_endpoint"), NULL},
+                                   {test_server_get(&ps, "tls_endpoint"),
+                                    test_server_get(&ps, "cert_file")}};
     for (int k = 0; k < 2; k++) {
         vx_engine *e = new_engine();
         vx_exporter *x = NULL;
@@ -554,7 +554,7 @@ static void test_credentials(void)
     char json[1024];
     snprintf(json, sizeof json, "{\"topic\":\"events-auth\",\"endpoint\":\"%s\","
              "\"credentialsFile\":\"%s\",\"retryInitial\":60000}",
-             test_server_str(&ps, "auth_endpoint"), keyfile);
+             test_server_get(&ps, "auth_endpoint"), keyfile);
     CHECK_INT(add(e, json, &x, &err), VX_OK);
     int before = tokens_of(&ts);
     eval(e, "color", "refused-1");
@@ -603,7 +603,7 @@ static pid_t start_again(const test_server *s)
         _exit(127);
     }
     free(args);
-    for (int i = 0; i < 500 && !port_open((int)test_server_int(s, "port")); i++)
+    for (int i = 0; i < 500 && !port_open(s->port); i++)
         usleep(20000);
     return pid;
 }
@@ -615,7 +615,7 @@ static void test_restart(void)
         CHECK(false);
         return;
     }
-    const char *h = test_server_str(&own, "emulator_host");
+    const char *h = test_server_get(&own, "emulator_host");
     setenv("PUBSUB_EMULATOR_HOST", h, 1);
     setup_topic(&own, h, "proj", "events-restart", false);
     vx_engine *e = new_engine();
@@ -632,9 +632,9 @@ static void test_restart(void)
     vx_doc *before = pull(&own, h, "proj", "events-restart", 100, 5);
     CHECK_INT(vx_value_count(before ? vx_doc_root(before) : NULL), 100);
 
-    pid_t pid = (pid_t)test_server_int(&own, "pid");
+    pid_t pid = own.pid;
     kill(pid, SIGTERM);
-    for (int i = 0; i < 500 && port_open((int)test_server_int(&own, "port")); i++)
+    for (int i = 0; i < 500 && port_open(own.port); i++)
         usleep(20000);
     for (int i = 100; i < 250; i++) {
         snprintf(user, sizeof user, "r-%d", i);

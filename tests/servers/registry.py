@@ -10,9 +10,12 @@ from common import Server
 MODULES = {
     "moto": "moto_server",
     "fake-gcs": "fake_gcs",
+    "kafka": "kafka_broker",
+    "kafka-mock": "kafka_mock",
     "otelcol": "otelcol",
+    "azurite": "azurite",
+    "azurite-https": "azurite_https",
     "pstest": "pstest",
-    # "azurite": "azurite", ...
 }
 
 

@@ -120,6 +120,60 @@ def pyarrow(ex: Example) -> None:
                    stdout=subprocess.DEVNULL)
 
 
+@setup("azurite")
+def azurite(ex: Example) -> None:
+    """Azurite (tests/servers/azurite.py) on a free port, its development
+    account in AZURE_STORAGE_CONNECTION_STRING, the containers "flags" and
+    "events", and the folder's flags.yaml as the blob flags/flags.yaml."""
+    import base64
+    import hashlib
+    import hmac
+    import sys
+    import time
+    import urllib.request
+    from email.utils import formatdate
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from azurite import ACCOUNT, KEY, AzuriteServer
+
+    server = AzuriteServer().start()
+    ex.cleanup(server.close)
+
+    def put(path: str, body: bytes, query: str = "", headers: dict[str, str] | None = None):
+        # urllib would add a form Content-Type to a body: name one, and sign it.
+        h = {"x-ms-date": formatdate(time.time(), usegmt=True), "x-ms-version": "2021-12-02",
+             "Content-Type": "application/octet-stream", **(headers or {})}
+        ms = "".join(f"{k}:{v}\n" for k, v in sorted(h.items()) if k.startswith("x-ms-"))
+        resource = f"/{ACCOUNT}/{ACCOUNT}/{path}" + "".join(
+            f"\n{k}:{v}" for k, v in sorted(p.split("=") for p in query.split("&") if p))
+        sts = f"PUT\n\n\n{len(body) or ''}\n\n{h.get('Content-Type', '')}\n\n\n\n\n\n\n{ms}{resource}"
+        sig = base64.b64encode(hmac.new(base64.b64decode(KEY), sts.encode(),
+                                        hashlib.sha256).digest()).decode()
+        url = f"{server.endpoint()}/{path}" + (f"?{query}" if query else "")
+        req = urllib.request.Request(url, data=body, method="PUT", headers={
+            **h, "Authorization": f"SharedKey {ACCOUNT}:{sig}"})
+        with urllib.request.urlopen(req) as r:
+            assert r.status == 201, r.status
+
+    put("flags", b"", "restype=container")
+    put("events", b"", "restype=container")
+    flags = ex.dir / "flags.yaml"
+    body = flags.read_bytes() if flags.exists() else b"f:\n  variations: {a: 1}\n  defaultRule: {variation: a}\n"
+    put("flags/flags.yaml", body, "",
+        {"x-ms-blob-type": "BlockBlob", "Content-Type": "application/yaml"})
+    ex.env["AZURE_STORAGE_CONNECTION_STRING"] = server.connection_string()
+
+
+@setup("azure-storage-blob")
+def azure_storage_blob(ex: Example) -> None:
+    """azure-storage-blob in the wheel's venv, as a data team reading the
+    blobs would have it."""
+    import subprocess
+    pip = Path(ex.installs.venv) / "bin" / "pip"
+    subprocess.run([str(pip), "install", "-q", "azure-storage-blob"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 @setup("moto")
 def moto(ex: Example) -> None:
     """moto (tests/servers, signature checks on) as the S3 the AWS SDKs'
@@ -183,3 +237,17 @@ def fake_gcs(ex: Example) -> None:
     with urllib.request.urlopen(req, timeout=10) as r:
         r.read()
     ex.env["STORAGE_EMULATOR_HOST"] = f"127.0.0.1:{server.port}"
+
+
+@setup("kafka")
+def kafka(ex: Example) -> None:
+    """librdkafka's mock Kafka cluster (tests/servers/kafka_mock.c, the topic
+    "flag-events" on 3 brokers): KAFKA_BROKERS."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from registry import server_class
+
+    server = server_class("kafka-mock")().start()
+    ex.cleanup(server.close)
+    server.send("topic flag-events 4 3")
+    ex.env["KAFKA_BROKERS"] = server.bootstraps

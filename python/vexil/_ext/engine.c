@@ -639,7 +639,9 @@ static PyMethodDef engine_methods[] = {
     {"flush", (PyCFunction)(void (*)(void))engine_flush, FAST,
      PyDoc_STR("flush(timeout=5.0)\n--\n\n"
                "Delivers every event recorded so far to every exporter, waiting up to\n"
-               "`timeout` seconds (None: no limit). True when all were delivered.")},
+               "`timeout` seconds (None: no limit). True when all were delivered. An\n"
+               "exporter whose last export failed is retried on its backoff schedule,\n"
+               "not at once.")},
     {"close", (PyCFunction)(void (*)(void))engine_close, FAST,
      PyDoc_STR("close(timeout=5.0)\n--\n\n"
                "Stops recording events, delivers what is pending (within `timeout`\n"
