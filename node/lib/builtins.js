@@ -97,6 +97,21 @@ function KafkaExporter(config) {
   return new BuiltinExporter('kafka', goffOptions(config, 'KafkaExporter config'), ['config'], { bulk: false });
 }
 
+/**
+ * GOFF's Google Pub/Sub exporter (kind pubsub): one message per event on
+ * projects/<projectID>/topics/<topic> (or a full topic name), data the
+ * event's GOFF JSON, attribute emitter "GO Feature Flag", ordering key the
+ * userKey with enableMessageOrdering; sent as events arrive, in requests of
+ * at most 1000 messages and 10 MB (4 MiB on an emulator). Credentials as for
+ * GCSExporter; PUBSUB_EMULATOR_HOST names an emulator and turns
+ * authentication off.
+ */
+function PubSubExporter(config) {
+  const c = goffOptions(config, 'PubSubExporter config');
+  if (typeof c.topic !== 'string' || !c.topic) throw new TypeError('PubSubExporter: topic is required');
+  return new BuiltinExporter('pubsub', c, ['credentialsJson'], { bulk: false });
+}
+
 const AWS_SECRETS = ['accessKeyId', 'secretAccessKey', 'sessionToken'];
 
 /**
@@ -268,6 +283,7 @@ module.exports = {
   LogExporter,
   WebhookExporter,
   KafkaExporter,
+  PubSubExporter,
   S3Exporter,
   OpenTelemetryExporter,
   GCSExporter,

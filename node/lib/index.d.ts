@@ -233,6 +233,33 @@ export interface KafkaExporterConfig {
 
 /** GOFF's Kafka exporter (synchronous, as GOFF's: events are sent as they arrive). */
 export function KafkaExporter(config: KafkaExporterConfig): BuiltinExporter;
+export interface PubSubExporterConfig {
+  /** GOFF's projectID (default: the credentials' project); not needed when topic is a full name. */
+  projectID?: string;
+  /** GOFF's topic: a topic id, or its full name projects/PROJECT/topics/TOPIC. */
+  topic: string;
+  /** The userKey as each message's ordering key (GOFF's option, which sets none). Default false. */
+  enableMessageOrdering?: boolean;
+  /** Default: PUBSUB_EMULATOR_HOST's (cleartext HTTP/2), else https://pubsub.googleapis.com. */
+  endpoint?: string;
+  /** A service-account or authorized-user key file (default: Application Default Credentials). */
+  credentialsFile?: string;
+  /** The key file's JSON text (hidden from inspect and toJSON). */
+  credentialsJson?: Secret;
+  /** No credentials; PUBSUB_EMULATOR_HOST implies it. */
+  withoutAuthentication?: boolean;
+  /** Each Publish call's deadline, in ms (default 60000). */
+  timeout?: number;
+  /** Messages per Publish request, 1 to 1000 (default 1000). */
+  maxMessagesPerRequest?: number;
+  /** Bytes per Publish request, 1024 to 10000000 (default 10000000; 4194304 on an emulator). */
+  maxRequestBytes?: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+/** GOFF's Google Pub/Sub exporter (synchronous, as GOFF's: events are sent as they arrive). */
+export function PubSubExporter(config: PubSubExporterConfig): BuiltinExporter;
 /** What every AWS kind (S3 exporter and retriever) reads besides its own keys. */
 export interface AwsOptions {
   /** Else AWS_REGION, AWS_DEFAULT_REGION, the profile's region. */
@@ -781,6 +808,7 @@ declare const vexil: {
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
   KafkaExporter: typeof KafkaExporter;
+  PubSubExporter: typeof PubSubExporter;
   S3Exporter: typeof S3Exporter;
   OpenTelemetryExporter: typeof OpenTelemetryExporter;
   AzureBlobExporter: typeof AzureBlobExporter;

@@ -980,6 +980,7 @@ const vexil = {
   LogExporter: builtins.LogExporter,
   WebhookExporter: builtins.WebhookExporter,
   KafkaExporter: builtins.KafkaExporter,
+  PubSubExporter: builtins.PubSubExporter,
   S3Exporter: builtins.S3Exporter,
   OpenTelemetryExporter: builtins.OpenTelemetryExporter,
   GCSExporter: builtins.GCSExporter,

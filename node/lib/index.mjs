@@ -27,6 +27,7 @@ export const {
   KafkaExporter,
   LogExporter,
   OpenTelemetryExporter,
+  PubSubExporter,
   S3Exporter,
   S3Retriever,
   SlackNotifier,

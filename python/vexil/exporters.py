@@ -16,8 +16,8 @@ from typing import Any, ClassVar, Mapping, Sequence
 from ._builtin import Builtin, Secret, seconds_to_ms
 
 __all__ = ["AzureBlobExporter", "BuiltinExporter", "FileExporter", "GCSExporter",
-           "KafkaExporter", "LogExporter", "OpenTelemetryExporter", "S3Exporter",
-           "WebhookExporter"]
+           "KafkaExporter", "LogExporter", "OpenTelemetryExporter", "PubSubExporter",
+           "S3Exporter", "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
                         "{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n")
@@ -134,6 +134,51 @@ class KafkaExporter(BuiltinExporter):
         if addresses is not None and not isinstance(addresses, str):
             addresses = list(addresses)
         super().__init__(topic=topic, addresses=addresses, config=config)
+
+
+class PubSubExporter(BuiltinExporter):
+    """GOFF's Google Pub/Sub exporter (kind ``pubsub``): one message per
+    event, as events arrive (``bulk=False``, as GOFF's), on topic
+    ``projects/<project_id>/topics/<topic>`` (``topic`` may be that full name
+    instead). The data is the event's GOFF JSON, the attributes
+    ``{"emitter": "GO Feature Flag"}``; with ``enable_message_ordering`` the
+    ordering key is the event's userKey.
+
+    Requests hold at most ``max_messages_per_request`` messages (1000) and
+    ``max_request_bytes`` bytes (10 MB; 4 MiB on an emulator). A message too
+    large for a request, or one the service refuses as invalid, is dropped
+    and counted in ``dropped``; a failed request is retried with everything
+    after it, in order. Credentials as for GCSExporter (``credentials_file``,
+    ``credentials_json``, ``without_authentication``, else Google's
+    Application Default Credentials); ``PUBSUB_EMULATOR_HOST`` names an
+    emulator and turns authentication off; ``endpoint`` overrides the
+    endpoint (``https://pubsub.googleapis.com``). ``timeout`` is each
+    request's deadline in seconds.
+    """
+
+    __slots__ = ()
+    kind = "pubsub"
+    bulk = False
+    shown_keys = ("projectID", "topic", "enableMessageOrdering", "endpoint")
+    secret_keys = ("credentialsJson",)
+
+    def __init__(self, project_id: str | None = None, topic: str | None = None, *,
+                 enable_message_ordering: bool | None = None,
+                 credentials_file: str | os.PathLike[str] | None = None,
+                 credentials_json: Secret | None = None,
+                 without_authentication: bool | None = None, endpoint: str | None = None,
+                 timeout: float | None = None, max_messages_per_request: int | None = None,
+                 max_request_bytes: int | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        super().__init__(projectID=project_id, topic=topic,
+                         enableMessageOrdering=enable_message_ordering,
+                         credentialsFile=credentials_file, credentialsJson=credentials_json,
+                         withoutAuthentication=without_authentication, endpoint=endpoint,
+                         timeout=seconds_to_ms(timeout, "timeout"),
+                         maxMessagesPerRequest=max_messages_per_request,
+                         maxRequestBytes=max_request_bytes, caFile=ca_file,
+                         insecureSkipVerify=insecure_skip_verify)
 
 
 class S3Exporter(BuiltinExporter):

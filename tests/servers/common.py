@@ -57,6 +57,20 @@ def wait_for_port(port: int, proc: subprocess.Popen[Any] | None, timeout: float,
     raise TimeoutError(f"{what} did not listen on 127.0.0.1:{port} within {timeout} s")
 
 
+def wait_stopped(pid: int, timeout: float = 5.0) -> None:
+    """Waits until every thread of `pid` is stopped (state T in /proc)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            states = [Path(f"/proc/{pid}/task/{t}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                      for t in os.listdir(f"/proc/{pid}/task")]
+        except (OSError, IndexError):
+            return  # gone, or no /proc: nothing more to wait for
+        if all(st in ("T", "t") for st in states):
+            return
+        time.sleep(0.005)
+
+
 @contextlib.contextmanager
 def install_lock(name: str) -> Iterator[None]:
     lock = cache_dir() / f".{name}.lock"
@@ -155,9 +169,12 @@ class Server:
             return ""
 
     def pause(self) -> None:
-        """Stops answering without closing connections (SIGSTOP): a hanging server."""
+        """Stops answering without closing connections (SIGSTOP): a hanging server.
+        Returns once every thread of the server is stopped: a signal takes a
+        moment to reach a busy process, which meanwhile may still answer."""
         if self.proc:
             os.killpg(self.proc.pid, signal.SIGSTOP)
+            wait_stopped(self.proc.pid)
 
     def resume(self) -> None:
         if self.proc:
