@@ -53,7 +53,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # are librdkafka's threads (C11 thrd_create, which TSan does not intercept).
 TSAN_TEST_BINS := $(filter-out %/test_fork %/test_kafka,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob bench-pubsub
 
 all: lib cli
 
@@ -146,7 +146,7 @@ bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs bench-kafka bench-azblob
+bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs bench-kafka bench-azblob bench-pubsub
 
 # S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
 # (bench/peers/goff_s3, built against the GOFF module from the Go module
@@ -192,6 +192,16 @@ bench-kafka: $(BUILD)/bench/bench_kafka $(BUILD)/bench/goff_kafka
 bench-azblob: $(BUILD)/bench/bench_azblob $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q azure-storage-blob
 	$(PYVENV)/bin/python bench/bench_azblob.py
+
+# The Pub/Sub exporter next to GOFF v1.52.1's pubsubexporterv2
+# (bench/peers/goff_pubsub) on pstest (tests/servers/pstest.py).
+$(BUILD)/bench/goff_pubsub: bench/peers/goff_pubsub/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "bench-pubsub needs Go"; exit 1; }
+	@mkdir -p $(dir $@)
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_pubsub
+
+bench-pubsub: $(BUILD)/bench/bench_pubsub $(BUILD)/bench/goff_pubsub
+	$(PYTHON) bench/bench_pubsub.py
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
