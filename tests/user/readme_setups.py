@@ -251,3 +251,21 @@ def kafka(ex: Example) -> None:
     ex.cleanup(server.close)
     server.send("topic flag-events 4 3")
     ex.env["KAFKA_BROKERS"] = server.bootstraps
+
+
+@setup("pstest")
+def pstest(ex: Example) -> None:
+    """Google's Pub/Sub fake (tests/servers/pstest.py) with the topic the
+    Pub/Sub examples publish to, projects/my-project/topics/flag-events (and
+    a subscription flag-events-sub), and PUBSUB_EMULATOR_HOST naming it."""
+    import subprocess
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from registry import server_class
+
+    server = server_class("pstest")().start()
+    ex.cleanup(server.close)
+    info = server.info()
+    subprocess.run([info["python"], info["client"], "setup", server.emulator_host, "my-project",
+                    "flag-events", "--ordering"], check=True, stdout=subprocess.DEVNULL)
+    ex.env["PUBSUB_EMULATOR_HOST"] = server.emulator_host
