@@ -2,6 +2,7 @@
 
 #include "json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -478,6 +479,46 @@ bool vx_batch_reserve(vx_batch *b, size_t extra)
     b->events = n;
     b->cap = cap;
     return true;
+}
+
+bool vx_batch_settle(const vx_batch *batch, size_t i, vx_settle outcome, const char *reason)
+{
+    /* The batch is the exporter's for the length of its call: the pipeline
+     * reads the marks only once export_batch has returned. */
+    vx_batch *b = (vx_batch *)batch;
+    if (!b || i >= b->count - b->off ||
+        (outcome != VX_SETTLE_DELIVERED && outcome != VX_SETTLE_REFUSED))
+        return false;
+    size_t at = b->off + i;
+    if (at >= b->marks_cap) {
+        uint8_t *m = realloc(b->marks, b->cap);
+        if (!m)
+            return false;
+        memset(m + b->marks_cap, 0, b->cap - b->marks_cap);
+        b->marks = m;
+        b->marks_cap = b->cap;
+    }
+    if (b->marks[at] == VX_SETTLE_DELIVERED)
+        b->n_delivered--;
+    else if (b->marks[at] == VX_SETTLE_REFUSED)
+        b->n_refused--;
+    b->marks[at] = (uint8_t)outcome;
+    if (outcome == VX_SETTLE_DELIVERED) {
+        b->n_delivered++;
+    } else {
+        if (!b->n_refused++)
+            snprintf(b->refused_reason, sizeof b->refused_reason, "%s",
+                     reason && *reason ? reason : "refused by the service");
+    }
+    return true;
+}
+
+void vx_batch_clear_marks(vx_batch *b)
+{
+    if (b->marks && (b->n_delivered || b->n_refused))
+        memset(b->marks, 0, b->marks_cap);
+    b->n_delivered = b->n_refused = 0;
+    b->refused_reason[0] = '\0';
 }
 
 size_t vx_batch_count(const vx_batch *batch)

@@ -70,9 +70,39 @@ struct vx_batch {
     uint8_t type;
     uint64_t fork_gen;            /* batches from before a fork are void */
     struct vx_exporter *owner;
+    /* Per-event outcomes of the export in progress (vx_batch_settle), by
+     * index into events[]; NULL until an exporter settles one. */
+    uint8_t *marks;
+    size_t marks_cap;
+    size_t n_delivered, n_refused;
+    char refused_reason[200];     /* the first refusal's reason, for the log */
 };
 
 bool vx_batch_reserve(vx_batch *b, size_t extra);
+
+/* Per-event outcomes, for services that settle each event on its own (Kafka
+ * delivery reports, per-entry results of batch APIs). Inside export_batch, an
+ * exporter may settle event i (as for vx_batch_event) of the batch it was
+ * given before it returns:
+ *   VX_SETTLE_DELIVERED  the service has it: counted as exported;
+ *   VX_SETTLE_REFUSED    the service can never accept it (over its size
+ *                        limit...): dropped, counted in `dropped`, and logged
+ *                        once per export with the first `reason` (no secret
+ *                        in it) and the count.
+ * When the export as a whole then fails, the settled events are done with
+ * and the retry offers exactly the unsettled ones (plus newer events), in
+ * their order; when it succeeds, every unsettled event counts as delivered.
+ * False (nothing recorded) when out of memory or i is out of range: the
+ * event is then simply offered again on failure. Only the exporter's thread,
+ * during its export_batch call. */
+typedef enum vx_settle {
+    VX_SETTLE_DELIVERED = 1,
+    VX_SETTLE_REFUSED = 2
+} vx_settle;
+
+bool vx_batch_settle(const vx_batch *batch, size_t i, vx_settle outcome, const char *reason);
+/* Forgets every outcome (the pipeline, once it has applied them). */
+void vx_batch_clear_marks(vx_batch *b);
 
 /* Templates, internal entry points (vx_template_render is the public one). */
 void vx_template_render_event(const vx_template *t, vx_buf *b, const vx_event *ev);

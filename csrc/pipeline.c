@@ -67,6 +67,7 @@ static void exporter_free(vx_exporter *e)
         free(e->stale);
     }
     free(e->batch->events);
+    free(e->batch->marks);
     free(e->batch);
     free(e->spare);
     pthread_cond_destroy(&e->cv);
@@ -730,6 +731,7 @@ static void child_reset_exporter(vx_pipeline *p, vx_exporter *e, int64_t now)
         e->phase = VX_PHASE_IDLE;
     }
     vx_exporter_release_all(e, false);
+    vx_batch_clear_marks(e->batch);
     e->phase = VX_PHASE_IDLE;
     e->exported = e->failed_attempts = e->dropped = e->close_dropped = 0;
     e->backoff_ms = e->retry_at = 0;

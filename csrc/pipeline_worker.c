@@ -218,9 +218,12 @@ static void finish_claim_locked(vx_exporter *e, const claim *c)
 typedef struct outcome {
     vx_event **release;
     size_t n_release;
+    vx_event **settled;           /* malloc'd: events a failed export settled */
     bool failed, log_it;
     size_t count;
     int64_t retry_ms;
+    size_t n_refused;             /* events the service refused (vx_batch_settle) */
+    char refused_reason[200];
     char message[300];
 } outcome;
 
@@ -238,28 +241,77 @@ static void swap_out(vx_exporter *e, outcome *o)
     b->off = b->count = 0;
 }
 
+static void uncount_dropped(vx_exporter *e, uint64_t n)
+{
+    e->dropped -= n < e->dropped ? n : e->dropped;
+}
+
 static void settle_success(vx_exporter *e, outcome *o)
 {
     vx_pipeline *p = e->p;
     vx_batch *b = e->batch;
     uint64_t n = b->count - b->off, bytes = 0;
+    uint64_t delivered = n - b->n_refused;
     for (size_t i = b->off; i < b->count; i++)
         bytes += b->events[i]->bytes;
     if (p->drained) {
-        /* close() already counted these as lost: they were not. */
-        e->dropped -= n < e->dropped ? n : e->dropped;
+        /* close() already counted these as lost: the delivered ones were not. */
+        uncount_dropped(e, delivered);
     } else {
         e->pending -= n;
         e->retained_bytes -= bytes;
+        e->dropped += b->n_refused;
     }
-    e->exported += n;
+    e->exported += delivered;
     e->backoff_ms = 0;
     e->retry_at = 0;
     swap_out(e, o);
 }
 
+/* A failed export that settled some events on its own: those are done with
+ * (exported, or dropped when refused) and leave the held batch, which keeps
+ * the others in order for the retry. Without the release array (out of
+ * memory) everything is simply retried. */
+static void settle_marked(vx_exporter *e, outcome *o)
+{
+    vx_batch *b = e->batch;
+    uint64_t delivered = b->n_delivered, refused = b->n_refused;
+    if (!delivered && !refused)
+        return;
+    if (e->p->drained) {
+        /* close() counted them all as dropped, and releases them all. */
+        uncount_dropped(e, delivered);
+        e->exported += delivered;
+        return;
+    }
+    if (!o->settled) {
+        o->n_refused = 0;
+        return;
+    }
+    size_t keep = b->off, n = 0;
+    uint64_t bytes = 0;
+    for (size_t i = b->off; i < b->count; i++) {
+        vx_event *ev = b->events[i];
+        if (i < b->marks_cap && b->marks[i]) {
+            o->settled[n++] = ev;
+            bytes += ev->bytes;
+        } else {
+            b->events[keep++] = ev;
+        }
+    }
+    b->count = keep;
+    e->pending -= n;
+    e->retained_bytes -= bytes;
+    e->exported += delivered;
+    e->dropped += refused;
+    o->release = o->settled;
+    o->n_release = n;
+    o->count -= n;
+}
+
 static void settle_failure(vx_exporter *e, outcome *o, int64_t now)
 {
+    settle_marked(e, o);
     e->failed_attempts++;
     int64_t b = e->backoff_ms ? e->backoff_ms * 2 : e->opt.retry_initial_ms;
     if (b > e->opt.retry_max_ms)
@@ -279,14 +331,21 @@ static void complete_locked(vx_exporter *e, vx_status st, outcome *o)
 {
     vx_pipeline *p = e->p;
     int64_t now = vx_now_ms();
-    o->count = e->batch->count - e->batch->off;
+    vx_batch *b = e->batch;
+    o->count = b->count - b->off;
+    o->n_refused = b->n_refused;
+    if (b->n_refused)
+        memcpy(o->refused_reason, b->refused_reason, sizeof o->refused_reason);
     if (st == VX_OK)
         settle_success(e, o);
     else
         settle_failure(e, o, now);
     snprintf(e->last_error, sizeof e->last_error, "%s",
              st == VX_OK ? "" : o->message[0] ? o->message : vx_status_name(st));
+    vx_batch_clear_marks(b);
     o->log_it = o->failed && !e->abandoned;
+    if (e->abandoned)
+        o->n_refused = 0;
     e->next_tick = now + e->opt.flush_interval_ms;
     e->phase = VX_PHASE_IDLE;
     vx_exporter_drop_over_cap(e);
@@ -297,6 +356,11 @@ static void finish_outcome(vx_exporter *e, outcome *o)
 {
     for (size_t i = 0; i < o->n_release; i++)
         vx_event_release(o->release[i]);
+    free(o->settled);
+    if (o->n_refused)
+        vx_logf(e->p->log, VX_LOG_ERROR,
+                "exporter %s: %zu event%s dropped, refused by the service: %s", e->name,
+                o->n_refused, o->n_refused == 1 ? "" : "s", o->refused_reason);
     if (o->log_it)
         vx_logf(e->p->log, VX_LOG_ERROR,
                 "exporter %s: error while exporting data (%zu events): %s; retrying in %lld ms",
@@ -312,6 +376,9 @@ static void deliver(vx_exporter *e, outcome *o)
     memset(&err, 0, sizeof err);
     vx_status st = e->ops.export_batch(e->user_data, e->batch, &err);
     memset(o, 0, sizeof *o);
+    vx_batch *b = e->batch;
+    if (st != VX_OK && (b->n_delivered || b->n_refused))
+        o->settled = malloc((b->n_delivered + b->n_refused) * sizeof(*o->settled));
     if (st != VX_OK) {
         err.message[sizeof err.message - 1] = '\0';
         snprintf(o->message, sizeof o->message, "%s%s%s", vx_status_name(st),

@@ -972,7 +972,10 @@ VX_API void vx_exporter_ack(vx_exporter *exporter, vx_batch *batch, vx_status re
 typedef struct vx_exporter_stats {
     uint64_t exported;         /* events delivered */
     uint64_t failed_attempts;  /* export calls that failed */
-    uint64_t dropped;          /* events dropped by the memory cap */
+    uint64_t dropped;          /* events given up: by the memory cap, by close, or
+                                  refused by the service as never acceptable (a
+                                  built-in exporter's event over the service's size
+                                  limit; logged with the reason) */
     uint64_t pending;          /* events waiting for this exporter now */
     uint64_t retained_bytes;   /* memory held for this exporter now */
 } vx_exporter_stats;

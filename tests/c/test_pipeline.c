@@ -1,6 +1,7 @@
 /* The pipeline: bulk and synchronous scheduling, retries with backoff, the
  * memory cap, counters, flush/close, routing, pull exporters, concurrency. */
 #include "engine.h"
+#include "events.h"
 #include "pipeline.h"
 #include "test.h"
 
@@ -830,6 +831,87 @@ static vx_status keep_all(void *ud, const vx_batch *b, vx_error *err)
     return VX_OK;
 }
 
+typedef struct log_sink {
+    pthread_mutex_t mu;
+    char text[8192];
+} log_sink;
+
+static void sink_log(void *ud, vx_log_level level, const char *message)
+{
+    log_sink *s = ud;
+    pthread_mutex_lock(&s->mu);
+    size_t n = strlen(s->text);
+    snprintf(s->text + n, sizeof s->text - n, "%d %s\n", (int)level, message);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* An exporter that settles each event on its own (as Kafka's delivery
+ * reports do): the first call delivers the even users, refuses u3 and fails;
+ * the retry must get exactly the odd users but u3, in order. */
+typedef struct settler {
+    pthread_mutex_t mu;
+    int calls;
+    char got[2][256];
+} settler;
+
+static vx_status settle_some(void *ud, const vx_batch *b, vx_error *err)
+{
+    settler *s = ud;
+    pthread_mutex_lock(&s->mu);
+    int call = s->calls++;
+    pthread_mutex_unlock(&s->mu);
+    char *out = s->got[call < 2 ? call : 1];
+    out[0] = '\0';
+    for (size_t i = 0; i < vx_batch_count(b); i++) {
+        const char *u = vx_event_user_key(vx_batch_event(b, i));
+        snprintf(out + strlen(out), 256 - strlen(out), "%s ", u);
+        int k = atoi(u + 1);
+        if (call == 0 && k % 2 == 0)
+            CHECK(vx_batch_settle(b, i, VX_SETTLE_DELIVERED, NULL));
+        else if (call == 0 && k == 3)
+            CHECK(vx_batch_settle(b, i, VX_SETTLE_REFUSED, "over the limit (9 bytes)"));
+    }
+    CHECK(!vx_batch_settle(b, vx_batch_count(b), VX_SETTLE_DELIVERED, NULL));
+    if (call == 0) {
+        snprintf(err->message, sizeof err->message, "some failed");
+        return VX_EIO;
+    }
+    return VX_OK;
+}
+
+static void test_per_event_settlement(void)
+{
+    vx_engine *e = engine();
+    log_sink sink = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    vx_engine_set_logger(e, VX_LOG_DEBUG, sink_log, &sink);
+    settler st = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.flush_interval_ms = 3600000;
+    o.retry_initial_ms = 1;
+    vx_exporter *x = NULL;
+    vx_exporter_ops ops = {settle_some, NULL};
+    CHECK_INT(vx_engine_add_exporter(e, &o, &ops, &st, &x), VX_OK);
+    for (int i = 0; i < 8; i++)
+        record_user(e, i);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK_INT(st.calls, 2);
+    CHECK_STR(st.got[0], "u0 u1 u2 u3 u4 u5 u6 u7 ");
+    CHECK_STR(st.got[1], "u1 u5 u7 ");
+    vx_exporter_stats s;
+    stats(x, &s);
+    CHECK_INT(s.exported, 7);
+    CHECK_INT(s.dropped, 1);
+    CHECK_INT(s.failed_attempts, 1);
+    CHECK_INT(s.pending, 0);
+    CHECK_INT(s.retained_bytes, 0);
+    pthread_mutex_lock(&sink.mu);
+    CHECK(strstr(sink.text, "1 event dropped, refused by the service: over the limit (9 bytes)"));
+    CHECK(strstr(sink.text, "error while exporting data (3 events): ") && strstr(sink.text, "some failed"));
+    pthread_mutex_unlock(&sink.mu);
+    vx_engine_free(e);
+}
+
 static void test_events_from_evaluations(void)
 {
     vx_engine *e = engine();
@@ -892,5 +974,6 @@ int main(void)
     RUN(test_pull_loop);
     RUN(test_pull_protocol);
     RUN(test_events_from_evaluations);
+    RUN(test_per_event_settlement);
     TEST_MAIN_END();
 }
