@@ -42,5 +42,7 @@ bool vx_file_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, voi
 bool vx_log_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_webhook_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_kinesis_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_sqs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 
 #endif

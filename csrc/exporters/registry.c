@@ -13,6 +13,8 @@ static const vx_exporter_kind kinds[] = {
     {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false},
     {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false},
     {"s3", true, vx_s3_exporter_make, "s3", "bucket", "path", false},
+    {"kinesis", false, vx_kinesis_exporter_make, "kinesis", "streamName", NULL, false},
+    {"sqs", false, vx_sqs_exporter_make, "sqs", "queueName", NULL, false},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
