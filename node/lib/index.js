@@ -918,6 +918,8 @@ const vexil = {
   LogExporter: builtins.LogExporter,
   WebhookExporter: builtins.WebhookExporter,
   S3Exporter: builtins.S3Exporter,
+  KinesisExporter: builtins.KinesisExporter,
+  SQSExporter: builtins.SQSExporter,
   FileRetriever: builtins.FileRetriever,
   HttpRetriever: builtins.HttpRetriever,
   S3Retriever: builtins.S3Retriever,

@@ -8,7 +8,8 @@ const vexil = require('./index.js');
 
 export const {
   Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, FileRetriever, HttpRetriever,
-  WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, S3Exporter, S3Retriever, version,
+  WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, S3Exporter, S3Retriever, KinesisExporter, SQSExporter,
+  version,
 } = vexil;
 export { VexilProvider } from './provider.js';
 export default vexil;
