@@ -52,7 +52,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # fork() from a multithreaded process is outside what TSan supports.
 TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 fuzz clean conformance test-conformance
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-aws-streams fuzz clean conformance test-conformance
 
 all: lib cli
 
@@ -145,7 +145,7 @@ bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node bench-s3
+bench: deps bench-c bench-python bench-node bench-s3 bench-aws-streams
 
 # S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
 # (bench/peers/goff_s3, built against the GOFF module from the Go module
@@ -161,6 +161,18 @@ $(BUILD)/bench/goff_s3: bench/peers/goff_s3/main.go bench/peers/go.mod bench/pee
 
 bench-s3: $(BUILD)/bench/bench_s3 $(BUILD)/bench/goff_s3 $(PYVENV)/bin/python
 	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_s3.py
+
+# Kinesis and SQS exporters side by side on one moto: vexil's and GOFF
+# v1.52.1's kinesisexporter and sqsexporter; then evaluation latency with
+# each exporter busy, next to a bulk no-op exporter.
+$(BUILD)/bench/goff_%: bench/peers/goff_%/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "the GOFF peers need Go"; exit 1; }
+	@mkdir -p $(dir $@)
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_$*
+
+bench-aws-streams: $(BUILD)/bench/bench_aws_streams $(BUILD)/bench/goff_kinesis $(BUILD)/bench/goff_sqs $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q boto3
+	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_aws_streams.py
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS with a corpus under out/.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
