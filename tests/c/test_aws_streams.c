@@ -805,6 +805,20 @@ static void test_sqs_queue_resolution(void)
     CHECK(strstr(q->auth, "loopback-secret") == NULL);
     httpd_unlock(&h);
     vx_engine_free(e);
+
+    /* A queue URL of a local server, no endpoint: the URL's host is it. */
+    e = engine_new(NULL);
+    snprintf(keys, sizeof keys,
+             "{\"queueUrl\":\"http://127.0.0.1:%d/000000000000/local\",\"region\":\"us-east-1\","
+             "\"accessKeyId\":\"AKIDLOOPBACK\",\"secretAccessKey\":\"loopback-secret\"}", h.port);
+    CHECK_INT(add(e, "sqs", keys, &err), VX_OK);
+    eval_users(e, "u", 8, 9);
+    CHECK_INT(vx_engine_flush(e, 10000), VX_OK);
+    httpd_lock(&h);
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/000000000000/local", h.port);
+    CHECK_STR(q->queue_url, want);
+    httpd_unlock(&h);
+    vx_engine_free(e);
     httpd_stop(&h);
     fake_sqs_free(q);
 }
