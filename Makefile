@@ -37,7 +37,7 @@ REL_CFLAGS := $(BASE_CFLAGS) -O2 -g
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=thread
-LIBS := -lcjson -lyaml -lcurl -lcrypto -lsnappy -lz -lzstd -pthread -lm
+LIBS := -lcjson -lyaml -lcurl -lcrypto -lsnappy -lz -lzstd -lrdkafka -pthread -lm
 
 # Every .c under csrc/ but the command's own: new subsystem folders are picked up.
 LIB_SRC := $(sort $(shell find csrc -name '*.c' -not -path 'csrc/cli/*'))
@@ -49,10 +49,11 @@ HEADERS := $(sort $(shell find csrc -name '*.h'))
 
 C_TESTS := $(sort $(wildcard tests/c/test_*.c))
 C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
-# fork() from a multithreaded process is outside what TSan supports.
-TSAN_TEST_BINS := $(filter-out %/test_fork,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
+# fork() from a multithreaded process is outside what TSan supports, and so
+# are librdkafka's threads (C11 thrd_create, which TSan does not intercept).
+TSAN_TEST_BINS := $(filter-out %/test_fork %/test_kafka,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-aws-streams fuzz clean conformance test-conformance
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob bench-aws-streams
 
 all: lib cli
 
@@ -78,7 +79,7 @@ $(BUILD)/libvexil-tsan.a: $(TSAN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h $(BUILD)/libvexil-tsan.a
+$(BUILD)/tests-tsan/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h tests/c/google_token.h $(BUILD)/libvexil-tsan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TSAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-tsan.a $(LIBS)
 
@@ -105,7 +106,7 @@ $(BUILD)/vexil: $(CLI_SRC) $(BUILD)/libvexil.a
 $(BUILD)/vexil-asan: $(CLI_SRC) $(BUILD)/libvexil-asan.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $(CLI_SRC) $(BUILD)/libvexil-asan.a $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h $(BUILD)/libvexil-asan.a
+$(BUILD)/tests/%: tests/c/%.c tests/c/test.h tests/c/httpd.h tests/c/servers.h tests/c/google_token.h $(BUILD)/libvexil-asan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvexil-asan.a $(LIBS)
 
@@ -145,7 +146,7 @@ bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node bench-s3 bench-aws-streams
+bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs bench-kafka bench-azblob bench-aws-streams
 
 # S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
 # (bench/peers/goff_s3, built against the GOFF module from the Go module
@@ -161,6 +162,36 @@ $(BUILD)/bench/goff_s3: bench/peers/goff_s3/main.go bench/peers/go.mod bench/pee
 
 bench-s3: $(BUILD)/bench/bench_s3 $(BUILD)/bench/goff_s3 $(PYVENV)/bin/python
 	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_s3.py
+
+# The OpenTelemetry exporter next to GOFF v1.52.1's (bench/peers/goff_otel,
+# with the TracerProvider its relay proxy installs) on one local collector.
+$(BUILD)/bench/goff_otel: bench/peers/goff_otel/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "bench-otel needs Go"; exit 1; }
+	@mkdir -p $(dir $@)
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_otel
+
+bench-otel: $(BUILD)/bench/bench_otel $(BUILD)/bench/goff_otel $(PYVENV)/bin/python
+	$(PYVENV)/bin/python bench/bench_otel.py
+
+# Cloud exporters next to GOFF's own on the same local server (bench/peers,
+# built with the Go toolchain; the server from tests/servers).
+bench-gcs: $(BUILD)/bench/bench_gcs $(PYVENV)/bin/python
+	$(PYVENV)/bin/python bench/bench_gcs.py
+
+# The Kafka exporter next to librdkafka alone and GOFF v1.52.1's kafkaexporter
+# (bench/peers/goff_kafka) on one real broker (tests/servers/kafka_broker.py: Java).
+$(BUILD)/bench/goff_kafka: bench/peers/goff_kafka/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "bench-kafka needs Go"; exit 1; }
+	@mkdir -p $(dir $@)
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_kafka
+
+bench-kafka: $(BUILD)/bench/bench_kafka $(BUILD)/bench/goff_kafka
+	$(PYTHON) bench/bench_kafka.py
+
+# The Azure Blob exporter next to GOFF's on one Azurite (bench/peers/goff_azblob).
+bench-azblob: $(BUILD)/bench/bench_azblob $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q azure-storage-blob
+	$(PYVENV)/bin/python bench/bench_azblob.py
 
 # Kinesis and SQS exporters side by side on one moto: vexil's and GOFF
 # v1.52.1's kinesisexporter and sqsexporter; then evaluation latency with
@@ -279,7 +310,9 @@ test-readme: dist
 	VEXIL_DIST=$(abspath $(DIST)) $(USER_PYTEST) tests/user/test_readme.py
 
 # The demo: the same flag file evaluated from C, Python and JavaScript, with
-# events exported by C, Python and JS exporters.
+# events exported by C, Python and JS exporters; then one evaluation through
+# a GOFF configuration file (file retriever, file and log exporters, a
+# webhook notifier to a local listener).
 DEMO_OUT := $(BUILD)/demo
 
 $(BUILD)/demo-c: examples/c/demo.c $(BUILD)/libvexil.a
@@ -299,6 +332,8 @@ demo: deps all $(BUILD)/demo-c $(PYVENV)/bin/python
 	@echo "== JavaScript"
 	$(MAKE) --no-print-directory node-build
 	node examples/node/demo.js examples/flags.yaml $(DEMO_OUT)/events-js
+	@echo "== a GOFF configuration file (examples/goff-proxy.yaml)"
+	$(PYVENV)/bin/python examples/config_file_demo.py $(BUILD)/vexil
 	@echo "== events written"
 	@find $(DEMO_OUT) -type f | sort
 

@@ -72,7 +72,7 @@ setup(
             extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden", "-pthread",
                                 "-Wall", "-Wno-unused-parameter"],
             extra_link_args=["-pthread"],
-            libraries=["cjson", "yaml", "curl", "crypto", "snappy", "z", "zstd", "m"],
+            libraries=["cjson", "yaml", "curl", "crypto", "snappy", "z", "zstd", "rdkafka", "m"],
         )
     ],
     cmdclass={"build_ext": ParallelBuildExt},

@@ -135,6 +135,40 @@ async function eventRate(distinctUsers, n = QUICK ? 200000 : 1000000) {
   return { rate: n / secs, recordNs };
 }
 
+// ---- Evaluation with an exporter registered -----------------------------------------
+
+// The same evaluations on engines without an exporter, with a JavaScript one
+// and with the file exporter (to /dev/null), in alternating rounds. The file
+// exporter drains on a core thread while the evaluations run; a JavaScript
+// exporter can only run when the event loop does, so each round is followed
+// (untimed) by a flush that delivers what it recorded.
+async function exporterNs(flag) {
+  const opts = { maxEvents: 10000, flushInterval: 50 };
+  const withJs = new vexil.Engine(GOFF_FLAGS, { logger: false });
+  withJs.addExporter(() => {}, opts);
+  const withFile = new vexil.Engine(GOFF_FLAGS, { logger: false });
+  withFile.addExporter(vexil.FileExporter({ outputDir: '/dev', filename: 'null' }), opts);
+  const engines = [engine, withJs, withFile];
+  const list = [];
+  for (const e of engines) {
+    list.push((n) => { let t = 0; for (let i = 0; i < n; i++) if (e.boolValue(flag, false, fresh(i))) t++; return t; });
+    list.push((n) => { let t = 0; for (let i = 0; i < n; i++) if (e.boolValue(flag, false, vexilContexts[i % USERS])) t++; return t; });
+  }
+  const times = list.map(() => []);
+  list.forEach((fn) => fn(ITERS / 5));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < list.length; k++) {
+      const t0 = process.hrtime.bigint();
+      list[k](ITERS);
+      times[k].push(Number(process.hrtime.bigint() - t0) / ITERS);
+      await withJs.flush(60000);
+    }
+  }
+  await withJs.close();
+  await withFile.close();
+  return times.map(median);
+}
+
 // ---- Through the OpenFeature SDK ---------------------------------------------------
 
 // The provider's resolveBooleanEvaluation() called directly (what the SDK
@@ -220,6 +254,17 @@ async function main() {
     console.log(`| SDK client | ${of.viaSdk.map((x) => x.toFixed(0)).join(' | ')} |`);
     console.log(`| SDK client, a no-op provider instead | ${CASES.map(() => of.sdkOnly.toFixed(0)).join(' | ')} |\n`);
   }
+
+  console.log('Evaluation with an exporter registered (ns per evaluation, median of alternating rounds;');
+  console.log('in parentheses: against the same evaluation without an exporter):\n');
+  console.log('| flag | fresh object | reused `Context` | fresh, JS exporter | `Context`, JS exporter | fresh, file exporter | `Context`, file exporter |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [flag, label] of CASES) {
+    const ns = await exporterNs(flag);
+    const cells = ns.map((x, k) => (k < 2 ? x.toFixed(0) : `${x.toFixed(0)} (${(x / ns[k % 2]).toFixed(2)}x)`));
+    console.log(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  console.log('');
 
   await eventRate(10); // warm-up: the first million events also pays for growing the heap
   const few = await eventRate(10);

@@ -49,6 +49,9 @@ FLAGD_FLAGS = {"flags": {
               "targeting": {"fractional": [["A", 50], ["B", 50]]}},
 }}
 CASES = ["static", "rule", "split"]
+NO_EXPORTER_ROW = "vexil Engine.bool_value, dict context"
+EXPORTER_ROWS = ["vexil Engine.bool_value, dict context, Python exporter registered",
+                 "vexil Engine.bool_value, dict context, file exporter registered"]
 USERS = 1000
 
 
@@ -153,6 +156,15 @@ def bench_vexil(n: int, keep: list[Any]) -> list[Entry]:
         check(label, engine.bool_value, ctxs, lambda v: v)
         out += entries_for(label, engine.bool_value, ctxs, n)
     out += entries_for("vexil Engine.bool_details, dict context", engine.bool_details, dicts, n)
+    # The same evaluations on engines with an exporter registered, draining
+    # while they run: a Python callable (on the package's thread, taking the
+    # GIL to build its dicts) and the file exporter (the core's thread).
+    for label, exporter in ((EXPORTER_ROWS[0], lambda events: None),
+                            (EXPORTER_ROWS[1], vexil.FileExporter("/dev", filename="null"))):
+        with_exporter = vexil.Engine(GOFF_FLAGS)
+        with_exporter.add_exporter(exporter, max_events=10_000, flush_interval=0.05)
+        keep.append(with_exporter)
+        out += entries_for(label, with_exporter.bool_value, dicts, n)
     try:
         from vexil.openfeature import VexilProvider
     except ImportError:
@@ -249,7 +261,22 @@ def bench_events(total: int) -> dict[str, float]:
 
 # ---- report ---------------------------------------------------------------------------
 
+def exporter_table(results: dict[str, dict[str, float]]) -> str:
+    """Evaluation without and with an exporter registered, and the ratio."""
+    base = results[NO_EXPORTER_ROW]
+    lines = ["| vexil `bool_value`, dict context | " + " | ".join(f"{c} ns/eval" for c in CASES)
+             + " |", "|---|" + "---:|" * len(CASES),
+             "| no exporter | " + " | ".join(f"{base[c]:,.0f}" for c in CASES) + " |"]
+    for name in EXPORTER_ROWS:
+        row = results[name]
+        what = name.split(", ")[-1]
+        lines.append(f"| {what} | " + " | ".join(f"{row[c]:,.0f} ({row[c] / base[c]:.2f}x)"
+                                               for c in CASES) + " |")
+    return "\n".join(lines)
+
+
 def table(results: dict[str, dict[str, float]]) -> str:
+    results = {k: v for k, v in results.items() if k not in EXPORTER_ROWS}
     fastest_peer = {c: min((v[c] for k, v in results.items() if not k.startswith("vexil")),
                            default=None) for c in CASES}
     lines = ["| engine | " + " | ".join(f"{c} ns/eval (evals/s)" for c in CASES) + " |",
@@ -301,6 +328,8 @@ def main() -> None:
           f"Nx = fastest peer's time / vexil's")
     print()
     print(table(results))
+    print()
+    print(exporter_table(results))
     print()
     print("| events | value |\n|---|---|")
     for k, v in ev.items():

@@ -5,8 +5,8 @@
 /* vx_key_hash of the injected names (checked by tests/c/test_value.c). */
 #define H_KEY 0x6815c86cu
 #define H_TARGETING_KEY 0x5f45f93fu
-#define H_ANONYMOUS 0x72d9da2eu
-#define H_GOFF 0xae3d6b41u
+#define H_ANONYMOUS VX_H_ANONYMOUS
+#define H_GOFF VX_H_GOFF
 
 #define UNREAD 0xff
 

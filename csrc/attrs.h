@@ -34,6 +34,20 @@ static inline const vx_value *vx_attrs_key(vx_attrs *a)
     }
     return &a->key;
 }
+/* vx_key_hash of the names the event path reads. */
+#define VX_H_ANONYMOUS 0x72d9da2eu
+#define VX_H_GOFF 0xae3d6b41u
+
+/* True when no layer can hold the top-level key of this hash: no enrichment,
+ * no lazy source to ask, and no member of the context whose key shares its
+ * bit. Lets the event path skip lookups that would miss. */
+static inline bool vx_attrs_surely_absent(const vx_attrs *a, uint32_t hash)
+{
+    const vx_context *c = a->ctx;
+    return !a->enrichment &&
+           (!c || (!c->has_source && !((c->key_bits >> (hash & 63)) & 1)));
+}
+
 /* attributes.anonymous == true, looked up once per evaluation. */
 bool vx_attrs_anonymous(vx_attrs *a);
 /* The context's own `gofeatureflag` attribute (before enrichment), looked up

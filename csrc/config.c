@@ -3,6 +3,7 @@
 #include "flag.h"
 
 #include "json.h"
+#include "toml_doc.h"
 #include "yaml_doc.h"
 
 #include <errno.h>
@@ -190,12 +191,14 @@ static vx_status parse_doc(vx_doc *doc, const char *data, size_t len, vx_format 
 {
     if (format == VX_FORMAT_JSON)
         return vx_json_parse(doc, data, len, VX_JSON_PLAIN, err);
+    if (format == VX_FORMAT_TOML)
+        return vx_toml_parse(doc, data, len, err);
     return vx_yaml_parse(doc, data, len, err);
 }
 
 static vx_status check_source(const vx_config_source *s, vx_error *err)
 {
-    if ((!s->data && s->len) || s->format < VX_FORMAT_AUTO || s->format > VX_FORMAT_YAML) {
+    if ((!s->data && s->len) || s->format < VX_FORMAT_AUTO || s->format > VX_FORMAT_TOML) {
         set_err(err, VX_EINVAL, "%s", "invalid argument");
         return VX_EINVAL;
     }
@@ -358,6 +361,8 @@ vx_format vx_format_for_path(const char *path)
     if (ends_with(path, ".yaml") || ends_with(path, ".yml") || ends_with(path, ".YAML") ||
         ends_with(path, ".YML"))
         return VX_FORMAT_YAML;
+    if (ends_with(path, ".toml") || ends_with(path, ".TOML"))
+        return VX_FORMAT_TOML;
     return VX_FORMAT_AUTO;
 }
 

@@ -86,7 +86,7 @@ struct vx_engine {
     _Atomic(vx_snapshot *) current;
     vx_snap_pool *pool;
     pthread_mutex_t write_lock;  /* publishers and settings */
-    vx_logger log;
+    vx_logger *log;              /* shared: see vx_logger_new */
     vx_pipeline *pipeline;
     vx_hub *hub;                 /* change notifications */
     vx_live *live;               /* retrievers and polling */
@@ -280,7 +280,7 @@ static vx_status republish(vx_engine *e, vx_config *config, bool use_env)
 static vx_notification *changes(vx_engine *e, const vx_config *old, const vx_config *neu)
 {
     bool listening = vx_hub_listening(e->hub);
-    if (old == neu || (!listening && !vx_logger_enabled(&e->log, VX_LOG_INFO)))
+    if (old == neu || (!listening && !vx_logger_enabled(e->log, VX_LOG_INFO)))
         return NULL;
     return vx_diff_configs(old, neu, listening);
 }
@@ -300,7 +300,7 @@ static vx_status publish_config(vx_engine *e, vx_config *config, bool use_env, b
     }
     pthread_mutex_unlock(&e->write_lock);
     vx_config_free(old);
-    vx_diff_log(&e->log, n);
+    vx_diff_log(e->log, n);
     vx_notification_free(n);
     return st;
 }
@@ -331,14 +331,14 @@ vx_status vx_engine_new(vx_engine **out)
     }
     atomic_init(&e->pool->refs, 1);
     atomic_init(&e->pool->free, NULL);
-    vx_logger_init(&e->log);
+    e->log = vx_logger_new();
     pthread_mutex_init(&e->write_lock, NULL);
     e->env = vx_env_cache_new();
     vx_snapshot *s = snapshot_new(e, NULL, false);
-    e->pipeline = vx_pipeline_new(&e->log);
-    e->hub = vx_hub_new(e, &e->log);
+    e->pipeline = vx_pipeline_new(e->log);
+    e->hub = vx_hub_new(e, e->log);
     e->live = vx_live_new(e);
-    if (!e->env || !s || !e->pipeline || !e->hub || !e->live) {
+    if (!e->log || !e->env || !s || !e->pipeline || !e->hub || !e->live) {
         if (s)
             vx_ref_release(&s->ref);
         pool_unref(e->pool);
@@ -347,7 +347,7 @@ vx_status vx_engine_new(vx_engine **out)
         vx_pipeline_free(e->pipeline);
         vx_env_cache_free(e->env);
         pthread_mutex_destroy(&e->write_lock);
-        vx_logger_destroy(&e->log);
+        vx_logger_unref(e->log);
         free(e);
         return VX_ENOMEM;
     }
@@ -373,7 +373,9 @@ void vx_engine_free(vx_engine *engine)
     vx_doc_free(engine->enrichment);
     free(engine->environment);
     pthread_mutex_destroy(&engine->write_lock);
-    vx_logger_destroy(&engine->log);
+    /* Threads close() abandoned may still log: into the void from now on. */
+    vx_logger_set(engine->log, VX_LOG_OFF, NULL, NULL);
+    vx_logger_unref(engine->log);
     free(engine);
 }
 
@@ -408,7 +410,7 @@ void vx_engine_set_logger(vx_engine *engine, vx_log_level min_level, vx_log_fn f
                           void *user_data)
 {
     if (engine)
-        vx_logger_set(&engine->log, min_level, fn, user_data);
+        vx_logger_set(engine->log, min_level, fn, user_data);
 }
 
 vx_pipeline *vx_engine_pipeline(vx_engine *e)
@@ -418,7 +420,7 @@ vx_pipeline *vx_engine_pipeline(vx_engine *e)
 
 vx_logger *vx_engine_logger(vx_engine *e)
 {
-    return e ? &e->log : NULL;
+    return e ? e->log : NULL;
 }
 
 vx_hub *vx_engine_hub(vx_engine *e)
@@ -463,7 +465,7 @@ void vx_engine_atfork_child(vx_engine *e)
     atomic_store(&e->resume, true);
     vx_env_cache_atfork_child(e->env);
     pthread_mutex_unlock(&e->write_lock);
-    vx_logger_after_fork_child(&e->log);
+    vx_logger_after_fork_child(e->log);
 }
 
 /* ---- Loading -------------------------------------------------------------- */
@@ -471,7 +473,7 @@ void vx_engine_atfork_child(vx_engine *e)
 static void log_invalid(vx_engine *e, const vx_config *c)
 {
     for (size_t i = 0; i < c->ninvalid; i++)
-        vx_logf(&e->log, VX_LOG_WARN, "invalid configuration for flag %s: %s%s%s%s",
+        vx_logf(e->log, VX_LOG_WARN, "invalid configuration for flag %s: %s%s%s%s",
                 c->invalid[i].key, c->invalid[i].reason, c->invalid[i].detail ? " (" : "",
                 c->invalid[i].detail ? c->invalid[i].detail : "", c->invalid[i].detail ? ")" : "");
 }
@@ -484,12 +486,12 @@ static void log_invalid(vx_engine *e, const vx_config *c)
 static vx_status load_failed(vx_engine *e, vx_status st, const vx_error *err)
 {
     if (err->line > 0)
-        vx_logf(&e->log, VX_LOG_DEBUG,
+        vx_logf(e->log, VX_LOG_DEBUG,
                 "failed to load the flag configuration (keeping the last good one): %s "
                 "(line %d, column %d)",
                 err->message, err->line, err->column);
     else
-        vx_logf(&e->log, VX_LOG_DEBUG,
+        vx_logf(e->log, VX_LOG_DEBUG,
                 "failed to load the flag configuration (keeping the last good one): %s",
                 err->message);
     return st;
@@ -621,16 +623,20 @@ vx_status vx_engine_set_enrichment(vx_engine *engine, const vx_value *enrichment
 
 /* ---- Evaluation ----------------------------------------------------------- */
 
-static void record_event(vx_engine *e, const char *key, vx_result *r, vx_attrs *attrs)
+static void record_event(vx_engine *e, const char *key, const vx_flag *f, vx_result *r,
+                         vx_attrs *attrs)
 {
     if (!r->track_events || !vx_pipeline_active(e->pipeline, VX_EVENT_FEATURE))
         return;
     vx_feature_record rec = {
         .flag_key = key,
+        .flag_key_len = f ? f->key_len : 0, /* f was found under this key */
         .variation = r->variant,
         .value = r->value,
         .failed = r->error_code != VX_ERRC_NONE,
         .version = r->version,
+        .reason = (uint8_t)r->reason,
+        .error_code = (uint8_t)r->error_code,
     };
     vx_pipeline_record_feature(e->pipeline, &rec, attrs);
 }
@@ -668,11 +674,11 @@ void vx_engine_eval_in(vx_engine *e, vx_snapshot *s, const char *key, const vx_f
             vx_pipeline_active(e->pipeline, VX_EVENT_FEATURE))
             vx_attrs_key(&attrs); /* (bucketing reads it first anyway) */
         vx_eval_out ev;
-        vx_flag_evaluate(f, &attrs, &e->log, &ev);
+        vx_flag_evaluate(f, &attrs, e->log, &ev);
         vx_result_flag rf = {f->key, f->metadata, f->version, f->track_events};
         vx_result_fill(out, &ev, type, def, &rf);
     }
-    record_event(e, key, out, &attrs);
+    record_event(e, key, s->use_env ? NULL : f, out, &attrs);
 }
 
 void vx_engine_eval_pinned(vx_engine *e, const char *key, vx_type type, vx_context *ctx,

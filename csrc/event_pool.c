@@ -1,83 +1,121 @@
-/* Recycled memory for small events. The evaluating threads allocate events
- * and the exporter threads free them; through malloc that is a cross-thread
- * free per event, which serialises both sides on the allocator's arena lock.
- * Here each thread keeps a private stack of fixed-size blocks, and blocks
- * move between threads through a global stack in chunks, one lock per chunk.
- * Under AddressSanitizer blocks go straight to malloc/free so that
- * use-after-free stays detectable. */
+/* Event memory. Each recording thread carves its events out of a slab of its
+ * own by moving a pointer: no lock, no atomic operation and no cache line
+ * taken from another core per event, and consecutive events sit next to each
+ * other in memory. A slab counts its live events; the thread that frees the
+ * last one (usually an exporter thread) returns the slab to a small global
+ * stack, from which recording threads take their next slab, one lock per slab.
+ *
+ * The count starts at a bias that the owning thread settles when it moves on
+ * to another slab (or exits): it then subtracts the bias less the events it
+ * carved, so it needs no atomic add per event and the count cannot reach zero
+ * while the slab is still being carved.
+ *
+ * Under AddressSanitizer every event is its own malloc, so that use-after-free
+ * stays detectable. */
 #include "events.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
 #if defined(__SANITIZE_ADDRESS__)
-#define VX_POOL_ENABLED 0
+#define VX_SLABS 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define VX_POOL_ENABLED 0
+#define VX_SLABS 0
 #endif
 #endif
-#ifndef VX_POOL_ENABLED
-#define VX_POOL_ENABLED 1
+#ifndef VX_SLABS
+#define VX_SLABS 1
 #endif
 
-#define TL_MAX 512         /* a thread keeps at most this many */
-#define MOVE 256           /* blocks moved per lock */
-#define GLOBAL_MAX 65536   /* 16 MiB parked at most */
+#define SLAB_SIZE VX_SLAB_SIZE
+#define SLAB_HEAD 64                 /* the header's cache line */
+#define SLAB_BIAS (1u << 30)
+#define BIG (SLAB_SIZE / 16)         /* larger events are malloc'd alone */
+#define PARKED_MAX 64                /* 2 MiB of free slabs parked at most */
+#define KEEP 3                       /* a thread's retired slabs it may carve again */
 
-typedef struct block {
-    struct block *next;
-} block;
+struct vx_slab {
+    _Atomic uint32_t live;
+    struct vx_slab *next;            /* in the free stack */
+};
 
-typedef struct tl_pool {
-    block *head;
-    unsigned n;
+typedef struct tl_slab {
+    vx_slab *cur;
+    char *pos, *end;
+    uint32_t carved;
     bool registered;
-} tl_pool;
+    /* Retired slabs this thread still holds (one count each): once all they
+     * gave out is freed, the thread carves them again. Its own slabs come
+     * back with their lines at most read by other threads, where a slab
+     * another thread wrote (the stack's) has them dirty in that thread's
+     * cache, and every store into it would wait for them. */
+    vx_slab *kept[KEEP];
+    unsigned n_kept;
+} tl_slab;
 
-static _Thread_local tl_pool tl;
+static _Thread_local tl_slab tl;
+
+/* PREFETCHW takes the line for writing (no second request when the store
+ * comes); processors without it decode it as a NOP. The portable builtin
+ * only reads on baseline x86-64. */
+static inline void prefetch_for_write(const void *p)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1, 3);
+#endif
+}
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static block *g_head;
-static size_t g_n;
+static vx_slab *g_free;
+static size_t g_parked;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 
-/* Moves up to `count` blocks from the thread's stack to the global one; what
- * the global stack has no room for is freed. */
-static void spill(tl_pool *t, unsigned count)
+static void slab_recycle(vx_slab *s)
 {
-    block *chain = NULL, *last = NULL;
-    unsigned moved = 0;
     pthread_mutex_lock(&g_mu);
-    while (t->head && moved < count && g_n + moved < GLOBAL_MAX) {
-        block *b = t->head;
-        t->head = b->next;
-        b->next = chain;
-        if (!chain)
-            last = b;
-        chain = b;
-        moved++;
-    }
-    if (chain) {
-        last->next = g_head;
-        g_head = chain;
-        g_n += moved;
+    if (g_parked < PARKED_MAX) {
+        s->next = g_free;
+        g_free = s;
+        g_parked++;
+        s = NULL;
     }
     pthread_mutex_unlock(&g_mu);
-    t->n -= moved;
-    while (count > moved && t->head) {
-        block *b = t->head;
-        t->head = b->next;
-        free(b);
-        t->n--;
-        count--;
-    }
+    free(s);
+}
+
+static void slab_drop(vx_slab *s, uint32_t n)
+{
+    if (s && n && atomic_fetch_sub_explicit(&s->live, n, memory_order_acq_rel) == n)
+        slab_recycle(s);
+}
+
+void vx_slab_drop(vx_slab *s, uint32_t n)
+{
+    slab_drop(s, n);
+}
+
+/* The owner lets go of its slab: what is carved keeps it alive, and `hold`
+ * keeps one count of the owner's. */
+static void slab_retire(tl_slab *t, bool hold)
+{
+    if (!t->cur)
+        return;
+    slab_drop(t->cur, SLAB_BIAS - t->carved - (hold ? 1 : 0));
+    t->cur = NULL;
+    t->pos = t->end = NULL;
 }
 
 static void on_thread_exit(void *arg)
 {
-    tl_pool *t = arg;
-    spill(t, t->n);
+    tl_slab *t = arg;
+    slab_retire(t, false);
+    for (unsigned i = 0; i < t->n_kept; i++)
+        slab_drop(t->kept[i], 1);
+    t->n_kept = 0;
+    t->registered = false; /* a later destructor that records registers again */
 }
 
 static void make_key(void)
@@ -85,57 +123,130 @@ static void make_key(void)
     pthread_key_create(&key, on_thread_exit);
 }
 
-static void refill(tl_pool *t)
+/* A kept slab whose blocks are all free (only the hold left), taken off the
+ * list; NULL when none is. */
+static vx_slab *reuse_kept(tl_slab *t)
+{
+    for (unsigned i = 0; i < t->n_kept; i++) {
+        vx_slab *s = t->kept[i];
+        uint32_t one = 1;
+        if (atomic_compare_exchange_strong_explicit(&s->live, &one, SLAB_BIAS,
+                                                    memory_order_acquire, memory_order_relaxed)) {
+            t->kept[i] = t->kept[--t->n_kept];
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static void keep(tl_slab *t, vx_slab *s)
+{
+    if (t->n_kept == KEEP) {
+        slab_drop(t->kept[0], 1); /* the oldest goes back to the stack when free */
+        t->kept[0] = t->kept[--t->n_kept];
+    }
+    t->kept[t->n_kept++] = s;
+}
+
+/* Out of line: the carving path stays a handful of instructions. */
+__attribute__((noinline)) static bool slab_next(tl_slab *t)
 {
     if (!t->registered) {
         pthread_once(&key_once, make_key);
         pthread_setspecific(key, t);
         t->registered = true;
     }
-    pthread_mutex_lock(&g_mu);
-    while (g_head && t->n < MOVE) {
-        block *b = g_head;
-        g_head = b->next;
-        g_n--;
-        b->next = t->head;
-        t->head = b;
-        t->n++;
+    vx_slab *s = reuse_kept(t);
+    if (t->cur) {
+        vx_slab *old = t->cur;
+        slab_retire(t, true);
+        keep(t, old);
     }
-    pthread_mutex_unlock(&g_mu);
+    if (!s) {
+        pthread_mutex_lock(&g_mu);
+        if ((s = g_free)) {
+            g_free = s->next;
+            g_parked--;
+        }
+        pthread_mutex_unlock(&g_mu);
+        if (!s && !(s = aligned_alloc(SLAB_SIZE, SLAB_SIZE)))
+            return false;
+        atomic_init(&s->live, SLAB_BIAS);
+    }
+    t->cur = s;
+    t->pos = (char *)s + SLAB_HEAD;
+    t->end = (char *)s + SLAB_SIZE;
+    t->carved = 0;
+    return true;
 }
 
-void *vx_event_block_get(size_t size)
+void *vx_event_mem_get(size_t size, vx_slab **slab)
 {
-    if (!VX_POOL_ENABLED || size > VX_EVENT_BLOCK)
+    *slab = NULL;
+    size = (size + 7) & ~(size_t)7;
+    if (!VX_SLABS || size > BIG)
         return malloc(size);
-    tl_pool *t = &tl;
-    if (!t->head)
-        refill(t);
-    block *b = t->head;
-    if (!b)
-        return malloc(VX_EVENT_BLOCK);
-    t->head = b->next;
-    t->n--;
-    return b;
+    tl_slab *t = &tl;
+    if ((size_t)(t->end - t->pos) < size && !slab_next(t))
+        return malloc(size);
+    void *p = t->pos;
+    t->pos += size;
+    /* The lines ahead were last read by an exporter thread: ask for them now,
+     * so that the stores of the events after this one do not wait for it. */
+    prefetch_for_write(t->pos + 512);
+    t->carved++;
+    *slab = t->cur;
+    return p;
 }
 
-void vx_event_block_put(void *p, size_t size)
+void vx_event_mem_put(void *mem, vx_slab *slab)
 {
-    if (!VX_POOL_ENABLED || size > VX_EVENT_BLOCK) {
-        free(p);
-        return;
+    if (slab)
+        slab_drop(slab, 1);
+    else
+        free(mem);
+}
+
+void vx_event_free(vx_event *ev)
+{
+    if (ev)
+        vx_event_mem_put(ev, ev->slab);
+}
+
+/* A carved event's references are counted in its slab, with the slab's own
+ * count: one reference comes with the event, the others are added here. So
+ * an exporter thread writes nothing into the events it releases (their cache
+ * lines stay clean for the thread that carves the slab again). */
+void vx_event_set_refs(vx_event *ev, unsigned refs)
+{
+    if (refs == 0)
+        vx_event_free(ev);
+    else if (!ev->slab)
+        atomic_store_explicit(&ev->refs, refs, memory_order_relaxed);
+    else if (refs > 1)
+        atomic_fetch_add_explicit(&ev->slab->live, refs - 1, memory_order_relaxed);
+}
+
+/* Consecutive events mostly share a slab: one atomic operation per run. */
+void vx_events_release(vx_event *const *evs, size_t n)
+{
+    vx_slab *run = NULL;
+    uint32_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        vx_event *ev = evs[i];
+        if (!ev->slab) {
+            if (atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) == 1)
+                free(ev);
+            continue;
+        }
+        if (ev->slab != run) {
+            slab_drop(run, k);
+            run = ev->slab;
+            k = 0;
+        }
+        k++;
     }
-    tl_pool *t = &tl;
-    if (!t->registered) {
-        pthread_once(&key_once, make_key);
-        pthread_setspecific(key, t);
-        t->registered = true;
-    }
-    block *b = p;
-    b->next = t->head;
-    t->head = b;
-    if (++t->n > TL_MAX)
-        spill(t, MOVE);
+    slab_drop(run, k);
 }
 
 void vx_event_pool_atfork_prepare(void)
@@ -150,7 +261,10 @@ void vx_event_pool_atfork_parent(void)
 
 /* The forking thread took g_mu in prepare and its copy in the child owns
  * it: unlock it, as in the parent (re-initialising a locked mutex is
- * undefined and hides the hand-over from ThreadSanitizer). */
+ * undefined and hides the hand-over from ThreadSanitizer). Slabs the parent's
+ * other threads were carving stay allocated in the child (their owners do not
+ * exist there to settle them); their pages are the parent's, shared until
+ * written. */
 void vx_event_pool_atfork_child(void)
 {
     pthread_mutex_unlock(&g_mu);

@@ -1,6 +1,7 @@
 #include "events.h"
 
 #include "json.h"
+#include "trace_context.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,22 +94,25 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
 {
     size_t head = align8(sizeof(vx_event));
     size_t total = head + align8(nodes) + chars;
-    if (total > UINT32_MAX - sizeof(void *))
+    if (total > UINT32_MAX - 64)
         return NULL;
-    vx_event *ev = vx_event_block_get(total);
+    vx_slab *slab;
+    vx_event *ev = vx_event_mem_get(total, &slab);
     if (!ev)
         return NULL;
-    ev->alloc_size = (uint32_t)total;
+    ev->slab = slab;
     f->nodes = (char *)ev + head;
     f->chars = f->nodes + align8(nodes);
-    /* The slot in the log is part of what an event costs. */
-    ev->bytes = (uint32_t)((total <= VX_EVENT_BLOCK ? VX_EVENT_BLOCK : total) + sizeof(void *));
+    /* What it takes in memory, and its slot in the log. */
+    ev->bytes = (uint32_t)(((total + 15) & ~(size_t)15) + sizeof(void *));
     ev->seq = 0;
     atomic_init(&ev->refs, 0);
     ev->dflt = false;
     ev->anonymous = false;
     ev->variation = ev->version = ev->source = NULL;
     ev->variation_len = ev->version_len = ev->source_len = 0;
+    ev->eval_bits = 0;
+    ev->trace_ns = 0;
     return ev;
 }
 
@@ -119,6 +123,8 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
  * most once for the whole evaluation. */
 static const vx_value *context_metadata(vx_attrs *attrs)
 {
+    if (!attrs->goff_read && vx_attrs_surely_absent(attrs, VX_H_GOFF))
+        return NULL;
     const vx_value *g = vx_attrs_goff(attrs);
     if (!g || g->type != VX_OBJECT)
         return NULL;
@@ -200,6 +206,33 @@ static const char *put_string(flat *f, const char *s, uint32_t *len_out)
     return flat_str(f, s, len);
 }
 
+/* The trace context (trace_context.h): the parent, when there is one, first
+ * in the node area (where vx_event_parent_of finds it, aligned). */
+static size_t parent_size(const vx_feature_record *r, size_t *chars)
+{
+    if (!r->trace || !r->trace->has_parent)
+        return 0;
+    *chars += r->trace->state_len + 1;
+    return align8(sizeof(vx_event_parent));
+}
+
+static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r)
+{
+    const vx_trace_capture *c = r->trace;
+    ev->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
+    ev->trace_ns = (uint32_t)(c->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
+    if (!c->has_parent)
+        return;
+    vx_event_parent *p = (vx_event_parent *)(void *)f->nodes;
+    f->nodes += align8(sizeof *p);
+    memcpy(p->trace_id, c->trace_id, sizeof p->trace_id);
+    memcpy(p->span_id, c->span_id, sizeof p->span_id);
+    p->flags = c->flags;
+    p->state_len = (uint32_t)c->state_len;
+    p->state = flat_str(f, c->state, c->state_len);
+    ev->trace_ns |= VX_TRACE_HAS_PARENT;
+}
+
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now)
 {
@@ -207,13 +240,19 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     const vx_value *user_key = vx_attrs_key(attrs);
     z.cmeta = context_metadata(attrs);
     measure_feature(r, user_key, s, &z);
+    z.nodes += parent_size(r, &z.chars);
     flat f;
     vx_event *ev = event_alloc(z.nodes, z.chars, &f);
     if (!ev)
         return NULL;
+    if (r->trace)
+        fill_trace(ev, &f, r);
     ev->type = VX_EVENT_FEATURE;
     ev->creation_date = now;
-    ev->anonymous = vx_attrs_anonymous(attrs);
+    if (attrs->anonymous.type == VX_BOOL)
+        ev->anonymous = attrs->anonymous.u.b;
+    else
+        ev->anonymous = !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
     ev->dflt = r->failed;
     ev->user_key_len = user_key->len;
     ev->user_key = flat_str(&f, user_key->u.s, user_key->len);
@@ -233,6 +272,165 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     ev->eval_ctx = vx_null_value;
     ev->details = vx_null_value;
     return ev;
+}
+
+/* ---- Drafts --------------------------------------------------------------
+ * What the evaluating thread writes for a feature event with a scalar value
+ * and no exporter metadata from the context (nearly all of them): the
+ * strings and the scalar, about a hundred bytes, two cache lines. The thread
+ * that drains the rings builds the event from it (vx_event_from_draft), so
+ * the evaluating thread neither fills the event's header nor writes the
+ * cache lines an exporter thread reads. */
+#define DRAFT_DFLT 1u
+#define DRAFT_ANON 2u
+#define DRAFT_MALLOCED 4u        /* not carved from a slab */
+
+/* About 40 bytes of header and the strings back to back, without NULs: most
+ * drafts take two cache lines, few three. */
+struct vx_draft {
+    const vx_event_settings *settings;
+    int64_t creation_date;
+    vx_value value;               /* a string's bytes are the last of `bytes` */
+    uint16_t user_key_len, key_len;
+    uint8_t variation_len, version_len;
+    uint8_t flags;
+    uint8_t eval_bits;            /* the event's, when a trace context was captured */
+    uint32_t trace_ns;
+    char bytes[];                 /* user key, key, variation, version, value */
+};
+
+/* strlen for a variation name or a version, most of them a few bytes: a
+ * short loop beats the call to the vector routine. */
+static inline size_t tiny_len(const char *s)
+{
+    for (size_t n = 0; n < 8; n++)
+        if (!s[n])
+            return n;
+    return 8 + strlen(s + 8);
+}
+
+/* memcpy of n known bytes, in at most two overlapping moves for the short
+ * ones (never reading outside [s, s + n)). */
+static inline char *put_bytes(char *d, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
+    return d + n;
+}
+
+vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
+                               const vx_event_settings *s, int64_t now, size_t max_size)
+{
+    const vx_value *v = r->value ? r->value : &vx_null_value;
+    /* What a draft cannot hold goes into a whole event: nested values,
+     * context metadata, a trace parent. */
+    if (v->type == VX_ARRAY || v->type == VX_OBJECT || context_metadata(attrs) ||
+        (r->trace && r->trace->has_parent))
+        return NULL;
+    const vx_value *uk = vx_attrs_key(attrs);
+    size_t key_len = r->flag_key_len ? r->flag_key_len : strlen(r->flag_key);
+    size_t var_len = tiny_len(r->variation);
+    size_t ver_len = tiny_len(r->version);
+    size_t val_len = v->type == VX_STRING ? v->len : 0;
+    size_t size = sizeof(vx_draft) + (size_t)uk->len + key_len + var_len + ver_len + val_len;
+    if (size > max_size || var_len > UINT8_MAX || ver_len > UINT8_MAX)
+        return NULL;
+    vx_slab *slab;
+    vx_draft *d = vx_event_mem_get(size, &slab);
+    if (!d)
+        return NULL;
+    d->settings = s;
+    d->creation_date = now;
+    d->value = *v;
+    d->user_key_len = (uint16_t)uk->len;
+    d->key_len = (uint16_t)key_len;
+    d->variation_len = (uint8_t)var_len;
+    d->version_len = (uint8_t)ver_len;
+    bool anonymous = attrs->anonymous.type == VX_BOOL
+                         ? attrs->anonymous.u.b
+                         : !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
+    d->flags = (uint8_t)((r->failed ? DRAFT_DFLT : 0) | (anonymous ? DRAFT_ANON : 0) |
+                         (slab ? 0 : DRAFT_MALLOCED));
+    d->eval_bits = 0;
+    d->trace_ns = 0;
+    if (r->trace) {
+        d->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
+        d->trace_ns = (uint32_t)(r->trace->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
+    }
+    char *b = put_bytes(d->bytes, uk->u.s, uk->len);
+    b = put_bytes(b, r->flag_key, key_len);
+    b = put_bytes(b, r->variation, var_len);
+    b = put_bytes(b, r->version, ver_len);
+    if (val_len)
+        put_bytes(b, v->u.s, val_len);
+    return d;
+}
+
+vx_event *vx_event_from_draft(const vx_draft *d)
+{
+    size_t val_len = d->value.type == VX_STRING ? (size_t)d->value.len + 1 : 0;
+    size_t chars = (size_t)d->user_key_len + d->key_len + d->variation_len + d->version_len + 4 +
+                   val_len;
+    flat f;
+    vx_event *ev = event_alloc(0, chars, &f);
+    if (!ev)
+        return NULL;
+    const char *c = d->bytes;
+    const vx_event_settings *s = d->settings;
+    ev->type = VX_EVENT_FEATURE;
+    ev->creation_date = d->creation_date;
+    ev->anonymous = d->flags & DRAFT_ANON;
+    ev->dflt = d->flags & DRAFT_DFLT;
+    ev->eval_bits = d->eval_bits;
+    ev->trace_ns = d->trace_ns;
+    ev->user_key_len = d->user_key_len;
+    ev->user_key = flat_str(&f, c, d->user_key_len);
+    c += d->user_key_len;
+    ev->key_len = d->key_len;
+    ev->key = flat_str(&f, c, d->key_len);
+    c += d->key_len;
+    ev->variation_len = d->variation_len;
+    ev->variation = flat_str(&f, c, d->variation_len);
+    c += d->variation_len;
+    ev->version_len = d->version_len;
+    ev->version = flat_str(&f, c, d->version_len);
+    c += d->version_len;
+    ev->value = d->value;
+    if (val_len)
+        ev->value.u.s = flat_str(&f, c, d->value.len);
+    ev->source = s ? s->source : "SERVER";
+    ev->source_len = s ? s->source_len : 6;
+    ev->metadata =
+        s && s->metadata.type == VX_OBJECT && s->metadata.len ? s->metadata : vx_null_value;
+    ev->eval_ctx = vx_null_value;
+    ev->details = vx_null_value;
+    return ev;
+}
+
+void vx_draft_free(vx_draft *d)
+{
+    vx_event_mem_put(d, vx_draft_slab(d));
+}
+
+vx_slab *vx_draft_slab(const vx_draft *d)
+{
+    return d->flags & DRAFT_MALLOCED ? NULL : vx_slab_of(d);
 }
 
 /* ---- Tracking events ---------------------------------------------------- */
@@ -316,12 +514,6 @@ vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
     return ev;
 }
 
-void vx_event_free(vx_event *ev)
-{
-    if (ev)
-        vx_event_block_put(ev, ev->alloc_size);
-}
-
 /* ---- JSON ----------------------------------------------------------------- */
 
 static void put_field(vx_buf *b, const char *lit, size_t lit_len, const char *s, size_t len)
@@ -332,9 +524,110 @@ static void put_field(vx_buf *b, const char *lit, size_t lit_len, const char *s,
 
 #define LIT(s) s, sizeof(s) - 1
 
+/* Literals copied without a check each: the caller reserved room. */
+#define PUT(b, s) (memcpy((b)->data + (b)->len, s, sizeof(s) - 1), (b)->len += sizeof(s) - 1)
+
+/* The literals of a feature event's line, all together, with the digits of
+ * creationDate. */
+#define LITERALS 200
+
+/* Bytes Go's encoding/json writes as they are (HTML escaping on). */
+static const uint8_t plain_byte[256] = {
+    /* 0x20-0x7f but '"' (0x22), '&' (0x26), '<' (0x3c), '>' (0x3e), '\\' (0x5c) */
+    [0x20 ... 0x21] = 1, [0x23 ... 0x25] = 1, [0x27 ... 0x3b] = 1, [0x3d] = 1,
+    [0x3f ... 0x5b] = 1, [0x5d ... 0x7f] = 1,
+};
+
+/* A JSON string into room reserved by the caller (6 * n + 2 bytes, what the
+ * worst escaping takes): copied as it is when no byte needs escaping (the
+ * common case), else written again from the start by the general writer. */
+static inline void put_str(vx_buf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    char *o = b->data + b->len + 1;
+    size_t i = 0;
+    while (i < n && plain_byte[s[i]]) {
+        o[i] = (char)s[i];
+        i++;
+    }
+    if (i == n) {
+        o[-1] = '"';
+        o[n] = '"';
+        b->len += n + 2;
+    } else {
+        vx_json_write_string(b, str, n);
+    }
+}
+
+static void put_i64(vx_buf *b, int64_t v)
+{
+    char digits[24], *d = digits + sizeof digits;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--d = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--d = '-';
+    memcpy(b->data + b->len, d, (size_t)(digits + sizeof digits - d));
+    b->len += (size_t)(digits + sizeof digits - d);
+}
+
+/* The feature event's line, the file exporters' and object stores' hot
+ * path: one room check for the whole line (the value and metadata, when
+ * not strings, go through the general writer, which checks its own). */
+static void write_feature_json(vx_buf *b, const vx_event *ev)
+{
+    bool str_value = ev->value.type == VX_STRING;
+    size_t strings = (size_t)ev->user_key_len + ev->key_len + ev->variation_len +
+                     ev->version_len + ev->source_len + (str_value ? ev->value.len : 0);
+    if (!vx_buf_reserve(b, LITERALS + 6 * strings + 14))
+        return;
+    PUT(b, "{\"kind\":\"feature\",\"contextKind\":");
+    if (ev->anonymous)
+        PUT(b, "\"anonymousUser\",\"userKey\":");
+    else
+        PUT(b, "\"user\",\"userKey\":");
+    put_str(b, ev->user_key, ev->user_key_len);
+    PUT(b, ",\"creationDate\":");
+    put_i64(b, ev->creation_date);
+    PUT(b, ",\"key\":");
+    put_str(b, ev->key, ev->key_len);
+    PUT(b, ",\"variation\":");
+    put_str(b, ev->variation, ev->variation_len);
+    PUT(b, ",\"value\":");
+    if (str_value) {
+        put_str(b, ev->value.u.s, ev->value.len);
+    } else {
+        vx_json_write(b, &ev->value);
+        /* The rest: literals and two strings. */
+        if (!vx_buf_reserve(b, LITERALS + 6 * ((size_t)ev->version_len + ev->source_len) + 4))
+            return;
+    }
+    if (ev->dflt)
+        PUT(b, ",\"default\":true,\"version\":");
+    else
+        PUT(b, ",\"default\":false,\"version\":");
+    put_str(b, ev->version, ev->version_len);
+    PUT(b, ",\"source\":");
+    put_str(b, ev->source, ev->source_len);
+    if (ev->metadata.type == VX_OBJECT && ev->metadata.len) {
+        vx_buf_append(b, LIT(",\"metadata\":"));
+        vx_json_write(b, &ev->metadata);
+        vx_buf_putc(b, '}');
+        return;
+    }
+    b->data[b->len++] = '}';
+    b->data[b->len] = '\0';
+}
+
 void vx_event_write_json(vx_buf *b, const vx_event *ev)
 {
     bool feature = ev->type == VX_EVENT_FEATURE;
+    if (feature) {
+        write_feature_json(b, ev);
+        return;
+    }
     if (feature)
         vx_buf_append(b, LIT("{\"kind\":\"feature\",\"contextKind\":"));
     else

@@ -7,6 +7,7 @@
 #include "attrs.h"
 #include "buf.h"
 #include "pipeline.h"
+#include "trace_context.h"
 #include "value.h"
 
 #include <stdatomic.h>
@@ -22,39 +23,98 @@ typedef struct vx_event_settings {
     vx_arena arena;
 } vx_event_settings;
 
+typedef struct vx_slab vx_slab;
+
 struct vx_event {
-    uint64_t seq;                 /* position in its log (set when it leaves the inbox) */
-    atomic_uint refs;             /* exporters that still need it */
+    uint64_t seq;                 /* position in its log (set when it is drained) */
+    atomic_uint refs;             /* exporters that still need it (malloc'd events;
+                                   * a carved one's are counted in its slab) */
     uint32_t bytes;               /* accounted against memory caps */
-    uint32_t alloc_size;          /* what event_alloc asked for */
+    vx_slab *slab;                /* the memory it was carved from; NULL: malloc'd */
     uint8_t type;                 /* vx_event_type */
     bool dflt;
     bool anonymous;
+    /* Trace context (trace_context.h), in what was padding so that events
+     * stay the size they were: the evaluation's reason and error code, and
+     * (trace_ns) the nanoseconds past creation_date plus two flags. Zero
+     * unless a trace_context exporter exists. */
+    uint8_t eval_bits;
     int64_t creation_date;
     const char *user_key, *key, *variation, *version, *source;
     uint32_t user_key_len, key_len, variation_len, version_len, source_len;
+    uint32_t trace_ns;
     vx_value value;               /* feature */
     vx_value metadata;            /* feature: object, or VX_NULL when empty */
     vx_value eval_ctx;            /* tracking: object */
     vx_value details;             /* tracking: object, or VX_NULL */
 };
 
+/* Trace context accessors (declared in trace_context.h). */
+#define VX_EVENT_NODES_OFFSET ((sizeof(struct vx_event) + 7) & ~(size_t)7)
+
+static inline bool vx_event_has_trace(const struct vx_event *ev)
+{
+    return ev->trace_ns & VX_TRACE_HAS_CONTEXT;
+}
+
+static inline const vx_event_parent *vx_event_parent_of(const struct vx_event *ev)
+{
+    if (!(ev->trace_ns & VX_TRACE_HAS_PARENT))
+        return NULL;
+    return (const vx_event_parent *)(const void *)((const char *)ev + VX_EVENT_NODES_OFFSET);
+}
+
+static inline int64_t vx_event_time_ns(const struct vx_event *ev)
+{
+    return ev->creation_date * 1000000000 + (int64_t)(ev->trace_ns & VX_TRACE_NS_MASK);
+}
+
 /* Builds a feature event. `s` may be NULL (source "SERVER", no metadata);
  * strings it points to must outlive the event. NULL when out of memory. */
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now);
+/* A draft of a feature event (events.c): what the evaluation path writes
+ * when it can, the event being built from it later on the thread that drains
+ * (same fields, same bytes counted). NULL when the event must be built whole
+ * now: an array or object value, exporter metadata from the context, more
+ * than max_size bytes, or out of memory. */
+typedef struct vx_draft vx_draft;
+vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
+                               const vx_event_settings *s, int64_t now, size_t max_size);
+/* NULL when out of memory. The draft stays the caller's to free. */
+vx_event *vx_event_from_draft(const vx_draft *d);
+void vx_draft_free(vx_draft *d);
+/* The slab the draft was carved from (NULL: malloc'd). */
+vx_slab *vx_draft_slab(const vx_draft *d);
+
 /* Builds a tracking event from the context's own attributes (all already
  * loaded, the key resolved) plus targetingKey. `ctx` may be NULL; `details`
  * NULL or an object. */
 vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
                                 const vx_value *details, int64_t now);
-void vx_event_free(vx_event *ev);
 
-/* Event memory (event_pool.c): blocks up to VX_EVENT_BLOCK bytes are
- * recycled through per-thread stacks; larger ones are plain malloc/free. */
-#define VX_EVENT_BLOCK 256
-void *vx_event_block_get(size_t size);
-void vx_event_block_put(void *p, size_t size);
+/* Event memory (event_pool.c): small events are carved from the recording
+ * thread's slab (*slab set), larger ones malloc'd (*slab NULL). NULL when out
+ * of memory. */
+void *vx_event_mem_get(size_t size, vx_slab **slab);
+/* Frees an event nobody references any more (any thread). */
+void vx_event_free(vx_event *ev);
+/* Frees memory vx_event_mem_get gave (slab as it returned). */
+void vx_event_mem_put(void *mem, vx_slab *slab);
+/* Slabs are VX_SLAB_SIZE bytes, aligned to their size: a carved block finds
+ * its slab from its address. */
+#define VX_SLAB_SIZE ((size_t)32 << 10)
+static inline vx_slab *vx_slab_of(const void *carved)
+{
+    return (vx_slab *)((uintptr_t)carved & ~(uintptr_t)(VX_SLAB_SIZE - 1));
+}
+/* Frees n carved blocks of slab s at once (s may be NULL, n 0). */
+void vx_slab_drop(vx_slab *s, uint32_t n);
+/* Sets how many exporters hold the event (once, when it enters the log; 0
+ * frees it). */
+void vx_event_set_refs(vx_event *ev, unsigned refs);
+/* Drops one reference from each event, freeing those that had the last. */
+void vx_events_release(vx_event *const *evs, size_t n);
 void vx_event_pool_atfork_prepare(void);
 void vx_event_pool_atfork_parent(void);
 void vx_event_pool_atfork_child(void);

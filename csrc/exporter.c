@@ -19,6 +19,7 @@ void vx_exporter_options_init(vx_exporter_options *options)
     options->retry_initial_ms = 1000;
     options->retry_max_ms = 60000;
     options->name = NULL;
+    options->trace_context = false;
 }
 
 vx_status vx_engine_add_exporter(vx_engine *engine, const vx_exporter_options *options,
@@ -62,7 +63,7 @@ void vx_exporter_get_stats(const vx_exporter *exporter, vx_exporter_stats *out)
         return;
     vx_pipeline *p = exporter->p;
     pthread_mutex_lock(&p->mu);
-    vx_inbox_drain_locked(p);  /* counts include what was just recorded */
+    vx_pipeline_drain_locked(p);  /* counts include what was just recorded */
     out->exported = exporter->exported;
     out->failed_attempts = exporter->failed_attempts;
     out->dropped = exporter->dropped;

@@ -164,12 +164,48 @@ static inline bool vx_plain8(const unsigned char *p)
     return bad == 0;
 }
 
+/* True when no byte of s needs attention: the common case, copied at once. */
+static inline bool vx_plain_all(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8)
+        if (!vx_plain8(s + i))
+            return false;
+    for (; i < len; i++)
+        if (s[i] >= 0x80 || vx_json_esc[s[i]])
+            return false;
+    return true;
+}
+
 static void vx_put_string(vx_buf *b, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)(str ? str : "");
     if (!vx_room(b, len + 2))
         return;
     b->data[b->len++] = '"';
+    if (len <= 32) {
+        /* Short strings (keys, variations, user keys): checked and copied in
+         * one pass; on the first byte that needs attention, start over below
+         * (the bytes copied so far are written again). */
+        char *o = b->data + b->len;
+        size_t i = 0;
+        for (; i + 8 <= len && vx_plain8(s + i); i += 8)
+            memcpy(o + i, s + i, 8);
+        while (i < len && s[i] < 0x80 && !vx_json_esc[s[i]]) {
+            o[i] = (char)s[i];
+            i++;
+        }
+        if (i == len) {
+            b->len += len;
+            b->data[b->len++] = '"';
+            return;
+        }
+    } else if (vx_plain_all(s, len)) {
+        memcpy(b->data + b->len, s, len);
+        b->len += len;
+        b->data[b->len++] = '"';
+        return;
+    }
     size_t start = 0, i = 0;
     while (i < len) {
         if (len - i >= 8 && vx_plain8(s + i)) {

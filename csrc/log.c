@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void vx_logger_init(vx_logger *l)
 {
@@ -9,11 +10,37 @@ void vx_logger_init(vx_logger *l)
     l->fn = NULL;
     l->user_data = NULL;
     l->min_level = VX_LOG_OFF;
+    l->refs = 0;
 }
 
 void vx_logger_destroy(vx_logger *l)
 {
     pthread_mutex_destroy(&l->lock);
+}
+
+vx_logger *vx_logger_new(void)
+{
+    vx_logger *l = malloc(sizeof *l);
+    if (l) {
+        vx_logger_init(l);
+        l->refs = 1;
+    }
+    return l;
+}
+
+vx_logger *vx_logger_ref(vx_logger *l)
+{
+    if (l)
+        __atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+    return l;
+}
+
+void vx_logger_unref(vx_logger *l)
+{
+    if (l && __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        vx_logger_destroy(l);
+        free(l);
+    }
 }
 
 void vx_logger_set(vx_logger *l, vx_log_level min_level, vx_log_fn fn, void *user_data)

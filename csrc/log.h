@@ -12,10 +12,21 @@ typedef struct vx_logger {
     vx_log_fn fn;
     void *user_data;
     int min_level;          /* read without the lock as a fast filter */
+    int refs;               /* vx_logger_new's: atomic */
 } vx_logger;
 
+/* A logger embedded in something else (a parser's own, say). */
 void vx_logger_init(vx_logger *l);
 void vx_logger_destroy(vx_logger *l);
+
+/* The engine's logger is shared: the pipeline and the notifier hub keep a
+ * reference, so a thread that close() abandoned (an exporter or notifier
+ * stuck in a request) may still log after vx_engine_free(). The engine
+ * silences it first (vx_logger_set(l, VX_LOG_OFF, NULL, NULL)): the user's
+ * callback is never called once vx_engine_free() has returned. */
+vx_logger *vx_logger_new(void);           /* NULL when out of memory */
+vx_logger *vx_logger_ref(vx_logger *l);   /* returns l */
+void vx_logger_unref(vx_logger *l);       /* NULL allowed */
 void vx_logger_set(vx_logger *l, vx_log_level min_level, vx_log_fn fn, void *user_data);
 /* True when a message at `level` would be delivered: test before formatting. */
 bool vx_logger_enabled(const vx_logger *l, vx_log_level level);

@@ -1,12 +1,14 @@
 /* The notification hub: registration of notifiers and delivery.
  *
- * C notifiers are called one after the other on a thread the hub owns,
- * started the first time there is something to deliver (and again in a fork
- * child), so neither the publishing thread nor an evaluating thread ever runs
- * notifier code. Pull notifiers get their own bounded queue that a host
- * thread drains with vx_notifier_next(); nothing of the core ever calls into
- * host code. Queues hold references: a notification lives until the last
- * notifier is done with it. */
+ * C notifiers are called on a thread the hub owns, started the first time
+ * there is something to deliver (and again in a fork child), so neither the
+ * publishing thread nor an evaluating thread ever runs notifier code. Each C
+ * notifier has its own queue, served in publication order: a delivery that
+ * fails is retried with backoff a bounded number of times while the other
+ * notifiers go on, then given up and logged. Pull notifiers get their own
+ * bounded queue that a host thread drains with vx_notifier_next(); nothing of
+ * the core ever calls into host code. Queues hold references: a notification
+ * lives until the last notifier is done with it. */
 #include "engine.h"
 #include "notify.h"
 
@@ -18,6 +20,8 @@
 
 #define QCAP 1024
 #define NEVER INT64_MAX
+/* A service's Retry-After is obeyed up to this. */
+#define MAX_RETRY_AFTER_MS (15 * 60 * 1000)
 
 typedef struct queue {
     vx_notification *items[QCAP];
@@ -28,6 +32,12 @@ typedef struct queue {
 typedef struct c_notifier {
     vx_notifier_ops ops;
     void *user_data;
+    char name[48];               /* "notifier 2 (slack)": for logs */
+    vx_notify_policy policy;
+    queue q;
+    vx_notification *current;    /* taken from q: being delivered or waiting to be retried */
+    unsigned failures;           /* failed attempts at current */
+    int64_t retry_at;            /* monotonic ms; 0: now */
 } c_notifier;
 
 struct vx_notifier {
@@ -46,9 +56,10 @@ struct vx_hub {
     vx_engine *engine;
     c_notifier **cs;
     size_t nc, cap_c;
+    size_t next_c;               /* round robin start */
     vx_notifier **ps;
     size_t np, cap_p;
-    queue q;                     /* for the C notifiers */
+    vx_notify_stats stats;
     pthread_t thread;
     bool running, exited, stop, abandoned, busy, closed, destroyed;
 };
@@ -82,6 +93,28 @@ static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
 static int64_t deadline_of(int64_t timeout_ms)
 {
     return timeout_ms < 0 ? NEVER : now_ms() + timeout_ms;
+}
+
+/* ---- retry hints ----------------------------------------------------------- */
+
+/* Set by a notifier during its notify() call on the hub's thread. */
+static _Thread_local struct {
+    int64_t retry_after_ms;
+    bool permanent;
+} hint;
+
+void vx_notify_hint(int64_t retry_after_ms, bool permanent)
+{
+    if (retry_after_ms > hint.retry_after_ms)
+        hint.retry_after_ms = retry_after_ms;
+    hint.permanent = hint.permanent || permanent;
+}
+
+void vx_notify_policy_init(vx_notify_policy *p)
+{
+    p->max_retries = 3;
+    p->retry_initial_ms = 1000;
+    p->retry_max_ms = 30000;
 }
 
 /* ---- queues --------------------------------------------------------------- */
@@ -120,8 +153,13 @@ static void q_clear(queue *q)
  * logger is alive here). */
 static void q_report(vx_hub *h, queue *q, const char *who)
 {
-    if (!q->dropped || h->abandoned)
+    if (!q->dropped)
         return;
+    h->stats.dropped += q->dropped;
+    if (h->abandoned) {
+        q->dropped = 0;
+        return;
+    }
     vx_logf(h->log, VX_LOG_WARN,
             "%s: %llu notifications dropped (more than %d waiting)", who,
             (unsigned long long)q->dropped, QCAP);
@@ -140,7 +178,7 @@ vx_hub *vx_hub_new(vx_engine *engine, vx_logger *log)
     cond_init(&h->done_cv);
     atomic_init(&h->refs, 1);
     h->engine = engine;
-    h->log = log;
+    h->log = vx_logger_ref(log);  /* an abandoned notifier thread may log after the engine */
     return h;
 }
 
@@ -154,13 +192,24 @@ static void destroy_notifiers(vx_hub *h)
             h->cs[i]->ops.destroy(h->cs[i]->user_data);
 }
 
+static void c_clear(c_notifier *c)
+{
+    q_clear(&c->q);
+    vx_notification_free(c->current);
+    c->current = NULL;
+    c->failures = 0;
+    c->retry_at = 0;
+}
+
 static void hub_unref(vx_hub *h)
 {
     if (atomic_fetch_sub(&h->refs, 1) != 1)
         return;
-    q_clear(&h->q);
-    for (size_t i = 0; i < h->nc; i++)
+    vx_logger_unref(h->log);
+    for (size_t i = 0; i < h->nc; i++) {
+        c_clear(h->cs[i]);
         free(h->cs[i]);
+    }
     for (size_t i = 0; i < h->np; i++) {
         q_clear(&h->ps[i]->q);
         pthread_cond_destroy(&h->ps[i]->cv);
@@ -195,30 +244,79 @@ bool vx_hub_listening(const vx_hub *h)
 
 /* ---- the notifier thread ---------------------------------------------------- */
 
-static c_notifier *notifier_at(vx_hub *h, size_t i)
+/* mu held: what C notifiers still have to deliver. */
+static size_t c_pending(const vx_hub *h)
 {
-    pthread_mutex_lock(&h->mu);
-    c_notifier *c = i < h->nc ? h->cs[i] : NULL;
-    pthread_mutex_unlock(&h->mu);
-    return c;
+    size_t n = 0;
+    for (size_t i = 0; i < h->nc; i++)
+        n += h->cs[i]->q.count + (h->cs[i]->current != NULL);
+    return n;
 }
 
-static void deliver(vx_hub *h, vx_notification *n)
+/* mu held: the next notifier with a delivery due (round robin, so a busy one
+ * does not starve the others), taking its next notification as current.
+ * *wake is when the earliest retry falls due when none is. */
+static c_notifier *next_due(vx_hub *h, int64_t now, int64_t *wake)
 {
-    c_notifier *c;
-    for (size_t i = 0; (c = notifier_at(h, i)); i++) {
-        vx_error err;
-        memset(&err, 0, sizeof err);
-        vx_status st = c->ops.notify(c->user_data, n, &err);
-        if (st == VX_OK)
+    *wake = NEVER;
+    for (size_t k = 0; k < h->nc; k++) {
+        size_t i = (h->next_c + k) % h->nc;
+        c_notifier *c = h->cs[i];
+        if (!c->current && !(c->current = q_pop(&c->q)))
             continue;
-        err.message[sizeof err.message - 1] = '\0';
-        pthread_mutex_lock(&h->mu);
-        if (!h->abandoned)
-            vx_logf(h->log, VX_LOG_ERROR, "error while calling the notifier: %s%s%s",
-                    vx_status_name(st), err.message[0] ? ": " : "", err.message);
-        pthread_mutex_unlock(&h->mu);
+        if (c->retry_at > now) {
+            if (c->retry_at < *wake)
+                *wake = c->retry_at;
+            continue;
+        }
+        h->next_c = (i + 1) % h->nc;
+        return c;
     }
+    return NULL;
+}
+
+static int64_t backoff_ms(const vx_notify_policy *p, unsigned failures, int64_t retry_after)
+{
+    int64_t ms = p->retry_initial_ms;
+    for (unsigned i = 1; i < failures && ms < p->retry_max_ms; i++)
+        ms *= 2;
+    if (ms > p->retry_max_ms)
+        ms = p->retry_max_ms;
+    if (retry_after > ms)
+        ms = retry_after < MAX_RETRY_AFTER_MS ? retry_after : MAX_RETRY_AFTER_MS;
+    return ms;
+}
+
+/* mu held: the outcome of one attempt at c->current. */
+static void settle(vx_hub *h, c_notifier *c, vx_status st, const vx_error *err)
+{
+    if (st == VX_OK) {
+        h->stats.delivered++;
+    } else {
+        c->failures++;
+        bool permanent = hint.permanent || st == VX_EINVAL;
+        const char *sep = err->message[0] ? ": " : "";
+        if (!permanent && c->failures <= c->policy.max_retries) {
+            int64_t wait = backoff_ms(&c->policy, c->failures, hint.retry_after_ms);
+            c->retry_at = now_ms() + wait;
+            h->stats.retries++;
+            if (!h->abandoned)
+                vx_logf(h->log, VX_LOG_WARN, "%s failed (%s%s%s); retry %u of %u in %lld ms",
+                        c->name, vx_status_name(st), sep, err->message, c->failures,
+                        c->policy.max_retries, (long long)wait);
+            return;
+        }
+        h->stats.failed++;
+        if (!h->abandoned)
+            vx_logf(h->log, VX_LOG_ERROR,
+                    "error while calling the notifier: %s: %s%s%s (given up after %u attempt%s)",
+                    c->name, vx_status_name(st), sep, err->message, c->failures,
+                    c->failures == 1 ? "" : "s");
+    }
+    vx_notification_free(c->current);
+    c->current = NULL;
+    c->failures = 0;
+    c->retry_at = 0;
 }
 
 static void *hub_main(void *arg)
@@ -226,16 +324,24 @@ static void *hub_main(void *arg)
     vx_hub *h = arg;
     pthread_mutex_lock(&h->mu);
     while (!h->stop) {
-        vx_notification *n = q_pop(&h->q);
-        if (!n) {
-            wait_until(&h->cv, &h->mu, NEVER);
+        int64_t wake;
+        c_notifier *c = next_due(h, now_ms(), &wake);
+        if (!c) {
+            wait_until(&h->cv, &h->mu, wake);
             continue;
         }
+        vx_notification *n = vx_notification_ref(c->current);
         h->busy = true;
         pthread_mutex_unlock(&h->mu);
-        deliver(h, n);
+        vx_error err;
+        memset(&err, 0, sizeof err);
+        hint.retry_after_ms = 0;
+        hint.permanent = false;
+        vx_status st = c->ops.notify(c->user_data, n, &err);
+        err.message[sizeof err.message - 1] = '\0';
         vx_notification_free(n);
         pthread_mutex_lock(&h->mu);
+        settle(h, c, st, &err);
         h->busy = false;
         pthread_cond_broadcast(&h->done_cv);
     }
@@ -283,9 +389,11 @@ void vx_hub_post(vx_hub *h, vx_notification *n)
         q_report(h, &h->ps[i]->q, "pull notifier");
         pthread_cond_signal(&h->ps[i]->cv);
     }
+    for (size_t i = 0; i < h->nc; i++) {
+        q_push(&h->cs[i]->q, n);
+        q_report(h, &h->cs[i]->q, h->cs[i]->name);
+    }
     if (h->nc) {
-        q_push(&h->q, n);
-        q_report(h, &h->q, "notifiers");
         start_thread(h);
         pthread_cond_signal(&h->cv);
     }
@@ -316,9 +424,9 @@ static bool grow(void **arr, size_t n, size_t *cap)
     return true;
 }
 
-vx_status vx_engine_add_notifier(vx_engine *engine, const vx_notifier_ops *ops, void *user_data)
+vx_status vx_hub_add_notifier(vx_hub *h, const vx_notifier_ops *ops, void *user_data,
+                              const char *kind, const vx_notify_policy *policy)
 {
-    vx_hub *h = engine ? vx_engine_hub(engine) : NULL;
     if (!h || !ops || !ops->notify)
         return VX_EINVAL;
     c_notifier *c = calloc(1, sizeof *c);
@@ -326,11 +434,23 @@ vx_status vx_engine_add_notifier(vx_engine *engine, const vx_notifier_ops *ops, 
         return VX_ENOMEM;
     c->ops = *ops;
     c->user_data = user_data;
+    if (policy)
+        c->policy = *policy;
+    else
+        vx_notify_policy_init(&c->policy);
+    if (c->policy.retry_initial_ms < 1)
+        c->policy.retry_initial_ms = 1;
+    if (c->policy.retry_max_ms < c->policy.retry_initial_ms)
+        c->policy.retry_max_ms = c->policy.retry_initial_ms;
     pthread_mutex_lock(&h->mu);
     vx_status st = h->closed ? VX_ECLOSED
                    : grow((void **)&h->cs, h->nc, &h->cap_c) ? VX_OK
                                                              : VX_ENOMEM;
     if (st == VX_OK) {
+        if (kind)
+            snprintf(c->name, sizeof c->name, "notifier %zu (%.24s)", h->nc + 1, kind);
+        else
+            snprintf(c->name, sizeof c->name, "notifier %zu", h->nc + 1);
         h->cs[h->nc++] = c;
         atomic_fetch_add(&h->listeners, 1);
     }
@@ -338,6 +458,11 @@ vx_status vx_engine_add_notifier(vx_engine *engine, const vx_notifier_ops *ops, 
     if (st != VX_OK)
         free(c);
     return st;
+}
+
+vx_status vx_engine_add_notifier(vx_engine *engine, const vx_notifier_ops *ops, void *user_data)
+{
+    return vx_hub_add_notifier(engine ? vx_engine_hub(engine) : NULL, ops, user_data, NULL, NULL);
 }
 
 vx_status vx_engine_add_pull_notifier(vx_engine *engine, vx_notifier **out)
@@ -400,17 +525,33 @@ vx_status vx_notifier_next(vx_notifier *notifier, int64_t timeout_ms, vx_notific
     return st;
 }
 
+void vx_engine_get_notify_stats(vx_engine *engine, vx_notify_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    vx_hub *h = engine ? vx_engine_hub(engine) : NULL;
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    *out = h->stats;
+    out->pending = c_pending(h);
+    pthread_mutex_unlock(&h->mu);
+}
+
 /* ---- close and fork ------------------------------------------------------------------ */
 
 /* mu held: lets the thread finish what is queued, then stops it. */
 static void stop_thread_locked(vx_hub *h, int64_t deadline)
 {
-    while (h->running && !h->exited && (h->q.count || h->busy) && now_ms() < deadline)
+    while (h->running && !h->exited && (c_pending(h) || h->busy) && now_ms() < deadline)
         wait_until(&h->done_cv, &h->mu, deadline);
     h->stop = true;
     pthread_cond_broadcast(&h->cv);
-    while (h->running && !h->exited && now_ms() < deadline)
-        wait_until(&h->done_cv, &h->mu, deadline);
+    /* A thread between deliveries leaves at once: wait for it whatever the
+     * deadline; one inside a notifier only until the deadline. */
+    while (h->running && !h->exited && (!h->busy || now_ms() < deadline))
+        wait_until(&h->done_cv, &h->mu, h->busy ? deadline : NEVER);
     if (h->running && !h->exited)
         h->abandoned = true;
 }
@@ -429,10 +570,15 @@ vx_status vx_hub_close(vx_hub *h, int64_t timeout_ms)
         return VX_OK;
     }
     stop_thread_locked(h, deadline);
-    bool abandoned = h->abandoned, lost = h->q.count > 0;
-    if (lost && !abandoned)
+    size_t left = c_pending(h);
+    bool abandoned = h->abandoned;
+    if (left && !abandoned) {
+        h->stats.failed += left;
         vx_logf(h->log, VX_LOG_ERROR, "%zu notifications could not be delivered before close",
-                h->q.count);
+                left);
+        for (size_t i = 0; i < h->nc; i++)
+            c_clear(h->cs[i]);
+    }
     h->running = false;
     pthread_t t = h->thread;
     pthread_mutex_unlock(&h->mu);
@@ -440,7 +586,7 @@ vx_status vx_hub_close(vx_hub *h, int64_t timeout_ms)
         pthread_detach(t);
     else
         pthread_join(t, NULL);
-    return abandoned || lost ? VX_ETIMEDOUT : VX_OK;
+    return abandoned || left ? VX_ETIMEDOUT : VX_OK;
 }
 
 void vx_hub_atfork_prepare(vx_hub *h)
@@ -462,11 +608,13 @@ void vx_hub_atfork_child(vx_hub *h)
     pthread_mutex_unlock(&h->mu);
     cond_init(&h->cv);
     cond_init(&h->done_cv);
-    q_clear(&h->q);
+    for (size_t i = 0; i < h->nc; i++)
+        c_clear(h->cs[i]);
     for (size_t i = 0; i < h->np; i++) {
         cond_init(&h->ps[i]->cv);
         q_clear(&h->ps[i]->q);
     }
+    memset(&h->stats, 0, sizeof h->stats);
     if (h->running)
         atomic_fetch_sub(&h->refs, 1);
     h->running = h->exited = h->stop = h->busy = false;

@@ -52,6 +52,28 @@ void vx_diff_log(vx_logger *log, const vx_notification *n);
 
 typedef struct vx_hub vx_hub;
 
+/* How a C notifier's failed deliveries are retried: up to max_retries more
+ * attempts, waiting retry_initial_ms, then twice as long each time up to
+ * retry_max_ms (or longer when the service asks, see vx_notify_hint). */
+typedef struct vx_notify_policy {
+    unsigned max_retries;
+    int64_t retry_initial_ms;
+    int64_t retry_max_ms;
+} vx_notify_policy;
+
+/* 3 retries, 1 s doubling to 30 s. */
+void vx_notify_policy_init(vx_notify_policy *p);
+
+/* For a notifier's notify(), on the hub's thread, before it returns a
+ * failure: the service asked to wait retry_after_ms (429 / 503 Retry-After,
+ * 0 for no opinion), or retrying can never help (permanent: a 400, a 404). */
+void vx_notify_hint(int64_t retry_after_ms, bool permanent);
+
+/* Registers a C notifier; `kind` names it in logs ("notifier 2 (slack)"),
+ * NULL for "notifier 2"; `policy` NULL for the default. */
+vx_status vx_hub_add_notifier(vx_hub *h, const vx_notifier_ops *ops, void *user_data,
+                              const char *kind, const vx_notify_policy *policy);
+
 vx_hub *vx_hub_new(vx_engine *engine, vx_logger *log);
 /* After vx_hub_close(): runs the C notifiers' destroy callbacks and frees. */
 void vx_hub_free(vx_hub *h);

@@ -3,6 +3,8 @@
 #include "kinds.h"
 #include "value.h"
 
+#include <openssl/crypto.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -281,8 +283,11 @@ static void list_push(list *l, const char *s, size_t len)
 
 void vx_opts_free_list(char **items)
 {
-    for (size_t i = 0; items && items[i]; i++)
+    /* Wiped: header lines may hold credentials. */
+    for (size_t i = 0; items && items[i]; i++) {
+        OPENSSL_cleanse(items[i], strlen(items[i]));
         free(items[i]);
+    }
     free(items);
 }
 
@@ -369,13 +374,31 @@ static bool push_header(list *l, const char *name, size_t nlen, const char *val,
     return true;
 }
 
-static bool headers_from_object(list *l, const vx_value *v)
+/* A header value may be a secret ({"fromEnv": ...} / {"fromFile": ...}):
+ * credentials often travel in headers. */
+static bool secret_header(vx_opts *o, const char *key, list *l, const vx_member *m)
+{
+    char *s = secret_from_object(o, key, &m->value);
+    if (!s)
+        return false;
+    bool ok = push_header(l, m->key, m->key_len, s, strlen(s));
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
+    return ok;
+}
+
+static bool headers_from_object(vx_opts *o, const char *key, list *l, const vx_value *v)
 {
     for (uint32_t i = 0; i < v->len; i++) {
         const vx_member *m = &v->u.members[i];
         const vx_value *val = &m->value;
         if (val->type == VX_STRING) {
             if (!push_header(l, m->key, m->key_len, val->u.s, val->len))
+                return false;
+            continue;
+        }
+        if (val->type == VX_OBJECT) {
+            if (!secret_header(o, key, l, m))
                 return false;
             continue;
         }
@@ -410,12 +433,13 @@ bool vx_opts_headers(vx_opts *o, const char *key, char ***out)
     if (!v)
         return true;
     list l = {0};
-    bool ok = v->type == VX_OBJECT ? headers_from_object(&l, v)
+    bool ok = v->type == VX_OBJECT ? headers_from_object(o, key, &l, v)
               : v->type == VX_ARRAY ? headers_from_lines(&l, v) : false;
     if (!ok) {
         vx_opts_free_list(l.items);
         return vx_opts_fail(o, VX_EINVAL, key,
-                            "must map header names to strings (or lists of strings), "
+                            "must map header names to strings (or lists of strings, or "
+                            "secrets: {\"fromEnv\": NAME} / {\"fromFile\": path}), "
                             "without line breaks");
     }
     return list_done(o, key, &l, out);
@@ -494,6 +518,29 @@ vx_status vx_opts_finish(vx_opts *o)
     for (uint32_t i = 0; i < n && o->status == VX_OK; i++)
         if (!o->used[i])
             unknown(o, o->obj->u.members[i].key);
+    return o->status;
+}
+
+bool vx_opts_child(vx_opts *o, const char *key, vx_opts *child)
+{
+    const vx_value *v = vx_opts_value(o, key);
+    char path[sizeof o->path];
+    snprintf(path, sizeof path, "%.63s%s%.31s", o->path, o->path[0] ? "." : "", key);
+    vx_opts_init(child, v, path, o->kind, o->flags, o->log, o->err);
+    if (o->status != VX_OK)
+        child->status = o->status;
+    if (child->status != VX_OK && o->status == VX_OK)
+        o->status = child->status;
+    return o->status == VX_OK;
+}
+
+vx_status vx_opts_finish_child(vx_opts *o, vx_opts *child)
+{
+    if (o->status != VX_OK)
+        return o->status; /* its message stands */
+    vx_status st = vx_opts_finish(child);
+    if (o->status == VX_OK && st != VX_OK)
+        o->status = st;
     return o->status;
 }
 

@@ -67,10 +67,21 @@ bool vx_opts_secret(vx_opts *o, const char *key, bool required, char **out);
  * array of malloc'd strings (vx_opts_free_list), NULL when absent. */
 bool vx_opts_string_list(vx_opts *o, const char *key, bool required, char ***out);
 /* HTTP headers: an object of name -> string, or name -> [strings] (GOFF's
- * map[string][]string), or an array of "Name: value" lines. *out as above,
- * holding "Name: value" lines; names and values may not contain CR or LF. */
+ * map[string][]string), or name -> a secret as vx_opts_secret takes it
+ * ({"fromEnv": NAME} / {"fromFile": path}), or an array of "Name: value"
+ * lines. *out as above, holding "Name: value" lines; names and values may
+ * not contain CR or LF. vx_opts_free_list wipes the lines it frees. */
 bool vx_opts_headers(vx_opts *o, const char *key, char ***out);
 void vx_opts_free_list(char **list);
+
+/* A reader for the object under `key` (absent or null reads as {}), with the
+ * path "<path>.<key>" and o's kind, flags, logger and error. False when o
+ * already failed or the member is not an object (recorded in o). End it with
+ * vx_opts_finish_child(). */
+bool vx_opts_child(vx_opts *o, const char *key, vx_opts *child);
+/* Finishes the child's walk (its unknown keys) and carries its first error
+ * into o. Returns o's status. */
+vx_status vx_opts_finish_child(vx_opts *o, vx_opts *child);
 
 /* Ends the walk: members nobody asked for are an error (VX_EINVAL, "unknown
  * key <path>.<key> (did you mean <nearest>?)") unless the reader was made with

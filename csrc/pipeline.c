@@ -37,23 +37,30 @@ static vx_event_settings *settings_new(const char *source, const vx_value *metad
     return s;
 }
 
+static _Atomic uint64_t g_next_id = 1;
+
 vx_pipeline *vx_pipeline_new(vx_logger *log)
 {
-    vx_pipeline *p = calloc(1, sizeof(*p));
+    vx_pipeline *p = aligned_alloc(64, sizeof(*p));
     if (!p)
         return NULL;
+    memset(p, 0, sizeof(*p));
     vx_event_settings *s = settings_new("SERVER", NULL);
     if (!s) {
         free(p);
         return NULL;
     }
+    vx_rings_global_init();
+    p->id = atomic_fetch_add(&g_next_id, 1);
+    atomic_init(&p->notify_depth, VX_RING_NOTICE);
     atomic_init(&p->settings, s);
     pthread_mutex_init(&p->mu, NULL);
     cond_init(&p->done_cv);
     atomic_init(&p->refs, 1);
-    p->log = log;
+    p->log = vx_logger_ref(log);  /* abandoned workers may log after the engine is gone */
     vx_log_init(&p->logs[0]);
     vx_log_init(&p->logs[1]);
+    vx_trace_hooks_init(&p->trace);
     return p;
 }
 
@@ -75,29 +82,9 @@ static void exporter_free(vx_exporter *e)
     free(e);
 }
 
-/* Frees the events an inbox still holds (recorded while the pipeline was
- * closing, or the parent's in a fork child) and empties it. */
-static void inbox_discard(vx_inbox *in)
-{
-    if (!in)
-        return;
-    for (size_t i = 0; i < VX_INBOX; i++) {
-        vx_event *ev = atomic_load_explicit(&in->slot[i], memory_order_relaxed);
-        if (ev)
-            vx_event_free(ev);
-        atomic_store_explicit(&in->slot[i], NULL, memory_order_relaxed);
-    }
-    atomic_store_explicit(&in->head, 0, memory_order_relaxed);
-    atomic_store_explicit(&in->tail, 0, memory_order_relaxed);
-}
-
 static void pipeline_destroy(vx_pipeline *p)
 {
-    for (int t = 0; t < 2; t++) {
-        vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_relaxed);
-        inbox_discard(in);
-        free(in);
-    }
+    vx_rings_destroy(p);
     for (size_t i = 0; i < p->n_exporters; i++)
         exporter_free(p->exporters[i]);
     free(p->exporters);
@@ -110,8 +97,10 @@ static void pipeline_destroy(vx_pipeline *p)
         free(s);
         s = o;
     }
+    vx_trace_hooks_destroy(&p->trace);
     pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
+    vx_logger_unref(p->log);
     free(p);
 }
 
@@ -155,172 +144,178 @@ static void account(vx_exporter *e, vx_event *ev)
  * log's next segment once every VX_LOG_SEG events. */
 static bool append_locked(vx_pipeline *p, vx_event *ev)
 {
-    if (p->closing || !vx_log_append(&p->logs[ev->type], ev)) {
-        vx_event_free(ev);
-        return false;
-    }
     unsigned refs = 0;
     for (size_t i = 0; i < p->n_exporters; i++)
         refs += p->exporters[i]->opt.event_type == ev->type;
-    atomic_store_explicit(&ev->refs, refs, memory_order_relaxed);
+    if (p->closing || !refs || !vx_log_append(&p->logs[ev->type], ev)) {
+        vx_event_free(ev);
+        return false;
+    }
+    /* Before accounting, which may drop it at once (the memory cap). */
+    vx_event_set_refs(ev, refs);
     for (size_t i = 0; i < p->n_exporters; i++)
         if (p->exporters[i]->opt.event_type == ev->type)
             account(p->exporters[i], ev);
     return true;
 }
 
-/* See vx_inbox in pipeline_impl.h for what recorders do (mu held). Only a
+/* What recorders must do (mu held): see vx_ring in pipeline_impl.h. Only a
  * recorder can wake an exporter thread that sleeps waiting for events, so
- * those set the threshold: a synchronous one at the first event, a bulk one
- * at max_events. A thread that is busy (exporting, or between batches) reads
- * the inbox when it loops, and one backing off waits for its retry anyway.
- * Called by exporter threads just before they sleep (vx_inbox_before_sleep). */
-void vx_inbox_set_policy(vx_pipeline *p, vx_event_type t)
+ * those set the depth: a synchronous one at the first event, a bulk one at
+ * max_events, shared out between the rings so that their sum cannot pass it
+ * unheard. One that only naps (while events keep coming) needs no call: it
+ * looks again in a moment. Otherwise half a ring: an exporter thread is asked
+ * to drain it, so that evaluating threads rarely drain. */
+void vx_rings_set_policy(vx_pipeline *p)
 {
-    vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_relaxed);
-    if (!in)
-        return;
-    uint64_t depth = UINT64_MAX;
+    uint64_t depth = VX_RING_NOTICE;
+    size_t rings = p->n_rings ? p->n_rings : 1;
     for (size_t i = 0; i < p->n_exporters; i++) {
         vx_exporter *e = p->exporters[i];
-        if (e->opt.event_type != t)
+        if (e->opt.event_type != VX_EVENT_FEATURE)
             continue;
         if (p->closing || (!e->running && !e->pull)) {
             depth = 1;
             break;
         }
-        if (!e->sleeping || e->retry_at)
+        /* Awake, backing off, or napping: it looks at the rings soon anyway. */
+        if (!e->sleeping || e->retry_at || e->napping)
             continue;
-        uint64_t need = !e->opt.bulk                       ? 1
-                        : e->opt.max_events > e->pending ? e->opt.max_events - e->pending
-                                                          : 1;
+        uint64_t need;
+        if (!e->opt.bulk)
+            need = 1;
+        else
+            need = e->opt.max_events > e->pending ? (e->opt.max_events - e->pending) / rings : 1;
         if (need < depth)
-            depth = need;
+            depth = need ? need : 1;
     }
-    /* Sequentially consistent, against the recorder's CAS on tail and its
-     * load of this: see vx_inbox_before_sleep. Past the inbox's length the
-     * recorder that fills it drains: draining on the recorder's thread is
-     * cheaper than waking a sleeping exporter thread to do it. */
-    atomic_store(&in->drain_depth, (uint32_t)(depth < VX_INBOX ? depth : VX_INBOX));
+    /* Sequentially consistent, against the recorders' light fence. */
+    atomic_store(&p->notify_depth, (uint32_t)depth);
 }
 
-vx_sleep_check vx_inbox_before_sleep(vx_pipeline *p, vx_event_type t)
+/* A draft that found no memory to become an event is lost: counted. */
+static void take(vx_pipeline *p, vx_event *ev)
 {
-    vx_inbox_set_policy(p, t);
-    vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_relaxed);
-    if (!in)
-        return VX_SLEEP;
-    uint64_t head = atomic_load_explicit(&in->head, memory_order_relaxed);
-    if (atomic_load(&in->tail) == head)
-        return VX_SLEEP;
-    return atomic_load_explicit(&in->slot[head % VX_INBOX], memory_order_acquire) ? VX_DRAIN_NOW
-                                                                                 : VX_WAIT_BRIEFLY;
-}
-
-/* Ticket order; stops at a slot whose recorder has not stored yet. */
-static void drain_one(vx_pipeline *p, vx_event_type t)
-{
-    vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_acquire);
-    if (!in)
-        return;
-    uint64_t h = atomic_load_explicit(&in->head, memory_order_relaxed);
-    uint64_t end = atomic_load_explicit(&in->tail, memory_order_acquire);
-    uint64_t start = h;
-    while (h < end) {
-        _Atomic(vx_event *) *slot = &in->slot[h % VX_INBOX];
-        vx_event *ev = atomic_load_explicit(slot, memory_order_acquire);
-        if (!ev)
-            break;
-        atomic_store_explicit(slot, NULL, memory_order_relaxed);
-        h++;
+    if (ev) {
         append_locked(p, ev);
+        return;
     }
-    if (h != start)
-        atomic_store_explicit(&in->head, h, memory_order_release);
-    vx_inbox_set_policy(p, t);
+    for (size_t i = 0; i < p->n_exporters; i++)
+        if (p->exporters[i]->opt.event_type == VX_EVENT_FEATURE)
+            p->exporters[i]->dropped++;
 }
 
-void vx_inbox_drain_locked(vx_pipeline *p)
+size_t vx_pipeline_drain_locked(vx_pipeline *p)
 {
-    drain_one(p, VX_EVENT_FEATURE);
-    drain_one(p, VX_EVENT_TRACKING);
+    size_t n = vx_rings_drain_locked(p, take);
+    vx_rings_set_policy(p);
+    return n;
 }
 
-/* True when every ticket below `upto` (of each type) has been drained. */
-static bool inbox_drained_to(vx_pipeline *p, const uint64_t upto[2])
+/* A sleep that only a recorder can end needs the heavy fence; a nap that ends
+ * by itself soon does not (an event it misses waits for its end). */
+vx_sleep_check vx_pipeline_before_sleep(vx_pipeline *p, bool nap)
 {
-    for (int t = 0; t < 2; t++) {
-        vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_acquire);
-        if (in && atomic_load_explicit(&in->head, memory_order_relaxed) < upto[t])
-            return false;
+    vx_rings_set_policy(p);
+    if (!nap)
+        vx_rings_heavy_fence();
+    return vx_rings_reach(p, atomic_load_explicit(&p->notify_depth, memory_order_relaxed))
+               ? VX_DRAIN_NOW
+               : VX_SLEEP;
+}
+
+/* An exporter thread drains for the recorder that asked (mu held): one that
+ * sleeps is woken, one that naps or is awake drains before long (it looks at
+ * the rings under this lock, after this recorder published). False when no
+ * thread will: the recorder drains. Waking a thread costs the recorder a
+ * system call and often its CPU (the woken thread is run there), so a
+ * napping one is left to wake by itself: half a ring is room for its nap. */
+static bool drainer_for(vx_pipeline *p)
+{
+    vx_exporter *awake = NULL;
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        vx_exporter *e = p->exporters[i];
+        if (e->opt.event_type != VX_EVENT_FEATURE)
+            continue;
+        if (e->sleeping && e->napping)
+            return true; /* it looks again in a moment: no wake-up call */
+        if (e->sleeping && (e->running || e->pull)) {
+            vx_worker_wake(e);
+            return true;
+        }
+        if (e->running && !e->exited && !e->stop)
+            awake = e;
     }
-    return true;
+    return awake != NULL;
 }
 
-static void inbox_tails(vx_pipeline *p, uint64_t out[2])
+/* The evaluation path: a store in the common case; the lock when the pipeline
+ * must hear about the event now or the ring is full. Events larger than
+ * VX_RING_EVENT_MAX take the lock, so what waits in rings stays small. A
+ * draft is published when the event can be built from one; the lock then
+ * gets the event built from it. */
+static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
 {
-    for (int t = 0; t < 2; t++) {
-        vx_inbox *in = atomic_load_explicit(&p->inbox[t], memory_order_acquire);
-        out[t] = in ? atomic_load_explicit(&in->tail, memory_order_acquire) : 0;
+    vx_ring_put r = d ? vx_ring_publish(p, (uintptr_t)d | 1)
+                  : ev->bytes <= VX_RING_EVENT_MAX ? vx_ring_publish(p, (uintptr_t)ev)
+                                                   : VX_RING_LOCKED;
+    if (r == VX_RING_DONE)
+        return;
+    if (r == VX_RING_LOCKED && d) {
+        ev = vx_event_from_draft(d);
+        vx_draft_free(d);
+        if (!ev)
+            return;
     }
-}
-
-typedef enum put_result {
-    PUT_DONE,       /* in the inbox */
-    PUT_DRAIN,      /* in the inbox, which this recorder must drain now */
-    PUT_LOCKED      /* not taken: append under the lock */
-} put_result;
-
-/* One CAS, no lock (see vx_inbox in pipeline_impl.h). The locked path takes
- * what has no inbox yet, a full inbox's overflow and events bigger than a
- * pooled block (so that inbox events count at most a block each against the
- * memory cap). */
-static put_result inbox_put(vx_pipeline *p, vx_event *ev)
-{
-    vx_inbox *in = atomic_load_explicit(&p->inbox[ev->type], memory_order_acquire);
-    if (!in || ev->bytes > VX_EVENT_BLOCK + sizeof(void *))
-        return PUT_LOCKED;
-    uint64_t tail = atomic_load_explicit(&in->tail, memory_order_relaxed), head;
-    do {
-        head = atomic_load_explicit(&in->head, memory_order_acquire);
-        if (tail - head >= VX_INBOX)
-            return PUT_LOCKED;
-    } while (!atomic_compare_exchange_weak_explicit(&in->tail, &tail, tail + 1,
-                                                    memory_order_seq_cst, memory_order_relaxed));
-    atomic_store_explicit(&in->slot[tail % VX_INBOX], ev, memory_order_release);
-    uint64_t depth = tail + 1 - head;
-    /* After the CAS, in the single total order (see vx_inbox_before_sleep). */
-    return depth >= atomic_load(&in->drain_depth) ? PUT_DRAIN : PUT_DONE;
-}
-
-/* The evaluation path: a CAS in the common case; the lock when an exporter
- * must hear about the event now (a synchronous exporter, max_events or the
- * memory cap reached, a thread to start). */
-static bool record(vx_pipeline *p, vx_event *ev)
-{
-    put_result r = inbox_put(p, ev);
-    if (r == PUT_DONE)
-        return true;
-    pthread_mutex_lock(&p->mu);
-    vx_inbox_drain_locked(p);
-    bool ok = r == PUT_DRAIN || append_locked(p, ev);
+    /* A ring three quarters full is a hint, not a need: when the lock is busy
+     * (most likely with a thread draining), the next event asks again. */
+    if (r == VX_RING_NOTIFY &&
+        atomic_load_explicit(&p->notify_depth, memory_order_relaxed) >= VX_RING_NOTICE) {
+        if (pthread_mutex_trylock(&p->mu) != 0)
+            return;
+    } else {
+        pthread_mutex_lock(&p->mu);
+    }
+    if (r != VX_RING_NOTIFY || !drainer_for(p)) {
+        vx_pipeline_drain_locked(p);
+        if (r == VX_RING_LOCKED)
+            append_locked(p, ev);
+    }
     pthread_mutex_unlock(&p->mu);
-    return ok;
 }
 
 void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_attrs *attrs)
 {
     if (!p || !r || !r->flag_key || !attrs || !vx_pipeline_active(p, VX_EVENT_FEATURE))
         return;
-    vx_feature_record rec = *r;
-    if (!rec.variation)
-        rec.variation = "";
-    if (!rec.version)
-        rec.version = "";
+    /* Fields are read one by one, not copied as a whole: a wide load of what
+     * the caller has just stored cannot be forwarded from its stores and
+     * would wait for every older store, the previous event's included. */
+    const vx_feature_record *rec = r;
+    vx_feature_record fixed;
+    if (!r->variation || !r->version) {
+        fixed = *r;
+        fixed.variation = r->variation ? r->variation : "";
+        fixed.version = r->version ? r->version : "";
+        rec = &fixed;
+    }
     vx_event_settings *s = atomic_load_explicit(&p->settings, memory_order_acquire);
-    vx_event *ev = vx_event_new_feature(&rec, attrs, s, (int64_t)time(NULL));
-    if (ev)
-        record(p, ev);
+    int64_t now;
+    vx_trace_capture cap;
+    vx_feature_record traced;
+    if (vx_trace_wanted(&p->trace)) {
+        traced = *rec;
+        vx_trace_capture_now(&p->trace, attrs, &cap);
+        traced.trace = &cap;
+        rec = &traced;
+        now = cap.time_ns / 1000000000;
+    } else {
+        now = (int64_t)time(NULL);
+    }
+    vx_draft *d = vx_draft_new_feature(rec, attrs, s, now, VX_RING_EVENT_MAX);
+    vx_event *ev = d ? NULL : vx_event_new_feature(rec, attrs, s, now);
+    if (d || ev)
+        record(p, d, ev);
 }
 
 vx_status vx_pipeline_record_tracking(vx_pipeline *p, const char *name, vx_context *ctx,
@@ -345,7 +340,7 @@ vx_status vx_pipeline_record_tracking(vx_pipeline *p, const char *name, vx_conte
         return VX_ENOMEM;
     /* Under the lock: the caller learns whether close() got there first. */
     pthread_mutex_lock(&p->mu);
-    vx_inbox_drain_locked(p);
+    vx_pipeline_drain_locked(p);
     bool ok = append_locked(p, ev);
     pthread_mutex_unlock(&p->mu);
     return ok ? VX_OK : VX_ECLOSED;
@@ -441,37 +436,24 @@ static bool push_exporter(vx_pipeline *p, vx_exporter *e)
     return true;
 }
 
-/* The type's inbox, made with its first exporter; without one, recorders
- * take the lock (correct, just slower). */
-static void inbox_make(vx_pipeline *p, vx_event_type t)
-{
-    if (atomic_load_explicit(&p->inbox[t], memory_order_relaxed))
-        return;
-    vx_inbox *in = aligned_alloc(64, sizeof *in);
-    if (!in)
-        return;
-    memset(in, 0, sizeof *in);
-    atomic_init(&in->drain_depth, 1);
-    atomic_store_explicit(&p->inbox[t], in, memory_order_release);
-}
-
 static vx_status attach(vx_pipeline *p, vx_exporter *e)
 {
     if (p->closing)
         return VX_ECLOSED;
     /* Events recorded before this exporter existed are not its to export
      * (and are counted for the exporters that were there). */
-    vx_inbox_drain_locked(p);
+    vx_pipeline_drain_locked(p);
     if (!exporter_name(e, p->n_exporters) || !push_exporter(p, e))
         return VX_ENOMEM;
-    inbox_make(p, e->opt.event_type);
     vx_event_log *log = &p->logs[e->opt.event_type];
     e->next = e->log_pos = log->head;
     e->next_tick = vx_now_ms() + e->opt.flush_interval_ms;
     atomic_fetch_add(&p->active[e->opt.event_type], 1);
+    if (e->opt.trace_context && e->opt.event_type == VX_EVENT_FEATURE)
+        atomic_fetch_add(&p->trace.wanted, 1);
     /* A failed start is retried by the next record or flush. */
     vx_exporter_start_locked(e);
-    vx_inbox_set_policy(p, e->opt.event_type);
+    vx_rings_set_policy(p);
     return VX_OK;
 }
 
@@ -525,31 +507,12 @@ static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
-/* Moves every event recorded before now into the logs (mu held). A recorder
- * between its ticket and its store holds the later tickets back: wait for it
- * (it is running or about to), since its evaluation, or a later one on
- * another thread, may have returned before this flush began. */
-static vx_status drain_recorded_locked(vx_pipeline *p, int64_t deadline)
-{
-    uint64_t upto[2];
-    inbox_tails(p, upto);
-    for (;;) {
-        vx_inbox_drain_locked(p);
-        if (inbox_drained_to(p, upto))
-            return VX_OK;
-        if (vx_now_ms() >= deadline)
-            return VX_ETIMEDOUT;
-        pthread_mutex_unlock(&p->mu);
-        sched_yield();
-        pthread_mutex_lock(&p->mu);
-    }
-}
-
 /* Asks every exporter for what is in its log now and waits (mu held). */
 static vx_status flush_locked(vx_pipeline *p, int64_t deadline)
 {
-    if (drain_recorded_locked(p, deadline) != VX_OK)
-        return VX_ETIMEDOUT;
+    /* Every event recorded before now is in a ring (its thread's store of
+     * tail came first): into the logs with it. */
+    vx_pipeline_drain_locked(p);
     size_t n = p->n_exporters;
     uint64_t *target = n ? malloc(n * sizeof(*target)) : NULL;
     if (n && !target)
@@ -559,7 +522,9 @@ static vx_status flush_locked(vx_pipeline *p, int64_t deadline)
         target[i] = p->logs[e->opt.event_type].head;
         if (target[i] > e->flush_upto)
             e->flush_upto = target[i];
-        e->bypass_backoff = true;
+        /* No attempt out of turn: one that failed retries on its backoff
+         * schedule, however often flush is called (a binding may call it in
+         * short slices). */
         vx_exporter_start_locked(e);
         vx_worker_wake(e);
     }
@@ -680,9 +645,9 @@ vx_status vx_pipeline_close(vx_pipeline *p, int64_t timeout_ms)
         return VX_OK;
     }
     /* Recording stops; what was recorded before goes to the logs first (a
-     * closing pipeline drops what reaches its inbox later). */
+     * closing pipeline drops what reaches the rings later). */
     atomic_store(&p->closed, true);
-    drain_recorded_locked(p, deadline);
+    vx_pipeline_drain_locked(p);
     p->closing = true;
     vx_status st = flush_locked(p, deadline);
     drain(p);
@@ -737,7 +702,7 @@ static void child_reset_exporter(vx_pipeline *p, vx_exporter *e, int64_t now)
     e->backoff_ms = e->retry_at = 0;
     e->next_tick = now + e->opt.flush_interval_ms;
     e->flush_upto = 0;
-    e->bypass_backoff = e->sleeping = false;
+    e->sleeping = false;
     e->running = e->exited = false;
     e->seg = NULL;
     (void)p;
@@ -749,10 +714,10 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
         return;
     pthread_mutex_unlock(&p->mu);
     cond_init(&p->done_cv);
-    /* The parent's recorded events, and tickets that threads the child does
-     * not have took, are not the child's. */
-    inbox_discard(atomic_load_explicit(&p->inbox[0], memory_order_relaxed));
-    inbox_discard(atomic_load_explicit(&p->inbox[1], memory_order_relaxed));
+    /* A thread the child does not have may have been installing a source. */
+    pthread_mutex_init(&p->trace.mu, NULL);
+    /* The parent's recorded events are not the child's. */
+    vx_rings_atfork_child(p);
     p->fork_gen++;
     int64_t now = vx_now_ms();
     for (size_t i = 0; i < p->n_exporters; i++)
@@ -765,8 +730,7 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
                 e->next = e->log_pos = p->logs[t].head;
         }
     }
-    vx_inbox_set_policy(p, VX_EVENT_FEATURE);
-    vx_inbox_set_policy(p, VX_EVENT_TRACKING);
+    vx_rings_set_policy(p);
     /* Threads of the parent hold no reference here. */
     atomic_store(&p->refs, 1);
 }

@@ -25,10 +25,16 @@ bool vx_pipeline_active(const vx_pipeline *p, vx_event_type type);
  * (the context's gofeatureflag.exporterMetadata over the engine's). */
 typedef struct vx_feature_record {
     const char *flag_key;
+    size_t flag_key_len;      /* strlen(flag_key) when known, else 0 */
     const char *variation;
     const vx_value *value;
     bool failed;              /* the event's "default" */
     const char *version;
+    /* For trace_context exporters only (trace_context.h): the evaluation's
+     * reason and error code, and what the pipeline captured (NULL unless
+     * such an exporter exists; the evaluator never sets it). */
+    uint8_t reason, error_code;
+    const struct vx_trace_capture *trace;
 } vx_feature_record;
 
 /* Copies what it needs; never blocks on I/O or on an exporter. */

@@ -1,15 +1,19 @@
 /* The pipeline's internals, shared by pipeline.c, pipeline_worker.c,
- * event_log.c, exporter.c and track.c.
+ * event_log.c, event_rings.c, exporter.c and track.c.
  *
- * Locking: one mutex per pipeline (`mu`) guards the logs, every exporter's
- * cursor, counters and flags. It is held for appends and for bookkeeping only:
- * never while an exporter exports, never while copying a batch's pointers out
- * of the log, never while calling user code or the logger. */
+ * Locking: one mutex per pipeline (`mu`) guards the logs, the list of rings,
+ * every exporter's cursor, counters and flags. It is held for draining the
+ * rings (building events from drafts), appends and bookkeeping only: never
+ * while an exporter exports, never while copying a batch's pointers out of
+ * the log, never while calling user code or the logger. The evaluation path
+ * takes it only when its ring is full or an exporter must hear of an event
+ * at once. */
 #ifndef VX_PIPELINE_IMPL_H
 #define VX_PIPELINE_IMPL_H
 
 #include "events.h"
 #include "pipeline.h"
+#include "trace_context.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,62 +49,86 @@ void vx_log_trim(vx_event_log *log, uint64_t min_pos);
 /* Frees every segment (events are not touched). */
 void vx_log_clear(vx_event_log *log);
 
-/* The inbox of one event type: recorders put events here with one CAS and
- * no lock; whoever holds `mu` next (the exporter's worker when it wakes, a
- * flush, a recorder whose event makes the inbox deep enough to matter)
- * moves them to the log in ticket order (vx_inbox_drain_locked).
+/* Per-thread rings (event_rings.c). A thread that records feature events
+ * into a pipeline gets a ring of its own there: a single-producer,
+ * single-consumer queue of event pointers. The thread publishes with a plain
+ * store (release) and no lock; whoever holds `mu` (an exporter's thread when
+ * it wakes, a flush, a recorder whose ring is full) moves every ring's events
+ * to the log (vx_rings_drain_locked), each ring in its thread's order.
  *
- *   recorder: t = tail; check t - head < VX_INBOX; CAS tail t -> t+1;
- *             slot[t % VX_INBOX] = ev (release)
- *   drainer:  (mu) for h from head while h < tail and slot[h] != NULL:
- *             take it, clear the slot; head = h (release)
+ *   thread: slot[tail % VX_RING] = event or draft; tail = tail + 1 (release);
+ *           light fence; if its ring holds notify_depth or more: notify
+ *   drainer (mu): for each ring, take slot[head .. tail); head = tail (release)
  *
- * A slot is reused only after the drainer cleared it and published head past
- * it, so a recorder that saw room writes into an empty slot. A recorder
- * between its CAS and its store holds back the tickets after it: the drain
- * stops there and resumes next time, and a flush waits for those slots (it
- * may wait; evaluations never do). Inbox events are counted against
- * max_events and the memory cap when drained; see vx_inbox_set_policy for
- * when a recorder drains rather than leave it to the exporter's thread. Events that do not fit a pooled block,
- * and events that find the inbox full, go to the log under the lock as
- * before (an event that finds the inbox full may then precede older events
- * of the same thread still held back in it). */
-#define VX_INBOX 1024
+ * Events in a ring count against max_events and the memory cap once drained;
+ * notify_depth (vx_rings_set_policy) is where a recorder must tell the
+ * pipeline, because a sleeping exporter thread must hear of the event (a
+ * synchronous exporter, max_events reached, a thread to start, close) or
+ * because the ring is half full. A ring outlives whichever of its thread and
+ * its pipeline finishes first: when the thread exits its pthread key
+ * destructor lets go, and the next drain takes what is left and frees the
+ * ring; when the pipeline dies first, the thread forgets the ring the next
+ * time it looks for one (or at exit). */
+#define VX_RING 2048
+#define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is asked for */
+#define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
 
-typedef struct vx_inbox {
-    _Atomic uint64_t tail;        /* next ticket */
-    char pad1[56];
-    _Atomic uint64_t head;        /* first ticket not yet drained */
-    /* A recorder whose ticket leaves this many events waiting drains them
-     * (vx_inbox_set_policy): 1 when a sleeping synchronous exporter must hear
-     * of each event, what is left before max_events for a sleeping bulk one,
-     * else the inbox's length. */
-    _Atomic uint32_t drain_depth;
-    char pad2[52];
-    _Atomic(vx_event *) slot[VX_INBOX];
-} vx_inbox;
+typedef struct vx_ring {
+    _Atomic uint64_t tail;        /* written by the thread */
+    uint64_t head_seen;           /* the thread's last view of head */
+    char pad1[48];
+    _Atomic uint64_t head;        /* written by the drainer (mu) */
+    char pad2[56];
+    struct vx_ring *next;         /* in the pipeline's list (mu) */
+    struct vx_ring *tl_next;      /* in the thread's list (the thread only) */
+    _Atomic unsigned holders;     /* the thread and/or the pipeline */
+    uint64_t pipeline_id;
+    pthread_t owner;
+    uintptr_t slot[VX_RING];      /* a vx_event *, or a vx_draft * | 1 */
+} vx_ring;
 
-/* Moves what the inboxes hold to the logs (mu held). */
-void vx_inbox_drain_locked(vx_pipeline *p);
-/* Recomputes what recorders of type t must do (mu held). */
-void vx_inbox_set_policy(vx_pipeline *p, vx_event_type t);
+typedef enum vx_ring_put {
+    VX_RING_DONE,      /* published */
+    VX_RING_NOTIFY,    /* published; the pipeline must hear of it now */
+    VX_RING_FULL,      /* published; the ring is full: drain it */
+    VX_RING_LOCKED     /* not taken (full, or no ring): append under the lock */
+} vx_ring_put;
+
+/* Once per process, before the first ring: sets up the asymmetric fence. */
+void vx_rings_global_init(void);
+/* The evaluation path: no lock, no atomic read-modify-write. `item` is an
+ * event, or a draft with its low bit set. */
+vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item);
+/* Moves what every ring holds to `take` (mu held), building events from
+ * drafts (NULL for one that found no memory), and frees the rings of threads
+ * that have exited once they are empty. */
+size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *));
+/* True when some ring holds `depth` events or more (mu held). */
+bool vx_rings_reach(vx_pipeline *p, uint64_t depth);
+/* The other half of the recorders' light fence: run by a thread about to sleep
+ * after it stored notify_depth and before it looks at the rings. */
+void vx_rings_heavy_fence(void);
+/* Recomputes notify_depth (mu held). */
+void vx_rings_set_policy(vx_pipeline *p);
+/* Frees every ring's events, lets go of the rings (the pipeline dies). */
+void vx_rings_destroy(vx_pipeline *p);
+/* In a fork child (mu held): the parent's events and other threads' rings go. */
+void vx_rings_atfork_child(vx_pipeline *p);
+
+/* Moves what the rings hold to the logs (mu held); returns how many. */
+size_t vx_pipeline_drain_locked(vx_pipeline *p);
 /* An exporter thread about to sleep (mu held, e->sleeping already set): makes
- * recorders wake it, then says whether it may sleep now. Lost wake-ups are excluded
- * by the store-buffer pattern: the thread stores the policy then loads tail,
- * a recorder CASes tail then loads the policy, all sequentially consistent,
- * so at least one of them sees the other. */
+ * recorders wake it, then says whether it may sleep now. */
 typedef enum vx_sleep_check {
     VX_SLEEP,          /* nothing waits: sleep until woken or due */
-    VX_DRAIN_NOW,      /* events wait: loop and drain them */
-    VX_WAIT_BRIEFLY    /* a recorder is storing the next one: look again in 1 ms */
+    VX_DRAIN_NOW       /* events wait: loop and drain them */
 } vx_sleep_check;
-vx_sleep_check vx_inbox_before_sleep(vx_pipeline *p, vx_event_type t);
+vx_sleep_check vx_pipeline_before_sleep(vx_pipeline *p, bool nap);
 
 /* Drops one exporter's reference; frees the event with the last one. */
 static inline void vx_event_release(vx_event *ev)
 {
-    if (atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) == 1)
-        vx_event_free(ev);
+    vx_events_release(&ev, 1);
 }
 
 typedef enum vx_phase {
@@ -138,8 +166,9 @@ struct vx_exporter {
     /* Scheduling (monotonic ms). */
     int64_t backoff_ms, retry_at, next_tick;
     uint64_t flush_upto;          /* a flush wants everything below this */
-    bool bypass_backoff;          /* a flush asked for one attempt now */
     bool sleeping;
+    int linger;                   /* short naps left before a long sleep */
+    bool napping;                 /* sleeping, but only for a short nap */
 
     /* Worker thread (C exporters). */
     pthread_t thread;
@@ -163,7 +192,13 @@ struct vx_pipeline {
     bool close_done;
     uint64_t fork_gen;
     _Atomic(vx_event_settings *) settings;
-    _Atomic(vx_inbox *) inbox[2]; /* allocated with the type's first exporter */
+    vx_trace_hooks trace;         /* trace_context exporters and the source */
+    uint64_t id;                  /* unique in the process: threads find their ring by it */
+    vx_ring *rings;               /* mu */
+    size_t n_rings;
+    /* Read by every recorder: a line of its own, written when it changes. */
+    _Alignas(64) _Atomic uint32_t notify_depth;
+    char pad[60];
 };
 
 int64_t vx_now_ms(void);

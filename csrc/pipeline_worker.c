@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #define NEVER INT64_MAX
 
@@ -27,6 +30,19 @@ static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
         return;
     }
     struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000};
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/* Waits on cv for `us` microseconds at most. */
+static void nap(pthread_cond_t *cv, pthread_mutex_t *mu, long us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += us * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
@@ -147,7 +163,7 @@ static int64_t due_at(vx_pipeline *p, vx_exporter *e, int64_t now)
     }
     if (p->drained)
         return NEVER;
-    if (e->retry_at && now < e->retry_at && !e->bypass_backoff)
+    if (e->retry_at && now < e->retry_at)
         return e->retry_at;
     if (!e->opt.bulk || p->closing || e->pending >= e->opt.max_events ||
         e->flush_upto > vx_exporter_done_pos(e) || now >= e->next_tick)
@@ -188,7 +204,6 @@ static bool claim_locked(vx_exporter *e, claim *c)
     e->log_pos = e->next;
     e->next = c->to;
     e->phase = VX_PHASE_COPYING;
-    e->bypass_backoff = false;
     return true;
 }
 
@@ -340,9 +355,9 @@ static void complete_locked(vx_exporter *e, vx_status st, outcome *o)
         settle_success(e, o);
     else
         settle_failure(e, o, now);
+    vx_batch_clear_marks(b);
     snprintf(e->last_error, sizeof e->last_error, "%s",
              st == VX_OK ? "" : o->message[0] ? o->message : vx_status_name(st));
-    vx_batch_clear_marks(b);
     o->log_it = o->failed && !e->abandoned;
     if (e->abandoned)
         o->n_refused = 0;
@@ -354,8 +369,7 @@ static void complete_locked(vx_exporter *e, vx_status st, outcome *o)
 
 static void finish_outcome(vx_exporter *e, outcome *o)
 {
-    for (size_t i = 0; i < o->n_release; i++)
-        vx_event_release(o->release[i]);
+    vx_events_release(o->release, o->n_release);
     free(o->settled);
     if (o->n_refused)
         vx_logf(e->p->log, VX_LOG_ERROR,
@@ -388,23 +402,63 @@ static void deliver(vx_exporter *e, outcome *o)
     complete_locked(e, st, o);
 }
 
+/* An exporter that just had work naps this many times, LINGER_US each, before
+ * it sleeps until a recorder wakes it (or it is due): while events keep
+ * coming it picks them up itself, and the evaluating threads neither wake it
+ * nor drain for it. A nap needs no heavy fence: an event it misses waits for
+ * its end. */
+#define LINGER_NAPS 80
+#define LINGER_US 50
+
+/* Sleeps (mu held) until woken, `until` (ms) or the end of a short nap.
+ * `active`: events were drained, or a batch was taken, just now. */
+static void sleep_for_events(vx_exporter *e, int64_t now, int64_t until, bool active)
+{
+    vx_pipeline *p = e->p;
+    if (active)
+        e->linger = LINGER_NAPS;
+    bool short_nap = e->linger > 0 && until > now + 1;
+    if (short_nap)
+        e->linger--;
+    e->sleeping = true;
+    e->napping = short_nap;
+    if (vx_pipeline_before_sleep(p, short_nap) == VX_SLEEP) {
+        if (short_nap)
+            nap(&e->cv, &p->mu, LINGER_US);
+        else
+            wait_until(&e->cv, &p->mu, until);
+    }
+    e->sleeping = e->napping = false;
+}
+
 static void *worker_main(void *arg)
 {
     vx_exporter *e = arg;
     vx_pipeline *p = e->p;
+#if defined(__linux__)
+    /* Naps of LINGER_US, not the default 50 us of timer slack on top. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+#endif
     pthread_mutex_lock(&p->mu);
+    bool delivered = false;
     while (!e->stop) {
-        vx_inbox_drain_locked(p);
+        /* After a delivery that left nothing pending, a nap before the next
+         * drain lets events gather: draining as fast as they come would pull
+         * the recorders' ring lines over to this thread every few events. A
+         * flush or close ends the nap (they wake this thread). */
+        if (delivered && e->pending == 0 && !p->closing &&
+            e->flush_upto <= vx_exporter_done_pos(e)) {
+            sleep_for_events(e, vx_now_ms(), NEVER, true);
+            delivered = false;
+            continue;
+        }
+        size_t got = vx_pipeline_drain_locked(p);
         int64_t now = vx_now_ms();
         int64_t due = due_at(p, e, now);
         claim c;
         if (due != 0 || !claim_locked(e, &c)) {
-            e->sleeping = true;
-            vx_sleep_check sc = vx_inbox_before_sleep(p, e->opt.event_type);
-            if (sc != VX_DRAIN_NOW)
-                wait_until(&e->cv, &p->mu,
-                           sc == VX_WAIT_BRIEFLY ? now + 1 : due == 0 ? now + 1000 : due);
-            e->sleeping = false;
+            sleep_for_events(e, now, due == 0 ? now + 1000 : due, got || delivered);
+            delivered = false;
             continue;
         }
         pthread_mutex_unlock(&p->mu);
@@ -414,6 +468,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         outcome o;
         deliver(e, &o); /* returns with mu held */
+        delivered = true;
         pthread_mutex_unlock(&p->mu);
         finish_outcome(e, &o);
         pthread_mutex_lock(&p->mu);
@@ -473,22 +528,18 @@ static vx_status pull_wait(vx_exporter *e, int64_t deadline, claim *c)
             return VX_ECLOSED;
         if (e->phase != VX_PHASE_IDLE)
             return VX_ESTATE;
-        vx_inbox_drain_locked(p);
+        size_t got = vx_pipeline_drain_locked(p);
         int64_t now = vx_now_ms();
         int64_t due = due_at(p, e, now);
-        if (due == 0 && claim_locked(e, c))
+        if (due == 0 && claim_locked(e, c)) {
+            e->linger = LINGER_NAPS;
             return VX_OK;
+        }
         if (now >= deadline)
             return VX_ETIMEDOUT;
         if (due == 0)
             due = now + 1000;
-        e->sleeping = true;
-        vx_sleep_check sc = vx_inbox_before_sleep(p, e->opt.event_type);
-        if (sc == VX_WAIT_BRIEFLY)
-            due = now + 1;
-        if (sc != VX_DRAIN_NOW)
-            wait_until(&e->cv, &p->mu, due < deadline ? due : deadline);
-        e->sleeping = false;
+        sleep_for_events(e, now, due < deadline ? due : deadline, got > 0);
     }
 }
 

@@ -46,6 +46,12 @@ int cli_opt_repeat(int argc, char **argv, int *i, const char *name, cli_list *li
 int cli_add_builtins(vx_engine *e, const cli_list *exporters, const cli_list *urls,
                      const cli_list *retrievers);
 
+/* GOFF configuration files (config_file.c): sets `e` up as the file says
+ * and starts it; lints the file and the flag files it points to. */
+int cli_setup_config_file(vx_engine *e, const char *path, const char *flagset);
+int cli_lint_config_file(const char *path, const char *flagset);
+void cli_print_config_file_usage(void);
+
 /* "--help" or "-h": every subcommand answers them with the usage, exit 0. */
 bool cli_is_help(const char *arg);
 

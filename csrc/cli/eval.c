@@ -12,6 +12,7 @@
 typedef struct eval_opts {
     const char *config, *url, *format, *flag, *type, *def, *context;
     const char *environment, *enrichment, *export_dir, *export_format, *timeout;
+    const char *config_file, *flagset;
     cli_list headers, exporters, exports, retrievers;
     bool all, env, export_log, insecure, help;
 } eval_opts;
@@ -60,6 +61,8 @@ static int parse_args(int argc, char **argv, eval_opts *o)
         {"--enrichment", offsetof(eval_opts, enrichment)},
         {"--export-file", offsetof(eval_opts, export_dir)},
         {"--export-format", offsetof(eval_opts, export_format)},
+        {"--config-file", offsetof(eval_opts, config_file)},
+        {"--flagset", offsetof(eval_opts, flagset)},
     };
     for (int i = 0; i < argc; i++) {
         bool matched = false, missing = false;
@@ -95,7 +98,11 @@ static int parse_args(int argc, char **argv, eval_opts *o)
 
 static int check_args(const eval_opts *o)
 {
-    bool retrieving = o->retrievers.n > 0;
+    bool retrieving = o->retrievers.n > 0 || o->config_file;
+    if (o->config_file && (o->config || o->url || o->retrievers.n || o->env))
+        return cli_usage_error("--config-file takes neither --config, --url, --retriever nor --env");
+    if (o->flagset && !o->config_file)
+        return cli_usage_error("--flagset goes with --config-file");
     if (o->env && (o->config || o->url || retrieving || o->all))
         return cli_usage_error("--env takes neither --config, --url, --retriever nor --all");
     if ((o->config != NULL) + (o->url != NULL) + retrieving > 1)
@@ -249,7 +256,7 @@ static int setup_engine(vx_engine *e, const eval_opts *o)
     vx_format fmt;
     vx_engine_set_logger(e, VX_LOG_WARN, log_to_stderr, NULL);
     if (!cli_parse_format(o->format, &fmt))
-        return cli_usage_error("unknown format \"%s\" (json or yaml)", o->format);
+        return cli_usage_error("unknown format \"%s\" (json, yaml or toml)", o->format);
     if (o->environment)
         vx_engine_set_environment(e, o->environment);
     if (o->enrichment) {
@@ -269,6 +276,8 @@ static int setup_engine(vx_engine *e, const eval_opts *o)
         return rc;
     if (o->env)
         return vx_engine_use_env(e) == VX_OK ? CLI_OK : CLI_USAGE;
+    if (o->config_file)
+        return cli_setup_config_file(e, o->config_file, o->flagset);
     if (o->url || o->retrievers.n)
         return fetch(e, o, fmt);
     vx_error err = {0};

@@ -17,8 +17,10 @@ void cli_print_usage(void)
           "             [--timeout SECONDS] [same options as --config]\n"
           "  vexil eval --retriever JSON... [--timeout SECONDS] [same options as --config]\n"
           "  vexil eval --env --flag KEY [--type TYPE] [--default JSON] [--context JSON]\n"
-          "  vexil lint FILE [--format json|yaml]\n"
-          "  vexil --help | --version\n"
+          "  vexil lint FILE [--format json|yaml]\n",
+          stdout);
+    cli_print_config_file_usage();
+    fputs("  vexil --help | --version\n"
           "\n"
           "TYPE is bool, string, int, float, object or any (default any). --default is\n"
           "JSON (default null), --context a JSON object (default {}), whose targetingKey\n"
@@ -32,8 +34,9 @@ void cli_print_usage(void)
           "--retriever, --exporter: a built-in kind and its GOFF keys, as JSON\n"
           "({\"kind\":\"file\",\"path\":\"flags.yaml\"}); retrievers merge in order.\n"
           "--export: an exporter as a URL (file:///dir?format=csv,\n"
-          "s3://bucket/path?format=parquet, kinesis://stream-name,\n"
-          "sqs://queue-name?accountId=123456789012); each may repeat.\n"
+          "s3://bucket/path?format=parquet, otlp+http://collector:4318,\n"
+          "kinesis://stream-name, sqs://queue-name?accountId=123456789012); each\n"
+          "may repeat.\n"
           "lint prints \"<flag>: <reason>\" per invalid flag.\n"
           "\n"
           "exit status: 0 ok; 1 lint found invalid flags; 2 usage error or a\n"
@@ -102,6 +105,8 @@ bool cli_parse_format(const char *s, vx_format *out)
         *out = VX_FORMAT_JSON;
     else if (strcmp(s, "yaml") == 0 || strcmp(s, "yml") == 0)
         *out = VX_FORMAT_YAML;
+    else if (strcmp(s, "toml") == 0)
+        *out = VX_FORMAT_TOML;
     else
         return false;
     return true;

@@ -26,6 +26,14 @@ typedef struct vx_exporter_kind {
     const char *host_key;
     const char *path_key;
     bool keep_slash;
+    /* When set, the URL form is scheme+http://HOST/PATH?... or
+     * scheme+https://... (plain scheme:// meaning https), and the URL with
+     * that inner scheme, without its query, goes under url_key whole
+     * (otlp+http://collector:4318 -> "http://collector:4318"). */
+    const char *url_key;
+    /* Feature events carry their trace context for this kind
+     * (vx_exporter_options.trace_context). */
+    bool trace_context;
 } vx_exporter_kind;
 
 const vx_exporter_kind *vx_exporter_kind_find(const char *name);
@@ -41,7 +49,11 @@ vx_status vx_exporter_url_parse(const char *url, vx_doc *doc, const char **kind,
 bool vx_file_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_log_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_webhook_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_kafka_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_otel_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_gcs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_azblob_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_kinesis_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_sqs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 

@@ -9,12 +9,24 @@
 #include <strings.h>
 
 static const vx_exporter_kind kinds[] = {
-    {"file", true, vx_file_exporter_make, "file", NULL, "outputDir", true},
-    {"log", false, vx_log_exporter_make, NULL, NULL, NULL, false},
-    {"webhook", true, vx_webhook_exporter_make, NULL, NULL, NULL, false},
-    {"s3", true, vx_s3_exporter_make, "s3", "bucket", "path", false},
-    {"kinesis", false, vx_kinesis_exporter_make, "kinesis", "streamName", NULL, false},
-    {"sqs", false, vx_sqs_exporter_make, "sqs", "queueName", NULL, false},
+    {.name = "file", .bulk = true, .make = vx_file_exporter_make, .scheme = "file",
+     .path_key = "outputDir", .keep_slash = true},
+    {.name = "log", .bulk = false, .make = vx_log_exporter_make},
+    {.name = "webhook", .bulk = true, .make = vx_webhook_exporter_make},
+    {.name = "s3", .bulk = true, .make = vx_s3_exporter_make, .scheme = "s3", .host_key = "bucket",
+     .path_key = "path"},
+    {.name = "googleStorage", .bulk = true, .make = vx_gcs_exporter_make, .scheme = "gs",
+     .host_key = "bucket", .path_key = "path"},
+    {.name = "opentelemetry", .bulk = false, .make = vx_otel_exporter_make, .scheme = "otlp",
+     .url_key = "endpoint", .trace_context = true},
+    {.name = "kafka", .bulk = false, .make = vx_kafka_exporter_make, .scheme = "kafka",
+     .host_key = "addresses", .path_key = "topic"},
+    {.name = "azureBlobStorage", .bulk = true, .make = vx_azblob_exporter_make,
+     .scheme = "azblob", .host_key = "container", .path_key = "path"},
+    {.name = "kinesis", .bulk = false, .make = vx_kinesis_exporter_make, .scheme = "kinesis",
+     .host_key = "streamName"},
+    {.name = "sqs", .bulk = false, .make = vx_sqs_exporter_make, .scheme = "sqs",
+     .host_key = "queueName"},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
@@ -89,6 +101,11 @@ vx_status vx_exporter_from_options(vx_engine *engine, const char *kind, const vx
     vx_opts_value(&o, "kind");
     vx_exporter_options p;
     read_pipeline(&o, k, &p);
+    /* Kinds that use the trace context take it by default; traceContext:
+     * false spares the evaluation path its cost. */
+    p.trace_context = k->trace_context;
+    if (k->trace_context)
+        vx_opts_bool(&o, "traceContext", &p.trace_context);
     vx_exporter_ops ops = {0};
     void *ud = NULL;
     bool made = o.status == VX_OK && k->make(&o, log, &ops, &ud);

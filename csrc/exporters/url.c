@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void set_err(vx_error *err, const char *msg)
 {
@@ -91,17 +92,43 @@ static bool build(vx_doc *doc, const vx_exporter_kind *k, const char *rest)
     return add_query(doc, query) && vx_doc_end(doc) == VX_OK;
 }
 
+/* scheme+http://HOST/PATH?query: the http URL under url_key, as written. */
+static bool build_url(vx_doc *doc, const vx_exporter_kind *k, const char *inner,
+                      size_t inner_len, const char *rest)
+{
+    size_t n = strcspn(rest, "?");
+    const char *query = rest[n] == '?' ? rest + n + 1 : "";
+    if (!n || vx_doc_begin_object(doc, NULL) != VX_OK)
+        return false;
+    char *u = malloc(inner_len + 3 + n + 1);
+    if (!u)
+        return false;
+    snprintf(u, inner_len + 3 + n + 1, "%.*s://%.*s", (int)inner_len, inner, (int)n, rest);
+    bool ok = vx_doc_add_string(doc, k->url_key, u, -1) == VX_OK;
+    free(u);
+    return ok && add_query(doc, query) && vx_doc_end(doc) == VX_OK;
+}
+
 vx_status vx_exporter_url_parse(const char *url, vx_doc *doc, const char **kind, vx_error *err)
 {
     const char *sep = url ? strstr(url, "://") : NULL;
-    const vx_exporter_kind *k = sep ? vx_exporter_kind_for_scheme(url, (size_t)(sep - url)) : NULL;
-    if (!k) {
+    size_t slen = sep ? (size_t)(sep - url) : 0;
+    const char *plus = sep ? memchr(url, '+', slen) : NULL;
+    const vx_exporter_kind *k =
+        sep ? vx_exporter_kind_for_scheme(url, plus ? (size_t)(plus - url) : slen) : NULL;
+    /* otlp+http:// and otlp+https:// (otlp:// alone is https). */
+    const char *inner = plus ? plus + 1 : "https";
+    size_t inner_len = plus ? slen - (size_t)(plus + 1 - url) : 5;
+    bool inner_ok = (inner_len == 4 && strncasecmp(inner, "http", 4) == 0) ||
+                    (inner_len == 5 && strncasecmp(inner, "https", 5) == 0);
+    if (!k || (plus && !k->url_key) || (k->url_key && !inner_ok)) {
         set_err(err, "--export: unknown URL scheme (one of the built-in exporters' schemes, "
                      "or use --exporter JSON)");
         return VX_EINVAL;
     }
     vx_doc_clear(doc);
-    if (!build(doc, k, sep + 3)) {
+    bool built = k->url_key ? build_url(doc, k, inner, inner_len, sep + 3) : build(doc, k, sep + 3);
+    if (!built) {
         vx_doc_clear(doc);
         set_err(err, "--export: malformed URL (a bad %-escape, or a part this kind does not take)");
         return VX_EINVAL;

@@ -398,9 +398,10 @@ VX_API void vx_context_set_source(vx_context *ctx, const vx_context_source *sour
 /* ------------------------------------------------------------------------ */
 
 typedef enum vx_format {
-    VX_FORMAT_AUTO = 0, /* files: by extension (.json, .yaml/.yml); text: JSON if it starts with '{', else YAML */
+    VX_FORMAT_AUTO = 0, /* files: by extension (.json, .yaml/.yml, .toml); text: JSON if it starts with '{', else YAML */
     VX_FORMAT_JSON = 1,
-    VX_FORMAT_YAML = 2
+    VX_FORMAT_YAML = 2,
+    VX_FORMAT_TOML = 3  /* TOML 1.0 (GOFF's fileFormat: toml); date-times read as their text */
 } vx_format;
 
 /**
@@ -844,6 +845,59 @@ VX_API vx_event_type vx_batch_type(const vx_batch *batch);
 VX_API size_t vx_batch_to_json(const vx_batch *batch, char *buf, size_t cap);
 
 /**
+ * The trace context of a feature event, for exporters of traces (the
+ * OpenTelemetry exporter). Feature events carry one only while an exporter
+ * registered with vx_exporter_options.trace_context exists.
+ *
+ * time_unix_nano  when the event was recorded (creationDate is that instant
+ *                 in whole seconds)
+ * has_parent      the evaluation ran inside a trace: trace_id, parent_span_id
+ *                 and trace_flags come from its W3C traceparent (the
+ *                 context's `traceparent` attribute, a string such as
+ *                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+ *                 when the context has none or it is malformed, the engine's
+ *                 trace context source, see vx_engine_set_trace_context_source)
+ * trace_state     the context's `tracestate` attribute (or the source's) when
+ *                 there is a parent, else ""; valid while the event's batch is
+ * reason, error_code  the evaluation's (GOFF's events do not carry them)
+ */
+typedef struct vx_event_trace {
+    int64_t time_unix_nano;
+    bool has_parent;
+    uint8_t trace_id[16];
+    uint8_t parent_span_id[8];
+    uint8_t trace_flags;
+    const char *trace_state;
+    vx_reason reason;
+    vx_error_code error_code;
+} vx_event_trace;
+
+/** Fills *out and returns true when the event carries a trace context. */
+VX_API bool vx_event_get_trace(const vx_event *ev, vx_event_trace *out);
+
+/**
+ * Supplies the caller's current trace context when an evaluation context has
+ * no (valid) `traceparent` attribute: the host's active span, for instance
+ * (the Python and Node bindings install one reading the OpenTelemetry API's
+ * current span). Writes a W3C traceparent (55 characters and a NUL) into
+ * `traceparent` and a tracestate ("" when none, at most tracestate_cap - 1
+ * bytes) into `tracestate`, and returns true; false when there is no current
+ * span. Called on the evaluating thread, during the evaluation, only while a
+ * trace_context exporter is registered; it must not call into the engine.
+ */
+typedef bool (*vx_trace_context_fn)(void *user_data, char traceparent[56], char *tracestate,
+                                    size_t tracestate_cap);
+
+/**
+ * Installs (fn non-NULL) or removes (fn NULL) the trace context source.
+ * `user_data` stays the caller's and must outlive the engine's evaluations
+ * (remove the source before freeing it). Thread-safe; evaluations in flight
+ * may still call the previous source.
+ */
+VX_API vx_status vx_engine_set_trace_context_source(vx_engine *engine, vx_trace_context_fn fn,
+                                                    void *user_data);
+
+/**
  * Records a tracking event (GOFF's Track). `details` may be NULL (the event's
  * trackingEventDetails is then null). Never blocks on I/O. Returns VX_OK,
  * VX_EINVAL, VX_ECLOSED after vx_engine_close(), or VX_EIO when the context's
@@ -881,9 +935,9 @@ VX_API vx_status vx_engine_set_exporter_metadata(vx_engine *engine, const vx_val
  * max_batch_events  the largest batch handed over at once (default 100000)
  * max_memory_bytes  the cap on memory retained for this exporter (default
  *                   256 MiB): past it the oldest undelivered events are dropped
- *                   and counted in `dropped`. Just-recorded events wait in a
- *                   lock-free inbox of 1024 small events before they count
- *                   (up to about 270 KiB per event type on top of the cap).
+ *                   and counted in `dropped`. Just-recorded feature events
+ *                   wait in their thread's ring (up to 2048 events of at most
+ *                   512 bytes, usually about 100 each) before they count.
  * retry_initial_ms, retry_max_ms
  *                   backoff after a failed export: the first retry waits
  *                   retry_initial_ms (default 1000), each further failure
@@ -891,6 +945,11 @@ VX_API vx_status vx_engine_set_exporter_metadata(vx_engine *engine, const vx_val
  *                   successful export resets it. Failed events are kept and
  *                   retried, never dropped unless the memory cap is hit.
  * name              used in logs and stats (copied); NULL gives "exporter-<n>"
+ * trace_context     false (default). true: while this exporter is registered,
+ *                   feature events carry their trace context (see
+ *                   vx_event_get_trace), which costs a clock read and one or
+ *                   two attribute lookups per event; without such an exporter
+ *                   nothing of it is looked up or stored.
  */
 typedef struct vx_exporter_options {
     vx_event_type event_type;
@@ -902,6 +961,7 @@ typedef struct vx_exporter_options {
     int64_t retry_initial_ms;
     int64_t retry_max_ms;
     const char *name;
+    bool trace_context;
 } vx_exporter_options;
 
 VX_API void vx_exporter_options_init(vx_exporter_options *options);
@@ -996,8 +1056,11 @@ VX_API vx_exporter *vx_engine_exporter_at(vx_engine *engine, size_t i);
 /**
  * Delivers every event recorded before the call to every exporter, waiting up
  * to timeout_ms. Returns VX_OK when all were delivered, VX_ETIMEDOUT when some
- * are still pending (for instance an exporter keeps failing). Pull exporters
- * need their host thread running for a flush to finish. Thread-safe.
+ * are still pending (for instance an exporter keeps failing). An exporter
+ * whose last export failed is retried on its backoff schedule (retry_initial_ms
+ * doubling up to retry_max_ms), never out of turn, however often flush or
+ * close is called. Pull exporters need their host thread running for a flush
+ * to finish. Thread-safe.
  */
 VX_API vx_status vx_engine_flush(vx_engine *engine, int64_t timeout_ms);
 
@@ -1293,11 +1356,20 @@ VX_API vx_engine_status vx_notification_status(const vx_notification *n);
 /**
  * A notifier in C. notify() runs on a thread vexil owns (never an evaluating
  * thread), one notification at a time per notifier, in publication order; the
- * notification is valid during the call only. A failure is logged, not
- * retried (GOFF does not retry notifiers either). destroy is optional; it runs
- * when the engine is freed. An engine's C notifiers share one thread, started
- * with the first notification: a slow notifier delays the others (up to 1024
- * notifications wait; past that the oldest are dropped and logged). A
+ * notification is valid during the call only. destroy is optional; it runs
+ * when the engine is freed.
+ *
+ * A failed notify() (any status but VX_OK) is retried with backoff, unlike
+ * GOFF: after 1 s, then twice as long each time up to 30 s, up to 3 retries
+ * (the built-in kinds take "maxRetries", "retryInitial" and "retryMax" in ms,
+ * and obey a service's Retry-After); then it is logged at ERROR with its
+ * message ("error while calling the notifier: ...") and counted as failed.
+ * VX_EINVAL is not retried: return it for a request that can never succeed.
+ * A notifier waiting to retry holds back its own later notifications only.
+ *
+ * An engine's C notifiers share one thread, started with the first
+ * notification: a slow notify() delays the others. Up to 1024 notifications
+ * wait per notifier; past that the oldest are dropped and logged. A
  * notification is built only when someone listens (a notifier, or a logger at
  * INFO for the log lines), so publications nobody watches pay nothing.
  */
@@ -1309,6 +1381,22 @@ typedef struct vx_notifier_ops {
 /** Registers a notifier; the engine owns user_data from a successful return. */
 VX_API vx_status vx_engine_add_notifier(vx_engine *engine, const vx_notifier_ops *ops,
                                         void *user_data);
+
+/**
+ * Delivery counters of the engine's C notifiers (built-in kinds included),
+ * cumulative, one count per notifier and notification. Pull notifiers count
+ * only in `dropped`. Thread-safe.
+ */
+typedef struct vx_notify_stats {
+    uint64_t delivered;   /* notify() calls that succeeded */
+    uint64_t retries;     /* attempts repeated after a failure */
+    uint64_t failed;      /* notifications given up on: retries exhausted, a permanent
+                             error, or still undelivered when the engine closed */
+    uint64_t dropped;     /* notifications dropped from a full queue */
+    uint64_t pending;     /* notifications waiting for C notifiers now (retries included) */
+} vx_notify_stats;
+
+VX_API void vx_engine_get_notify_stats(vx_engine *engine, vx_notify_stats *out);
 
 /**
  * A pull notifier, for host languages (like pull exporters): a host thread
@@ -1397,10 +1485,16 @@ VX_API vx_status vx_engine_add_builtin_exporter(vx_engine *engine, const char *k
 
 /**
  * Adds a built-in retriever of `kind` ("file" with "path"; "http" with "url",
- * "method", "body", "headers", "timeout", and vexil's "maxResponseBytes",
- * "insecureSkipVerify", "caFile", "certFile", "keyFile"; and the other kinds
+ * "method", "body", "headers", "timeout", GOFF's "caCertPath",
+ * "clientCertPath", "clientKeyPath" (or vexil's "caFile", "certFile",
+ * "keyFile"), and vexil's "maxResponseBytes", "insecureSkipVerify"; "github",
+ * "gitlab" and "bitbucket" with GOFF's "repositorySlug", "path", "branch"
+ * (default "main"), "token" (a secret; GitHub also "githubToken"), "baseUrl",
+ * "timeout", and vexil's "insecureSkipVerify", "caFile", "maxResponseBytes":
+ * conditional requests, the host's rate limit honoured (no request while it
+ * is exhausted: VX_ELIMIT), ".." refused; and the other kinds
  * vx_builtin_retriever_kind() lists). Every kind also takes vexil's "format"
- * ("auto", "json" or "yaml"; by default the path's extension decides, else
+ * ("auto", "json", "yaml" or "toml"; by default the path's extension decides, else
  * the content). Retrievers are fetched in the order they are added.
  */
 VX_API vx_status vx_engine_add_builtin_retriever(vx_engine *engine, const char *kind,
@@ -1408,10 +1502,15 @@ VX_API vx_status vx_engine_add_builtin_retriever(vx_engine *engine, const char *
                                                  vx_error *err);
 
 /**
- * Adds a built-in notifier of `kind` ("webhook" with GOFF's "endpointUrl",
- * "secret", "meta", "headers", and vexil's "timeout", "insecureSkipVerify",
- * "caFile"; and the other kinds vx_builtin_notifier_kind() lists), as
- * vx_engine_add_notifier() does.
+ * Adds a built-in notifier of `kind`, as vx_engine_add_notifier() does:
+ * "webhook" (GOFF's "endpointUrl", "secret", "meta", "headers"), "slack",
+ * "discord" and "microsoftteams" (GOFF's "webhookUrl", a secret; Slack also
+ * "slackWebhookUrl"; Teams also vexil's "validateUrl", default true: a
+ * Workflows URL), each with vexil's "timeout" (ms), "insecureSkipVerify",
+ * "caFile", and the retry keys every kind takes: "maxRetries" (default 3),
+ * "retryInitial" and "retryMax" (ms, default 1000 and 30000; a service's
+ * Retry-After wins). The chat kinds send GOFF's payloads within each
+ * service's size limits (see the README).
  */
 VX_API vx_status vx_engine_add_builtin_notifier(vx_engine *engine, const char *kind,
                                                 const vx_value *options, unsigned flags,
@@ -1421,6 +1520,124 @@ VX_API vx_status vx_engine_add_builtin_notifier(vx_engine *engine, const char *k
 VX_API const char *vx_builtin_exporter_kind(size_t i);
 VX_API const char *vx_builtin_retriever_kind(size_t i);
 VX_API const char *vx_builtin_notifier_kind(size_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration files                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A GO Feature Flag configuration file (a relay proxy's goff-proxy.yaml, or
+ * the Go module's settings written as one) sets up a whole engine: where the
+ * flags come from and how often they are polled, which exporters get which
+ * events, who is told about changes. The file is YAML, JSON or TOML; its
+ * keys are GOFF's, matched case-insensitively:
+ *
+ *   retriever, retrievers           every retriever kind vexil has, with its keys
+ *   pollingInterval                 ms, default 60000 (0: the default; under 1000: 1000)
+ *   enablePollingJitter             +/-10% on the interval (default false)
+ *   fileFormat                      yaml, json or toml: the retrievers' flag format
+ *                                   (default: each file's extension, else its content)
+ *   startWithRetrieverError         start serving defaults when the first retrieval fails
+ *   persistentFlagConfigurationFile the last good flags, kept on disk
+ *   environment                     every evaluation sees env=<environment>
+ *   evaluationContextEnrichment     an object merged into every context
+ *   exporter, exporters             every exporter kind vexil has, with eventType,
+ *                                   flushInterval, maxEventInMemory and the kind's keys
+ *   notifiers (and the older notifier, read when notifiers is empty)
+ *   disableNotifierOnInit           default false: the first load is reported to
+ *                                   notifiers as "everything added", as in GOFF
+ *   flagsets                        GOFF's flag sets: pick one with options->flagset
+ *   envVariablePrefix               the prefix of the environment overrides
+ *
+ * GOFF's environment-variable overrides apply (unless VX_CONFIG_FILE_NO_ENV):
+ * POLLINGINTERVAL=5000, RETRIEVERS_0_PATH=/etc/flags.yaml, EXPORTERS_1_KIND=s3,
+ * RETRIEVER_HEADERS_AUTHORIZATION=..., with envVariablePrefix before each
+ * name when the file sets one; a variable replaces the file's value.
+ *
+ * The relay proxy's own server settings (server, listen, authorizedKeys,
+ * apiKeys, logLevel, swagger, otel...) are accepted and ignored, with one
+ * warning naming them; an unknown key is a warning naming its path and the
+ * nearest known key; inside an entry, the kind's unknown keys likewise
+ * (VX_OPTIONS_LENIENT). A wrong type or a missing required key is an error
+ * naming the key path ("exporters[1].bucket: required for kind s3",
+ * "pollingInterval: must be an integer"); a kind GOFF has and vexil does not
+ * is an error naming the kind. Secrets (tokens, keys, webhook URLs and
+ * secrets) may be {"fromEnv": "NAME"} or {"fromFile": "/path"}, and never
+ * appear in a message or a log line.
+ */
+typedef struct vx_config_file vx_config_file;
+
+#define VX_CONFIG_FILE_NO_ENV 1u  /* ignore GOFF's environment-variable overrides */
+
+typedef struct vx_config_file_options {
+    const char *format;       /* "yaml", "json" or "toml"; NULL: by the file's extension
+                                 (.json, .toml, anything else YAML, as GOFF picks) */
+    const char *flagset;      /* with GOFF's flagsets: the one to use, by name or index
+                                 ("0"); NULL: the top-level settings */
+    unsigned flags;           /* VX_CONFIG_FILE_* */
+    /* vx_engine_new_from_config_file() only: the new engine's logger, set
+     * before anything is read into it (as vx_engine_set_logger). */
+    vx_log_level log_level;   /* default VX_LOG_WARN */
+    vx_log_fn log;
+    void *log_user_data;
+} vx_config_file_options;
+
+VX_API void vx_config_file_options_init(vx_config_file_options *options);
+
+/**
+ * Reads and checks a configuration file: the document, the environment
+ * overrides, the top-level keys and each entry's kind (each kind's own keys
+ * are checked by vx_config_file_apply()). *out is the caller's
+ * (vx_config_file_free). VX_EIO when the file cannot be read, VX_EPARSE
+ * with line and column, VX_EINVAL / VX_ECONFIG with the key path in
+ * err->message. `options` may be NULL. Thread-safe (reads the environment).
+ */
+VX_API vx_status vx_config_file_read(const char *path, const vx_config_file_options *options,
+                                     vx_config_file **out, vx_error *err);
+/** The same from text in memory (options->format: NULL means YAML). */
+VX_API vx_status vx_config_file_parse(const char *text, size_t len,
+                                      const vx_config_file_options *options,
+                                      vx_config_file **out, vx_error *err);
+VX_API void vx_config_file_free(vx_config_file *cf);
+
+/**
+ * What reading the file had to say (ignored server keys, unknown keys, the
+ * environment overrides used): message i and its level (INFO or WARN), or
+ * NULL past the end. vx_config_file_apply() also logs them to the engine.
+ * Strings live as long as cf.
+ */
+VX_API size_t vx_config_file_message_count(const vx_config_file *cf);
+VX_API const char *vx_config_file_message(const vx_config_file *cf, size_t i,
+                                          vx_log_level *level);
+
+/**
+ * Sets up `engine` as the file says: environment, enrichment, then every
+ * retriever, exporter and notifier, in GOFF's order (retriever before
+ * retrievers, exporter before exporters), as the vx_engine_add_builtin_*
+ * functions make them, with key paths in messages. Does not start the
+ * engine: call vx_engine_start() with vx_config_file_refresh_options(). On
+ * failure the engine may hold part of the setup: free it. Thread-safe.
+ */
+VX_API vx_status vx_config_file_apply(const vx_config_file *cf, vx_engine *engine,
+                                      vx_error *err);
+
+/**
+ * The file's refresh settings (pollingInterval, enablePollingJitter,
+ * startWithRetrieverError, persistentFlagConfigurationFile and
+ * notify_on_start = !disableNotifierOnInit) over vx_refresh_options_init()'s
+ * defaults. Strings are borrowed from cf.
+ */
+VX_API void vx_config_file_refresh_options(const vx_config_file *cf, vx_refresh_options *out);
+
+/**
+ * All of it at once: reads the file, makes an engine (with options' logger),
+ * applies the file and starts it (the first retrieval, then polling). *out is
+ * the caller's (vx_engine_free). On any failure nothing is left behind and
+ * *err says why, naming the key path or the retriever.
+ */
+VX_API vx_status vx_engine_new_from_config_file(const char *path,
+                                                const vx_config_file_options *options,
+                                                vx_engine **out, vx_error *err);
 
 #ifdef __cplusplus
 }

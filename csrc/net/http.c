@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Every request runs through a multi handle so that a cancel can wake the
@@ -134,6 +135,22 @@ bool vx_http_response_header(const vx_http_response *r, const char *name, char *
         p += len + 1;
     }
     return found;
+}
+
+int64_t vx_http_retry_after_ms(const vx_http_response *r)
+{
+    char v[128];
+    if (!vx_http_response_header(r, "Retry-After", v, sizeof v) || !v[0])
+        return -1;
+    char *end;
+    double secs = strtod(v, &end);
+    if (end != v && *end == '\0')
+        return secs < 0 ? -1 : secs > 86400.0 * 365 ? (int64_t)86400 * 365 * 1000 : (int64_t)(secs * 1000 + 0.5);
+    time_t when = curl_getdate(v, NULL);
+    if (when < 0)
+        return -1;
+    time_t now = time(NULL);
+    return when <= now ? 0 : (int64_t)(when - now) * 1000;
 }
 
 vx_http_client *vx_http_client_new(void)

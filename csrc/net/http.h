@@ -74,6 +74,11 @@ void vx_http_response_free(vx_http_response *r);
  * keep_headers. */
 bool vx_http_response_header(const vx_http_response *r, const char *name, char *out, size_t cap);
 
+/* A Retry-After header (seconds, fractions allowed, or an HTTP date) as
+ * milliseconds from now (0 for a date already past); -1 when absent or
+ * unreadable. Needs keep_headers. */
+int64_t vx_http_retry_after_ms(const vx_http_response *r);
+
 /* A client keeps one connection cache for reuse across requests. Use it from
  * one thread at a time. After fork() the child starts a fresh connection
  * cache: the parent's sockets are never touched. */

@@ -20,5 +20,8 @@ typedef struct vx_notifier_kind {
 const vx_notifier_kind *vx_notifier_kind_find(const char *name);
 
 bool vx_webhook_notifier_make(vx_opts *o, vx_logger *log, vx_notifier_ops *ops, void **user_data);
+bool vx_slack_notifier_make(vx_opts *o, vx_logger *log, vx_notifier_ops *ops, void **user_data);
+bool vx_discord_notifier_make(vx_opts *o, vx_logger *log, vx_notifier_ops *ops, void **user_data);
+bool vx_teams_notifier_make(vx_opts *o, vx_logger *log, vx_notifier_ops *ops, void **user_data);
 
 #endif

@@ -1,13 +1,18 @@
-/* Notifier kinds by GOFF's names, made from GOFF-keyed options. */
+/* Notifier kinds by GOFF's names, made from GOFF-keyed options, with the
+ * retry keys every kind shares read here once. */
 #include "engine.h"
 #include "kinds.h"
 #include "notifiers/notifiers.h"
+#include "notify.h"
 
 #include <stdio.h>
 #include <strings.h>
 
 static const vx_notifier_kind kinds[] = {
     {"webhook", vx_webhook_notifier_make},
+    {"slack", vx_slack_notifier_make},
+    {"discord", vx_discord_notifier_make},
+    {"microsoftteams", vx_teams_notifier_make},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
@@ -37,6 +42,14 @@ vx_status vx_notifier_from_options(vx_engine *engine, const char *kind, const vx
         return o.status;
     }
     vx_opts_value(&o, "kind");
+    /* vexil's: how failed deliveries are retried (ms). */
+    vx_notify_policy policy;
+    vx_notify_policy_init(&policy);
+    int64_t retries = policy.max_retries;
+    vx_opts_int(&o, "maxRetries", 0, 100, &retries);
+    vx_opts_int(&o, "retryInitial", 1, INT32_MAX, &policy.retry_initial_ms);
+    vx_opts_int(&o, "retryMax", 1, INT32_MAX, &policy.retry_max_ms);
+    policy.max_retries = (unsigned)retries;
     vx_notifier_ops ops = {0};
     void *ud = NULL;
     bool made = o.status == VX_OK && k->make(&o, log, &ops, &ud);
@@ -45,7 +58,7 @@ vx_status vx_notifier_from_options(vx_engine *engine, const char *kind, const vx
             ops.destroy(ud);
         return o.status;
     }
-    vx_status st = vx_engine_add_notifier(engine, &ops, ud);
+    vx_status st = vx_hub_add_notifier(vx_engine_hub(engine), &ops, ud, k->name, &policy);
     if (st != VX_OK) {
         if (ops.destroy)
             ops.destroy(ud);

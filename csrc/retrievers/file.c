@@ -39,7 +39,7 @@ static file_source *file_source_new(const char *path)
 
 vx_status vx_engine_add_file_retriever(vx_engine *engine, const char *path, vx_format format)
 {
-    if (!engine || !path || !*path || format < VX_FORMAT_AUTO || format > VX_FORMAT_YAML)
+    if (!engine || !path || !*path || format < VX_FORMAT_AUTO || format > VX_FORMAT_TOML)
         return VX_EINVAL;
     if (format == VX_FORMAT_AUTO)
         format = vx_format_for_path(path);

@@ -71,7 +71,7 @@ static const char *check_config(const vx_http_retriever_config *c)
         return "invalid method";
     if (!c->client_cert_file != !c->client_key_file)
         return "client certificate and client key must be given together";
-    if (c->format < VX_FORMAT_AUTO || c->format > VX_FORMAT_YAML)
+    if (c->format < VX_FORMAT_AUTO || c->format > VX_FORMAT_TOML)
         return "invalid format";
     for (size_t i = 0; c->headers && c->headers[i]; i++) {
         const char *l = c->headers[i];
@@ -154,8 +154,9 @@ vx_status vx_engine_add_http_retriever(vx_engine *engine, const vx_http_retrieve
     return st;
 }
 
-/* GOFF's keys (url, method, body, headers, timeout in ms) and vexil's TLS and
- * size options. */
+/* GOFF's keys (url, method, body, headers, timeout in ms, caCertPath,
+ * clientCertPath, clientKeyPath) and vexil's TLS and size options (caFile,
+ * certFile, keyFile are the same files under vexil's names). */
 void *vx_http_source_make(vx_opts *o, vx_logger *log, vx_format *format,
                           const vx_source_ops **ops)
 {
@@ -173,6 +174,10 @@ void *vx_http_source_make(vx_opts *o, vx_logger *log, vx_format *format,
     vx_opts_string(o, "caFile", false, &c.ca_file);
     vx_opts_string(o, "certFile", false, &c.client_cert_file);
     vx_opts_string(o, "keyFile", false, &c.client_key_file);
+    /* GOFF's names for the same files. */
+    vx_opts_string(o, "caCertPath", false, &c.ca_file);
+    vx_opts_string(o, "clientCertPath", false, &c.client_cert_file);
+    vx_opts_string(o, "clientKeyPath", false, &c.client_key_file);
     c.max_response_bytes = (size_t)max_bytes;
     c.headers = (const char *const *)headers;
     const char *bad = o->status == VX_OK ? check_config(&c) : NULL;

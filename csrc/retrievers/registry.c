@@ -12,6 +12,11 @@ static const vx_retriever_kind kinds[] = {
     {"file", vx_file_source_make},
     {"http", vx_http_source_make},
     {"s3", vx_s3_source_make},
+    {"github", vx_github_source_make},
+    {"gitlab", vx_gitlab_source_make},
+    {"bitbucket", vx_bitbucket_source_make},
+    {"googleStorage", vx_gcs_source_make},
+    {"azureBlobStorage", vx_azblob_source_make},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
@@ -29,7 +34,7 @@ const char *vx_builtin_retriever_kind(size_t i)
     return i < N_KINDS ? kinds[i].name : NULL;
 }
 
-static const char *const format_names[] = {"auto", "json", "yaml", NULL};
+static const char *const format_names[] = {"auto", "json", "yaml", "toml", NULL};
 
 vx_status vx_retriever_from_options(vx_engine *engine, const char *kind, const vx_value *options,
                                     const char *path, unsigned flags, vx_error *err)

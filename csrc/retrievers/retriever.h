@@ -88,5 +88,15 @@ void *vx_http_source_make(vx_opts *o, vx_logger *log, vx_format *format,
                           const vx_source_ops **ops);
 void *vx_s3_source_make(vx_opts *o, vx_logger *log, vx_format *format,
                         const vx_source_ops **ops);
+void *vx_github_source_make(vx_opts *o, vx_logger *log, vx_format *format,
+                            const vx_source_ops **ops);
+void *vx_gitlab_source_make(vx_opts *o, vx_logger *log, vx_format *format,
+                            const vx_source_ops **ops);
+void *vx_bitbucket_source_make(vx_opts *o, vx_logger *log, vx_format *format,
+                               const vx_source_ops **ops);
+void *vx_gcs_source_make(vx_opts *o, vx_logger *log, vx_format *format,
+                         const vx_source_ops **ops);
+void *vx_azblob_source_make(vx_opts *o, vx_logger *log, vx_format *format,
+                            const vx_source_ops **ops);
 
 #endif

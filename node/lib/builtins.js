@@ -87,6 +87,16 @@ function WebhookExporter(config) {
   return new BuiltinExporter('webhook', c, ['secret', 'headers']);
 }
 
+/**
+ * GOFF's Kafka exporter on librdkafka: one message per event (key: userKey,
+ * value: the event's GOFF JSON, partition: Sarama's for that key), sent as
+ * events arrive. `config` holds librdkafka properties, passed through (and
+ * hidden from inspect() and toJSON()).
+ */
+function KafkaExporter(config) {
+  return new BuiltinExporter('kafka', goffOptions(config, 'KafkaExporter config'), ['config'], { bulk: false });
+}
+
 const AWS_SECRETS = ['accessKeyId', 'secretAccessKey', 'sessionToken'];
 
 /**
@@ -99,6 +109,49 @@ function S3Exporter(config) {
   const c = goffOptions(config, 'S3Exporter config');
   if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('S3Exporter: bucket is required');
   return new BuiltinExporter('s3', c, AWS_SECRETS);
+}
+
+/**
+ * GOFF's OpenTelemetry exporter with its TracerProvider built in: a span
+ * feature_flag.evaluate per feature event, OTLP/HTTP protobuf to a collector.
+ * Options as the core's keys (endpoint, tracesEndpoint, headers, serviceName,
+ * resourceAttributes, tracerName...); unset ones come from the OTEL_*
+ * variables. Spans join the active OpenTelemetry span when
+ * @opentelemetry/api is installed.
+ */
+function OpenTelemetryExporter(config = {}) {
+  const c = typeof config === 'string' ? { endpoint: config } : goffOptions(config, 'OpenTelemetryExporter config');
+  return new BuiltinExporter('opentelemetry', c, ['headers'], { bulk: false });
+}
+
+/**
+ * GOFF's Google Cloud Storage exporter (kind googleStorage): one object per
+ * batch in `bucket`, named path/<filename>, never overwriting (a taken name
+ * gets -1, -2...), each upload verified by CRC-32C; resumable uploads above
+ * resumableThreshold bytes. Credentials: Application Default Credentials,
+ * credentialsFile, credentialsJson (a secret) or withoutAuthentication;
+ * STORAGE_EMULATOR_HOST sets the endpoint and turns authentication off.
+ */
+function GCSExporter(config) {
+  const c = goffOptions(config, 'GCSExporter config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('GCSExporter: bucket is required');
+  return new BuiltinExporter('googleStorage', c, ['credentialsJson']);
+}
+
+// The Azure kinds' secrets (hidden from util.inspect() and toJSON()); a
+// serviceUrl may carry a SAS in its query.
+const azureSecrets = ['accountKey', 'sasToken', 'connectionString', 'clientSecret', 'serviceUrl'];
+
+/**
+ * GOFF's Azure Blob Storage exporter: each batch one blob in `container`,
+ * JSON lines, CSV or Parquet; blobs are never overwritten; blocks above
+ * blockSize. Credentials: connectionString, accountKey, sasToken, Entra ID
+ * (clientSecret, federatedTokenFile, managed identity), or the environment.
+ */
+function AzureBlobExporter(config) {
+  const c = goffOptions(config, 'AzureBlobExporter config');
+  if (typeof c.container !== 'string' || !c.container) throw new TypeError('AzureBlobExporter: container is required');
+  return new BuiltinExporter('azureBlobStorage', c, azureSecrets);
 }
 
 /**
@@ -156,6 +209,26 @@ function S3Retriever(config) {
   return new BuiltinRetriever('s3', c, AWS_SECRETS);
 }
 
+/**
+ * GOFF's Google Cloud Storage retriever: the flag file `object` in `bucket`,
+ * fetched with one conditional download per refresh (a 304 when unchanged).
+ */
+function GCSRetriever(config) {
+  const c = goffOptions(config, 'GCSRetriever config');
+  if (typeof c.bucket !== 'string' || !c.bucket) throw new TypeError('GCSRetriever: bucket is required');
+  if (typeof c.object !== 'string' || !c.object) throw new TypeError('GCSRetriever: object is required');
+  return new BuiltinRetriever('googleStorage', c, ['credentialsJson']);
+}
+
+/** GOFF's Azure Blob Storage retriever, with If-None-Match on the ETag (a 304 when unchanged). */
+function AzureBlobRetriever(config) {
+  const c = goffOptions(config, 'AzureBlobRetriever config');
+  for (const k of ['container', 'object']) {
+    if (typeof c[k] !== 'string' || !c[k]) throw new TypeError(`AzureBlobRetriever: ${k} is required`);
+  }
+  return new BuiltinRetriever('azureBlobStorage', c, azureSecrets);
+}
+
 // ---- notifiers -----------------------------------------------------------------
 
 /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change. */
@@ -163,6 +236,58 @@ function WebhookNotifier(config) {
   const c = goffOptions(config, 'WebhookNotifier config', { url: 'endpointUrl' });
   if (typeof c.endpointUrl !== 'string' || !c.endpointUrl) throw new TypeError('WebhookNotifier: url is required');
   return new BuiltinNotifier('webhook', c, ['secret', 'headers']);
+}
+
+// The chat services' incoming webhooks: the URL is the credential (a
+// string, or { fromEnv } / { fromFile }), hidden from inspect() and toJSON().
+function chatOptions(config, what) {
+  const c = typeof config === 'string' || (config && typeof config === 'object' && ('fromEnv' in config || 'fromFile' in config))
+    ? { webhookUrl: config }
+    : goffOptions(config, `${what} config`, { url: 'webhookUrl' });
+  const url = c.webhookUrl;
+  const ok = (typeof url === 'string' && url !== '') || (url && typeof url === 'object');
+  if (!ok) throw new TypeError(`${what}: url is required`);
+  return c;
+}
+
+/** GOFF's Slack notifier: one attachment per changed flag, within Slack's limits. */
+function SlackNotifier(config) {
+  return new BuiltinNotifier('slack', chatOptions(config, 'SlackNotifier'), ['webhookUrl']);
+}
+
+/** GOFF's Discord notifier: one embed per changed flag, within Discord's limits. */
+function DiscordNotifier(config) {
+  return new BuiltinNotifier('discord', chatOptions(config, 'DiscordNotifier'), ['webhookUrl']);
+}
+
+/** GOFF's Microsoft Teams notifier: an Adaptive Card to a Teams Workflows webhook. */
+function TeamsNotifier(config) {
+  return new BuiltinNotifier('microsoftteams', chatOptions(config, 'TeamsNotifier'), ['webhookUrl']);
+}
+
+// ---- git hosts -------------------------------------------------------------------
+
+function gitRetriever(kind, config, what) {
+  const c = goffOptions(config, `${what} config`);
+  for (const key of ['repositorySlug', 'path']) {
+    if (typeof c[key] !== 'string' || c[key] === '') throw new TypeError(`${what}: ${key} is required`);
+  }
+  return new BuiltinRetriever(kind, c, ['token']);
+}
+
+/** GOFF's GitHub retriever (contents API; baseUrl for GitHub Enterprise), conditional and rate-limit aware. */
+function GitHubRetriever(config) {
+  return gitRetriever('github', config, 'GitHubRetriever');
+}
+
+/** GOFF's GitLab retriever (repository files API; baseUrl for a self-hosted GitLab). */
+function GitLabRetriever(config) {
+  return gitRetriever('gitlab', config, 'GitLabRetriever');
+}
+
+/** GOFF's Bitbucket retriever (2.0 src API, an access token). */
+function BitbucketRetriever(config) {
+  return gitRetriever('bitbucket', config, 'BitbucketRetriever');
 }
 
 module.exports = {
@@ -174,11 +299,23 @@ module.exports = {
   FileExporter,
   LogExporter,
   WebhookExporter,
+  KafkaExporter,
   S3Exporter,
+  OpenTelemetryExporter,
+  GCSExporter,
+  AzureBlobExporter,
   KinesisExporter,
   SQSExporter,
   FileRetriever,
   HttpRetriever,
+  AzureBlobRetriever,
   S3Retriever,
+  GCSRetriever,
+  GitHubRetriever,
+  GitLabRetriever,
+  BitbucketRetriever,
   WebhookNotifier,
+  SlackNotifier,
+  DiscordNotifier,
+  TeamsNotifier,
 };

@@ -166,6 +166,73 @@ export interface WebhookExporterConfig {
   caFile?: string;
 }
 
+/**
+ * OpenTelemetry exporter options. Unset ones come from the standard variables
+ * (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION,
+ * _CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY, OTEL_SERVICE_NAME,
+ * OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER[_ARG]).
+ */
+export interface OpenTelemetryExporterConfig {
+  /** The collector's base URL: /v1/traces is appended (default http://localhost:4318). */
+  endpoint?: string;
+  /** The full traces URL, used as it is. */
+  tracesEndpoint?: string;
+  /** Request headers; a value may be a Secret. */
+  headers?: { [name: string]: string | string[] | { fromEnv: string } | { fromFile: string } };
+  /** GOFF's tracerName: the instrumentation scope (default "go-feature-flag"). */
+  tracerName?: string;
+  /** The resource's service.name (default "unknown_service"). */
+  serviceName?: string;
+  resourceAttributes?: { [key: string]: string | number | boolean };
+  /** Request timeout in ms (default 10000). */
+  timeout?: number;
+  compression?: 'gzip' | 'none';
+  insecureSkipVerify?: boolean;
+  caFile?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  /** Spans per request (default 512). */
+  maxSpansPerRequest?: number;
+  /** Bytes per request before compression (default 4 MiB). */
+  maxRequestBytes?: number;
+  /** The semantic conventions' feature_flag.evaluation span event (default true). */
+  evaluationEvent?: boolean;
+  /** feature_flag.result.value on that event even when a variant is known (default false). */
+  resultValue?: boolean;
+  /** feature_flag.provider.name (default "vexil"). */
+  providerName?: string;
+  sampler?: 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio'
+    | 'always_on' | 'always_off' | 'traceidratio';
+  /** The traceidratio samplers' ratio, in [0, 1] (default 1). */
+  samplerArg?: number;
+  /**
+   * Spans join the context's traceparent or the active span (default true);
+   * false makes them roots timed to the second, as GOFF's, and spares
+   * evaluations the lookup.
+   */
+  traceContext?: boolean;
+}
+
+/** A librdkafka property value; a secret one may come from the environment or a file. */
+export type KafkaPropertyValue = string | number | boolean | Array<string | number | boolean> | { fromEnv: string } | { fromFile: string };
+
+export interface KafkaExporterConfig {
+  /** The topic every event goes to. */
+  topic: string;
+  /** Bootstrap brokers: ['host:9092', ...] or GOFF's comma-separated string (or bootstrap.servers in config). */
+  addresses?: string | string[];
+  /**
+   * librdkafka properties, passed through as its CONFIGURATION.md documents them:
+   * { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'SCRAM-SHA-512', 'sasl.username': 'app',
+   *   'sasl.password': { fromEnv: 'KAFKA_PASSWORD' }, 'compression.type': 'zstd' }.
+   * Defaults: enable.idempotence true (acks all), message.timeout.ms 30000, client.id 'vexil',
+   * Sarama's hash partitioner. GOFF's sarama fields net.sasl.*, net.tls.enable and clientID are translated.
+   */
+  config?: { [property: string]: KafkaPropertyValue | { [field: string]: JsonValue } };
+}
+
+/** GOFF's Kafka exporter (synchronous, as GOFF's: events are sent as they arrive). */
+export function KafkaExporter(config: KafkaExporterConfig): BuiltinExporter;
 /** What every AWS kind (S3 exporter and retriever) reads besides its own keys. */
 export interface AwsOptions {
   /** Else AWS_REGION, AWS_DEFAULT_REGION, the profile's region. */
@@ -181,6 +248,23 @@ export interface AwsOptions {
   secretAccessKey?: Secret;
   sessionToken?: Secret;
   /** Per request, in ms (exporter default 30000, retriever 10000). */
+  timeout?: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+/** Credentials and endpoint of the Google Cloud Storage kinds. */
+export interface GCSOptions {
+  bucket: string;
+  /** Default: STORAGE_EMULATOR_HOST's, else https://storage.googleapis.com. */
+  endpoint?: string;
+  /** A service-account or authorized-user key file (default: Application Default Credentials). */
+  credentialsFile?: string;
+  /** The key file's JSON text (hidden from inspect and toJSON). */
+  credentialsJson?: Secret;
+  /** No credentials (emulators, public buckets); STORAGE_EMULATOR_HOST implies it. */
+  withoutAuthentication?: boolean;
+  /** Per request, in ms (exporter 60000, retriever 10000). */
   timeout?: number;
   caFile?: string;
   insecureSkipVerify?: boolean;
@@ -238,21 +322,113 @@ export interface S3RetrieverConfig extends AwsOptions {
   maxResponseBytes?: number;
 }
 
+export interface GCSExporterConfig extends GCSOptions {
+  /** Object name prefix, joined as GOFF does (path.Clean(path + "/" + filename)). */
+  path?: string;
+  format?: 'json' | 'csv' | 'parquet' | string;
+  filename?: string;
+  csvTemplate?: string;
+  parquetCompressionCodec?: string;
+  /** Bodies above this many bytes go as resumable uploads (default 8 MiB). */
+  resumableThreshold?: number;
+  /** Resumable chunk size, a multiple of 262144 (default 8 MiB). */
+  resumableChunkSize?: number;
+}
+
+export interface GCSRetrieverConfig extends GCSOptions {
+  object: string;
+  format?: 'json' | 'yaml' | 'auto';
+  /** Objects larger than this fail (default 64 MiB). */
+  maxResponseBytes?: number;
+}
+
+/**
+ * The Azure credentials and endpoint every Azure kind takes. The first that
+ * applies wins: connectionString, accountKey (SharedKey), sasToken,
+ * clientSecret (with tenantId and clientId), federatedTokenFile (workload
+ * identity), the AZURE_STORAGE_CONNECTION_STRING variable, then the Azure
+ * SDKs' DefaultAzureCredential order (AZURE_TENANT_ID + AZURE_CLIENT_ID +
+ * AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, managed identity).
+ */
+export interface AzureCredentialConfig {
+  /** The storage account (optional when the connection string or serviceUrl names it). */
+  accountName?: string;
+  /** The account key (base64): SharedKey signing. */
+  accountKey?: Secret;
+  /** Instead of https://<accountName>.blob.core.windows.net (Azurite: http://127.0.0.1:10000/devstoreaccount1). */
+  serviceUrl?: string;
+  /** A shared access signature ("sv=...&sig=..."), sent as the query. */
+  sasToken?: Secret;
+  /** "AccountName=...;AccountKey=...", "BlobEndpoint=...;SharedAccessSignature=...", or "UseDevelopmentStorage=true". */
+  connectionString?: Secret;
+  /** Forces one credential instead of the first that applies. */
+  credential?: 'default' | 'sharedKey' | 'sas' | 'clientSecret' | 'workloadIdentity' | 'managedIdentity' | 'anonymous';
+  /** Entra ID: the tenant (default AZURE_TENANT_ID). */
+  tenantId?: string;
+  /** Entra ID: the app (default AZURE_CLIENT_ID); with managed identity, a user-assigned identity. */
+  clientId?: string;
+  /** Entra ID: the app's client secret (default AZURE_CLIENT_SECRET). */
+  clientSecret?: Secret;
+  /** Workload identity: the federated token file (default AZURE_FEDERATED_TOKEN_FILE). */
+  federatedTokenFile?: string;
+  /** Entra ID: the authority (default AZURE_AUTHORITY_HOST or https://login.microsoftonline.com). */
+  authorityHost?: string;
+  /** Per request, in ms (exporter default 30000, retriever 10000). */
+  timeout?: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface AzureBlobExporterConfig extends AzureCredentialConfig {
+  container: string;
+  /** Blobs go to path + "/" + filename (GOFF's naming); at the container's root when absent. */
+  path?: string;
+  /** 'json' (default), 'csv' or 'parquet', as FileExporter. */
+  format?: 'json' | 'csv' | 'parquet' | 'JSON' | 'CSV' | 'PARQUET' | string;
+  filename?: string;
+  csvTemplate?: string;
+  parquetCompressionCodec?: string;
+  /** Files up to this many bytes are one Put Blob; larger ones go as blocks of this size (default 8 MiB). */
+  blockSize?: number;
+}
+
+export interface AzureBlobRetrieverConfig extends AzureCredentialConfig {
+  container: string;
+  /** The flag file's blob name. */
+  object: string;
+  format?: 'json' | 'yaml' | 'auto';
+}
+
 export function FileExporter(config?: FileExporterConfig): BuiltinExporter;
+/** GOFF's Azure Blob Storage exporter (kind azureBlobStorage). */
+export function AzureBlobExporter(config: AzureBlobExporterConfig): BuiltinExporter;
+/** GOFF's Azure Blob Storage retriever, with If-None-Match on the ETag (a 304 when unchanged). */
+export function AzureBlobRetriever(config: AzureBlobRetrieverConfig): BuiltinRetriever;
 /** GOFF's S3 exporter: a batch per object, unique names, multipart, verified uploads. */
 export function S3Exporter(config: S3ExporterConfig): BuiltinExporter;
+/** GOFF's Google Cloud Storage exporter: one verified, never-overwriting object per batch. */
+export function GCSExporter(config: GCSExporterConfig): BuiltinExporter;
+/** GOFF's Google Cloud Storage retriever, with a conditional download per refresh. */
+export function GCSRetriever(config: GCSRetrieverConfig): BuiltinRetriever;
 /** GOFF's Kinesis exporter: PutRecords within Kinesis's limits, failed records retried alone. */
 export function KinesisExporter(config: KinesisExporterConfig): BuiltinExporter;
 /** GOFF's SQS exporter: SendMessageBatch with the emitter attribute, FIFO groups and deduplication. */
 export function SQSExporter(config: SQSExporterConfig): BuiltinExporter;
 export function LogExporter(config?: LogExporterConfig): BuiltinExporter;
 export function WebhookExporter(config: WebhookExporterConfig): BuiltinExporter;
+/**
+ * GOFF's OpenTelemetry exporter: a span feature_flag.evaluate per feature
+ * event, sent as OTLP/HTTP protobuf. A string is the endpoint. Spans join the
+ * context's traceparent attribute, else the active OpenTelemetry span (when
+ * @opentelemetry/api is installed).
+ */
+export function OpenTelemetryExporter(config?: OpenTelemetryExporterConfig | string): BuiltinExporter;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
 
 export interface EngineOptions {
   /** How flags given as text are read (default 'auto': JSON if it starts with '{', else YAML). */
-  format?: 'auto' | 'json' | 'yaml';
+  format?: 'auto' | 'json' | 'yaml' | 'toml';
   /** GOFF's Environment: every evaluation sees the attribute env=<environment>. */
   environment?: string;
   /** Attributes added to every context, overriding the context's own (GOFF's EvaluationContextEnrichment). */
@@ -320,8 +496,8 @@ export interface HttpRetrieverOptions {
   caFile?: string;
   clientCertFile?: string;
   clientKeyFile?: string;
-  /** 'json' or 'yaml'; by default the URL path's extension, else the content. */
-  format?: 'json' | 'yaml' | 'auto';
+  /** 'json', 'yaml' or 'toml'; by default the URL path's extension, else the content. */
+  format?: 'json' | 'yaml' | 'toml' | 'auto';
 }
 export interface UrlOptions extends LiveOptions, HttpRetrieverOptions {}
 export interface HttpRetrieverConfig extends HttpRetrieverOptions {
@@ -329,7 +505,7 @@ export interface HttpRetrieverConfig extends HttpRetrieverOptions {
 }
 export interface FileRetrieverConfig {
   path: string;
-  format?: 'json' | 'yaml' | 'auto';
+  format?: 'json' | 'yaml' | 'toml' | 'auto';
 }
 /** GOFF's file retriever: a local flag file, read at every refresh. */
 export function FileRetriever(config: FileRetrieverConfig | string): BuiltinRetriever;
@@ -376,13 +552,92 @@ export interface WebhookNotifierConfig {
 /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change. */
 export function WebhookNotifier(config: WebhookNotifierConfig): BuiltinNotifier;
 
+/** How every built-in notifier retries a failed delivery (vexil's keys, in ms). */
+export interface NotifierRetryOptions {
+  /** Retries after the first attempt (default 3); then the failure is logged. */
+  maxRetries?: number;
+  /** The first wait (default 1000), doubling up to retryMax (default 30000); a service's Retry-After wins. */
+  retryInitial?: number;
+  retryMax?: number;
+}
+
+/** A chat service's incoming webhook; the URL is the credential (hidden from inspect() and toJSON()). */
+export interface ChatNotifierConfig extends NotifierRetryOptions {
+  url: Secret;
+  /** Request timeout in ms (default 10000; Teams 5000). */
+  timeout?: number;
+  insecureSkipVerify?: boolean;
+  caFile?: string;
+}
+export interface TeamsNotifierConfig extends ChatNotifierConfig {
+  /** Check that the URL is a Teams Workflows webhook (default true). */
+  validateUrl?: boolean;
+}
+/** GOFF's Slack notifier: one attachment per changed flag, within Slack's limits. */
+export function SlackNotifier(config: ChatNotifierConfig | string): BuiltinNotifier;
+/** GOFF's Discord notifier: one embed per changed flag (10 at most), within Discord's limits. */
+export function DiscordNotifier(config: ChatNotifierConfig | string): BuiltinNotifier;
+/** GOFF's Microsoft Teams notifier: an Adaptive Card to a Teams Workflows webhook. */
+export function TeamsNotifier(config: TeamsNotifierConfig | string): BuiltinNotifier;
+
+/** A file in a git host's repository, by GOFF's keys. Requests are conditional and the host's rate limit is honoured. */
+export interface GitRetrieverConfig {
+  /** "owner/repo" (GitLab: "group/subgroup/project"); ".." is refused. */
+  repositorySlug: string;
+  /** The flag file in the repository; ".." is refused. */
+  path: string;
+  /** Default 'main'. */
+  branch?: string;
+  /** A personal or repository access token (hidden from inspect() and every message). */
+  token?: Secret;
+  /** GitHub Enterprise (https://HOST/api/v3), a self-hosted GitLab or Bitbucket. */
+  baseUrl?: string;
+  /** Per request, in ms (default 10000). */
+  timeout?: number;
+  format?: 'json' | 'yaml' | 'toml' | 'auto';
+  insecureSkipVerify?: boolean;
+  caFile?: string;
+  maxResponseBytes?: number;
+}
+/** GOFF's GitHub retriever (the contents API). */
+export function GitHubRetriever(config: GitRetrieverConfig): BuiltinRetriever;
+/** GOFF's GitLab retriever (the repository files API). */
+export function GitLabRetriever(config: GitRetrieverConfig): BuiltinRetriever;
+/** GOFF's Bitbucket retriever (the 2.0 src API). */
+export function BitbucketRetriever(config: GitRetrieverConfig): BuiltinRetriever;
+
+/** Delivery counters of the built-in notifiers (Engine#notifierStats). */
+export interface NotifierStats {
+  delivered: number;
+  retries: number;
+  /** Given up on: retries exhausted, a permanent error, or undelivered at close. */
+  failed: number;
+  /** Dropped from a full queue. */
+  dropped: number;
+  pending: number;
+}
+
+/** Engine.fromConfig()'s options, besides the Engine options. */
+export interface ConfigFileOptions {
+  /** The file's format (default: its extension, else YAML). */
+  format?: 'yaml' | 'yml' | 'json' | 'toml';
+  /** One of GOFF's flagsets, by name (or index "0"). */
+  flagset?: string;
+  /** Apply GOFF's environment-variable overrides (RETRIEVERS_0_PATH=...); default true. */
+  env?: boolean;
+  /** How long the first retrieval may take, in ms (default 10000). */
+  startTimeout?: number;
+  /** Failed refreshes in a row before the status is STALE (default 3). */
+  staleAfter?: number;
+}
+
 /** One exporter's counters (Python's, camelCased). */
 export interface ExporterStats {
   /** Events delivered. */
   exported: number;
   /** Export calls that failed (each is retried with backoff). */
   failedAttempts: number;
-  /** Events dropped by the memory cap, or left undelivered at close. */
+  /** Events dropped by the memory cap, left undelivered at close, or refused by the service (too large). */
   dropped: number;
   /** Events waiting for the exporter now. */
   pending: number;
@@ -441,6 +696,13 @@ export class Engine {
    * persistentFile or startWithError); then polls every pollInterval ms.
    */
   static fromRetrievers(retrievers: BuiltinRetriever[], options?: EngineOptions & LiveOptions): Promise<Engine>;
+  /**
+   * An engine set up by a GO Feature Flag configuration file (goff-proxy.yaml;
+   * YAML, JSON or TOML): retrievers, polling, exporters, notifiers, as the
+   * core reads them for every language. Rejects with a ConfigError naming
+   * the key path ("exporters[1].bucket: required for kind s3").
+   */
+  static fromConfig(path: string, options?: EngineOptions & ConfigFileOptions): Promise<Engine>;
   /** The "from-env" format: each flag is a JSON document in the environment variable named after it. */
   static fromEnv(options?: EngineOptions): Engine;
 
@@ -466,6 +728,14 @@ export class Engine {
   onStatusChange(cb: (status: EngineStatus) => void): () => void;
   /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change, from a thread of the core. */
   addWebhookNotifier(config: WebhookNotifierConfig): void;
+  /** GOFF's Slack notifier (see SlackNotifier). */
+  addSlackNotifier(config: ChatNotifierConfig | string): void;
+  /** GOFF's Discord notifier (see DiscordNotifier). */
+  addDiscordNotifier(config: ChatNotifierConfig | string): void;
+  /** GOFF's Microsoft Teams notifier (see TeamsNotifier). */
+  addTeamsNotifier(config: TeamsNotifierConfig | string): void;
+  /** Delivery counters of the built-in notifiers. */
+  notifierStats(): NotifierStats;
   /** Registers a built-in notifier: told of every configuration change, from a thread of the core. */
   addNotifier(notifier: BuiltinNotifier): void;
 
@@ -488,7 +758,11 @@ export class Engine {
 
   /** Registers an exporter for events recorded from now on; returns its name. */
   addExporter(exporter: ExportFunction | ExporterObject | BuiltinExporter, options?: ExporterOptions): string;
-  /** Delivers what was recorded so far, waiting up to timeoutMs (default 5000); resolves true when everything was delivered in time. */
+  /**
+   * Delivers what was recorded so far, waiting up to timeoutMs (default 5000); resolves true when
+   * everything was delivered in time. An exporter whose last export failed is retried on its
+   * backoff schedule, not at once.
+   */
   flush(timeoutMs?: number): Promise<boolean>;
   stats(): EngineStats;
   /** Stops events, delivers what is pending (within timeoutMs, default 5000), stops the exporters. Evaluations keep working. */
@@ -537,13 +811,25 @@ declare const vexil: {
   FileExporter: typeof FileExporter;
   LogExporter: typeof LogExporter;
   WebhookExporter: typeof WebhookExporter;
+  KafkaExporter: typeof KafkaExporter;
   S3Exporter: typeof S3Exporter;
+  OpenTelemetryExporter: typeof OpenTelemetryExporter;
+  AzureBlobExporter: typeof AzureBlobExporter;
   KinesisExporter: typeof KinesisExporter;
   SQSExporter: typeof SQSExporter;
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
+  AzureBlobRetriever: typeof AzureBlobRetriever;
   S3Retriever: typeof S3Retriever;
+  GitHubRetriever: typeof GitHubRetriever;
+  GitLabRetriever: typeof GitLabRetriever;
+  BitbucketRetriever: typeof BitbucketRetriever;
+  GCSExporter: typeof GCSExporter;
+  GCSRetriever: typeof GCSRetriever;
   WebhookNotifier: typeof WebhookNotifier;
+  SlackNotifier: typeof SlackNotifier;
+  DiscordNotifier: typeof DiscordNotifier;
+  TeamsNotifier: typeof TeamsNotifier;
   BuiltinExporter: typeof BuiltinExporter;
   BuiltinRetriever: typeof BuiltinRetriever;
   BuiltinNotifier: typeof BuiltinNotifier;

@@ -30,6 +30,7 @@ const native = loadAddon();
 const { checkObject, checkMs, checkBool, checkString, checkCount } = require('./check.js');
 const builtins = require('./builtins.js');
 
+const { traceSource } = require('./otel.js');
 const { BuiltinExporter, BuiltinRetriever, BuiltinNotifier } = builtins;
 
 // *Details calls return the value and leave the rest here (see node/src/eval.c):
@@ -112,7 +113,7 @@ function details(value, cache) {
 const MAX_INTERNED_FLAGS = 10000; // ids stay below 65536 (see #pre)
 
 const LOG_LEVELS = { debug: 0, info: 1, warn: 2, error: 3, off: 4 };
-const FORMATS = { auto: 0, json: 1, yaml: 2 };
+const FORMATS = { auto: 0, json: 1, yaml: 2, toml: 3 };
 const EVENT_TYPES = { feature: 0, tracking: 1 };
 
 let contextHandle;
@@ -393,6 +394,7 @@ class Engine {
   #exitTimeout = DEFAULT_WAIT_MS;
   #exitMark = -1;
   #closed = false;
+  #traceSource = false; // the active OpenTelemetry span is asked for (otel.js)
 
   /**
    * @param flags a flags object, JSON or YAML text, or nothing (an empty engine)
@@ -402,7 +404,7 @@ class Engine {
     const o = checkObject(options, 'options');
     const level = o.logLevel === undefined ? 'warn' : o.logLevel;
     if (!(level in LOG_LEVELS)) throw new TypeError("logLevel must be 'debug', 'info', 'warn', 'error' or 'off'");
-    if (o.format !== undefined && !(o.format in FORMATS)) throw new TypeError("format must be 'json', 'yaml' or 'auto'");
+    if (o.format !== undefined && !(o.format in FORMATS)) throw new TypeError("format must be 'json', 'yaml', 'toml' or 'auto'");
     this.#format = FORMATS[o.format ?? 'auto'];
     this.#exitTimeout = checkMs(o.exitTimeout, 'exitTimeout', DEFAULT_WAIT_MS);
     this.#flushOnExit = o.flushOnExit !== false;
@@ -486,9 +488,44 @@ class Engine {
     for (const r of retrievers) {
       if (!(r instanceof BuiltinRetriever)) throw new TypeError('not a vexil retriever (FileRetriever, HttpRetriever...)');
       const opts = r.options;
-      if (opts.format === undefined && this.#format !== FORMATS.auto) opts.format = this.#format === FORMATS.json ? 'json' : 'yaml';
+      if (opts.format === undefined && this.#format !== FORMATS.auto) {
+        opts.format = Object.keys(FORMATS).find((k) => FORMATS[k] === this.#format);
+      }
       native.addBuiltinRetriever(this.#h, r.kind, opts);
     }
+  }
+
+  /**
+   * An engine set up by a GO Feature Flag configuration file (a relay proxy's
+   * goff-proxy.yaml; YAML, JSON or TOML): its retrievers, pollingInterval,
+   * exporters, notifiers and the rest of GOFF's keys, read by the C core as
+   * for every language and the vexil command. Options: format ('yaml',
+   * 'json', 'toml'; default by extension), flagset (one of GOFF's flagsets,
+   * by name), env (GOFF's environment overrides, default true),
+   * startTimeout, staleAfter, and the Engine options. Resolves once the
+   * first retrieval succeeded; rejects with a ConfigError naming the key
+   * path of a bad setting or the retriever that failed.
+   */
+  static async fromConfig(file, options) {
+    if (typeof file !== 'string' || file === '') throw new TypeError('path must be a non-empty string');
+    const [own, rest] = splitOptions(options, ['format', 'flagset', 'env', 'startTimeout', 'staleAfter']);
+    if (own.format !== undefined && !['yaml', 'yml', 'json', 'toml'].includes(own.format)) {
+      throw new TypeError("format must be 'yaml', 'json' or 'toml'");
+    }
+    if (own.flagset !== undefined && typeof own.flagset !== 'string') throw new TypeError('flagset must be a string');
+    const engine = new Engine(undefined, rest);
+    try {
+      const refresh = native.engineApplyConfigFile(engine.#h, file, {
+        format: own.format, flagset: own.flagset, env: checkBool(own.env ?? true, 'env'),
+      });
+      const o = liveOptions({ ...refresh, startTimeout: own.startTimeout, staleAfter: own.staleAfter }, 60000);
+      if (o.notifyOnStart) engine.#listen(true);
+      await native.engineStart(engine.#h, o, false);
+    } catch (err) {
+      engine.closeSync(0);
+      throw err;
+    }
+    return engine;
   }
 
   /** An engine in "from-env" mode: each flag is a JSON document in the environment variable named after it. */
@@ -557,6 +594,26 @@ class Engine {
   /** GOFF's webhook notifier: POSTs {meta, flags: diff} for each change, on a thread of the core. */
   addWebhookNotifier(config) {
     this.addNotifier(builtins.WebhookNotifier(config));
+  }
+
+  /** GOFF's Slack notifier to an incoming-webhook URL (a string, or SlackNotifier's config). */
+  addSlackNotifier(config) {
+    this.addNotifier(builtins.SlackNotifier(config));
+  }
+
+  /** GOFF's Discord notifier to a Discord webhook URL (a string, or DiscordNotifier's config). */
+  addDiscordNotifier(config) {
+    this.addNotifier(builtins.DiscordNotifier(config));
+  }
+
+  /** GOFF's Microsoft Teams notifier to a Teams Workflows webhook URL (a string, or TeamsNotifier's config). */
+  addTeamsNotifier(config) {
+    this.addNotifier(builtins.TeamsNotifier(config));
+  }
+
+  /** Delivery counters of the built-in notifiers: delivered, retries, failed, dropped, pending. */
+  notifierStats() {
+    return native.engineNotifierStats(this.#h);
   }
 
   /** Registers a built-in notifier (WebhookNotifier...): told of every configuration change, on a thread of the core. */
@@ -824,6 +881,11 @@ class Engine {
         name = this.#addJs((lines) => { for (const line of lines) write(line); }, opts, exporter.options.logFormat ?? null);
       } else {
         name = native.addBuiltinExporter(this.#h, exporter.kind, { ...exporter.options, ...pipelineKeys(opts) });
+        if (exporter.kind === 'opentelemetry' && exporter.options.traceContext !== false && !this.#traceSource) {
+          this.#traceSource = true;
+          const source = traceSource();
+          if (source) native.engineTraceSource(this.#h, source);
+        }
       }
     } else {
       let fn;
@@ -917,13 +979,25 @@ const vexil = {
   FileExporter: builtins.FileExporter,
   LogExporter: builtins.LogExporter,
   WebhookExporter: builtins.WebhookExporter,
+  KafkaExporter: builtins.KafkaExporter,
   S3Exporter: builtins.S3Exporter,
+  OpenTelemetryExporter: builtins.OpenTelemetryExporter,
+  GCSExporter: builtins.GCSExporter,
   KinesisExporter: builtins.KinesisExporter,
   SQSExporter: builtins.SQSExporter,
   FileRetriever: builtins.FileRetriever,
   HttpRetriever: builtins.HttpRetriever,
   S3Retriever: builtins.S3Retriever,
+  GCSRetriever: builtins.GCSRetriever,
+  GitHubRetriever: builtins.GitHubRetriever,
+  GitLabRetriever: builtins.GitLabRetriever,
+  BitbucketRetriever: builtins.BitbucketRetriever,
+  AzureBlobExporter: builtins.AzureBlobExporter,
+  AzureBlobRetriever: builtins.AzureBlobRetriever,
   WebhookNotifier: builtins.WebhookNotifier,
+  SlackNotifier: builtins.SlackNotifier,
+  DiscordNotifier: builtins.DiscordNotifier,
+  TeamsNotifier: builtins.TeamsNotifier,
   BuiltinExporter,
   BuiltinRetriever,
   BuiltinNotifier,

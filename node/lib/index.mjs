@@ -7,9 +7,35 @@ const require = createRequire(import.meta.url);
 const vexil = require('./index.js');
 
 export const {
-  Engine, Context, ConfigError, FileExporter, LogExporter, WebhookExporter, FileRetriever, HttpRetriever,
-  WebhookNotifier, BuiltinExporter, BuiltinRetriever, BuiltinNotifier, S3Exporter, S3Retriever, KinesisExporter, SQSExporter,
+  AzureBlobExporter,
+  AzureBlobRetriever,
+  BitbucketRetriever,
+  BuiltinExporter,
+  BuiltinNotifier,
+  BuiltinRetriever,
+  ConfigError,
+  Context,
+  DiscordNotifier,
+  Engine,
+  FileExporter,
+  FileRetriever,
+  GCSExporter,
+  GCSRetriever,
+  GitHubRetriever,
+  GitLabRetriever,
+  HttpRetriever,
+  KafkaExporter,
+  KinesisExporter,
+  LogExporter,
+  OpenTelemetryExporter,
+  S3Exporter,
+  S3Retriever,
+  SlackNotifier,
+  SQSExporter,
+  TeamsNotifier,
   version,
+  WebhookExporter,
+  WebhookNotifier,
 } = vexil;
 export { VexilProvider } from './provider.js';
 export default vexil;

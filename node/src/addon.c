@@ -140,6 +140,7 @@ static const export_fn functions[] = {
     {"engineCloseSync", vxn_engine_close_sync, 0},
     {"addJsExporter", vxn_add_js_exporter, 0},
     {"addBuiltinExporter", vxn_add_builtin_exporter, 0},
+    {"engineTraceSource", vxn_engine_trace_source, 0},
     {"pumpAck", vxn_pump_ack, 0},
     {"addBuiltinRetriever", vxn_add_builtin_retriever, 0},
     {"addBuiltinNotifier", vxn_add_builtin_notifier, 0},
@@ -148,6 +149,8 @@ static const export_fn functions[] = {
     {"engineRefresh", vxn_engine_refresh, 0},
     {"engineStatus", vxn_engine_status, 0},
     {"engineRefreshStats", vxn_engine_refresh_stats, 0},
+    {"engineNotifierStats", vxn_engine_notifier_stats, 0},
+    {"engineApplyConfigFile", vxn_engine_apply_config_file, 0},
     {"engineListen", vxn_engine_listen, 0},
     /* One function per type and context kind: both travel as the data. */
     {"boolValue", vxn_eval_value, VX_TYPE_BOOL | (VXN_CTX_ANY << 8)},

@@ -164,6 +164,10 @@ struct vxn_engine {
     bool notes_posted;
     vxn_msg notes_msg;
 
+    /* The active OpenTelemetry span, asked for during evaluations (trace.c). */
+    napi_ref trace_fn;
+    pthread_t trace_thread;     /* the JavaScript thread */
+
     vxn_engine *next, *prev;    /* in addon->engines */
 };
 
@@ -276,6 +280,9 @@ napi_value vxn_engine_start(napi_env env, napi_callback_info info);
 napi_value vxn_engine_refresh(napi_env env, napi_callback_info info);
 napi_value vxn_engine_status(napi_env env, napi_callback_info info);
 napi_value vxn_engine_refresh_stats(napi_env env, napi_callback_info info);
+napi_value vxn_engine_notifier_stats(napi_env env, napi_callback_info info);
+/* config_file.c */
+napi_value vxn_engine_apply_config_file(napi_env env, napi_callback_info info);
 napi_value vxn_engine_listen(napi_env env, napi_callback_info info);
 void vxn_deliver_notes(napi_env env, vxn_engine *e);
 void vxn_listen_stop(vxn_engine *e);
@@ -302,6 +309,11 @@ napi_value vxn_engine_close_sync(napi_env env, napi_callback_info info);
 napi_value vxn_op_launch(napi_env env, vxn_engine *e, vxn_op *op);
 void vxn_engine_teardown(vxn_engine *e, int64_t timeout_ms, bool from_hook);
 void vxn_engine_release(vxn_engine *e);
+
+/* ---- trace.c -------------------------------------------------------------- */
+napi_value vxn_engine_trace_source(napi_env env, napi_callback_info info);
+/* Uninstalls the source (env NULL once the environment is gone). */
+void vxn_trace_release(napi_env env, vxn_engine *e);
 
 /* ---- exporters.c ---------------------------------------------------------- */
 napi_value vxn_add_js_exporter(napi_env env, napi_callback_info info);

@@ -95,6 +95,7 @@ void vxn_engine_release(vxn_engine *e)
     vxn_pumps_free(e->addon ? e->env : NULL, e);
     drop_slot(e);
     unlink_engine(e);
+    vxn_trace_release(e->addon ? e->env : NULL, e);
     if (e->addon) {
         if (e->log_fn)
             napi_delete_reference(e->env, e->log_fn);

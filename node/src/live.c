@@ -199,6 +199,26 @@ napi_value vxn_engine_refresh_stats(napi_env env, napi_callback_info info)
     return o;
 }
 
+/* native.engineNotifierStats(h) -> { delivered, retries, failed, dropped, pending } */
+napi_value vxn_engine_notifier_stats(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], o;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    vxn_engine *e = vxn_engine_arg(env, argv[0]);
+    if (!e)
+        return NULL;
+    vx_notify_stats s;
+    vx_engine_get_notify_stats(e->eng, &s);
+    napi_create_object(env, &o);
+    set_num(env, o, "delivered", (double)s.delivered);
+    set_num(env, o, "retries", (double)s.retries);
+    set_num(env, o, "failed", (double)s.failed);
+    set_num(env, o, "dropped", (double)s.dropped);
+    set_num(env, o, "pending", (double)s.pending);
+    return o;
+}
+
 /* ---- Change notifications ------------------------------------------------------------ */
 
 static void *listen_main(void *arg)

@@ -14,7 +14,8 @@ from . import _runtime, _vexil
 from ._builtin import seconds_to_ms
 from ._types import EngineStatus
 from .exporters import BuiltinExporter, LogExporter
-from .notifiers import BuiltinNotifier, WebhookNotifier
+from .notifiers import (BuiltinNotifier, DiscordNotifier, SlackNotifier, TeamsNotifier,
+                        WebhookNotifier)
 from .retrievers import BuiltinRetriever, FileRetriever, HttpRetriever
 
 __all__ = ["Engine"]
@@ -60,6 +61,15 @@ def _pipeline_keys(options: dict[str, Any]) -> dict[str, Any]:
     if options["bulk"] is not None:
         keys["bulk"] = bool(options["bulk"])
     return {k: v for k, v in keys.items() if v is not None}
+
+
+def _install_trace_source(engine: _vexil.Engine) -> None:
+    """Spans of an OpenTelemetryExporter join the caller's active span (when
+    opentelemetry-api is installed and the context has no traceparent)."""
+    from . import _otel
+    parts = _otel.trace_source()
+    if parts is not None:
+        engine._set_trace_source(*parts)
 
 
 _LIVE_OPTIONS = ("jitter", "start_timeout", "persistent_file", "start_with_error",
@@ -194,6 +204,38 @@ class Engine(_vexil.Engine):
         self._start(**options)
 
     @classmethod
+    def from_config(cls, path: str | os.PathLike[str], *, format: str | None = None,
+                    flagset: str | None = None, env: bool = True,
+                    start_timeout: float | None = 10.0, stale_after: int = 3,
+                    **settings: Any) -> Engine:
+        """An engine set up by a GO Feature Flag configuration file (a relay
+        proxy's goff-proxy.yaml): its retrievers, ``pollingInterval``,
+        ``fileFormat``, ``startWithRetrieverError``, ``environment``,
+        ``evaluationContextEnrichment``, ``persistentFlagConfigurationFile``,
+        exporters, notifiers and ``disableNotifierOnInit``, exactly as the C
+        core reads them for every language and the ``vexil`` command.
+
+        ``format`` is "yaml", "json" or "toml" (default: the extension, else
+        YAML); ``flagset`` picks one of GOFF's ``flagsets`` by name; ``env``
+        applies GOFF's environment-variable overrides (RETRIEVERS_0_PATH=...).
+        The first retrieval happens here (up to ``start_timeout`` seconds);
+        polling follows. Raises ConfigError naming the key path of a bad
+        setting ("exporters[1].bucket: required for kind s3") or the
+        retriever that failed. Warnings (ignored relay-proxy server keys,
+        unknown keys) go to the "vexil" logger. Other keywords are the
+        Engine() settings."""
+        engine = cls(**settings)
+        try:
+            refresh = engine._apply_config_file(os.fspath(path), format, flagset, env)
+            if refresh.get("persistent_file") is None:
+                refresh.pop("persistent_file", None)
+            engine._start(start_timeout=start_timeout, stale_after=stale_after, **refresh)
+        except BaseException:
+            engine.close(0)
+            raise
+        return engine
+
+    @classmethod
     def from_env(cls, **settings: Any) -> Engine:
         """An engine in the "from-env" format: each flag is a JSON document in
         the environment variable named after the flag, read at evaluation."""
@@ -257,6 +299,21 @@ class Engine(_vexil.Engine):
                                           timeout=timeout,
                                           insecure_skip_verify=insecure_skip_verify,
                                           ca_file=ca_file))
+
+    def add_slack_notifier(self, url: str | Mapping[str, str], **options: Any) -> None:
+        """GOFF's Slack notifier to an incoming-webhook ``url`` (see
+        vexil.notifiers.SlackNotifier for the options)."""
+        self.add_notifier(SlackNotifier(url, **options))
+
+    def add_discord_notifier(self, url: str | Mapping[str, str], **options: Any) -> None:
+        """GOFF's Discord notifier to a Discord webhook ``url`` (see
+        vexil.notifiers.DiscordNotifier)."""
+        self.add_notifier(DiscordNotifier(url, **options))
+
+    def add_teams_notifier(self, url: str | Mapping[str, str], **options: Any) -> None:
+        """GOFF's Microsoft Teams notifier to a Teams Workflows webhook ``url``
+        (see vexil.notifiers.TeamsNotifier)."""
+        self.add_notifier(TeamsNotifier(url, **options))
 
     def add_notifier(self, notifier: BuiltinNotifier) -> None:
         """Registers a built-in notifier (see vexil.notifiers): it is told of
@@ -342,8 +399,11 @@ class Engine(_vexil.Engine):
     def _register(self, exporter: Any, options: dict[str, Any]) -> _vexil.ExporterHandle:
         deliver: Callable[[list[Any]], Any]
         if isinstance(exporter, BuiltinExporter):
-            return self._add_builtin_exporter(exporter.kind,
-                                              {**exporter.options(), **_pipeline_keys(options)})
+            handle = self._add_builtin_exporter(exporter.kind,
+                                                {**exporter.options(), **_pipeline_keys(options)})
+            if exporter.kind == "opentelemetry" and exporter.options().get("traceContext", True):
+                _install_trace_source(self)
+            return handle
         if isinstance(exporter, LogExporter):
             handle = self._add_pull_exporter(options, exporter.format)
             log, level = exporter.logger, exporter.level

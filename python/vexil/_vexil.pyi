@@ -30,11 +30,20 @@ class RefreshStats(TypedDict):
     consecutive_failures: int
     last_success: int | None
 
+
+class NotifierStats(TypedDict):
+    """Engine.notifier_stats(): the built-in notifiers' deliveries."""
+    delivered: int
+    retries: int
+    failed: int
+    dropped: int
+    pending: int
+
 class ExporterStats(TypedDict):
     """One exporter's counters (Node has the same, camelCased)."""
     exported: int          # events delivered
     failed_attempts: int   # export calls that failed (each retried with backoff)
-    dropped: int           # events dropped by the memory cap, or undelivered at close
+    dropped: int           # events dropped by the memory cap, undelivered at close, or refused by the service (too large)
     pending: int           # events waiting for the exporter now
     retained_bytes: int    # memory held for the exporter now
     last_error: str | None # why the last attempt failed; None after a success
@@ -153,6 +162,7 @@ class Engine:
     def _add_pull_exporter(self, options: dict[str, Any],
                            template: str | None = None) -> ExporterHandle: ...
     def _add_builtin_exporter(self, kind: str, options: dict[str, Any], /) -> ExporterHandle: ...
+    def _set_trace_source(self, var: Any, key: Any, current: Any, format: Any, /) -> None: ...
     def _add_builtin_retriever(self, kind: str, options: dict[str, Any], /) -> None: ...
     def _add_builtin_notifier(self, kind: str, options: dict[str, Any], /) -> None: ...
     def _exporters(self) -> list[ExporterHandle]: ...
@@ -165,6 +175,9 @@ class Engine:
                persistent_file: str | os.PathLike[str] = ..., start_with_error: bool = ...,
                stale_after: int = ..., notify_on_start: bool = ...) -> None: ...
     def _add_pull_notifier(self) -> NotifierHandle: ...
+    def notifier_stats(self) -> NotifierStats: ...
+    def _apply_config_file(self, path: str, format: str | None = None, flagset: str | None = None,
+                           env: bool = True) -> dict[str, Any]: ...
 def webhook_signature(body: bytes, secret: str, /) -> str: ...
 def _setup(reason: type[Reason], error_code: type[ErrorCode], error: type[Error],
            config_error: type[ConfigError]) -> None: ...

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
 from ._builtin import Builtin, Secret, seconds_to_ms
 
-__all__ = ["BuiltinExporter", "FileExporter", "KinesisExporter", "LogExporter", "S3Exporter",
-           "SQSExporter", "WebhookExporter"]
+__all__ = ["AzureBlobExporter", "BuiltinExporter", "FileExporter", "GCSExporter",
+           "KafkaExporter", "KinesisExporter", "LogExporter", "OpenTelemetryExporter",
+           "S3Exporter", "SQSExporter", "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
                         "{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n")
@@ -106,6 +107,35 @@ class WebhookExporter(BuiltinExporter):
                          insecureSkipVerify=insecure_skip_verify, caFile=ca_file)
 
 
+class KafkaExporter(BuiltinExporter):
+    """GOFF's Kafka exporter, on librdkafka: one message per event, as events
+    arrive (``bulk=False``, as GOFF's), to ``topic`` on the brokers at
+    ``addresses`` (``["host:9092", ...]``, or GOFF's comma-separated string).
+
+    The message key is the event's userKey and the value its GOFF JSON; the
+    partition is the one GOFF's Sarama producer picks for that key. An event
+    counts as exported once the broker acknowledged it (acks=all with
+    idempotence, unless ``config`` says otherwise). ``config`` holds
+    librdkafka properties, passed through as librdkafka documents them
+    (``{"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+    "sasl.username": "app", "sasl.password": {"fromEnv": "KAFKA_PASSWORD"},
+    "compression.type": "zstd"}``); any value may be ``{"fromEnv": NAME}`` or
+    ``{"fromFile": PATH}``. repr() hides ``config``.
+    """
+
+    __slots__ = ()
+    kind = "kafka"
+    bulk = False
+    shown_keys = ("topic", "addresses")
+    secret_keys = ("config",)
+
+    def __init__(self, topic: str, addresses: str | Sequence[str] | None = None,
+                 config: Mapping[str, Any] | None = None) -> None:
+        if addresses is not None and not isinstance(addresses, str):
+            addresses = list(addresses)
+        super().__init__(topic=topic, addresses=addresses, config=config)
+
+
 class S3Exporter(BuiltinExporter):
     """GOFF's S3 exporter: each batch is one object in ``bucket``, named
     ``path + "/" + filename`` as GOFF names it (``clean_path=True`` drops the
@@ -159,6 +189,169 @@ class S3Exporter(BuiltinExporter):
                          checksum=checksum,
                          timeout=seconds_to_ms(timeout, "timeout"), caFile=ca_file,
                          insecureSkipVerify=insecure_skip_verify)
+
+
+class OpenTelemetryExporter(BuiltinExporter):
+    """GOFF's OpenTelemetry exporter with its TracerProvider built in: one span
+    ``feature_flag.evaluate`` per feature event (GOFF's attributes, plus a
+    ``feature_flag.evaluation`` event with the semantic conventions' ones),
+    sent as OTLP/HTTP protobuf to a collector. Tracking events are skipped,
+    as GOFF does.
+
+    ``endpoint`` is the collector's base URL (``/v1/traces`` is appended);
+    ``traces_endpoint`` a full URL used as it is. Unset, both come from the
+    standard variables (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_ENDPOINT), else ``http://localhost:4318``; the same
+    holds for ``headers`` (OTEL_EXPORTER_OTLP_HEADERS; a value may be
+    ``{"fromEnv": "NAME"}`` or ``{"fromFile": "/path"}``), ``service_name``
+    (OTEL_SERVICE_NAME), ``resource_attributes`` (OTEL_RESOURCE_ATTRIBUTES),
+    ``timeout`` in seconds (OTEL_EXPORTER_OTLP_TIMEOUT), ``compression``
+    (``"gzip"`` or ``"none"``), the TLS files and ``sampler`` /
+    ``sampler_arg`` (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG).
+
+    Each span joins the caller's trace: the context's ``traceparent``
+    attribute (a W3C traceparent string, with an optional ``tracestate``),
+    else the active OpenTelemetry span when ``opentelemetry-api`` is
+    installed; ``trace_context=False`` turns that off (spans are then roots,
+    timed to the second as GOFF's, and evaluations skip the lookup). Requests
+    hold at most ``max_spans_per_request`` spans and ``max_request_bytes``
+    bytes.
+    """
+
+    __slots__ = ()
+    kind = "opentelemetry"
+    bulk = False
+    shown_keys = ("endpoint", "tracesEndpoint", "tracerName", "serviceName")
+    secret_keys = ("headers",)
+
+    def __init__(self, endpoint: str | None = None, *, traces_endpoint: str | None = None,
+                 headers: Mapping[str, Secret] | None = None, tracer_name: str | None = None,
+                 service_name: str | None = None,
+                 resource_attributes: Mapping[str, str | int | float | bool] | None = None,
+                 timeout: float | None = None, compression: str | None = None,
+                 insecure_skip_verify: bool | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 client_cert_file: str | os.PathLike[str] | None = None,
+                 client_key_file: str | os.PathLike[str] | None = None,
+                 max_spans_per_request: int | None = None, max_request_bytes: int | None = None,
+                 evaluation_event: bool | None = None, result_value: bool | None = None,
+                 provider_name: str | None = None, sampler: str | None = None,
+                 sampler_arg: float | None = None, trace_context: bool | None = None) -> None:
+        super().__init__(endpoint=endpoint, tracesEndpoint=traces_endpoint, headers=headers,
+                         tracerName=tracer_name, serviceName=service_name,
+                         resourceAttributes=resource_attributes,
+                         timeout=seconds_to_ms(timeout, "timeout"), compression=compression,
+                         insecureSkipVerify=insecure_skip_verify, caFile=ca_file,
+                         clientCertFile=client_cert_file, clientKeyFile=client_key_file,
+                         maxSpansPerRequest=max_spans_per_request,
+                         maxRequestBytes=max_request_bytes, evaluationEvent=evaluation_event,
+                         resultValue=result_value, providerName=provider_name, sampler=sampler,
+                         samplerArg=sampler_arg, traceContext=trace_context)
+
+
+class GCSExporter(BuiltinExporter):
+    """GOFF's Google Cloud Storage exporter (kind ``googleStorage``): each
+    batch becomes one object in ``bucket``, named ``path/<filename>`` (GOFF's
+    ``path.Clean``), in ``format`` ``"json"``, ``"csv"`` or ``"parquet"`` (the
+    file exporter's formats and templates).
+
+    Objects are created, never overwritten (``ifGenerationMatch=0``; a name
+    already taken gets ``-1``, ``-2``... before the extension), and each upload
+    is verified against the CRC-32C the service reports. Bodies above
+    ``resumable_threshold`` bytes (8 MiB) go as resumable uploads in
+    ``resumable_chunk_size`` chunks (a multiple of 256 KiB).
+
+    Credentials are Google's Application Default Credentials unless
+    ``credentials_file`` (a key file's path) or ``credentials_json`` (its
+    text, or ``{"fromEnv": NAME}`` / ``{"fromFile": path}``) is given, or
+    ``without_authentication``. ``STORAGE_EMULATOR_HOST`` (fake-gcs-server)
+    sets the endpoint and turns authentication off; ``endpoint`` overrides
+    the endpoint. ``timeout`` bounds each request (seconds).
+    """
+
+    __slots__ = ()
+    kind = "googleStorage"
+    shown_keys = ("bucket", "path", "format", "endpoint")
+    secret_keys = ("credentialsJson",)
+
+    def __init__(self, bucket: str, path: str | None = None, format: str = "json",
+                 filename: str | None = None, csv_template: str | None = None,
+                 parquet_compression_codec: str | None = None, *,
+                 credentials_file: str | os.PathLike[str] | None = None,
+                 credentials_json: Secret | None = None,
+                 without_authentication: bool | None = None, endpoint: str | None = None,
+                 timeout: float | None = None, resumable_threshold: int | None = None,
+                 resumable_chunk_size: int | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        if not isinstance(bucket, str) or not bucket:
+            raise TypeError("bucket must be a non-empty str")
+        super().__init__(bucket=bucket, path=path, format=format, filename=filename,
+                         csvTemplate=csv_template,
+                         parquetCompressionCodec=parquet_compression_codec,
+                         credentialsFile=credentials_file, credentialsJson=credentials_json,
+                         withoutAuthentication=without_authentication, endpoint=endpoint,
+                         timeout=seconds_to_ms(timeout, "timeout"),
+                         resumableThreshold=resumable_threshold,
+                         resumableChunkSize=resumable_chunk_size, caFile=ca_file,
+                         insecureSkipVerify=insecure_skip_verify)
+
+class AzureBlobExporter(BuiltinExporter):
+    """GOFF's Azure Blob Storage exporter (kind ``azureBlobStorage``): each
+    batch becomes one block blob in ``container``, named ``filename`` or
+    ``path + "/" + filename`` as GOFF names it, written as ``format``
+    (``"json"``, ``"csv"`` or ``"parquet"``, with ``csv_template`` and
+    ``parquet_compression_codec`` as in FileExporter).
+
+    Blobs are created, never overwritten (``If-None-Match: *``; a name already
+    taken gets ``-1``, ``-2``... before the extension). A file up to
+    ``block_size`` bytes (8 MiB) is one Put Blob, a larger one is streamed as
+    blocks of that size; every request carries its Content-MD5, which the
+    service checks.
+
+    Credentials, the first that applies: ``connection_string``,
+    ``account_key`` (SharedKey), ``sas_token``, ``client_secret`` (with
+    ``tenant_id`` and ``client_id``), ``federated_token_file`` (workload
+    identity), the ``AZURE_STORAGE_CONNECTION_STRING`` variable, then the Azure
+    SDKs' DefaultAzureCredential order: ``AZURE_TENANT_ID`` +
+    ``AZURE_CLIENT_ID`` + ``AZURE_CLIENT_SECRET``, ``AZURE_FEDERATED_TOKEN_FILE``,
+    managed identity. ``credential`` forces one (``"sharedKey"``, ``"sas"``,
+    ``"clientSecret"``, ``"workloadIdentity"``, ``"managedIdentity"``,
+    ``"anonymous"``). ``service_url`` replaces
+    ``https://<account_name>.blob.core.windows.net`` (Azurite:
+    ``http://127.0.0.1:10000/devstoreaccount1``). Secrets may be
+    ``{"fromEnv": NAME}`` or ``{"fromFile": path}``; repr() hides them.
+    ``timeout`` bounds each request (seconds).
+    """
+
+    __slots__ = ()
+    kind = "azureBlobStorage"
+    shown_keys = ("container", "accountName", "path", "format", "credential")
+    secret_keys = ("accountKey", "sasToken", "connectionString", "clientSecret")
+
+    def __init__(self, container: str, account_name: str | None = None,
+                 account_key: Secret | None = None, path: str | None = None,
+                 format: str = "json", filename: str | None = None,
+                 csv_template: str | None = None, parquet_compression_codec: str | None = None, *,
+                 service_url: str | None = None, sas_token: Secret | None = None,
+                 connection_string: Secret | None = None, credential: str | None = None,
+                 tenant_id: str | None = None, client_id: str | None = None,
+                 client_secret: Secret | None = None,
+                 federated_token_file: str | os.PathLike[str] | None = None,
+                 authority_host: str | None = None, block_size: int | None = None,
+                 timeout: float | None = None, ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        if not isinstance(container, str) or not container:
+            raise TypeError("container must be a non-empty str")
+        super().__init__(container=container, accountName=account_name, accountKey=account_key,
+                         path=path, format=format, filename=filename, csvTemplate=csv_template,
+                         parquetCompressionCodec=parquet_compression_codec,
+                         serviceUrl=service_url, sasToken=sas_token,
+                         connectionString=connection_string, credential=credential,
+                         tenantId=tenant_id, clientId=client_id, clientSecret=client_secret,
+                         federatedTokenFile=federated_token_file, authorityHost=authority_host,
+                         blockSize=block_size, timeout=seconds_to_ms(timeout, "timeout"),
+                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify)
 
 
 class KinesisExporter(BuiltinExporter):

@@ -1,91 +1,104 @@
 /* The real local servers of tests/servers/ from C tests: started through
  * `python3 tests/servers/cli.py start NAME` (which installs the server into
- * the cache first if needed), described by its one JSON line, stopped by
- * closing its stdin. Run the tests from the checkout's root. */
+ * the cache when needed), which prints one JSON line describing it and keeps
+ * it running until its stdin closes. Run from the repository root, as
+ * `make test-c` does. */
 #ifndef VX_TEST_SERVERS_H
 #define VX_TEST_SERVERS_H
 
-#include "json.h"
 #include "vexil.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct test_server {
-    pid_t pid;
-    int to_child;        /* its stdin: closing it stops the server */
-    vx_doc *info;        /* the JSON line */
+    pid_t cli;          /* the launcher */
+    int stdin_fd;       /* closing it stops the server */
+    pid_t pid;          /* the server itself (its own process group) */
+    int port;
+    vx_doc *info;       /* the JSON line */
 } test_server;
 
-static inline const char *test_server_str(const test_server *s, const char *key)
+/* A string member of the server's description, or "". */
+static inline const char *test_server_get(const test_server *s, const char *key)
 {
     const vx_value *v = s->info ? vx_value_get(vx_doc_root(s->info), key) : NULL;
-    return v && v->type == VX_STRING ? v->u.s : "";
+    return v ? vx_value_get_string(v, NULL) : "";
 }
 
-static inline long test_server_int(const test_server *s, const char *key)
-{
-    const vx_value *v = s->info ? vx_value_get(vx_doc_root(s->info), key) : NULL;
-    return v && v->type == VX_INT ? (long)v->u.i : 0;
-}
-
-static inline const char *test_python(void)
-{
-    return access("out/pyvenv/bin/python", X_OK) == 0 ? "out/pyvenv/bin/python" : "python3";
-}
-
-/* False (with a message on stderr) when the server did not start. */
 static inline bool test_server_start(test_server *s, const char *name)
 {
     memset(s, 0, sizeof *s);
     int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0)
+    /* Close-on-exec, so a second launcher does not hold the first one's
+     * stdin open (its end would never see EOF). */
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
         return false;
+    /* The project's venv when there is one; the launcher needs only the
+     * standard library, and servers written in Python bring their own. */
+    const char *py = getenv("VX_TEST_PYTHON");
+    if (!py)
+        py = access("out/pyvenv/bin/python", X_OK) == 0 ? "out/pyvenv/bin/python" : "python3";
     pid_t pid = fork();
-    if (pid < 0)
-        return false;
     if (pid == 0) {
         dup2(in[0], 0);
         dup2(out[1], 1);
         close(in[1]);
         close(out[0]);
-        const char *py = test_python();
         execlp(py, py, "tests/servers/cli.py", "start", name, (char *)NULL);
         _exit(127);
     }
     close(in[0]);
     close(out[1]);
-    s->pid = pid;
-    s->to_child = in[1];
-    char line[4096];
+    s->cli = pid;
+    s->stdin_fd = in[1];
+    char line[8192];
     size_t n = 0;
-    while (n < sizeof line - 1) {
+    while (n + 1 < sizeof line) {
         ssize_t r = read(out[0], line + n, 1);
         if (r <= 0 || line[n] == '\n')
             break;
         n++;
     }
-    line[n] = '\0';
     close(out[0]);
+    line[n] = '\0';
     s->info = vx_doc_new();
-    if (!n || vx_json_parse(s->info, line, n, VX_JSON_PLAIN, NULL) != VX_OK) {
+    if (!n || vx_doc_parse_json(s->info, line, n, NULL) != VX_OK) {
         fprintf(stderr, "test server %s did not start\n", name);
         return false;
     }
-    return true;
+    s->port = (int)vx_value_get_int(vx_value_get(vx_doc_root(s->info), "port"));
+    s->pid = (pid_t)vx_value_get_int(vx_value_get(vx_doc_root(s->info), "pid"));
+    return s->port > 0;
+}
+
+/* A hanging server: it keeps its connections but answers nothing. */
+static inline void test_server_pause(test_server *s)
+{
+    if (s->pid > 0)
+        kill(-s->pid, SIGSTOP);
+}
+
+static inline void test_server_resume(test_server *s)
+{
+    if (s->pid > 0)
+        kill(-s->pid, SIGCONT);
 }
 
 static inline void test_server_stop(test_server *s)
 {
-    if (s->to_child > 0)
-        close(s->to_child);
-    if (s->pid > 0) {
-        int status;
-        waitpid(s->pid, &status, 0);
+    if (s->stdin_fd > 0) {
+        test_server_resume(s);
+        close(s->stdin_fd);
+        int st;
+        waitpid(s->cli, &st, 0);
     }
     vx_doc_free(s->info);
     memset(s, 0, sizeof *s);

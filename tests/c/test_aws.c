@@ -526,9 +526,9 @@ static void test_request_shape(void)
 static vx_aws_config moto_config(void)
 {
     return (vx_aws_config){.region = "us-east-1",
-                           .endpoint = test_server_str(&moto, "endpoint"),
-                           .access_key_id = test_server_str(&moto, "accessKeyId"),
-                           .secret_access_key = test_server_str(&moto, "secretAccessKey")};
+                           .endpoint = test_server_get(&moto, "endpoint"),
+                           .access_key_id = test_server_get(&moto, "accessKeyId"),
+                           .secret_access_key = test_server_get(&moto, "secretAccessKey")};
 }
 
 static long s3_call(vx_s3 *s, const char *method, const char *key, const char *body,
@@ -585,7 +585,7 @@ static void test_sigv4_moto(void)
 static void moto_auth(const char *count)
 {
     char url[256];
-    snprintf(url, sizeof url, "%s/moto-api/reset-auth", test_server_str(&moto, "endpoint"));
+    snprintf(url, sizeof url, "%s/moto-api/reset-auth", test_server_get(&moto, "endpoint"));
     const char *h[] = {"Content-Type: text/plain", NULL};
     vx_http_request req = {.method = "POST", .url = url, .headers = h, .body = count,
                            .body_len = strlen(count)};
@@ -606,10 +606,10 @@ static void test_web_identity_moto(void)
     char tpath[300];
     write_file("web-token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2ZXhpbCJ9.c2ln\n", tpath,
                sizeof tpath);
-    setenv("AWS_ROLE_ARN", test_server_str(&moto, "roleArn"), 1);
+    setenv("AWS_ROLE_ARN", test_server_get(&moto, "roleArn"), 1);
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tpath, 1);
     setenv("AWS_ROLE_SESSION_NAME", "vexil-test", 1);
-    setenv("AWS_ENDPOINT_URL_STS", test_server_str(&moto, "endpoint"), 1);
+    setenv("AWS_ENDPOINT_URL_STS", test_server_get(&moto, "endpoint"), 1);
     setenv("AWS_REGION", "us-east-1", 1);
 
     moto_auth("1000000000");
@@ -633,7 +633,7 @@ static void test_web_identity_moto(void)
 
     /* The session credentials sign S3 requests, token included: moto checks
      * the token against the session it handed out. */
-    vx_aws_config cfg = {.region = "us-east-1", .endpoint = test_server_str(&moto, "endpoint"),
+    vx_aws_config cfg = {.region = "us-east-1", .endpoint = test_server_get(&moto, "endpoint"),
                          .access_key_id = c.field[VX_AWS_KEY_ID],
                          .secret_access_key = c.field[VX_AWS_SECRET],
                          .session_token = c.field[VX_AWS_TOKEN]};
@@ -658,7 +658,7 @@ static void test_web_identity_moto(void)
     vx_cred_clear(&c);
     vx_aws_creds_free(p);
     moto_auth("1000000000");
-    vx_aws_config chain = {.region = "us-east-1", .endpoint = test_server_str(&moto, "endpoint")};
+    vx_aws_config chain = {.region = "us-east-1", .endpoint = test_server_get(&moto, "endpoint")};
     CHECK_INT(vx_s3_init(&s, &chain, "vexil", VX_S3_STYLE_AUTO, &err), VX_OK);
     vx_cred warm;
     st = vx_aws_creds_get(vx_aws_client_creds(s.aws), &warm, &err);
@@ -695,8 +695,8 @@ static void test_exporter_moto(void)
     snprintf(opts, sizeof opts,
              "{\"bucket\":\"vexil\",\"path\":\"%s\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
              "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"%s\",\"flushInterval\":3600000}",
-             prefix, test_server_str(&moto, "endpoint"), test_server_str(&moto, "accessKeyId"),
-             test_server_str(&moto, "secretAccessKey"));
+             prefix, test_server_get(&moto, "endpoint"), test_server_get(&moto, "accessKeyId"),
+             test_server_get(&moto, "secretAccessKey"));
     vx_doc *d = vx_doc_new();
     vx_error err = {0};
     CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
@@ -723,7 +723,7 @@ static void test_exporter_moto(void)
              "{\"bucket\":\"vexil\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
              "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"wrong-secret-value\","
              "\"flushInterval\":3600000,\"retryInitial\":50}",
-             test_server_str(&moto, "endpoint"), test_server_str(&moto, "accessKeyId"));
+             test_server_get(&moto, "endpoint"), test_server_get(&moto, "accessKeyId"));
     d = vx_doc_new();
     CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
     CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_OK);

@@ -11,6 +11,7 @@
  * root. */
 #include "cloud/aws_json.h"
 #include "exporters/exporters.h"
+#include "json.h"
 #include "httpd.h"
 #include "servers.h"
 #include "test.h"
@@ -883,9 +884,9 @@ static void test_options(void)
 
 static vx_aws_client *moto_client(const char *service)
 {
-    vx_aws_config c = {.region = "us-east-1", .endpoint = test_server_str(&moto, "endpoint"),
-                       .access_key_id = test_server_str(&moto, "accessKeyId"),
-                       .secret_access_key = test_server_str(&moto, "secretAccessKey")};
+    vx_aws_config c = {.region = "us-east-1", .endpoint = test_server_get(&moto, "endpoint"),
+                       .access_key_id = test_server_get(&moto, "accessKeyId"),
+                       .secret_access_key = test_server_get(&moto, "secretAccessKey")};
     return vx_aws_client_new(service, &c, NULL);
 }
 
@@ -906,8 +907,8 @@ static void moto_opts(char *out, size_t cap, const char *kind_keys)
     snprintf(out, cap,
              "{%s,\"endpoint\":\"%s\",\"region\":\"us-east-1\",\"accessKeyId\":\"%s\","
              "\"secretAccessKey\":\"%s\"}",
-             kind_keys, test_server_str(&moto, "endpoint"), test_server_str(&moto, "accessKeyId"),
-             test_server_str(&moto, "secretAccessKey"));
+             kind_keys, test_server_get(&moto, "endpoint"), test_server_get(&moto, "accessKeyId"),
+             test_server_get(&moto, "secretAccessKey"));
 }
 
 /* Every record of every shard: counts per user, partition keys checked. */
@@ -997,7 +998,7 @@ static void test_kinesis_moto(void)
     snprintf(opts, sizeof opts,
              "{\"streamName\":\"c-events\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
              "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"wrong-secret-value\",\"retryInitial\":50}",
-             test_server_str(&moto, "endpoint"), test_server_str(&moto, "accessKeyId"));
+             test_server_get(&moto, "endpoint"), test_server_get(&moto, "accessKeyId"));
     e = engine_new(NULL);
     CHECK_INT(add(e, "kinesis", opts, &err), VX_OK);
     eval_users(e, "m", 0, 3);
@@ -1104,14 +1105,13 @@ static void test_sqs_moto(void)
     moto_opts(opts, sizeof opts, keys);
     e = engine_new(NULL);
     CHECK_INT(add(e, "sqs", opts, &err), VX_OK);
-    pid_t pid = (pid_t)test_server_int(&moto, "pid");
-    CHECK(pid > 0);
-    kill(-pid, SIGSTOP);
+    CHECK(moto.pid > 0);
+    test_server_pause(&moto);
     eval_users(e, "m", 0, 1);
     CHECK_INT(vx_engine_close(e, 500), VX_ETIMEDOUT);
     vx_exporter_stats s = stats_of(e);
     CHECK_INT(s.dropped + s.pending, 1);
-    kill(-pid, SIGCONT);
+    test_server_resume(&moto);
     /* The request close() left behind gets moto's answer: the event it
      * counted as dropped turns out delivered. Waiting for that also keeps
      * the detached worker's OpenSSL calls before the process's exit. */

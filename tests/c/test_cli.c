@@ -555,6 +555,33 @@ static int drain_dir(const char *dir, const char *needle, bool *found)
     return files;
 }
 
+/* --export otlp+http://HOST:PORT: spans POSTed to HOST:PORT/v1/traces. */
+static void test_export_otlp(void)
+{
+    httpd h;
+    CHECK_INT(httpd_start(&h), 0);
+    char *url = NULL;
+    if (asprintf(&url, "otlp+http://127.0.0.1:%d?tracerName=cli-test&serviceName=cli", h.port) < 0)
+        abort();
+    run_result r = run((char *[]){"vexil", "eval", "--retriever",
+                                  "{\"kind\":\"file\",\"path\":\"tests/c/data/golden/basic.json\"}",
+                                  "--flag", "bool-static", "--context",
+                                  "{\"targetingKey\":\"otlp-user\"}", "--export", url, NULL});
+    CHECK_INT(r.rc, 0);
+    run_free(&r);
+    httpd_lock(&h);
+    CHECK_INT(h.n_reqs, 1);
+    if (h.n_reqs == 1) {
+        CHECK_STR(h.reqs[0].path, "/v1/traces");
+        CHECK(memmem(h.reqs[0].body, h.reqs[0].body_len, "otlp-user", 9) != NULL);
+        CHECK(memmem(h.reqs[0].body, h.reqs[0].body_len, "cli-test", 8) != NULL);
+        CHECK(memmem(h.reqs[0].body, h.reqs[0].body_len, "feature_flag.evaluate", 21) != NULL);
+    }
+    httpd_unlock(&h);
+    free(url);
+    httpd_stop(&h);
+}
+
 static void test_export_builtins(void)
 {
     char csv[] = "/tmp/vx_cli_csv_XXXXXX", json[] = "/tmp/vx_cli_json_XXXXXX";
@@ -713,6 +740,7 @@ int main(void)
     RUN(test_from_env_example);
     RUN(test_export_file);
     RUN(test_export_builtins);
+    RUN(test_export_otlp);
     RUN(test_eval_url);
     RUN(test_golden);
     TEST_MAIN_END();

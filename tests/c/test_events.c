@@ -334,8 +334,76 @@ static void test_batch_json(void)
     free(b.events);
 }
 
+/* The feature line's fast path writes each string as the general JSON
+ * writer does: escapes, HTML characters, non-ASCII, invalid UTF-8, U+2028,
+ * long and empty strings, and random bytes. */
+static void expect_field(vx_buf *b, const char *lit, const char *s)
+{
+    vx_buf_puts(b, lit);
+    vx_json_write_string(b, s, strlen(s));
+}
+
+static void check_line(const char *user, const char *variation, const char *value,
+                       const char *version)
+{
+    vx_context *ctx = vx_context_new(user);
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, NULL);
+    vx_value v = vx_make_string(value, strlen(value));
+    vx_feature_record r = {.flag_key = "k<&>", .variation = variation, .value = &v,
+                           .failed = true, .version = version};
+    vx_event *ev = vx_event_new_feature(&r, &a, NULL, -42);
+    vx_buf got, want;
+    vx_buf_init(&got);
+    vx_buf_init(&want);
+    vx_buf_puts(&got, "prefix:");
+    vx_event_write_json(&got, ev);
+    vx_buf_puts(&want, "prefix:{\"kind\":\"feature\",\"contextKind\":\"user\"");
+    expect_field(&want, ",\"userKey\":", user);
+    vx_buf_puts(&want, ",\"creationDate\":-42");
+    expect_field(&want, ",\"key\":", "k<&>");
+    expect_field(&want, ",\"variation\":", variation);
+    expect_field(&want, ",\"value\":", value);
+    vx_buf_puts(&want, ",\"default\":true");
+    expect_field(&want, ",\"version\":", version);
+    expect_field(&want, ",\"source\":", "SERVER");
+    vx_buf_putc(&want, '}');
+    CHECK_STR(got.data, want.data);
+    CHECK_INT(got.len, strlen(got.data));
+    vx_buf_free(&got);
+    vx_buf_free(&want);
+    vx_event_free(ev);
+    vx_context_free(ctx);
+}
+
+static void test_feature_json_strings_as_the_general_writer(void)
+{
+    const char *tricky[] = {"", "plain", "a\"b", "back\\slash", "<tag>&", "tab\there", "\x01",
+                            "caf\xc3\xa9", "\xff\xfe", "x\xe2\x80\xa8y", "\x7f",
+                            "0123456789012345678901234567890123456789", "1234567", "12345678",
+                            "123456789", "0123456789abcdef0123456789abcdef<"};
+    size_t n = sizeof tricky / sizeof tricky[0];
+    for (size_t i = 0; i < n; i++)
+        check_line(tricky[i], tricky[(i + 1) % n], tricky[(i + 2) % n], tricky[(i + 3) % n]);
+    unsigned seed = 12345;
+    for (int round = 0; round < 300; round++) {
+        char s[4][48];
+        for (int f = 0; f < 4; f++) {
+            size_t len = (seed = seed * 1103515245 + 12345) % 45;
+            for (size_t i = 0; i < len; i++) {
+                seed = seed * 1103515245 + 12345;
+                unsigned c = (seed >> 16) & 0xff;
+                s[f][i] = (char)(c ? c : 'z'); /* NUL-free: the strings are C strings here */
+            }
+            s[f][len] = '\0';
+        }
+        check_line(s[0], s[1], s[2], s[3]);
+    }
+}
+
 int main(void)
 {
+    RUN(test_feature_json_strings_as_the_general_writer);
     setenv("TZ", "UTC", 1);
     tzset();
     RUN(test_goff_all_default_json);

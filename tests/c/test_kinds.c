@@ -103,6 +103,39 @@ static void test_opts_types_and_paths(void)
     vx_doc_free(d);
 }
 
+/* A nested object read by a child reader: its path, its unknown keys, and
+ * its first error carried to the parent (without overwriting the parent's). */
+static void test_opts_child(void)
+{
+    vx_doc *d = json("{\"kafka\":{\"topic\":\"t\",\"tpic\":1},\"n\":[1],\"s\":\"x\"}");
+    vx_error err = {0};
+    vx_opts o, c;
+    const char *topic = NULL;
+    vx_opts_init(&o, vx_doc_root(d), "exporters[2]", "kafka", 0, NULL, &err);
+    CHECK(vx_opts_child(&o, "kafka", &c));
+    CHECK_STR(c.path, "exporters[2].kafka");
+    CHECK(vx_opts_string(&c, "topic", true, &topic));
+    CHECK_STR(topic, "t");
+    CHECK_INT(vx_opts_finish_child(&o, &c), VX_EINVAL);
+    CHECK_STR(err.message, "exporters[2].kafka.tpic: unknown key (did you mean topic?)");
+    CHECK_INT(o.status, VX_EINVAL);
+    /* Absent: reads as {}. Not an object: the parent fails. */
+    vx_opts_init(&o, vx_doc_root(d), "", "kafka", 0, NULL, &err);
+    CHECK(vx_opts_child(&o, "absent", &c));
+    CHECK(c.obj == NULL);
+    CHECK_INT(vx_opts_finish_child(&o, &c), VX_OK);
+    CHECK(!vx_opts_child(&o, "s", &c));
+    CHECK_STR(err.message, "s: must be an object");
+    /* A parent that already failed keeps its message. */
+    vx_opts_init(&o, vx_doc_root(d), "", "kafka", 0, NULL, &err);
+    const char *n = NULL;
+    CHECK(!vx_opts_string(&o, "n", false, &n));
+    CHECK(!vx_opts_child(&o, "kafka", &c));
+    CHECK_INT(vx_opts_finish_child(&o, &c), VX_EINVAL);
+    CHECK_STR(err.message, "n: must be a string");
+    vx_doc_free(d);
+}
+
 static void test_opts_unknown_keys(void)
 {
     vx_doc *d = json("{\"bukcet\":\"b\",\"format\":\"csv\"}");
@@ -304,9 +337,9 @@ static void test_retrievers_by_kind(void)
     CHECK_INT(vx_engine_add_builtin_retriever(e, "http", vx_doc_root(d), 0, &err), VX_EINVAL);
     CHECK_STR(err.message, "url must start with http:// or https://");
     vx_doc_free(d);
-    d = json("{\"path\":\"x\",\"format\":\"toml\"}");
+    d = json("{\"path\":\"x\",\"format\":\"xml\"}");
     CHECK_INT(vx_engine_add_builtin_retriever(e, "file", vx_doc_root(d), 0, &err), VX_EINVAL);
-    CHECK_STR(err.message, "format: must be one of auto, json, yaml");
+    CHECK_STR(err.message, "format: must be one of auto, json, yaml, toml");
     vx_doc_free(d);
     vx_refresh_options ro;
     vx_refresh_options_init(&ro);
@@ -330,6 +363,7 @@ int main(void)
 {
     RUN(test_opts_types_and_paths);
     RUN(test_opts_unknown_keys);
+    RUN(test_opts_child);
     RUN(test_opts_secrets);
     RUN(test_kind_lists_and_unknown);
     RUN(test_file_exporter_by_kind);

@@ -4,6 +4,7 @@
  * notifier's payload and signature against a real HTTP server. */
 #include "engine.h"
 #include "httpd.h"
+#include "notify.h"
 #include "test.h"
 
 #include <time.h>
@@ -134,6 +135,7 @@ typedef struct recorder {
     int count, destroyed;
     char keys[512];
     vx_status answer;
+    int fail_left;     /* answer this many calls with `answer`, then VX_OK (-1: always) */
 } recorder;
 
 static vx_status record_notify(void *ud, const vx_notification *n, vx_error *err)
@@ -149,10 +151,13 @@ static vx_status record_notify(void *ud, const vx_notification *n, vx_error *err
     if (vx_notification_get_type(n) == VX_NOTIFY_STATUS_CHANGED)
         strcat(r->keys, vx_engine_status_name(vx_notification_status(n)));
     strcat(r->keys, ";");
+    vx_status answer = r->fail_left != 0 ? r->answer : VX_OK;
+    if (r->fail_left > 0)
+        r->fail_left--;
     pthread_mutex_unlock(&r->mu);
-    if (r->answer != VX_OK)
+    if (answer != VX_OK)
         snprintf(err->message, sizeof err->message, "receiver said no");
-    return r->answer;
+    return answer;
 }
 
 static void record_destroy(void *ud)
@@ -178,22 +183,90 @@ static void test_c_notifier_thread(void)
     vx_engine *e = NULL;
     vx_engine_new(&e);
     vx_engine_set_logger(e, VX_LOG_WARN, capture_log, NULL);
-    recorder r = {.mu = PTHREAD_MUTEX_INITIALIZER, .answer = VX_EHTTP};
+    /* The first delivery fails once: retried after 1 s, in order. */
+    recorder r = {.mu = PTHREAD_MUTEX_INITIALIZER, .answer = VX_EHTTP, .fail_left = 1};
     vx_notifier_ops ops = {record_notify, record_destroy};
     CHECK_INT(vx_engine_add_notifier(e, &ops, &r), VX_OK);
     log_text[0] = '\0';
     load(e, FLAG("a", "1"));
     load(e, FLAG("a", "1") FLAG("b", "2"));
     vx_engine_use_env(e);
-    CHECK(wait_count(&r, 3));
+    CHECK(wait_count(&r, 4));
     CHECK(!pthread_equal(r.caller, pthread_self()));
-    CHECK_STR(r.keys, "a,;b,;a,b,;");
+    CHECK_STR(r.keys, "a,;a,;b,;a,b,;");
+    CHECK(strstr(log_text, "notifier 1 failed (VX_EHTTP: receiver said no); retry 1 of 3 in 1000 ms") != NULL);
     vx_engine_close(e, 2000);
-    CHECK(strstr(log_text, "error while calling the notifier: VX_EHTTP: receiver said no") != NULL);
+    vx_notify_stats s;
+    vx_engine_get_notify_stats(e, &s);
+    CHECK_INT(s.delivered, 3);
+    CHECK_INT(s.retries, 1);
+    CHECK_INT(s.failed, 0);
+    CHECK_INT(s.pending, 0);
     CHECK_INT(r.destroyed, 0);
     CHECK_INT(vx_engine_add_notifier(e, &ops, &r), VX_ECLOSED);
     vx_engine_free(e);
     CHECK_INT(r.destroyed, 1);
+}
+
+/* Bounded retries with backoff, per notifier: one that keeps failing gives
+ * up after its retries and logs why; a permanent error is not retried; a
+ * healthy notifier beside them is not held back. */
+static void test_c_notifier_retries(void)
+{
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    vx_engine_set_logger(e, VX_LOG_WARN, capture_log, NULL);
+    log_text[0] = '\0';
+    recorder bad = {.mu = PTHREAD_MUTEX_INITIALIZER, .answer = VX_EHTTP, .fail_left = -1};
+    recorder perm = {.mu = PTHREAD_MUTEX_INITIALIZER, .answer = VX_EINVAL, .fail_left = -1};
+    recorder good = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    vx_notifier_ops ops = {record_notify, record_destroy};
+    vx_notify_policy fast = {.max_retries = 2, .retry_initial_ms = 20, .retry_max_ms = 40};
+    CHECK_INT(vx_hub_add_notifier(vx_engine_hub(e), &ops, &bad, "bad", &fast), VX_OK);
+    CHECK_INT(vx_hub_add_notifier(vx_engine_hub(e), &ops, &perm, "perm", &fast), VX_OK);
+    CHECK_INT(vx_hub_add_notifier(vx_engine_hub(e), &ops, &good, "good", &fast), VX_OK);
+    load(e, FLAG("a", "1"));
+    load(e, FLAG("b", "1"));
+    CHECK(wait_count(&good, 2));
+    CHECK(wait_count(&bad, 6));  /* 2 notifications x (1 + 2 retries) */
+    CHECK(wait_count(&perm, 2));
+    vx_engine_close(e, 2000);
+    CHECK_STR(bad.keys, "a,;a,;a,;a,b,;a,b,;a,b,;");
+    CHECK_STR(perm.keys, "a,;a,b,;");
+    CHECK_STR(good.keys, "a,;a,b,;");
+    vx_notify_stats s;
+    vx_engine_get_notify_stats(e, &s);
+    CHECK_INT(s.delivered, 2);
+    CHECK_INT(s.retries, 4);
+    CHECK_INT(s.failed, 4);
+    CHECK(strstr(log_text, "notifier 1 (bad) failed (VX_EHTTP: receiver said no); retry 2 of 2 in 40 ms") != NULL);
+    CHECK(strstr(log_text, "error while calling the notifier: notifier 1 (bad): VX_EHTTP: receiver said no (given up after 3 attempts)") != NULL);
+    CHECK(strstr(log_text, "error while calling the notifier: notifier 2 (perm): VX_EINVAL: receiver said no (given up after 1 attempt)") != NULL);
+    vx_engine_free(e);
+}
+
+/* A notification still waiting for a retry when the engine closes is
+ * counted as failed and logged, and close does not wait past its timeout. */
+static void test_c_notifier_close_while_retrying(void)
+{
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    vx_engine_set_logger(e, VX_LOG_WARN, capture_log, NULL);
+    log_text[0] = '\0';
+    recorder bad = {.mu = PTHREAD_MUTEX_INITIALIZER, .answer = VX_EIO, .fail_left = -1};
+    vx_notifier_ops ops = {record_notify, record_destroy};
+    vx_notify_policy slow = {.max_retries = 5, .retry_initial_ms = 60000, .retry_max_ms = 60000};
+    CHECK_INT(vx_hub_add_notifier(vx_engine_hub(e), &ops, &bad, "slow", &slow), VX_OK);
+    load(e, FLAG("a", "1"));
+    CHECK(wait_count(&bad, 1));
+    CHECK_INT(vx_engine_close(e, 100), VX_ETIMEDOUT);
+    vx_notify_stats s;
+    vx_engine_get_notify_stats(e, &s);
+    CHECK_INT(s.failed, 1);
+    CHECK_INT(s.pending, 0);
+    CHECK(strstr(log_text, "1 notifications could not be delivered before close") != NULL);
+    vx_engine_free(e);
+    CHECK_INT(bad.destroyed, 1);
 }
 
 static void test_pull_overflow_and_order(void)
@@ -377,6 +450,8 @@ int main(void)
     RUN(test_pull_diff_exact);
     RUN(test_log_lines);
     RUN(test_c_notifier_thread);
+    RUN(test_c_notifier_retries);
+    RUN(test_c_notifier_close_while_retrying);
     RUN(test_pull_overflow_and_order);
     RUN(test_webhook_notifier);
     RUN(test_status_notifications);

@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "events.h"
 #include "pipeline.h"
+#include "events.h"
 #include "test.h"
 
 #include <pthread.h>
@@ -308,6 +309,41 @@ static void test_retry_backoff_exactly_once(void)
     collector_free(&c);
 }
 
+/* Flush and close never retry a failed exporter out of turn, even when called
+ * in short slices as a binding does: every attempt waits its backoff. */
+static void test_flush_close_keep_backoff(void)
+{
+    vx_engine *e = engine();
+    collector c;
+    collector_init(&c, 10);
+    c.fail_always = true;
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    o.retry_initial_ms = 60;
+    o.retry_max_ms = 60;
+    vx_exporter *x = add(e, &c, &o);
+    record_user(e, 1);
+    int64_t end = now_ms() + 400;
+    while (now_ms() < end)
+        CHECK_INT(vx_engine_flush(e, 10), VX_ETIMEDOUT);
+    pthread_mutex_lock(&c.mu);
+    size_t during_flush = c.calls;
+    pthread_mutex_unlock(&c.mu);
+    CHECK(during_flush >= 2); /* it did retry, on schedule */
+    CHECK_INT(vx_engine_close(e, 300), VX_ETIMEDOUT);
+    vx_exporter_stats s;
+    stats(x, &s);
+    CHECK_INT(s.dropped, 1);
+    CHECK(c.calls > during_flush); /* close retried too */
+    CHECK(c.calls <= 64);
+    for (size_t i = 1; i < c.calls; i++)
+        CHECK(c.call_ms[i] - c.call_ms[i - 1] >= 58);
+    CHECK_INT(s.failed_attempts, c.calls);
+    vx_engine_free(e);
+    collector_free(&c);
+}
+
 static void test_memory_cap(void)
 {
     vx_engine *e = engine();
@@ -432,11 +468,11 @@ static void test_many_threads(void)
         collector_free(cs[k]);
 }
 
-/* Recording goes through a lock-free inbox: counters, flush and close still
+/* Recording goes through per-thread rings: counters, flush and close still
  * see every event recorded before they were called, whatever thread recorded
  * it, and max_events still wakes the exporter without waiting for the
  * flush interval. */
-static void test_inbox_visibility(void)
+static void test_ring_visibility(void)
 {
     enum { T = 4, PER = 3000, N = T * PER };
     vx_engine *e = engine();
@@ -458,7 +494,7 @@ static void test_inbox_visibility(void)
     vx_exporter_stats st;
     stats(x, &st);
     CHECK_INT(st.pending, N);
-    CHECK(st.retained_bytes >= (uint64_t)N * 256); /* a pooled block each */
+    CHECK(st.retained_bytes >= (uint64_t)N * sizeof(struct vx_event)); /* its size, its slot */
     CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
     stats(x, &st);
     CHECK_INT(st.exported, N);
@@ -485,6 +521,76 @@ static void test_inbox_visibility(void)
     CHECK_INT(collected(&c), 50);
     vx_engine_free(e);
     collector_free(&c);
+}
+
+/* A recording thread's ring outlives whichever of the thread and the engine
+ * finishes first: events of a thread that exited reach the exporter, and a
+ * thread that outlives an engine lets go of its ring there (ASan: no leak,
+ * no use after free). */
+typedef struct outlive_args {
+    vx_engine *first, *second;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stage;
+} outlive_args;
+
+static void *outliving_recorder(void *arg)
+{
+    outlive_args *a = arg;
+    for (int i = 0; i < 100; i++)
+        record_user(a->first, i);
+    pthread_mutex_lock(&a->mu);
+    a->stage = 1;
+    pthread_cond_broadcast(&a->cv);
+    while (a->stage != 2)
+        pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+    for (int i = 0; i < 100; i++)
+        record_user(a->second, i);
+    return NULL;
+}
+
+static void test_ring_lifetimes(void)
+{
+    collector c1, c2;
+    collector_init(&c1, 100);
+    collector_init(&c2, 100);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.flush_interval_ms = 3600000;
+    outlive_args a = {.first = engine(), .second = engine(), .stage = 0};
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_cond_init(&a.cv, NULL);
+    add(a.first, &c1, &o);
+    vx_exporter *x2 = add(a.second, &c2, &o);
+    pthread_t th;
+    pthread_create(&th, NULL, outliving_recorder, &a);
+    pthread_mutex_lock(&a.mu);
+    while (a.stage != 1)
+        pthread_cond_wait(&a.cv, &a.mu);
+    pthread_mutex_unlock(&a.mu);
+    /* The thread is alive and holds a ring in the first engine. */
+    CHECK_INT(vx_engine_close(a.first, 5000), VX_OK);
+    CHECK_INT(collected(&c1), 100);
+    vx_engine_free(a.first);
+    pthread_mutex_lock(&a.mu);
+    a.stage = 2;
+    pthread_cond_broadcast(&a.cv);
+    pthread_mutex_unlock(&a.mu);
+    pthread_join(th, NULL);
+    /* The thread exited with its events in its ring. */
+    vx_exporter_stats s;
+    stats(x2, &s);
+    CHECK_INT(s.pending, 100);
+    CHECK_INT(vx_engine_flush(a.second, 5000), VX_OK);
+    CHECK_INT(collected(&c2), 100);
+    for (int i = 0; i < 100; i++)
+        CHECK_INT(c2.seen[i], 1);
+    vx_engine_free(a.second);
+    pthread_mutex_destroy(&a.mu);
+    pthread_cond_destroy(&a.cv);
+    collector_free(&c1);
+    collector_free(&c2);
 }
 
 static void test_slow_exporter_independent(void)
@@ -962,9 +1068,11 @@ int main(void)
     RUN(test_bulk_flush_and_names);
     RUN(test_threshold_interval_sync);
     RUN(test_retry_backoff_exactly_once);
+    RUN(test_flush_close_keep_backoff);
     RUN(test_memory_cap);
     RUN(test_many_threads);
-    RUN(test_inbox_visibility);
+    RUN(test_ring_visibility);
+    RUN(test_ring_lifetimes);
     RUN(test_slow_exporter_independent);
     RUN(test_added_later_and_settings);
     RUN(test_event_settings);

@@ -8,6 +8,7 @@
 #include "live.h"
 #include "test.h"
 
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -104,7 +105,8 @@ static void test_serve_change_fail_recover(void)
 typedef struct evaluator {
     vx_engine *e;
     atomic_bool *stop;
-    long evals, bad;
+    atomic_long evals;
+    long bad;
 } evaluator;
 
 static void *eval_loop(void *arg)
@@ -137,6 +139,11 @@ static void test_evaluations_during_refreshes(void)
         evs[i] = (evaluator){.e = e, .stop = &stop};
         pthread_create(&t[i], NULL, eval_loop, &evs[i]);
     }
+    /* Every evaluator is running before the refreshes start, and each must
+     * evaluate again after they end: their evaluations overlap the refreshes. */
+    for (int i = 0; i < 4; i++)
+        while (atomic_load(&evs[i].evals) == 0)
+            sched_yield();
     for (int i = 0; i < 40; i++) {
         flagsrv_set(&s, "/flags.yaml", i % 2 ? FLAG("f", "even") : FLAG("f", "odd"));
         CHECK_INT(vx_engine_refresh(e, NULL), VX_OK);
@@ -145,14 +152,20 @@ static void test_evaluations_during_refreshes(void)
             CHECK_INT(vx_engine_refresh(e, NULL), VX_EHTTP);
         }
     }
+    long seen[4];
+    for (int i = 0; i < 4; i++)
+        seen[i] = atomic_load(&evs[i].evals);
+    for (int i = 0; i < 4; i++)
+        while (atomic_load(&evs[i].evals) == seen[i])
+            sched_yield();
     atomic_store(&stop, true);
     long total = 0, bad = 0;
     for (int i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);
-        total += evs[i].evals;
+        total += atomic_load(&evs[i].evals);
         bad += evs[i].bad;
     }
-    CHECK(total > 100);
+    CHECK(total >= 8);
     CHECK_INT(bad, 0);
     vx_engine_free(e);
     flagsrv_stop(&s);
@@ -182,7 +195,8 @@ static void test_close_with_poll_in_flight(void)
     int64_t t0 = now_ms();
     vx_engine_close(e, 5000);
     int64_t took = now_ms() - t0;
-    CHECK(took < 500);
+    /* Cancelled at once: without that, close would wait its 5000 ms budget. */
+    CHECK(took < 4000);
     CHECK(value_is(e, "f", "v1"));
     vx_engine_free(e);
     set_script(&s.h, 0, false);

@@ -288,22 +288,19 @@ static void test_hanging_server(void)
             break;
         usleep(10000);
     }
-    int64_t worst = 0;
-    for (int i = 0; i < 20000; i++) {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
+    /* Recording never waits for the stuck export: all of these are recorded
+     * while the server still holds the first request unanswered. */
+    for (int i = 0; i < 20000; i++)
         record(e, "later");
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        int64_t ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
-        if (ns > worst)
-            worst = ns;
-    }
-    /* Recording never waits for the stuck export (generous for sanitizers). */
-    CHECK(worst < 50 * 1000 * 1000);
+    httpd_lock(&h);
+    CHECK_INT(h.n_reqs, 1);
+    CHECK_INT(h.answered, 0);
+    httpd_unlock(&h);
     int64_t t0 = now_ms();
     CHECK_INT(vx_engine_close(e, 300), VX_ETIMEDOUT);
     int64_t took = now_ms() - t0;
-    CHECK(took >= 250 && took < 1500);
+    /* It waits its timeout, and only that (the bound catches a hang, not speed). */
+    CHECK(took >= 250 && took < 10000);
     vx_exporter_stats s;
     vx_exporter_get_stats(x, &s);
     CHECK_INT(s.exported, 0);

@@ -55,7 +55,7 @@ test('wrong argument types throw TypeError', () => {
   assert.throws(() => e.load(42), TypeError);
   assert.throws(() => new vexil.Engine(FLAGS, { logLevel: 'loud' }), TypeError);
   assert.throws(() => new vexil.Engine(FLAGS, { enrichment: [1] }), TypeError);
-  assert.throws(() => new vexil.Engine(FLAGS, { format: 'toml' }), TypeError);
+  assert.throws(() => new vexil.Engine(FLAGS, { format: 'xml' }), TypeError);
   assert.throws(() => e.flush(-5), TypeError);
   // The same checks with a Context (its own fast path).
   const ctx = new vexil.Context('u', { attr: 'v' });

@@ -220,6 +220,32 @@ test('LogExporter: to a JavaScript log function, and to stderr by default', asyn
   assert.match(child.stderr, /user="stderr-user", flag="f", value="x"/);
 });
 
+test('flush and close retry a failing exporter on its backoff schedule, never at once', async (t) => {
+  const failedAt = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      failedAt.push(performance.now());
+      res.writeHead(503).end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const e = engine();
+  e.addExporter(vexil.WebhookExporter({ url: `http://127.0.0.1:${server.address().port}/hook` }),
+    { bulk: false, retryInitial: 150, retryMax: 150 });
+  e.stringValue('split', '', { targetingKey: 'user-key' });
+  assert.equal(await e.flush(700), false);
+  const duringFlush = failedAt.length;
+  assert.ok(duringFlush >= 2, `${duringFlush} attempts during flush`);
+  await e.close(400);
+  assert.ok(failedAt.length > duringFlush, 'close retried too');
+  const gaps = failedAt.slice(1).map((x, i) => x - failedAt[i]);
+  assert.ok(Math.min(...gaps) >= 140, `gaps ${gaps}`);
+  const s = e.stats();
+  assert.deepEqual([s.failedAttempts, s.dropped], [failedAt.length, 1]);
+});
+
 test('WebhookExporter posts {meta, events} with an HMAC signature to a real server', async (t) => {
   const received = [];
   const server = http.createServer((req, res) => {

@@ -100,6 +100,7 @@ class Webhook:
 
     def __init__(self, fail_times: int = 0) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.failed_at: list[float] = []   # time.monotonic() of each POST answered 503
         self.fail_times = fail_times
         outer = self
 
@@ -108,6 +109,7 @@ class Webhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if outer.fail_times > 0:
                     outer.fail_times -= 1
+                    outer.failed_at.append(time.monotonic())
                     self.send_response(503)
                 else:
                     outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))

@@ -72,7 +72,7 @@ def test_value_errors(engine):
     with pytest.raises(ValueError):
         engine.bool_value("f\0g", False)
     with pytest.raises(ValueError):
-        engine.load("{}", format="toml")
+        engine.load("{}", format="xml")
     with pytest.raises(OverflowError):
         engine.int_value("f", 2**70)
 

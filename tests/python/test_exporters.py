@@ -176,6 +176,28 @@ def test_webhook_unreachable_counts_failures():
     assert h.stats()["dropped"] == 1
 
 
+def test_flush_and_close_keep_the_backoff():
+    """A failing exporter is retried on its backoff schedule during flush and
+    close, not at each of the slices flush waits in."""
+    hook = Webhook(fail_times=10**6)
+    try:
+        e = vexil.Engine(FLAGS)
+        h = e.add_exporter(vexil.WebhookExporter(hook.url), bulk=False, retry_initial=0.15,
+                           retry_max=0.15)
+        evaluate_some(e, 1)
+        assert e.flush(timeout=0.7) is False
+        during_flush = len(hook.failed_at)
+        assert during_flush >= 1
+        assert e.close(timeout=0.4) is False
+        assert len(hook.failed_at) > during_flush
+        gaps = [b - a for a, b in zip(hook.failed_at, hook.failed_at[1:])]
+        assert min(gaps) >= 0.14, gaps
+        assert h.stats()["failed_attempts"] == len(hook.failed_at)
+        assert h.stats()["dropped"] == 1
+    finally:
+        hook.close()
+
+
 def test_memory_cap_drops_and_counts(engine):
     gate = threading.Event()
 

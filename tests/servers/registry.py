@@ -9,7 +9,12 @@ from common import Server
 # name -> module in tests/servers/
 MODULES = {
     "moto": "moto_server",
-    # "azurite": "azurite", "fake-gcs": "fake_gcs", ...
+    "fake-gcs": "fake_gcs",
+    "kafka": "kafka_broker",
+    "kafka-mock": "kafka_mock",
+    "otelcol": "otelcol",
+    "azurite": "azurite",
+    "azurite-https": "azurite_https",
 }
 
 

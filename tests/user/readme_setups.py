@@ -120,6 +120,60 @@ def pyarrow(ex: Example) -> None:
                    stdout=subprocess.DEVNULL)
 
 
+@setup("azurite")
+def azurite(ex: Example) -> None:
+    """Azurite (tests/servers/azurite.py) on a free port, its development
+    account in AZURE_STORAGE_CONNECTION_STRING, the containers "flags" and
+    "events", and the folder's flags.yaml as the blob flags/flags.yaml."""
+    import base64
+    import hashlib
+    import hmac
+    import sys
+    import time
+    import urllib.request
+    from email.utils import formatdate
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from azurite import ACCOUNT, KEY, AzuriteServer
+
+    server = AzuriteServer().start()
+    ex.cleanup(server.close)
+
+    def put(path: str, body: bytes, query: str = "", headers: dict[str, str] | None = None):
+        # urllib would add a form Content-Type to a body: name one, and sign it.
+        h = {"x-ms-date": formatdate(time.time(), usegmt=True), "x-ms-version": "2021-12-02",
+             "Content-Type": "application/octet-stream", **(headers or {})}
+        ms = "".join(f"{k}:{v}\n" for k, v in sorted(h.items()) if k.startswith("x-ms-"))
+        resource = f"/{ACCOUNT}/{ACCOUNT}/{path}" + "".join(
+            f"\n{k}:{v}" for k, v in sorted(p.split("=") for p in query.split("&") if p))
+        sts = f"PUT\n\n\n{len(body) or ''}\n\n{h.get('Content-Type', '')}\n\n\n\n\n\n\n{ms}{resource}"
+        sig = base64.b64encode(hmac.new(base64.b64decode(KEY), sts.encode(),
+                                        hashlib.sha256).digest()).decode()
+        url = f"{server.endpoint()}/{path}" + (f"?{query}" if query else "")
+        req = urllib.request.Request(url, data=body, method="PUT", headers={
+            **h, "Authorization": f"SharedKey {ACCOUNT}:{sig}"})
+        with urllib.request.urlopen(req) as r:
+            assert r.status == 201, r.status
+
+    put("flags", b"", "restype=container")
+    put("events", b"", "restype=container")
+    flags = ex.dir / "flags.yaml"
+    body = flags.read_bytes() if flags.exists() else b"f:\n  variations: {a: 1}\n  defaultRule: {variation: a}\n"
+    put("flags/flags.yaml", body, "",
+        {"x-ms-blob-type": "BlockBlob", "Content-Type": "application/yaml"})
+    ex.env["AZURE_STORAGE_CONNECTION_STRING"] = server.connection_string()
+
+
+@setup("azure-storage-blob")
+def azure_storage_blob(ex: Example) -> None:
+    """azure-storage-blob in the wheel's venv, as a data team reading the
+    blobs would have it."""
+    import subprocess
+    pip = Path(ex.installs.venv) / "bin" / "pip"
+    subprocess.run([str(pip), "install", "-q", "azure-storage-blob"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 @setup("moto")
 def moto(ex: Example) -> None:
     """moto (tests/servers, signature checks on) as the S3, Kinesis and SQS
@@ -147,3 +201,58 @@ def moto(ex: Example) -> None:
         "AWS_ACCESS_KEY_ID": server.access_key_id,
         "AWS_SECRET_ACCESS_KEY": server.secret_access_key,
         "AWS_EC2_METADATA_DISABLED": "true"})
+
+
+@setup("otelcol")
+def otelcol(ex: Example) -> None:
+    """The test OpenTelemetry Collector (tests/servers/otelcol.py) as the
+    collector the standard variable names: OTEL_EXPORTER_OTLP_ENDPOINT."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from registry import server_class
+
+    server = server_class("otelcol")().start()
+    ex.cleanup(server.close)
+    ex.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = server.info()["endpoint"]
+
+
+@setup("fake-gcs")
+def fake_gcs(ex: Example) -> None:
+    """fake-gcs-server (tests/servers) on 127.0.0.1 with the buckets the Google
+    Cloud Storage examples use (my-flags, holding prod/flags.yaml, the
+    README's flag file, and my-events), and STORAGE_EMULATOR_HOST naming it."""
+    import sys
+    import urllib.parse
+    import urllib.request
+
+    servers = Path(__file__).resolve().parents[1] / "servers"
+    sys.path.insert(0, str(servers))
+    from registry import server_class  # noqa: E402
+
+    server = server_class("fake-gcs")().start()
+    ex.cleanup(server.close)
+    server.create_bucket("my-flags")
+    server.create_bucket("my-events")
+    name = urllib.parse.quote("prod/flags.yaml", safe="")
+    flags = ex.dir / "flags.yaml"
+    req = urllib.request.Request(
+        f"{server.endpoint}/upload/storage/v1/b/my-flags/o?uploadType=media&name={name}",
+        data=flags.read_bytes() if flags.exists() else b"{}", method="POST",
+        headers={"Content-Type": "application/x-yaml"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+    ex.env["STORAGE_EMULATOR_HOST"] = f"127.0.0.1:{server.port}"
+
+
+@setup("kafka")
+def kafka(ex: Example) -> None:
+    """librdkafka's mock Kafka cluster (tests/servers/kafka_mock.c, the topic
+    "flag-events" on 3 brokers): KAFKA_BROKERS."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
+    from registry import server_class
+
+    server = server_class("kafka-mock")().start()
+    ex.cleanup(server.close)
+    server.send("topic flag-events 4 3")
+    ex.env["KAFKA_BROKERS"] = server.bootstraps

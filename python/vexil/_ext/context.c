@@ -72,7 +72,8 @@ static PyObject *dict_find(PyObject *dict, const char *key, size_t len)
 }
 
 /* The names the core asks for on every evaluation that records an event
- * (contextKind, exporter metadata), and usually does not find: a hashed
+ * (contextKind, exporter metadata, and the trace context while an
+ * OpenTelemetry exporter is registered), and usually does not find: a hashed
  * lookup with the interned name costs the same hit or miss, where a scan
  * pays the whole dict to miss. */
 static PyObject *well_known(const vxpy_state *st, const char *key, size_t len)
@@ -81,6 +82,10 @@ static PyObject *well_known(const vxpy_state *st, const char *key, size_t len)
         return st->s_anonymous;
     if (len == 13 && memcmp(key, "gofeatureflag", 13) == 0)
         return st->s_gofeatureflag;
+    if (len == 11 && memcmp(key, "traceparent", 11) == 0)
+        return st->s_traceparent;
+    if (len == 10 && memcmp(key, "tracestate", 10) == 0)
+        return st->s_tracestate;
     return NULL;
 }
 

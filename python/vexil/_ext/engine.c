@@ -30,8 +30,10 @@ int vxpy_parse_format(PyObject *obj, vx_format *out)
         *out = VX_FORMAT_JSON;
     else if (!PyOS_stricmp(s, "yaml") || !PyOS_stricmp(s, "yml"))
         *out = VX_FORMAT_YAML;
+    else if (!PyOS_stricmp(s, "toml"))
+        *out = VX_FORMAT_TOML;
     else if (PyOS_stricmp(s, "auto")) {
-        PyErr_Format(PyExc_ValueError, "format must be 'json', 'yaml' or None, not %R", obj);
+        PyErr_Format(PyExc_ValueError, "format must be 'json', 'yaml', 'toml' or None, not %R", obj);
         return -1;
     }
     return 0;
@@ -576,6 +578,8 @@ static void engine_dealloc(PyObject *self)
         vx_engine_free(e);
         Py_END_ALLOW_THREADS
     }
+    vxpy_trace_free(SELF->trace);
+    SELF->trace = NULL;
     tp->tp_free(self);
     Py_DECREF(tp);
 }
@@ -635,7 +639,9 @@ static PyMethodDef engine_methods[] = {
     {"flush", (PyCFunction)(void (*)(void))engine_flush, FAST,
      PyDoc_STR("flush(timeout=5.0)\n--\n\n"
                "Delivers every event recorded so far to every exporter, waiting up to\n"
-               "`timeout` seconds (None: no limit). True when all were delivered.")},
+               "`timeout` seconds (None: no limit). True when all were delivered. An\n"
+               "exporter whose last export failed is retried on its backoff schedule,\n"
+               "not at once.")},
     {"close", (PyCFunction)(void (*)(void))engine_close, FAST,
      PyDoc_STR("close(timeout=5.0)\n--\n\n"
                "Stops recording events, delivers what is pending (within `timeout`\n"
@@ -644,6 +650,7 @@ static PyMethodDef engine_methods[] = {
     {"_add_pull_exporter", (PyCFunction)(void (*)(void))vxpy_engine_add_pull,
      METH_VARARGS | METH_KEYWORDS, NULL},
     {"_add_builtin_exporter", vxpy_engine_add_builtin_exporter, METH_VARARGS, NULL},
+    {"_set_trace_source", vxpy_engine_set_trace_source, METH_VARARGS, NULL},
     {"_add_builtin_retriever", vxpy_engine_add_builtin_retriever, METH_VARARGS, NULL},
     {"_add_builtin_notifier", vxpy_engine_add_builtin_notifier, METH_VARARGS, NULL},
     {"_exporters", vxpy_engine_exporters, METH_NOARGS, NULL},
@@ -658,6 +665,13 @@ static PyMethodDef engine_methods[] = {
                "Refresh counters: refreshes, failures, unchanged, changes,\n"
                "consecutive_failures, last_success (Unix seconds or None).")},
     {"_add_pull_notifier", vxpy_engine_add_pull_notifier, METH_NOARGS, NULL},
+    {"notifier_stats", vxpy_engine_notifier_stats, METH_NOARGS,
+     PyDoc_STR("notifier_stats()\n--\n\n"
+               "Delivery counters of the built-in notifiers: delivered, retries, failed\n"
+               "(given up after the last retry, or a permanent error), dropped (a full\n"
+               "queue), pending.")},
+    {"_apply_config_file", (PyCFunction)(void (*)(void))vxpy_engine_apply_config_file,
+     METH_VARARGS | METH_KEYWORDS, NULL},
     {NULL}
 };
 #undef FAST

@@ -107,6 +107,16 @@ PyObject *vxpy_engine_refresh_stats(PyObject *self, PyObject *unused)
                          (unsigned int)s.consecutive_failures, "last_success", last);
 }
 
+PyObject *vxpy_engine_notifier_stats(PyObject *self, PyObject *unused)
+{
+    vx_notify_stats s;
+    vx_engine_get_notify_stats(ENGINE(self)->engine, &s);
+    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K}", "delivered", (unsigned long long)s.delivered,
+                         "retries", (unsigned long long)s.retries, "failed",
+                         (unsigned long long)s.failed, "dropped", (unsigned long long)s.dropped,
+                         "pending", (unsigned long long)s.pending);
+}
+
 PyObject *vxpy_engine_get_status(PyObject *self, void *closure)
 {
     return PyUnicode_FromString(vx_engine_status_name(vx_engine_get_status(ENGINE(self)->engine)));

@@ -214,7 +214,8 @@ static PyMethodDef module_methods[] = {
     X(s_tracking, "tracking") X(s_user, "user") X(s_anonymousUser, "anonymousUser")       \
     X(s_SERVER, "SERVER") X(s_empty, "") X(s_exported, "exported") X(s_failed, "failed_attempts")  \
     X(s_dropped, "dropped") X(s_pending, "pending") X(s_retained_bytes, "retained_bytes") \
-    X(s_anonymous, "anonymous") X(s_gofeatureflag, "gofeatureflag")
+    X(s_anonymous, "anonymous") X(s_gofeatureflag, "gofeatureflag")                       \
+    X(s_traceparent, "traceparent") X(s_tracestate, "tracestate")
 
 static int add_type(PyObject *m, PyType_Spec *spec, PyTypeObject **slot, const char *attr)
 {

@@ -57,6 +57,7 @@ typedef struct vxpy_state {
     PyObject *s_empty;
     PyObject *s_exported, *s_failed, *s_dropped, *s_pending, *s_retained_bytes;
     PyObject *s_anonymous, *s_gofeatureflag;
+    PyObject *s_traceparent, *s_tracestate;  /* asked for when an OpenTelemetry exporter is */
 
     /* Contexts reused by evaluations with a dict. The GIL guards the pool;
      * an evaluation pops its context first, so a re-entrant evaluation (a
@@ -151,17 +152,26 @@ extern PyType_Spec vxpy_details_spec;
 
 /* ---- engine.c -------------------------------------------------------------- */
 
+typedef struct vxpy_trace vxpy_trace;
+
 typedef struct {
     PyObject_HEAD
     vx_engine *engine;
     vxpy_state *state;
     bool closed;
+    vxpy_trace *trace;        /* the trace context source (trace.c), or NULL */
 } vxpy_EngineObject;
 
 extern PyType_Spec vxpy_engine_spec;
 #define ENGINE(self) ((vxpy_EngineObject *)(self))
 /* "json", "yaml"/"yml", "auto" or None -> vx_format; -1 with ValueError. */
 int vxpy_parse_format(PyObject *obj, vx_format *out);
+
+/* ---- trace.c: the active OpenTelemetry span as trace context ----------------- */
+
+PyObject *vxpy_engine_set_trace_source(PyObject *self, PyObject *args);
+/* After the engine is freed (the core no longer calls the source). */
+void vxpy_trace_free(vxpy_trace *t);
 
 /* ---- exporter.c ------------------------------------------------------------ */
 
@@ -207,7 +217,12 @@ PyObject *vxpy_engine_refresh(PyObject *self, PyObject *unused);
 PyObject *vxpy_engine_refresh_stats(PyObject *self, PyObject *unused);
 PyObject *vxpy_engine_get_status(PyObject *self, void *closure);
 PyObject *vxpy_engine_add_pull_notifier(PyObject *self, PyObject *unused);
+PyObject *vxpy_engine_notifier_stats(PyObject *self, PyObject *unused);
 extern PyType_Spec vxpy_notifier_spec;
+
+/* ---- config_file.c: GOFF configuration files -------------------------------- */
+
+PyObject *vxpy_engine_apply_config_file(PyObject *self, PyObject *args, PyObject *kw);
 
 /* ---- module.c: configuration snapshots ------------------------------------- */
 

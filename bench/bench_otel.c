@@ -1,0 +1,232 @@
+/* The OpenTelemetry exporter at full rate against a running collector, for
+ * bench/bench_otel.py (which starts the collector, runs GOFF's peer on the
+ * same events and prints the README rows). Two modes, each printing one
+ * JSON line:
+ *   bench_otel throughput ENDPOINT N   N evaluations of distinct users, then
+ *                                      a flush: wall and CPU seconds of the
+ *                                      whole, the exporter's counters
+ *   bench_otel latency ENDPOINT SECS RATE
+ *                                      RATE evaluations per second (the
+ *                                      exporter's own rate keeps it busy)
+ *                                      for SECS seconds, timed in rounds of
+ *                                      100, then the same with a bulk no-op
+ *                                      exporter: ns per evaluation (median
+ *                                      and p99 of the rounds) */
+#include "vexil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static const char FLAGS[] =
+    "{\"checkout\":{\"variations\":{\"A\":\"variant-a\",\"B\":\"variant-b\",\"C\":\"variant-c\"},"
+    "\"targeting\":[{\"name\":\"fr\",\"query\":\"country eq \\\"FR\\\" and plan eq \\\"free\\\"\","
+    "\"variation\":\"C\"}],"
+    "\"defaultRule\":{\"percentage\":{\"A\":50,\"B\":50}},\"version\":\"12\"}}";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
+static vx_engine *engine(void)
+{
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    vx_engine_load(e, FLAGS, sizeof FLAGS - 1, VX_FORMAT_JSON, NULL);
+    return e;
+}
+
+static vx_exporter *add_otel_with(vx_engine *e, const char *endpoint, bool trace)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"endpoint\":\"%s\",\"serviceName\":\"vexil-bench\",\"maxMemoryBytes\":%d,"
+             "\"traceContext\":%s}",
+             endpoint, 512 << 20, trace ? "true" : "false");
+    vx_doc *d = vx_doc_new();
+    vx_doc_parse_json(d, json, strlen(json), NULL);
+    vx_exporter *x = NULL;
+    vx_error err = {0};
+    if (vx_engine_add_builtin_exporter(e, "opentelemetry", vx_doc_root(d), 0, &x, &err) != VX_OK)
+        fprintf(stderr, "bench_otel: %s\n", err.message);
+    vx_doc_free(d);
+    return x;
+}
+
+static vx_exporter *add_otel(vx_engine *e, const char *endpoint)
+{
+    return add_otel_with(e, endpoint, true);
+}
+
+static vx_context **users(size_t n)
+{
+    vx_context **c = malloc(n * sizeof *c);
+    for (size_t i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "user-%08zu", i);
+        c[i] = vx_context_new(key);
+        vx_context_set_string(c[i], "plan", "enterprise");
+        vx_context_set_string(c[i], "country", "FR");
+    }
+    return c;
+}
+
+static void eval(vx_engine *e, vx_context *ctx)
+{
+    vx_result r;
+    vx_engine_eval_string(e, "checkout", ctx, "none", &r);
+    vx_result_release(&r);
+}
+
+static int throughput(const char *endpoint, size_t n)
+{
+    vx_context **c = users(n);
+    vx_engine *e = engine();
+    vx_exporter *x = add_otel(e, endpoint);
+    if (!x)
+        return 1;
+    double c0 = cpu_s(), t0 = now_s();
+    for (size_t i = 0; i < n; i++)
+        eval(e, c[i]);
+    double evals = now_s() - t0;
+    vx_status st = vx_engine_flush(e, 600000);
+    double wall = now_s() - t0, cpu = cpu_s() - c0;
+    vx_exporter_stats s;
+    vx_exporter_get_stats(x, &s);
+    printf("{\"n\":%zu,\"wall_s\":%.4f,\"cpu_s\":%.4f,\"eval_s\":%.4f,\"flushed\":%s,"
+           "\"exported\":%llu,\"failed\":%llu,\"dropped\":%llu}\n",
+           n, wall, cpu, evals, st == VX_OK ? "true" : "false", (unsigned long long)s.exported,
+           (unsigned long long)s.failed_attempts, (unsigned long long)s.dropped);
+    vx_engine_free(e);
+    for (size_t i = 0; i < n; i++)
+        vx_context_free(c[i]);
+    free(c);
+    return 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static vx_status noop(void *ud, const vx_batch *b, vx_error *err)
+{
+    (void)err;
+    *(size_t *)ud += vx_batch_count(b);
+    return VX_OK;
+}
+
+/* ns per evaluation, timed in rounds of 100 held to `rate` evaluations per
+ * second for `secs` seconds (the time between rounds is slept, not timed). */
+static void rounds(vx_engine *e, vx_context **c, size_t nc, double secs, double rate,
+                   const char *what, vx_exporter *x)
+{
+    size_t cap = 1 << 22, n = 0;
+    double *ns = malloc(cap * sizeof *ns);
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    long step = (long)(100 / rate * 1e9);
+    double end = now_s() + secs;
+    size_t u = 0;
+    while (now_s() < end && n < cap) {
+        double t0 = now_s();
+        for (int i = 0; i < 100; i++)
+            eval(e, c[u++ % nc]);
+        ns[n++] = (now_s() - t0) * 1e7; /* 1e9 / 100 */
+        next.tv_nsec += step;
+        while (next.tv_nsec >= 1000000000) {
+            next.tv_nsec -= 1000000000;
+            next.tv_sec++;
+        }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+    }
+    qsort(ns, n, sizeof *ns, cmp);
+    vx_exporter_stats s = {0};
+    vx_exporter_get_stats(x, &s);
+    printf("{\"exporter\":\"%s\",\"rate\":%.0f,\"evals\":%zu,\"ns_p50\":%.1f,\"ns_p99\":%.1f,"
+           "\"exported\":%llu,\"pending\":%llu,\"dropped\":%llu}\n",
+           what, rate, n * 100, ns[n / 2], ns[n * 99 / 100], (unsigned long long)s.exported,
+           (unsigned long long)s.pending, (unsigned long long)s.dropped);
+    fflush(stdout);
+    free(ns);
+}
+
+static int latency(const char *endpoint, double secs, double rate)
+{
+    size_t nc = 100000;
+    vx_context **c = users(nc);
+    for (int pass = 0; pass < 2; pass++) {
+        vx_engine *e = engine();
+        vx_exporter *x;
+        size_t got = 0;
+        if (pass == 0) {
+            x = add_otel(e, endpoint);
+        } else {
+            vx_exporter_options o;
+            vx_exporter_options_init(&o);
+            vx_exporter_ops ops = {noop, NULL};
+            vx_engine_add_exporter(e, &o, &ops, &got, &x);
+        }
+        rounds(e, c, nc, secs, rate, pass == 0 ? "opentelemetry" : "bulk no-op", x);
+        vx_engine_close(e, 10000);
+        vx_engine_free(e);
+    }
+    for (size_t i = 0; i < nc; i++)
+        vx_context_free(c[i]);
+    free(c);
+    return 0;
+}
+
+/* N evaluations with one exporter ("opentelemetry" at ENDPOINT, the same
+ * with traceContext false, "noop", or "none"), untimed: for callgrind --toggle-collect=vx_engine_eval_string,
+ * which counts the instructions of the evaluating thread's calls only. */
+static int evals(const char *endpoint, const char *which, size_t n)
+{
+    vx_context **c = users(n);
+    vx_engine *e = engine();
+    size_t got = 0;
+    if (strcmp(which, "opentelemetry") == 0) {
+        add_otel(e, endpoint);
+    } else if (strcmp(which, "opentelemetry-no-trace-context") == 0) {
+        add_otel_with(e, endpoint, false);
+    } else if (strcmp(which, "noop") == 0) {
+        vx_exporter_options o;
+        vx_exporter_options_init(&o);
+        vx_exporter_ops ops = {noop, NULL};
+        vx_engine_add_exporter(e, &o, &ops, &got, NULL);
+    }
+    for (size_t i = 0; i < n; i++)
+        eval(e, c[i]);
+    vx_engine_close(e, 60000);
+    vx_engine_free(e);
+    for (size_t i = 0; i < n; i++)
+        vx_context_free(c[i]);
+    free(c);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 5 && strcmp(argv[1], "evals") == 0)
+        return evals(argv[2], argv[3], (size_t)strtoull(argv[4], NULL, 10));
+    if (argc == 4 && strcmp(argv[1], "throughput") == 0)
+        return throughput(argv[2], (size_t)strtoull(argv[3], NULL, 10));
+    if (argc == 5 && strcmp(argv[1], "latency") == 0)
+        return latency(argv[2], strtod(argv[3], NULL), strtod(argv[4], NULL));
+    fprintf(stderr, "usage: bench_otel throughput ENDPOINT N | latency ENDPOINT SECONDS RATE\n");
+    return 2;
+}

@@ -1,0 +1,97 @@
+/* CRC-32C: see crc32c.h. */
+#include "cloud/crc32c.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define POLY 0x82F63B78u /* reflected Castagnoli */
+
+static uint32_t table[8][256];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void make_table(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ POLY : c >> 1;
+        table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
+}
+
+static uint32_t crc_soft(uint32_t c, const uint8_t *p, size_t n)
+{
+    pthread_once(&table_once, make_table);
+    while (n && ((uintptr_t)p & 7)) {
+        c = (c >> 8) ^ table[0][(c ^ *p++) & 0xff];
+        n--;
+    }
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w ^= c;
+        c = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^
+            table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^
+            table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
+    }
+    while (n--)
+        c = (c >> 8) ^ table[0][(c ^ *p++) & 0xff];
+    return c;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_HW 1
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n)
+{
+    uint64_t c64 = c;
+    while (n && ((uintptr_t)p & 7)) {
+        c64 = __builtin_ia32_crc32qi((uint32_t)c64, *p++);
+        n--;
+    }
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c64 = __builtin_ia32_crc32di(c64, w);
+    }
+    uint32_t c32 = (uint32_t)c64;
+    while (n--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+uint32_t vx_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    uint32_t c = ~crc;
+#ifdef HAVE_HW
+    static int hw = -1; /* written once per thread at worst, always the same value */
+    int h = __atomic_load_n(&hw, __ATOMIC_RELAXED);
+    if (h < 0) {
+        __builtin_cpu_init();
+        h = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+        __atomic_store_n(&hw, h, __ATOMIC_RELAXED);
+    }
+    if (h)
+        return ~crc_hw(c, data, len);
+#endif
+    return ~crc_soft(c, data, len);
+}
+
+void vx_crc32c_base64(uint32_t crc, char out[9])
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint32_t v = crc >> 8; /* the first three bytes, big-endian */
+    out[0] = t[v >> 18];
+    out[1] = t[(v >> 12) & 63];
+    out[2] = t[(v >> 6) & 63];
+    out[3] = t[v & 63];
+    v = (crc & 0xff) << 16;
+    out[4] = t[v >> 18];
+    out[5] = t[(v >> 12) & 63];
+    out[6] = '=';
+    out[7] = '=';
+    out[8] = '\0';
+}

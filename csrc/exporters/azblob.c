@@ -1,0 +1,524 @@
+/* GOFF's Azure Blob Storage exporter (azureexporter): each batch becomes one
+ * blob in the container, named `filename` or `path + "/" + filename` (GOFF's
+ * rule, no cleaning), written as JSON lines, CSV or Parquet by formats/.
+ *
+ * Unlike GOFF, a blob is never overwritten: names come from the namer
+ * (formats/naming.h: GOFF's name, then -1, -2... when a name comes up again)
+ * and every write carries If-None-Match: *, so a name another process took
+ * is refused (409/412) and the next one is used. A file up to blockSize
+ * bytes is one Put Blob; a larger one is streamed as Put Block requests of
+ * blockSize bytes and committed by Put Block List. Every request carries the
+ * Content-MD5 of its body, which the service checks, and its answer's
+ * Content-MD5 is compared with ours.
+ *
+ * Exactly once across retries. The pipeline offers a failed batch again,
+ * with newer events after it. When an upload's outcome is unknown (a
+ * timeout, a dropped connection, a 5xx: the blob may exist), the exporter
+ * remembers that segment of the batch (its name, the MD5 of its file, its
+ * number of events); so too a segment delivered within an attempt that
+ * failed later. The next attempt re-encodes the same number of leading
+ * events: when their file has the same MD5, the segment is settled (written
+ * again under the same name; a 409 on a blob whose Content-MD5 is ours means
+ * the earlier write landed) instead of uploaded anew, and only the events
+ * after the remembered segments make a new blob. */
+#include "cloud/azure.h"
+#include "events.h"
+#include "exporters/exporters.h"
+#include "formats/format.h"
+#include "formats/naming.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_BLOCK_SIZE ((int64_t)8 << 20)
+#define MIN_BLOCK_SIZE ((int64_t)1 << 10)
+#define MAX_BLOCK_SIZE ((int64_t)4000 << 20)     /* the service's limit per block */
+#define MAX_BLOCKS 50000                         /* ... and per blob */
+#define MAX_SEGMENTS 32
+#define MAX_NAME_TRIES 100
+#define DEFAULT_TIMEOUT_MS 30000
+
+typedef struct segment {
+    char *name;                 /* the blob */
+    unsigned char md5[16];      /* of its file */
+    size_t events;
+    bool delivered;             /* known to be in the store */
+} segment;
+
+typedef struct azblob {
+    vx_az_account acct;
+    char *container;
+    char *path;                 /* NULL or "" when blobs go at the container's root */
+    vx_batch_format format;
+    vx_namer namer;
+    size_t block_size;
+    vx_logger *log;
+    vx_buf buf;                 /* the format's stream buffer, reused */
+    vx_buf xml;                 /* the block list, reused */
+    segment seg[MAX_SEGMENTS];
+    size_t n_seg;
+} azblob;
+
+/* What an upload came to. */
+typedef enum outcome {
+    UP_OK,
+    UP_TAKEN,                   /* 409/412: a blob of that name exists */
+    UP_REFUSED,                 /* a definite refusal: nothing was written */
+    UP_UNKNOWN                  /* the blob may or may not exist */
+} outcome;
+
+static void set_err(vx_error *err, vx_status st, const char *fmt, const char *a)
+{
+    if (!err)
+        return;
+    err->status = st;
+    err->line = err->column = 0;
+    snprintf(err->message, sizeof err->message, fmt, a);
+}
+
+/* ---- one request ------------------------------------------------------------ */
+
+static void md5_of(const void *data, size_t len, unsigned char out[16])
+{
+    unsigned int n = 16;
+    EVP_Digest(data, len, out, &n, EVP_md5(), NULL);
+}
+
+/* The response's Content-MD5 (when it sent one) must be the body's. */
+static bool md5_echo_ok(const vx_http_response *resp, const unsigned char md5[16])
+{
+    char got[64], want[32];
+    if (!vx_http_response_header(resp, "Content-MD5", got, sizeof got))
+        return true;
+    vx_az_base64(md5, 16, want, sizeof want);
+    return strcmp(got, want) == 0;
+}
+
+static outcome judge(long status)
+{
+    if (status >= 200 && status <= 299)
+        return UP_OK;
+    if (status == 409 || status == 412)
+        return UP_TAKEN;
+    if (status == 408 || status == 429 || status >= 500)
+        return UP_UNKNOWN;
+    return UP_REFUSED;
+}
+
+/* A PUT of body with its Content-MD5 (md5, or computed when NULL); the
+ * outcome, *err filled unless UP_OK. */
+static outcome put(azblob *x, const char *op, const char *name, const char *const *query,
+                   const char *const *extra, const void *body, size_t len,
+                   const unsigned char *known_md5, vx_error *err)
+{
+    unsigned char md5[16];
+    if (known_md5)
+        memcpy(md5, known_md5, 16);
+    else
+        md5_of(body, len, md5);
+    char b64[32], md5_hdr[48];
+    vx_az_base64(md5, 16, b64, sizeof b64);
+    snprintf(md5_hdr, sizeof md5_hdr, "Content-MD5: %s", b64);
+    const char *headers[8];
+    size_t n = 0;
+    headers[n++] = md5_hdr;
+    for (size_t i = 0; extra && extra[i] && n < 7; i++)
+        headers[n++] = extra[i];
+    headers[n] = NULL;
+    vx_az_request r = {.method = "PUT", .op = op, .container = x->container, .blob = name,
+                       .query = query, .headers = headers, .body = body, .body_len = len};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    outcome out;
+    if (vx_az_perform(&x->acct, &r, &resp, err) != VX_OK) {
+        out = UP_UNKNOWN;
+    } else if ((out = judge(resp.status)) != UP_OK) {
+        vx_az_fail(&r, &resp, err);
+    } else if (!md5_echo_ok(&resp, md5)) {
+        set_err(err, VX_EIO, "%s: the service's Content-MD5 is not the body's", op);
+        out = UP_UNKNOWN;
+    }
+    vx_http_response_free(&resp);
+    return out;
+}
+
+/* Whether blob `name` exists with Content-MD5 md5: 1 yes, 0 no (absent or
+ * other content), -1 unknown (*err says why). */
+static int holds(azblob *x, const char *name, const unsigned char md5[16], vx_error *err)
+{
+    vx_az_request r = {.method = "HEAD", .op = "Get Blob Properties", .container = x->container,
+                       .blob = name};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    int res = -1;
+    if (vx_az_perform(&x->acct, &r, &resp, err) == VX_OK) {
+        char got[64], want[32];
+        vx_az_base64(md5, 16, want, sizeof want);
+        if (resp.status == 200)
+            res = vx_http_response_header(&resp, "Content-MD5", got, sizeof got) &&
+                  strcmp(got, want) == 0;
+        else if (resp.status == 404)
+            res = 0;
+        else
+            vx_az_fail(&r, &resp, err);
+    }
+    vx_http_response_free(&resp);
+    return res;
+}
+
+/* ---- one blob, streamed ------------------------------------------------------- */
+
+typedef struct upload {
+    azblob *x;
+    const char *name;
+    bool dry;                   /* only the MD5 */
+    EVP_MD_CTX *md5;
+    size_t blocks;
+    size_t bytes;
+    bool single;                /* written by one Put Blob */
+    unsigned char single_md5[16];   /* ... whose MD5 is the file's */
+    outcome out;
+    vx_error *err;
+} upload;
+
+static void block_id(size_t i, char out[32])
+{
+    char raw[20];
+    snprintf(raw, sizeof raw, "vexil-block-%06u", (unsigned)(i % 1000000));
+    vx_az_base64(raw, strlen(raw), out, 32);
+}
+
+static outcome put_block(upload *u, const char *data, size_t len)
+{
+    if (u->blocks >= MAX_BLOCKS) {
+        set_err(u->err, VX_ELIMIT, "Put Block: the file needs more than %s blocks "
+                                   "(raise blockSize)", "50000");
+        return UP_REFUSED;
+    }
+    char id[32];
+    block_id(u->blocks, id);
+    const char *query[] = {"blockid", id, "comp", "block", NULL};
+    outcome o = put(u->x, "Put Block", u->name, query, NULL, data, len, NULL, u->err);
+    if (o == UP_OK)
+        u->blocks++;
+    return o == UP_TAKEN ? UP_REFUSED : o; /* a 409 on a block is no name clash */
+}
+
+static outcome put_blob(upload *u, const char *data, size_t len, const unsigned char *md5)
+{
+    char type[128];
+    snprintf(type, sizeof type, "Content-Type: %s", vx_batch_format_content_type(&u->x->format));
+    const char *extra[] = {"x-ms-blob-type: BlockBlob", "If-None-Match: *", type, NULL};
+    return put(u->x, "Put Blob", u->name, NULL, extra, data, len, md5, u->err);
+}
+
+/* Receives the file as the format writes it: pieces of blockSize bytes or
+ * more, then a last one that may be smaller. A first piece smaller than
+ * blockSize is therefore the whole file. */
+static vx_status sink(void *ud, const char *data, size_t len, vx_error *err)
+{
+    upload *u = ud;
+    (void)err;
+    u->bytes += len;
+    if (!u->dry && u->blocks == 0 && !u->single && u->bytes == len && len < u->x->block_size) {
+        /* The whole file: one pass of MD5 serves the request and the file. */
+        u->single = true;
+        md5_of(data, len, u->single_md5);
+        u->out = put_blob(u, data, len, u->single_md5);
+        return u->out == UP_OK ? VX_OK : VX_EIO;
+    }
+    EVP_DigestUpdate(u->md5, data, len);
+    if (u->dry || len == 0)
+        return VX_OK;
+    for (size_t off = 0; off < len; off += u->x->block_size) {
+        size_t n = len - off < u->x->block_size ? len - off : u->x->block_size;
+        if ((u->out = put_block(u, data + off, n)) != UP_OK)
+            return VX_EIO;
+    }
+    return VX_OK;
+}
+
+static outcome put_block_list(upload *u, const unsigned char md5[16])
+{
+    vx_buf *b = &u->x->xml;
+    vx_buf_clear(b);
+    vx_buf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+    for (size_t i = 0; i < u->blocks; i++) {
+        char id[32];
+        block_id(i, id);
+        vx_buf_printf(b, "<Latest>%s</Latest>", id);
+    }
+    vx_buf_puts(b, "</BlockList>");
+    if (b->failed) {
+        set_err(u->err, VX_ENOMEM, "Put Block List: %s", "out of memory");
+        return UP_REFUSED;
+    }
+    char b64[32], blob_md5[64], type[128];
+    vx_az_base64(md5, 16, b64, sizeof b64);
+    snprintf(blob_md5, sizeof blob_md5, "x-ms-blob-content-md5: %s", b64);
+    snprintf(type, sizeof type, "x-ms-blob-content-type: %s",
+             vx_batch_format_content_type(&u->x->format));
+    const char *extra[] = {"Content-Type: application/xml", "If-None-Match: *", blob_md5, type,
+                           NULL};
+    const char *query[] = {"comp", "blocklist", NULL};
+    return put(u->x, "Put Block List", u->name, query, extra, b->data, b->len, NULL, u->err);
+}
+
+/* Events [off, off + n) of batch as one file: uploaded as `name` unless dry;
+ * the file's MD5 in md5. */
+static outcome write_file(azblob *x, const vx_batch *batch, size_t off, size_t n,
+                          const char *name, bool dry, unsigned char md5[16], vx_error *err)
+{
+    vx_batch part = *batch;
+    part.off = batch->off + off;
+    part.count = part.off + n;
+    upload u = {.x = x, .name = name, .dry = dry, .md5 = EVP_MD_CTX_new(), .out = UP_OK,
+                .err = err};
+    if (!u.md5 || !EVP_DigestInit_ex(u.md5, EVP_md5(), NULL)) {
+        EVP_MD_CTX_free(u.md5);
+        set_err(err, VX_ENOMEM, "%s", "out of memory");
+        return UP_REFUSED;
+    }
+    vx_error ferr = {0};
+    vx_status st = vx_batch_format_stream(&x->format, &part, &x->buf, x->block_size, sink, &u,
+                                          &ferr);
+    unsigned int len = 16;
+    EVP_DigestFinal_ex(u.md5, md5, &len);
+    EVP_MD_CTX_free(u.md5);
+    if (u.single)
+        memcpy(md5, u.single_md5, 16);
+    if (st != VX_OK && u.out == UP_OK) {
+        set_err(err, st, "azureBlobStorage exporter: %.200s", ferr.message);
+        return UP_REFUSED;
+    }
+    if (dry || u.out != UP_OK || u.single)
+        return u.out;
+    /* An empty file (no event written anything) still makes a blob. */
+    if (u.blocks == 0) {
+        u.out = put_blob(&u, "", 0, NULL);
+        return u.out;
+    }
+    return put_block_list(&u, md5);
+}
+
+/* ---- segments ----------------------------------------------------------------- */
+
+static void full_name(const azblob *x, const vx_buf *file, vx_buf *name)
+{
+    vx_buf_clear(name);
+    if (x->path && *x->path) {
+        vx_buf_puts(name, x->path);
+        vx_buf_putc(name, '/');
+    }
+    vx_buf_append(name, file->data, file->len);
+}
+
+static void drop_segments(azblob *x, size_t from)
+{
+    for (size_t i = from; i < x->n_seg; i++)
+        free(x->seg[i].name);
+    x->n_seg = from < x->n_seg ? from : x->n_seg;
+}
+
+/* Writes segment s (events [off, off + s->events)) until it is delivered or
+ * an attempt fails: under its own name first, then the namer's next ones
+ * while another writer holds the name. `known_absent`: no earlier attempt
+ * may have written it (a fresh segment), so a 409 is always a clash. */
+static outcome settle(azblob *x, const vx_batch *batch, size_t off, segment *s,
+                      bool known_absent, vx_error *err)
+{
+    unsigned char md5[16];
+    vx_buf file, name;
+    vx_buf_init(&file);
+    vx_buf_init(&name);
+    outcome o = UP_REFUSED;
+    for (int tries = 0; tries < MAX_NAME_TRIES; tries++) {
+        o = write_file(x, batch, off, s->events, s->name, false, md5, err);
+        memcpy(s->md5, md5, 16);
+        if (o != UP_TAKEN)
+            break;
+        if (!known_absent) {
+            int mine = holds(x, s->name, s->md5, err);
+            if (mine > 0)
+                vx_logf(x->log, VX_LOG_INFO, "azureBlobStorage exporter: %s/%s was written by an "
+                        "earlier attempt whose answer was lost", x->container, s->name);
+            if (mine != 0) {
+                o = mine > 0 ? UP_OK : UP_UNKNOWN;
+                break;
+            }
+        }
+        /* Someone else's blob: the next name, never an overwrite. */
+        known_absent = true;
+        char *next = NULL;
+        vx_buf_clear(&file);
+        if (vx_namer_taken(&x->namer, &file)) {
+            full_name(x, &file, &name);
+            next = name.failed ? NULL : strdup(name.data);
+        }
+        if (!next) {
+            set_err(err, VX_ENOMEM, "%s", "out of memory");
+            o = UP_REFUSED;
+            break;
+        }
+        free(s->name);
+        s->name = next;
+        o = UP_TAKEN;
+    }
+    if (o == UP_TAKEN)
+        set_err(err, VX_EIO, "Put Blob: %s names in a row are taken", "100");
+    vx_buf_free(&file);
+    vx_buf_free(&name);
+    if (o == UP_OK) {
+        s->delivered = true;
+        vx_logf(x->log, VX_LOG_INFO, "azureBlobStorage exporter: file uploaded: %s/%s (%zu events)",
+                x->container, s->name, s->events);
+    }
+    return o;
+}
+
+/* Whether the leading events at off make segment s's file again. */
+static bool same_events(azblob *x, const vx_batch *batch, size_t off, const segment *s)
+{
+    if (off + s->events > vx_batch_count(batch))
+        return false;
+    unsigned char md5[16];
+    vx_error err = {0};
+    return write_file(x, batch, off, s->events, NULL, true, md5, &err) == UP_OK &&
+           memcmp(md5, s->md5, 16) == 0;
+}
+
+/* A new segment for the events from off on, named by the namer. */
+static segment *new_segment(azblob *x, size_t events, vx_error *err)
+{
+    if (x->n_seg == MAX_SEGMENTS) {
+        /* Only a long run of attempts that each delivered a part and then
+         * failed gets here: the record starts over, and at worst a segment
+         * delivered before is written a second time. */
+        drop_segments(x, 0);
+    }
+    vx_buf file, name;
+    vx_buf_init(&file);
+    vx_buf_init(&name);
+    vx_namer_next(&x->namer, (int64_t)time(NULL), &file);
+    full_name(x, &file, &name);
+    char *s = file.failed || name.failed ? NULL : strdup(name.data);
+    vx_buf_free(&file);
+    vx_buf_free(&name);
+    if (!s) {
+        set_err(err, VX_ENOMEM, "%s", "out of memory");
+        return NULL;
+    }
+    segment *g = &x->seg[x->n_seg++];
+    *g = (segment){.name = s, .events = events};
+    return g;
+}
+
+static vx_status azblob_export(void *ud, const vx_batch *batch, vx_error *err)
+{
+    azblob *x = ud;
+    size_t n = vx_batch_count(batch), off = 0, i = 0;
+    for (; i < x->n_seg && same_events(x, batch, off, &x->seg[i]); i++) {
+        if (!x->seg[i].delivered && settle(x, batch, off, &x->seg[i], false, err) != UP_OK)
+            return err && err->status ? err->status : VX_EIO;
+        off += x->seg[i].events;
+    }
+    /* The batch no longer starts with what was remembered (events dropped by
+     * the memory cap): what follows is new. */
+    drop_segments(x, i);
+    if (off < n) {
+        segment *s = new_segment(x, n - off, err);
+        if (!s)
+            return VX_ENOMEM;
+        outcome o = settle(x, batch, off, s, true, err);
+        if (o == UP_REFUSED)
+            drop_segments(x, x->n_seg - 1); /* nothing written: nothing to remember */
+        if (o != UP_OK)
+            return err && err->status ? err->status : VX_EIO;
+    }
+    drop_segments(x, 0);
+    return VX_OK;
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static void azblob_destroy(void *ud)
+{
+    azblob *x = ud;
+    if (!x)
+        return;
+    vx_az_account_destroy(&x->acct);
+    free(x->container);
+    free(x->path);
+    vx_batch_format_destroy(&x->format);
+    vx_namer_destroy(&x->namer);
+    vx_buf_free(&x->buf);
+    vx_buf_free(&x->xml);
+    drop_segments(x, 0);
+    free(x);
+}
+
+static bool valid_container(const char *c)
+{
+    size_t n = strlen(c);
+    if (strcmp(c, "$root") == 0 || strcmp(c, "$web") == 0)
+        return true;
+    if (n < 3 || n > 63 || c[0] == '-' || c[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') ||
+              (c[i] == '-' && c[i + 1] != '-')))
+            return false;
+    return true;
+}
+
+/* GOFF's keys (container, accountName, accountKey, path, format, filename,
+ * csvTemplate, parquetCompressionCodec), the account's (cloud/azure.h) and
+ * blockSize. */
+bool vx_azblob_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data)
+{
+    const char *container = NULL, *path = NULL, *format = NULL, *filename = NULL, *csv = NULL,
+               *codec = NULL;
+    int64_t block = DEFAULT_BLOCK_SIZE;
+    vx_opts_string(o, "container", true, &container);
+    vx_opts_string(o, "path", false, &path);
+    vx_opts_string(o, "format", false, &format);
+    vx_opts_string(o, "filename", false, &filename);
+    vx_opts_string(o, "csvTemplate", false, &csv);
+    vx_opts_string(o, "parquetCompressionCodec", false, &codec);
+    vx_opts_int(o, "blockSize", MIN_BLOCK_SIZE, MAX_BLOCK_SIZE, &block);
+    if (o->status == VX_OK && !valid_container(container))
+        return vx_opts_fail(o, VX_EINVAL, "container",
+                            "must be 3 to 63 lower-case letters, digits and single hyphens");
+    azblob *x = o->status == VX_OK ? calloc(1, sizeof *x) : NULL;
+    if (!x)
+        return o->status == VX_OK && vx_opts_fail(o, VX_ENOMEM, NULL, "out of memory");
+    x->log = log;
+    x->block_size = (size_t)block;
+    vx_buf_init(&x->buf);
+    vx_buf_init(&x->xml);
+    if (!vx_az_account_read(o, DEFAULT_TIMEOUT_MS, &x->acct)) {
+        azblob_destroy(x);
+        return false;
+    }
+    vx_error err = {0};
+    vx_status st = vx_batch_format_init(&x->format, format, csv, codec, &err);
+    if (st == VX_OK)
+        st = vx_namer_init(&x->namer, filename, vx_batch_format_extension(&x->format), &err);
+    if (st == VX_OK && (!(x->container = strdup(container)) || (path && !(x->path = strdup(path)))))
+        st = VX_ENOMEM;
+    if (st != VX_OK) {
+        azblob_destroy(x);
+        /* The format's messages name the key ("invalid csvTemplate: ..."). */
+        return vx_opts_fail(o, st, NULL, "%s",
+                            st == VX_ENOMEM && !err.message[0] ? "out of memory" : err.message);
+    }
+    vx_logf(log, VX_LOG_INFO, "azureBlobStorage exporter: account %s, container %s, credential %s",
+            x->acct.name, x->container, x->acct.source);
+    ops->export_batch = azblob_export;
+    ops->destroy = azblob_destroy;
+    *user_data = x;
+    return true;
+}
