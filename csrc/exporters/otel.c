@@ -5,12 +5,13 @@
  *
  * Delivery: a request that fails (no answer, a timeout, 401, 429, 5xx...) is
  * a failed export, retried by the pipeline with backoff; the requests before
- * it in the same batch were delivered, and a retry resumes after them (by
- * event sequence number), so nothing is sent twice unless the collector took
- * a request whose answer was lost. A request the collector refuses as
- * invalid (400 with an OTLP status, or 413) is split in halves until the
- * span at fault stands alone; that span is dropped, counted and logged, and
- * the others go through. Spans a 200 answer's partial_success rejects are
+ * it in the same batch were delivered, and are settled as such
+ * (vx_batch_settle), so the retry offers only the rest and nothing is sent
+ * twice unless the collector took a request whose answer was lost. A request
+ * the collector refuses as invalid (400 with an OTLP status, or 413) is split
+ * in halves until the span at fault stands alone; that span is settled as
+ * refused (dropped, counted in `dropped` and logged by the pipeline), and the
+ * others go through. Spans a 200 answer's partial_success rejects are
  * counted and logged: OTLP says they must not be sent again. */
 #include "exporters/exporters.h"
 #include "exporters/otel.h"
@@ -44,12 +45,14 @@ typedef struct vx_otel {
     size_t head_max;
     size_t *offs;                 /* span k: body[head_max + offs[k], head_max + offs[k+1]) */
     const vx_event **span_ev;     /* the event of span k */
+    size_t *span_at;              /* its index in the batch */
     size_t failed_at;             /* the first span of a failed request */
-    /* Events below this sequence number were handled by an earlier attempt
-     * at the same batch (delivered, refused or not sampled). */
-    uint64_t resume_seq;
-    bool resuming;
-    uint64_t refused, rejected;   /* counters, for the log lines */
+    /* The export in progress: its batch, and the events the collector
+     * refused (settled as such: see vx_batch_settle), in batch order. */
+    const vx_batch *cur;
+    size_t *refused_at;
+    size_t n_refused_at, cap_refused_at;
+    uint64_t rejected;            /* partial-success count, for the log line */
     uint8_t rnd[24 * 64];
     size_t rnd_left;
     pid_t rnd_pid;
@@ -265,13 +268,24 @@ static verdict post(vx_otel *x, size_t lo, size_t hi, size_t nspans, int64_t *re
 
 /* ---- delivery of one request's spans, splitting what the collector refuses ------- */
 
-static void log_refused(vx_otel *x, const vx_event *ev, const char *why)
+/* A span the collector refuses alone can never be delivered: settled as
+ * refused, it is dropped, counted and logged by the pipeline, and not offered
+ * again (the events around it are). */
+static void refuse(vx_otel *x, size_t span, const char *why)
 {
-    x->refused++;
-    vx_logf(x->log, VX_LOG_WARN,
-            "opentelemetry exporter: the collector refused the span of flag %.100s as invalid "
-            "(%s); dropped, %llu so far", ev->key, why[0] ? why : "no reason given",
-            (unsigned long long)x->refused);
+    if (x->n_refused_at == x->cap_refused_at) {
+        size_t cap = x->cap_refused_at ? x->cap_refused_at * 2 : 8;
+        size_t *p = realloc(x->refused_at, cap * sizeof *p);
+        if (!p)
+            return;  /* then it is simply offered again */
+        x->refused_at = p;
+        x->cap_refused_at = cap;
+    }
+    char reason[200];
+    snprintf(reason, sizeof reason, "the collector refused the span of flag %.40s: %.100s",
+             x->span_ev[span]->key, why[0] ? why : "no reason given");
+    if (vx_batch_settle(x->cur, x->span_at[span], VX_SETTLE_REFUSED, reason))
+        x->refused_at[x->n_refused_at++] = x->span_at[span];
 }
 
 static void log_rejected(vx_otel *x, int64_t n, size_t of, const char *why)
@@ -294,7 +308,7 @@ static vx_status deliver(vx_otel *x, size_t lo, size_t hi, size_t nspans, vx_err
         return VX_OK;
     }
     if (v == REFUSED && hi - lo == 1) {
-        log_refused(x, x->span_ev[lo], msg);
+        refuse(x, lo, msg);
         return VX_OK;
     }
     if (v == REFUSED) {
@@ -337,11 +351,25 @@ static size_t fill_request(vx_otel *x, const vx_batch *batch, size_t i, size_t n
             break;
         }
         x->offs[k] = before - x->head_max;
+        x->span_at[k] = j;
         x->span_ev[k++] = ev;
     }
     x->offs[k] = b->len - x->head_max;
     *nspans = k;
     return j;
+}
+
+/* Settles events [0, stop) of the batch as delivered, but the refused ones. */
+static void settle_handled(vx_otel *x, size_t stop)
+{
+    size_t r = 0;
+    for (size_t j = 0; j < stop; j++) {
+        if (r < x->n_refused_at && x->refused_at[r] == j) {
+            r++;
+            continue;
+        }
+        vx_batch_settle(x->cur, j, VX_SETTLE_DELIVERED, NULL);
+    }
 }
 
 static vx_status otel_export(void *ud, const vx_batch *batch, vx_error *err)
@@ -352,9 +380,8 @@ static vx_status otel_export(void *ud, const vx_batch *batch, vx_error *err)
         x->rnd_pid = getpid();
         x->rnd_left = 0;
     }
-    while (x->resuming && i < n && vx_batch_event(batch, i)->seq < x->resume_seq)
-        i++;
-    x->resuming = false;
+    x->cur = batch;
+    x->n_refused_at = 0;
     while (i < n) {
         size_t nspans;
         size_t end = fill_request(x, batch, i, n, &nspans);
@@ -368,10 +395,9 @@ static vx_status otel_export(void *ud, const vx_batch *batch, vx_error *err)
         }
         vx_status st = nspans ? deliver(x, 0, nspans, nspans, err) : VX_OK;
         if (st != VX_OK) {
-            /* Retried from the first span of the failed request on: every
-             * event before it was handled. */
-            x->resuming = true;
-            x->resume_seq = x->span_ev[x->failed_at]->seq;
+            /* Every event before the failed request's first span was handled
+             * (sent, or not a span): the retry offers the rest. */
+            settle_handled(x, x->span_at[x->failed_at]);
             return st;
         }
         i = end;
@@ -399,6 +425,8 @@ static void otel_free(void *ud)
     free(x->head);
     free(x->offs);
     free(x->span_ev);
+    free(x->span_at);
+    free(x->refused_at);
     free(x);
 }
 
@@ -431,10 +459,11 @@ bool vx_otel_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, voi
     x->head = malloc(x->head_max);
     x->offs = malloc((x->c.max_spans + 1) * sizeof *x->offs);
     x->span_ev = malloc(x->c.max_spans * sizeof *x->span_ev);
+    x->span_at = malloc(x->c.max_spans * sizeof *x->span_at);
     x->http = vx_http_client_new();
     if (x->c.gzip)
         x->gzip = vx_codec_ctx_new(VX_PARQUET_GZIP);
-    if (!x->head || !x->offs || !x->span_ev || !x->http || (x->c.gzip && !x->gzip)) {
+    if (!x->head || !x->offs || !x->span_ev || !x->span_at || !x->http || (x->c.gzip && !x->gzip)) {
         otel_free(x);
         return vx_opts_fail(o, VX_ENOMEM, NULL, "out of memory");
     }

@@ -602,11 +602,14 @@ static void test_refused_span_is_isolated(void)
     CHECK_INT(n, 39);
     for (int i = 0; i < n; i++)
         CHECK(strcmp(user_of(&SPANS[i]), "poison") != 0);
-    CHECK(log_has("refused the span of flag my-flag as invalid (bad span); dropped, 1 so far"));
+    CHECK(log_has("1 event dropped, refused by the service: the collector refused the span of "
+                  "flag my-flag: bad span"));
     vx_exporter_stats st;
     vx_exporter_get_stats(vx_engine_exporter_at(e, 0), &st);
     CHECK_INT(st.pending, 0);
     CHECK_INT(st.failed_attempts, 0);
+    CHECK_INT(st.exported, 39);
+    CHECK_INT(st.dropped, 1);
     vx_engine_free(e);
     httpd_stop(&h);
 }

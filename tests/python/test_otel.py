@@ -281,8 +281,10 @@ def test_a_span_over_the_collectors_limit_is_dropped_alone(collector, caplog):
                     ctx["gofeatureflag"] = {"exporterMetadata": {"blob": big}}
                 e.string_value("color", "", ctx)
             assert e.flush(10)
-            assert h.stats()["exported"] == 20 and h.stats()["failed_attempts"] == 0
-        assert wait_until(lambda: any("refused the span of flag color as invalid" in r.getMessage()
+            stats = h.stats()
+            assert stats["exported"] == 19 and stats["dropped"] == 1
+            assert stats["failed_attempts"] == 0
+        assert wait_until(lambda: any("refused the span of flag color:" in r.getMessage()
                                       and "request body too large" in r.getMessage()
                                       for r in caplog.records))
     spans = wait_spans(info["spans_file"], 19)
