@@ -343,7 +343,7 @@ $(PYVENV)/bin/python:
 	$(PYTHON) -m venv $(PYVENV)
 	$(PYVENV)/bin/pip install -q --upgrade pip
 
-test-python: lib $(PYVENV)/bin/python
+test-python: lib cli $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q '.[test]'
 	$(PYVENV)/bin/python -m pytest -q tests/python
 

@@ -245,8 +245,7 @@ def test_options_are_checked_by_the_core(moto):
 
 def test_cli_export_kinesis_url(moto, tmp_path):
     cli = os.path.join(os.path.dirname(__file__), "..", "..", "out", "vexil")
-    if not os.path.exists(cli):
-        pytest.skip("the vexil command is not built")
+    assert os.path.exists(cli), "make test-python builds the vexil command first"
     stream = new_stream(moto)
     flags = tmp_path / "flags.json"
     flags.write_text(json.dumps(FLAGS))
