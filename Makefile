@@ -53,7 +53,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # are librdkafka's threads (C11 thrd_create, which TSan does not intercept).
 TSAN_TEST_BINS := $(filter-out %/test_fork %/test_kafka,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob bench-pubsub
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob bench-aws-streams bench-pubsub
 
 all: lib cli
 
@@ -146,7 +146,7 @@ bench-python: lib $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q .
 	$(PYVENV)/bin/python bench/bench_python.py
 
-bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs bench-kafka bench-azblob bench-pubsub
+bench: deps bench-c bench-python bench-node bench-s3 bench-otel bench-gcs bench-kafka bench-azblob bench-aws-streams bench-pubsub
 
 # S3 exporters side by side on one moto: vexil's and GOFF v1.52.1's own
 # (bench/peers/goff_s3, built against the GOFF module from the Go module
@@ -193,13 +193,20 @@ bench-azblob: $(BUILD)/bench/bench_azblob $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q azure-storage-blob
 	$(PYVENV)/bin/python bench/bench_azblob.py
 
-# The Pub/Sub exporter next to GOFF v1.52.1's pubsubexporterv2
-# (bench/peers/goff_pubsub) on pstest (tests/servers/pstest.py).
-$(BUILD)/bench/goff_pubsub: bench/peers/goff_pubsub/main.go bench/peers/go.mod bench/peers/go.sum
-	@command -v go >/dev/null || { echo "bench-pubsub needs Go"; exit 1; }
+# Kinesis and SQS exporters side by side on one moto: vexil's and GOFF
+# v1.52.1's kinesisexporter and sqsexporter; then evaluation latency with
+# each exporter busy, next to a bulk no-op exporter.
+$(BUILD)/bench/goff_%: bench/peers/goff_%/main.go bench/peers/go.mod bench/peers/go.sum
+	@command -v go >/dev/null || { echo "the GOFF peers need Go"; exit 1; }
 	@mkdir -p $(dir $@)
-	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_pubsub
+	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_$*
 
+bench-aws-streams: $(BUILD)/bench/bench_aws_streams $(BUILD)/bench/goff_kinesis $(BUILD)/bench/goff_sqs $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q boto3
+	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_aws_streams.py
+
+# The Pub/Sub exporter next to GOFF v1.52.1's pubsubexporterv2
+# (bench/peers/goff_pubsub, by the goff_% rule above) on pstest.
 bench-pubsub: $(BUILD)/bench/bench_pubsub $(BUILD)/bench/goff_pubsub
 	$(PYTHON) bench/bench_pubsub.py
 
@@ -341,7 +348,7 @@ $(PYVENV)/bin/python:
 	$(PYTHON) -m venv $(PYVENV)
 	$(PYVENV)/bin/pip install -q --upgrade pip
 
-test-python: lib $(PYVENV)/bin/python
+test-python: lib cli $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q '.[test]'
 	$(PYVENV)/bin/python -m pytest -q tests/python
 

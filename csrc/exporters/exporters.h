@@ -54,6 +54,8 @@ bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void 
 bool vx_otel_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_gcs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_azblob_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_kinesis_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 bool vx_pubsub_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
+bool vx_sqs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void **user_data);
 
 #endif

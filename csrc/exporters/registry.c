@@ -23,8 +23,12 @@ static const vx_exporter_kind kinds[] = {
      .host_key = "addresses", .path_key = "topic"},
     {.name = "azureBlobStorage", .bulk = true, .make = vx_azblob_exporter_make,
      .scheme = "azblob", .host_key = "container", .path_key = "path"},
+    {.name = "kinesis", .bulk = false, .make = vx_kinesis_exporter_make, .scheme = "kinesis",
+     .host_key = "streamName"},
     {.name = "pubsub", .bulk = false, .make = vx_pubsub_exporter_make, .scheme = "pubsub",
      .host_key = "projectID", .path_key = "topic"},
+    {.name = "sqs", .bulk = false, .make = vx_sqs_exporter_make, .scheme = "sqs",
+     .host_key = "queueName"},
 };
 
 #define N_KINDS (sizeof kinds / sizeof kinds[0])

@@ -169,6 +169,38 @@ function AzureBlobExporter(config) {
   return new BuiltinExporter('azureBlobStorage', c, azureSecrets);
 }
 
+/**
+ * GOFF's Kinesis exporter: each event's GOFF JSON one record of streamName or
+ * streamArn (the name wins when both are given), put with PutRecords in
+ * requests of at most 500 records and 5 MiB; partitionKey is a GOFF template
+ * (default GOFF's constant "default"); failed records are sent again alone,
+ * events over the 1 MiB record limit dropped and counted. Synchronous, as
+ * GOFF's. The AWS credential chain unless keys are given (hidden).
+ */
+function KinesisExporter(config) {
+  const c = goffOptions(config, 'KinesisExporter config');
+  if (!c.streamName && !c.streamArn) throw new TypeError('KinesisExporter: streamName or streamArn is required');
+  if (typeof c.explicitHashKey === 'bigint' || typeof c.explicitHashKey === 'number') {
+    c.explicitHashKey = String(c.explicitHashKey);
+  }
+  return new BuiltinExporter('kinesis', c, AWS_SECRETS);
+}
+
+/**
+ * GOFF's SQS exporter: each event's GOFF JSON one message on queueUrl (or
+ * queueName, resolved with GetQueueUrl or built with accountId) with GOFF's
+ * emitter attribute, sent with SendMessageBatch (10 entries, maxMessageSize
+ * bytes per message and request, default 1 MiB); failed entries sent again
+ * alone, SenderFault ones and oversized events dropped and counted; FIFO
+ * queues get messageGroupId (a template, default "{{ .UserKey}}") and a
+ * deduplication id per event. Synchronous, as GOFF's.
+ */
+function SQSExporter(config) {
+  const c = goffOptions(config, 'SQSExporter config');
+  if (!c.queueUrl && !c.queueName) throw new TypeError('SQSExporter: queueUrl or queueName is required');
+  return new BuiltinExporter('sqs', c, AWS_SECRETS);
+}
+
 // ---- retrievers ----------------------------------------------------------------
 
 /** GOFF's file retriever: a local flag file, read at every refresh. */
@@ -288,6 +320,8 @@ module.exports = {
   OpenTelemetryExporter,
   GCSExporter,
   AzureBlobExporter,
+  KinesisExporter,
+  SQSExporter,
   FileRetriever,
   HttpRetriever,
   AzureBlobRetriever,

@@ -315,6 +315,33 @@ export interface S3ExporterConfig extends AwsOptions {
   checksum?: 'SHA256' | 'MD5';
 }
 
+/** The AWS keys of the Kinesis and SQS exporters (no path-style addressing there). */
+export type AwsStreamOptions = Omit<AwsOptions, 'forcePathStyle'>;
+
+export interface KinesisExporterConfig extends AwsStreamOptions {
+  /** GOFF's streamName; wins over streamArn when both are given (GOFF's relay proxy). */
+  streamName?: string;
+  /** GOFF's streamArn (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME); its region is used when none is given. */
+  streamArn?: string;
+  /** A GOFF template over the event: "default" (GOFF's constant, the default) or "{{ .UserKey}}"... */
+  partitionKey?: string;
+  /** A decimal integer below 2^128: the shard's hash key, instead of the partition key's MD5. */
+  explicitHashKey?: string | bigint | number;
+}
+
+export interface SQSExporterConfig extends AwsStreamOptions {
+  /** GOFF's queueUrl. */
+  queueUrl?: string;
+  /** Instead of queueUrl: resolved with GetQueueUrl, or built with accountId. */
+  queueName?: string;
+  /** 12 digits: the queue's owner. */
+  accountId?: string;
+  /** A GOFF template (or a constant): FIFO queues default to "{{ .UserKey}}"; standard queues send none unless set. */
+  messageGroupId?: string;
+  /** Bytes per message (attributes included) and per request: 1024 to 1048576 (the default, SQS's limit since 2026). */
+  maxMessageSize?: number;
+}
+
 export interface S3RetrieverConfig extends AwsOptions {
   bucket: string;
   item: string;
@@ -410,6 +437,10 @@ export function S3Exporter(config: S3ExporterConfig): BuiltinExporter;
 export function GCSExporter(config: GCSExporterConfig): BuiltinExporter;
 /** GOFF's Google Cloud Storage retriever, with a conditional download per refresh. */
 export function GCSRetriever(config: GCSRetrieverConfig): BuiltinRetriever;
+/** GOFF's Kinesis exporter: PutRecords within Kinesis's limits, failed records retried alone. */
+export function KinesisExporter(config: KinesisExporterConfig): BuiltinExporter;
+/** GOFF's SQS exporter: SendMessageBatch with the emitter attribute, FIFO groups and deduplication. */
+export function SQSExporter(config: SQSExporterConfig): BuiltinExporter;
 export function LogExporter(config?: LogExporterConfig): BuiltinExporter;
 export function WebhookExporter(config: WebhookExporterConfig): BuiltinExporter;
 /**
@@ -812,6 +843,8 @@ declare const vexil: {
   S3Exporter: typeof S3Exporter;
   OpenTelemetryExporter: typeof OpenTelemetryExporter;
   AzureBlobExporter: typeof AzureBlobExporter;
+  KinesisExporter: typeof KinesisExporter;
+  SQSExporter: typeof SQSExporter;
   FileRetriever: typeof FileRetriever;
   HttpRetriever: typeof HttpRetriever;
   AzureBlobRetriever: typeof AzureBlobRetriever;

@@ -984,6 +984,8 @@ const vexil = {
   S3Exporter: builtins.S3Exporter,
   OpenTelemetryExporter: builtins.OpenTelemetryExporter,
   GCSExporter: builtins.GCSExporter,
+  KinesisExporter: builtins.KinesisExporter,
+  SQSExporter: builtins.SQSExporter,
   FileRetriever: builtins.FileRetriever,
   HttpRetriever: builtins.HttpRetriever,
   S3Retriever: builtins.S3Retriever,

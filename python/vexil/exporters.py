@@ -16,8 +16,8 @@ from typing import Any, ClassVar, Mapping, Sequence
 from ._builtin import Builtin, Secret, seconds_to_ms
 
 __all__ = ["AzureBlobExporter", "BuiltinExporter", "FileExporter", "GCSExporter",
-           "KafkaExporter", "LogExporter", "OpenTelemetryExporter", "PubSubExporter",
-           "S3Exporter", "WebhookExporter"]
+           "KafkaExporter", "KinesisExporter", "LogExporter", "OpenTelemetryExporter",
+           "PubSubExporter", "S3Exporter", "SQSExporter", "WebhookExporter"]
 
 CSV_TEMPLATE_DEFAULT = ("{{ .Kind}};{{ .ContextKind}};{{ .UserKey}};{{ .CreationDate}};{{ .Key}};"
                         "{{ .Variation}};{{ .Value}};{{ .Default}};{{ .Source}}\n")
@@ -396,4 +396,92 @@ class AzureBlobExporter(BuiltinExporter):
                          tenantId=tenant_id, clientId=client_id, clientSecret=client_secret,
                          federatedTokenFile=federated_token_file, authorityHost=authority_host,
                          blockSize=block_size, timeout=seconds_to_ms(timeout, "timeout"),
+                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify)
+
+
+class KinesisExporter(BuiltinExporter):
+    """GOFF's Kinesis exporter: each event's GOFF JSON is one record of the
+    stream ``stream_name`` or ``stream_arn`` (the name wins when both are
+    given, as in GOFF's relay proxy; an ARN also names the region).
+
+    ``partition_key`` is a GOFF template over the event (default GOFF's
+    constant ``"default"``, which puts every record on one shard;
+    ``"{{ .UserKey}}"`` spreads them by targeting key); a rendering longer
+    than Kinesis's 256 characters is replaced by its SHA-256 in hex.
+    ``explicit_hash_key`` (a decimal integer below 2**128) picks the shard
+    instead. Synchronous, as GOFF's: events go out as they arrive, in
+    PutRecords requests of at most 500 records and 5 MiB. Records Kinesis
+    fails (``FailedRecordCount``) are sent again alone after the backoff;
+    an event over the 1 MiB record limit (its partition key included) is
+    dropped, counted in ``dropped`` and logged. Region, endpoint and
+    credentials as for S3Exporter; ``timeout`` per request in seconds
+    (default 10).
+    """
+
+    __slots__ = ()
+    kind = "kinesis"
+    bulk = False
+    shown_keys = ("streamName", "streamArn", "partitionKey", "region", "endpoint")
+    secret_keys = ("accessKeyId", "secretAccessKey", "sessionToken")
+
+    def __init__(self, stream_name: str | None = None, *, stream_arn: str | None = None,
+                 partition_key: str | None = None, explicit_hash_key: str | int | None = None,
+                 region: str | None = None, endpoint: str | None = None,
+                 profile: str | None = None, access_key_id: Secret | None = None,
+                 secret_access_key: Secret | None = None, session_token: Secret | None = None,
+                 timeout: float | None = None, ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        if not stream_name and not stream_arn:
+            raise TypeError("KinesisExporter needs stream_name or stream_arn")
+        if isinstance(explicit_hash_key, int) and not isinstance(explicit_hash_key, bool):
+            explicit_hash_key = str(explicit_hash_key)
+        super().__init__(streamName=stream_name, streamArn=stream_arn,
+                         partitionKey=partition_key, explicitHashKey=explicit_hash_key,
+                         region=region, endpoint=endpoint, profile=profile,
+                         accessKeyId=access_key_id, secretAccessKey=secret_access_key,
+                         sessionToken=session_token, timeout=seconds_to_ms(timeout, "timeout"),
+                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify)
+
+
+class SQSExporter(BuiltinExporter):
+    """GOFF's SQS exporter: each event's GOFF JSON is one message on the
+    queue ``queue_url`` (or ``queue_name``, resolved with GetQueueUrl, or
+    built from ``account_id``), with GOFF's attribute ``emitter`` = ``"GO
+    Feature Flag"``.
+
+    Synchronous, as GOFF's: messages go out in SendMessageBatch requests
+    of 10, at most ``max_message_size`` bytes per message and per request
+    (default 1 MiB, SQS's limit since 2026; set the queue's own
+    MaximumMessageSize if it is lower). Entries SQS fails are sent again
+    alone after the backoff; entries it refuses as the sender's fault, and
+    events over ``max_message_size``, are dropped, counted in ``dropped``
+    and logged. FIFO queues (a name ending in ``.fifo``) get a
+    MessageGroupId from ``message_group_id`` (a GOFF template, default
+    ``"{{ .UserKey}}"``) and a MessageDeduplicationId unique per event, the
+    same on every retry. Region (taken from an AWS queue URL), endpoint and
+    credentials as for S3Exporter; ``timeout`` per request in seconds
+    (default 10).
+    """
+
+    __slots__ = ()
+    kind = "sqs"
+    bulk = False
+    shown_keys = ("queueUrl", "queueName", "messageGroupId", "region", "endpoint")
+    secret_keys = ("accessKeyId", "secretAccessKey", "sessionToken")
+
+    def __init__(self, queue_url: str | None = None, *, queue_name: str | None = None,
+                 account_id: str | None = None, message_group_id: str | None = None,
+                 max_message_size: int | None = None, region: str | None = None,
+                 endpoint: str | None = None, profile: str | None = None,
+                 access_key_id: Secret | None = None, secret_access_key: Secret | None = None,
+                 session_token: Secret | None = None, timeout: float | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 insecure_skip_verify: bool | None = None) -> None:
+        if not queue_url and not queue_name:
+            raise TypeError("SQSExporter needs queue_url or queue_name")
+        super().__init__(queueUrl=queue_url, queueName=queue_name, accountId=account_id,
+                         messageGroupId=message_group_id, maxMessageSize=max_message_size,
+                         region=region, endpoint=endpoint, profile=profile,
+                         accessKeyId=access_key_id, secretAccessKey=secret_access_key,
+                         sessionToken=session_token, timeout=seconds_to_ms(timeout, "timeout"),
                          caFile=ca_file, insecureSkipVerify=insecure_skip_verify)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,8 +26,11 @@ def main(argv: list[str]) -> int:
         return 2
     if argv[0] == "install":
         names = sorted(MODULES) if argv[1] == "--all" else argv[1:]
-        for name in names:
-            server_class(name).ensure_installed()
+        # In parallel: most installs wait on a registry (pip, npm, Maven, the
+        # Go proxy), which a fresh machine's first run would otherwise serialise.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for f in [pool.submit(server_class(n).ensure_installed) for n in names]:
+                f.result()
         return 0
     server = server_class(argv[1])().start()
     try:

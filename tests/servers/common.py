@@ -138,7 +138,9 @@ class Server:
     def ensure_installed(cls) -> None:
         if cls.installed():
             return
-        with install_lock(cls.name):
+        # Servers that share an install (azurite and azurite-https) share its lock.
+        owner = next(c for c in cls.__mro__ if "install" in c.__dict__)
+        with install_lock(owner.name):
             if not cls.installed():
                 cls.install()
 

@@ -42,8 +42,10 @@ class FakeGcs(Server):
     def install(cls) -> None:
         if shutil.which("go") is None:
             raise RuntimeError("fake-gcs-server needs the Go toolchain (`go`) on PATH")
+        # GOBIN says where the binary goes whatever GOPATH the user has.
+        binary().parent.mkdir(parents=True, exist_ok=True)
         run(["go", "install", f"github.com/fsouza/fake-gcs-server@{VERSION}"],
-            env=go_env(), cwd=str(cache_dir()))
+            env=go_env(GOBIN=str(binary().parent)), cwd=str(cache_dir()))
         stamp().touch()
 
     def command(self, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:

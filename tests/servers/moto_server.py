@@ -98,6 +98,35 @@ class MotoServer(Server):
         the unsigned window): for set-ups that run outside the tests' venv."""
         self.put(f"/{name}", b"")
 
+    def _json_call(self, service: str, target: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A JSON-protocol call (Kinesis, SQS) made in the unsigned window:
+        the Authorization header only names the service."""
+        auth = ("AWS4-HMAC-SHA256 Credential=AKIASETUP/20240101/us-east-1/"
+                f"{service}/aws4_request, SignedHeaders=host, Signature=0")
+        version = "1.1" if service == "kinesis" else "1.0"
+        self.allow_unsigned()
+        try:
+            out = self._post("/", json.dumps(body).encode(),
+                             {"Authorization": auth, "X-Amz-Target": target,
+                              "Content-Type": f"application/x-amz-json-{version}"})
+        finally:
+            self.require_signatures()
+        return json.loads(out) if out.strip() else {}
+
+    def make_stream(self, name: str, shards: int = 1) -> None:
+        """A Kinesis stream, made without a client library."""
+        self._json_call("kinesis", "Kinesis_20131202.CreateStream",
+                        {"StreamName": name, "ShardCount": shards})
+
+    def make_queue(self, name: str, **attributes: str) -> str:
+        """An SQS queue (FifoQueue="true" for a .fifo name), made without a
+        client library; its URL."""
+        if name.endswith(".fifo"):
+            attributes.setdefault("FifoQueue", "true")
+        got = self._json_call("sqs", "AmazonSQS.CreateQueue",
+                              {"QueueName": name, "Attributes": attributes})
+        return str(got["QueueUrl"])
+
     def put(self, path: str, body: bytes) -> None:
         self.allow_unsigned()
         try:

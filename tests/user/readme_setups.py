@@ -176,10 +176,11 @@ def azure_storage_blob(ex: Example) -> None:
 
 @setup("moto")
 def moto(ex: Example) -> None:
-    """moto (tests/servers, signature checks on) as the S3 the AWS SDKs'
-    variables point at: AWS_ENDPOINT_URL_S3, AWS_REGION, the keys; IMDS off.
-    Buckets "flags" (with prod/flags.yaml, the quick start's file) and
-    "events"."""
+    """moto (tests/servers, signature checks on) as the S3, Kinesis and SQS
+    the AWS SDKs' variables point at: AWS_ENDPOINT_URL_S3, _KINESIS, _SQS,
+    AWS_REGION, the keys; IMDS off. Buckets "flags" (with prod/flags.yaml,
+    the quick start's file) and "events"; the Kinesis stream "events" (two
+    shards); the SQS queues "events" and "events.fifo"."""
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
     from registry import server_class
@@ -188,11 +189,15 @@ def moto(ex: Example) -> None:
     ex.cleanup(server.close)
     server.make_bucket("flags")
     server.make_bucket("events")
+    server.make_stream("events", shards=2)
+    server.make_queue("events")
+    server.make_queue("events.fifo")
     flags = ex.dir / "flags.yaml"
     server.put("/flags/prod/flags.yaml", flags.read_bytes() if flags.exists() else
                b"f:\n  variations: {a: true}\n  defaultRule: {variation: a}\n")
     ex.env.update({
-        "AWS_ENDPOINT_URL_S3": server.endpoint, "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": server.endpoint, "AWS_ENDPOINT_URL_KINESIS": server.endpoint,
+        "AWS_ENDPOINT_URL_SQS": server.endpoint, "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": server.access_key_id,
         "AWS_SECRET_ACCESS_KEY": server.secret_access_key,
         "AWS_EC2_METADATA_DISABLED": "true"})
