@@ -8,6 +8,7 @@
 
 #include "vexil.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -79,11 +80,47 @@ static inline bool test_server_start(test_server *s, const char *name)
     return s->port > 0;
 }
 
-/* A hanging server: it keeps its connections but answers nothing. */
+/* Waits until every thread of pid is stopped: a signal takes a moment to
+ * reach a busy process, which meanwhile may still answer. */
+static inline void test_wait_stopped(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    for (int tries = 0; tries < 1000; tries++) {
+        DIR *d = opendir(dir);
+        if (!d)
+            return;
+        bool all = true;
+        struct dirent *t;
+        while ((t = readdir(d))) {
+            if (t->d_name[0] == '.')
+                continue;
+            char path[384], line[512] = "";
+            snprintf(path, sizeof path, "%s/%s/stat", dir, t->d_name);
+            FILE *f = fopen(path, "r");
+            if (f && fgets(line, sizeof line, f)) {
+                const char *paren = strrchr(line, ')');
+                if (paren && paren[1] == ' ' && paren[2] != 'T' && paren[2] != 't')
+                    all = false;
+            }
+            if (f)
+                fclose(f);
+        }
+        closedir(d);
+        if (all)
+            return;
+        usleep(5000);
+    }
+}
+
+/* A hanging server: it keeps its connections but answers nothing. Returns
+ * once it is stopped, so nothing sent after this call is answered. */
 static inline void test_server_pause(test_server *s)
 {
-    if (s->pid > 0)
+    if (s->pid > 0) {
         kill(-s->pid, SIGSTOP);
+        test_wait_stopped(s->pid);
+    }
 }
 
 static inline void test_server_resume(test_server *s)

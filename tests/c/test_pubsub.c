@@ -587,39 +587,6 @@ static bool port_open(int port)
     return ok;
 }
 
-/* Waits until every thread of pid is stopped: a signal takes a moment to
- * reach a busy process, which meanwhile may still answer. */
-static void wait_stopped(pid_t pid)
-{
-    char dir[64];
-    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
-    for (int tries = 0; tries < 1000; tries++) {
-        DIR *d = opendir(dir);
-        if (!d)
-            return;
-        bool all = true;
-        struct dirent *t;
-        while ((t = readdir(d))) {
-            if (t->d_name[0] == '.')
-                continue;
-            char path[384], line[512] = "";
-            snprintf(path, sizeof path, "%s/%s/stat", dir, t->d_name);
-            FILE *f = fopen(path, "r");
-            if (f && fgets(line, sizeof line, f)) {
-                const char *paren = strrchr(line, ')');
-                if (paren && paren[1] == ' ' && paren[2] != 'T' && paren[2] != 't')
-                    all = false;
-            }
-            if (f)
-                fclose(f);
-        }
-        closedir(d);
-        if (all)
-            return;
-        usleep(5000);
-    }
-}
-
 /* Starts the server's own argv again (same ports); its pid. */
 static pid_t start_again(const test_server *s)
 {
@@ -712,7 +679,7 @@ static void test_restart(void)
     CHECK_INT(add(e, "{\"projectID\":\"proj\",\"topic\":\"events-restart\",\"timeout\":60000}",
                   &x, &err), VX_OK);
     kill(again, SIGSTOP);
-    wait_stopped(again);
+    test_wait_stopped(again);
     eval(e, "color", "hang-1");
     eval(e, "color", "hang-2");
     CHECK_INT(vx_engine_close(e, 1000), VX_ETIMEDOUT);

@@ -81,4 +81,27 @@ async function waitFor(fn, ms = 5000) {
   return false;
 }
 
-module.exports = { root, vexilPath, tmpDir, runNode, delay, waitFor, startServer };
+/**
+ * A hanging server (SIGSTOP): it keeps its connections but answers nothing.
+ * Resolves once every thread of `pid` is stopped, since a signal takes a
+ * moment to reach a busy process, which meanwhile may still answer.
+ */
+async function pauseProcess(pid) {
+  process.kill(pid, 'SIGSTOP');
+  for (let i = 0; i < 1000; i++) {
+    let states;
+    try {
+      states = fs.readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return stat[stat.lastIndexOf(')') + 2];
+      });
+    } catch {
+      if (!fs.existsSync(`/proc/${pid}`)) return; // gone
+      states = ['R']; // a thread ended while we looked: look again
+    }
+    if (states.every((s) => s === 'T' || s === 't')) return;
+    await delay(5);
+  }
+}
+
+module.exports = { root, vexilPath, tmpDir, runNode, delay, waitFor, startServer, pauseProcess };

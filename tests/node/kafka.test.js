@@ -8,7 +8,7 @@ const assert = require('node:assert');
 const net = require('node:net');
 const util = require('node:util');
 const vexil = require('../../node/lib/index.js');
-const { startServer, waitFor } = require('./helpers.js');
+const { startServer, waitFor, pauseProcess } = require('./helpers.js');
 
 const FLAGS = {
   color: { variations: { red: 'red', blue: 'blue' }, defaultRule: { percentage: { red: 50, blue: 50 } } },
@@ -150,7 +150,7 @@ test('close() with a broker that hangs returns within its timeout', async (t) =>
   const e = engine(mock, { 'message.timeout.ms': 2000 });
   evaluate(e, 0, 10);
   assert.ok(await e.flush(30000));
-  process.kill(mock.pid, 'SIGSTOP');
+  await pauseProcess(mock.pid);
   t.after(() => { try { process.kill(mock.pid, 'SIGCONT'); } catch { /* already stopped */ } });
   evaluate(e, 10, 30);
   await e.close(500);
