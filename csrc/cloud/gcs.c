@@ -2,29 +2,14 @@
 #include "cloud/gcs.h"
 
 #include "cloud/encoding.h"
+#include "error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define MAX_HEADERS 16
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
 
 /* GCS bucket names: 3-222 characters of a-z 0-9 - _ . (checked loosely:
  * what matters is that nothing in it can break the URL). */
@@ -56,8 +41,9 @@ vx_status vx_gcs_init(vx_gcs *g, const char *what, const vx_gcs_config *c, vx_er
     memset(g, 0, sizeof *g);
     g->what = what;
     if (!c->bucket || !bucket_ok(c->bucket)) {
-        set_err(err, VX_EINVAL, "%s: bucket must be a bucket name (3 to 222 of a-z 0-9 - _ .)",
-                what);
+        vx_error_setf(err, VX_EINVAL,
+                      "%s: bucket must be a bucket name (3 to 222 of a-z 0-9 - _ .)",
+                      what);
         return VX_EINVAL;
     }
     bool emulator = false;
@@ -66,12 +52,12 @@ vx_status vx_gcs_init(vx_gcs *g, const char *what, const vx_gcs_config *c, vx_er
     g->http = vx_http_client_new();
     g->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
     if (!g->endpoint || !g->bucket || !g->http || (c->ca_file && !g->ca_file)) {
-        set_err(err, VX_ENOMEM, "%s: out of memory", what);
+        vx_error_setf(err, VX_ENOMEM, "%s: out of memory", what);
         return VX_ENOMEM;
     }
     if (strncasecmp(g->endpoint, "http://", 7) != 0 &&
         strncasecmp(g->endpoint, "https://", 8) != 0) {
-        set_err(err, VX_EINVAL, "%s: endpoint must start with http:// or https://", what);
+        vx_error_setf(err, VX_EINVAL, "%s: endpoint must start with http:// or https://", what);
         return VX_EINVAL;
     }
     g->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 30000;
@@ -81,7 +67,7 @@ vx_status vx_gcs_init(vx_gcs *g, const char *what, const vx_gcs_config *c, vx_er
     vx_error aerr = {0};
     vx_status st = vx_google_auth_new(&a, &g->auth, &aerr);
     if (st != VX_OK)
-        set_err(err, st, "%s: %s", what, aerr.message);
+        vx_error_setf(err, st, "%s: %s", what, aerr.message);
     return st;
 }
 
@@ -133,7 +119,7 @@ static vx_status perform_once(vx_gcs *g, const vx_http_request *req, vx_http_res
     g->sent = false;
     vx_status st = vx_google_auth_headers(g->auth, &auth, &aerr);
     if (st != VX_OK) {
-        set_err(err, st, "%s: %s", g->what, aerr.message);
+        vx_error_setf(err, st, "%s: %s", g->what, aerr.message);
         return st;
     }
     const char *headers[MAX_HEADERS + 3];
@@ -158,7 +144,7 @@ static vx_status perform_once(vx_gcs *g, const vx_http_request *req, vx_http_res
     st = vx_http_perform(g->http, &r, resp, &herr);
     vx_google_headers_clear(&auth);
     if (st != VX_OK)
-        set_err(err, st, "%s: %s", g->what, herr.message);
+        vx_error_setf(err, st, "%s: %s", g->what, herr.message);
     return st;
 }
 
@@ -179,7 +165,7 @@ vx_status vx_gcs_status_error(const vx_gcs *g, const vx_http_response *resp, con
 {
     char detail[180];
     vx_google_error_text(resp->body.data, resp->body.len, detail, sizeof detail);
-    set_err(err, VX_EHTTP, "%s: %s: HTTP %ld%s%s", g->what, doing, resp->status,
-            detail[0] ? ": " : "", detail);
+    vx_error_setf(err, VX_EHTTP, "%s: %s: HTTP %ld%s%s", g->what, doing, resp->status,
+                  detail[0] ? ": " : "", detail);
     return VX_EHTTP;
 }

@@ -9,12 +9,12 @@
 #include "cloud/jwt.h"
 #include "json.h"
 #include "net/http.h"
+#include "error.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <openssl/crypto.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,21 +97,6 @@ static void live_remove(vx_google_auth *a)
         a->next->prev = a->prev;
     a->prev = a->next = NULL;
     pthread_mutex_unlock(&live_mu);
-}
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
 }
 
 static void wipe_free(char *s)
@@ -213,7 +198,7 @@ static vx_status parse_key(const char *text, size_t len, const char *origin, key
     const vx_value *root = st == VX_OK ? vx_doc_root(doc) : NULL;
     if (!root || vx_value_get_type(root) != VX_OBJECT) {
         vx_doc_free(doc);
-        set_err(err, VX_EPARSE, "%s: the credentials are not a JSON object", origin);
+        vx_error_setf(err, VX_EPARSE, "%s: the credentials are not a JSON object", origin);
         return VX_EPARSE;
     }
     k->type_name = member(root, "type");
@@ -239,14 +224,14 @@ static vx_status parse_key(const char *text, size_t len, const char *origin, key
                   : !k->refresh_token ? "refresh_token"
                                       : NULL;
     } else {
-        set_err(err, VX_EINVAL,
-                "%s: credentials of type \"%.40s\" are not supported (service_account, "
-                "authorized_user)", origin, t);
+        vx_error_setf(err, VX_EINVAL,
+                      "%s: credentials of type \"%.40s\" are not supported (service_account, "
+                      "authorized_user)", origin, t);
         key_info_clear(k);
         return VX_EINVAL;
     }
     if (missing) {
-        set_err(err, VX_EINVAL, "%s: the %s credentials have no %s", origin, t, missing);
+        vx_error_setf(err, VX_EINVAL, "%s: the %s credentials have no %s", origin, t, missing);
         key_info_clear(k);
         return VX_EINVAL;
     }
@@ -265,7 +250,7 @@ static vx_status load_key(const vx_google_auth *a, key_info *k, vx_error *err)
     size_t len = 0;
     char *text = read_key_file(a->file, &len);
     if (!text) {
-        set_err(err, VX_EIO, "%s: cannot read the key file: %s", a->origin, strerror(errno));
+        vx_error_setf(err, VX_EIO, "%s: cannot read the key file: %s", a->origin, strerror(errno));
         return VX_EIO;
     }
     vx_status st = parse_key(text, len, a->origin, k, err);
@@ -278,7 +263,7 @@ static vx_status load_key(const vx_google_auth *a, key_info *k, vx_error *err)
 
 static vx_status http_failure(vx_status st, vx_error *herr, const char *what, vx_error *err)
 {
-    set_err(err, st, "%s: %s", what, herr->message[0] ? herr->message : vx_status_name(st));
+    vx_error_setf(err, st, "%s: %s", what, herr->message[0] ? herr->message : vx_status_name(st));
     return st;
 }
 
@@ -289,8 +274,8 @@ static vx_status take_token(const vx_http_response *resp, const char *what, vx_c
     if (resp->status < 200 || resp->status > 299) {
         char detail[160];
         vx_google_error_text(resp->body.data, resp->body.len, detail, sizeof detail);
-        set_err(err, VX_EHTTP, "%s answered %ld%s%s", what, resp->status, detail[0] ? " " : "",
-                detail);
+        vx_error_setf(err, VX_EHTTP, "%s answered %ld%s%s", what, resp->status,
+                      detail[0] ? " " : "", detail);
         return VX_EHTTP;
     }
     vx_doc *doc = vx_doc_new();
@@ -306,12 +291,12 @@ static vx_status take_token(const vx_http_response *resp, const char *what, vx_c
                        : 3600;
     vx_doc_free(doc);
     if (!token) {
-        set_err(err, VX_EIO, "%s answered without an access_token", what);
+        vx_error_setf(err, VX_EIO, "%s answered without an access_token", what);
         return VX_EIO;
     }
     if (strpbrk(token, "\r\n")) {
         wipe_free(token);
-        set_err(err, VX_EIO, "%s answered with a malformed access_token", what);
+        vx_error_setf(err, VX_EIO, "%s answered with a malformed access_token", what);
         return VX_EIO;
     }
     out->field[0] = token;
@@ -353,7 +338,7 @@ static vx_status fetch_service_account(vx_google_auth *a, const key_info *k, vx_
 {
     EVP_PKEY *key = vx_pem_private_key(k->key_pem, strlen(k->key_pem));
     if (!key) {
-        set_err(err, VX_EINVAL, "%s: the private_key is not a PEM private key", a->origin);
+        vx_error_setf(err, VX_EINVAL, "%s: the private_key is not a PEM private key", a->origin);
         return VX_EINVAL;
     }
     vx_buf header, claims, form;
@@ -380,7 +365,7 @@ static vx_status fetch_service_account(vx_google_auth *a, const key_info *k, vx_
                                                   : vx_jwt_rs256(key, header.data, claims.data, &form);
     EVP_PKEY_free(key);
     if (st == VX_EINVAL)
-        set_err(err, st, "%s: the private_key cannot sign RS256 (not an RSA key)", a->origin);
+        vx_error_setf(err, st, "%s: the private_key cannot sign RS256 (not an RSA key)", a->origin);
     else if (st == VX_OK)
         st = post_form(a, k->token_uri, &form, "the token endpoint", out, err);
     vx_buf_free(&header);
@@ -451,10 +436,10 @@ static vx_status fetch_metadata(vx_google_auth *a, vx_cred *out, vx_error *err)
     vx_error herr = {0};
     vx_status st = vx_http_perform(a->http, &req, &resp, &herr);
     if (st != VX_OK)
-        set_err(err, st,
-                "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set, gcloud has "
-                "no application-default credentials, and the metadata server did not answer "
-                "(%.100s)", herr.message);
+        vx_error_setf(err, st,
+                      "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set, gcloud "
+                      "has no application-default credentials, and the metadata server did not "
+                      "answer (%.100s)", herr.message);
     else
         st = take_token(&resp, "the metadata server", out, err);
     if (resp.body.data)
@@ -558,7 +543,7 @@ vx_status vx_google_auth_new(const vx_google_auth_config *config, vx_google_auth
     vx_status st = a->scope && a->http ? find_source(a, c, err) : VX_ENOMEM;
     if (st != VX_OK) {
         if (st == VX_ENOMEM)
-            set_err(err, st, "Google credentials: out of memory");
+            vx_error_setf(err, st, "Google credentials: out of memory");
         vx_google_auth_free(a);
         return st;
     }
@@ -611,7 +596,7 @@ vx_status vx_google_auth_headers(vx_google_auth *a, vx_google_headers *out, vx_e
     vx_status st = vx_cred_cache_get(&a->cache, &cred, err);
     if (st != VX_OK) {
         if (st == VX_ENOMEM)
-            set_err(err, st, "Google credentials: out of memory");
+            vx_error_setf(err, st, "Google credentials: out of memory");
         return st;
     }
     size_t n = strlen(cred.field[0]) + sizeof "Authorization: Bearer ";
@@ -626,7 +611,7 @@ vx_status vx_google_auth_headers(vx_google_auth *a, vx_google_headers *out, vx_e
     }
     if (!out->line[0] || (a->quota_project && a->type == VX_GOOGLE_AUTHORIZED_USER && !out->line[1])) {
         vx_google_headers_clear(out);
-        set_err(err, VX_ENOMEM, "Google credentials: out of memory");
+        vx_error_setf(err, VX_ENOMEM, "Google credentials: out of memory");
         return VX_ENOMEM;
     }
     return VX_OK;

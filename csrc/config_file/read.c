@@ -6,6 +6,7 @@
 #include "json.h"
 #include "toml_doc.h"
 #include "yaml_doc.h"
+#include "error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,21 +74,6 @@ const char *vx_config_file_message(const vx_config_file *cf, size_t i, vx_log_le
     return cf->messages[i].text;
 }
 
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
 /* GOFF picks the parser by extension: .toml, .json, anything else YAML. */
 static bool format_of(const char *format, const char *name, vx_format *out)
 {
@@ -133,20 +119,21 @@ static vx_status build(vx_config_file *cf, const char *text, size_t len,
 {
     vx_format f;
     if (!format_of(o->format, cf->name, &f)) {
-        set_err(err, VX_EINVAL, "unknown configuration file format \"%.32s\" (yaml, json or toml)",
-                o->format);
+        vx_error_setf(err, VX_EINVAL,
+                      "unknown configuration file format \"%.32s\" (yaml, json or toml)",
+                      o->format);
         return VX_EINVAL;
     }
     vx_doc *raw = vx_doc_new();
     if (!raw) {
-        set_err(err, VX_ENOMEM, "out of memory");
+        vx_error_setf(err, VX_ENOMEM, "out of memory");
         return VX_ENOMEM;
     }
     vx_status st = parse_text(raw, text, len, f, err);
     const vx_value *root = vx_doc_root(raw);
     if (st == VX_OK && vx_value_get_type(root) != VX_OBJECT) {
         st = VX_ECONFIG;
-        set_err(err, st, "a configuration file must hold an object of settings");
+        vx_error_setf(err, st, "a configuration file must hold an object of settings");
     }
     if (st == VX_OK && !(o->flags & VX_CONFIG_FILE_NO_ENV))
         st = vx_cf_apply_env(cf, root, env_prefix(root), environ, &cf->doc, err);
@@ -168,7 +155,7 @@ static vx_config_file *cf_new(const char *name, vx_error *err)
         cf = NULL;
     }
     if (!cf)
-        set_err(err, VX_ENOMEM, "out of memory");
+        vx_error_setf(err, VX_ENOMEM, "out of memory");
     return cf;
 }
 
@@ -178,7 +165,7 @@ vx_status vx_config_file_parse(const char *text, size_t len, const vx_config_fil
     if (out)
         *out = NULL;
     if (!out || (!text && len)) {
-        set_err(err, VX_EINVAL, "invalid argument");
+        vx_error_setf(err, VX_EINVAL, "invalid argument");
         return VX_EINVAL;
     }
     vx_config_file_options o;
@@ -203,7 +190,7 @@ vx_status vx_config_file_read(const char *path, const vx_config_file_options *op
     if (out)
         *out = NULL;
     if (!path || !out) {
-        set_err(err, VX_EINVAL, "invalid argument");
+        vx_error_setf(err, VX_EINVAL, "invalid argument");
         return VX_EINVAL;
     }
     vx_config_file_options o;

@@ -29,10 +29,10 @@
 #include "formats/format.h"
 #include "formats/naming.h"
 #include "json.h"
+#include "error.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,21 +87,6 @@ typedef struct gcs_exporter {
 
 /* How one upload went. */
 typedef enum outcome { UP_OK, UP_TAKEN, UP_FAILED, UP_UNKNOWN } outcome;
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
 
 static void attempt_clear(attempt *a)
 {
@@ -228,7 +213,7 @@ static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, siz
      * copying) up to it; a little over, for the multipart epilogue. */
     size_t hint = g->bytes_per_event * (to - from);
     if (!vx_buf_reserve(&g->body, PROLOGUE_ROOM + hint + hint / 16 + 256)) {
-        set_err(err, VX_ENOMEM, WHAT ": out of memory");
+        vx_error_setf(err, VX_ENOMEM, WHAT ": out of memory");
         return VX_ENOMEM;
     }
     memset(g->body.data, 0, PROLOGUE_ROOM);
@@ -237,7 +222,7 @@ static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, siz
     vx_error ferr = {0};
     vx_status st = vx_batch_format_write(&g->format, &v, &g->body, &ferr);
     if (st != VX_OK) {
-        set_err(err, st, WHAT ": %s", ferr.message[0] ? ferr.message : vx_status_name(st));
+        vx_error_setf(err, st, WHAT ": %s", ferr.message[0] ? ferr.message : vx_status_name(st));
         return st;
     }
     g->file_len = g->body.len - PROLOGUE_ROOM;
@@ -335,8 +320,8 @@ static outcome verify(gcs_exporter *g, uint32_t crc, vx_error *err)
 {
     stored s;
     if (!parse_stored(&g->resp, &s)) {
-        set_err(err, VX_EIO, WHAT ": the upload's answer is not an object resource: "
-                "not verified");
+        vx_error_setf(err, VX_EIO, WHAT ": the upload's answer is not an object resource: "
+                      "not verified");
         return UP_UNKNOWN;
     }
     uint64_t size = content_len(g);
@@ -344,10 +329,10 @@ static outcome verify(gcs_exporter *g, uint32_t crc, vx_error *err)
         return UP_OK;
     char b64[9];
     vx_crc32c_base64(crc, b64);
-    set_err(err, VX_EIO, WHAT ": upload verification failed: sent %llu bytes with crc32c %s, "
-            "the service stored %llu bytes with crc32c %s; the object was deleted",
-            (unsigned long long)size, b64, (unsigned long long)s.size,
-            s.have_crc ? s.crc32c : "(none)");
+    vx_error_setf(err, VX_EIO, WHAT ": upload verification failed: sent %llu bytes with crc32c %s, "
+                  "the service stored %llu bytes with crc32c %s; the object was deleted",
+                  (unsigned long long)size, b64, (unsigned long long)s.size,
+                  s.have_crc ? s.crc32c : "(none)");
     if (s.generation[0])
         delete_generation(g, s.generation);
     return UP_FAILED;
@@ -405,7 +390,7 @@ static outcome upload_multipart(gcs_exporter *g, uint32_t crc, bool *epilogue, v
     vx_buf_printf(&pro, "\r\n--%s\r\nContent-Type: %s\r\n\r\n", g->boundary, ct);
     if (pro.failed || g->meta.failed || g->body.failed || pro.len > PROLOGUE_ROOM) {
         vx_buf_free(&pro);
-        set_err(err, VX_ENOMEM, WHAT ": out of memory");
+        vx_error_setf(err, VX_ENOMEM, WHAT ": out of memory");
         return UP_FAILED;
     }
     char *start = g->body.data + PROLOGUE_ROOM - pro.len;
@@ -455,11 +440,11 @@ static outcome start_session(gcs_exporter *g, uint32_t crc, char **session, vx_e
     char loc[2048];
     if (!vx_http_response_header(&g->resp, "Location", loc, sizeof loc) ||
         (strncmp(loc, "http://", 7) != 0 && strncmp(loc, "https://", 8) != 0)) {
-        set_err(err, VX_EIO, WHAT ": the resumable upload's answer has no session URI");
+        vx_error_setf(err, VX_EIO, WHAT ": the resumable upload's answer has no session URI");
         return UP_FAILED;
     }
     if (!(*session = strdup(loc))) {
-        set_err(err, VX_ENOMEM, WHAT ": out of memory");
+        vx_error_setf(err, VX_ENOMEM, WHAT ": out of memory");
         return UP_FAILED;
     }
     return UP_OK;
@@ -508,14 +493,14 @@ static outcome send_chunks(gcs_exporter *g, const char *session, uint64_t offset
             uint64_t next = range_next(&g->resp);
             stalled = next > offset ? 0 : stalled + 1;
             if (next > size || stalled > 2) {
-                set_err(err, VX_EIO, WHAT ": the resumable upload makes no progress");
+                vx_error_setf(err, VX_EIO, WHAT ": the resumable upload makes no progress");
                 return UP_UNKNOWN;
             }
             offset = next;
             continue;
         }
         if (s == 404 || s == 410) {
-            set_err(err, VX_EIO, WHAT ": the resumable upload session is gone (HTTP %ld)", s);
+            vx_error_setf(err, VX_EIO, WHAT ": the resumable upload session is gone (HTTP %ld)", s);
             return UP_UNKNOWN;
         }
         return judge_status(g, "uploading a chunk", err);
@@ -669,8 +654,8 @@ static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos,
     bool resumable = content_len(g) > g->threshold, epilogue = false;
     for (int tries = 0; tries < MAX_NAME_TRIES; tries++) {
         if (!named) {
-            set_err(err, VX_EINVAL, WHAT ": the rendered object name is not a valid GCS name "
-                    "(empty, longer than 1024 bytes, or with a line break)");
+            vx_error_setf(err, VX_EINVAL, WHAT ": the rendered object name is not a valid GCS name "
+                          "(empty, longer than 1024 bytes, or with a line break)");
             return VX_EINVAL;
         }
         char *session = NULL;
@@ -693,7 +678,7 @@ static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos,
             free(session);
         return err && err->status != VX_OK ? err->status : VX_EIO;
     }
-    set_err(err, VX_EIO, WHAT ": %d object names in a row were taken", MAX_NAME_TRIES);
+    vx_error_setf(err, VX_EIO, WHAT ": %d object names in a row were taken", MAX_NAME_TRIES);
     return VX_EIO;
 }
 
@@ -754,7 +739,7 @@ static vx_status gcs_new(const gcs_settings *s, vx_logger *log, gcs_exporter **o
     vx_error ferr = {0};
     st = vx_batch_format_init(&g->format, s->format, s->csv_template, s->codec, &ferr);
     if (st != VX_OK) {
-        set_err(err, st, WHAT ": %.230s", ferr.message);
+        vx_error_setf(err, st, WHAT ": %.230s", ferr.message);
         return st;
     }
     return vx_namer_init(&g->namer, s->filename, vx_batch_format_extension(&g->format), err);

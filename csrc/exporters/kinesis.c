@@ -22,9 +22,9 @@
 #include "events.h"
 #include "exporters/exporters.h"
 #include "json.h"
+#include "error.h"
 
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,21 +45,6 @@ typedef struct kinesis_exporter {
     vx_doc *answer;
     size_t idx[MAX_RECORDS];           /* batch positions of the request's records */
 } kinesis_exporter;
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
 
 static void kinesis_destroy(void *ud)
 {
@@ -223,13 +208,14 @@ static vx_status put_records(kinesis_exporter *x, const vx_batch *batch, size_t 
     size_t failed;
     char why[210] = "";
     if (settle_answer(x, batch, k, &failed, why, sizeof why) != VX_OK) {
-        set_err(err, VX_EPARSE, "kinesis exporter: PutRecords answered %zu records for %zu sent",
-                vx_value_count(vx_value_get(vx_doc_root(x->answer), "Records")), k);
+        vx_error_setf(err, VX_EPARSE,
+                      "kinesis exporter: PutRecords answered %zu records for %zu sent",
+                      vx_value_count(vx_value_get(vx_doc_root(x->answer), "Records")), k);
         return VX_EPARSE;
     }
     if (failed) {
-        set_err(err, VX_EIO, "kinesis exporter: PutRecords: %zu of %zu records failed (%s); "
-                             "only those are sent again", failed, k, why);
+        vx_error_setf(err, VX_EIO, "kinesis exporter: PutRecords: %zu of %zu records failed (%s); "
+                                   "only those are sent again", failed, k, why);
         return VX_EIO;
     }
     return VX_OK;
@@ -243,7 +229,7 @@ static vx_status kinesis_export(void *ud, const vx_batch *batch, vx_error *err)
         size_t k = fill_request(x, batch, &i);
         if (x->body.failed || x->data.failed || x->key.failed) {
             vx_buf_free(&x->body);
-            set_err(err, VX_ENOMEM, "kinesis exporter: out of memory");
+            vx_error_setf(err, VX_ENOMEM, "kinesis exporter: out of memory");
             return VX_ENOMEM;
         }
         /* After per-record failures nothing newer goes out before them:

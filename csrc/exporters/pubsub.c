@@ -28,9 +28,9 @@
 #include "exporters/exporters.h"
 #include "formats/protobuf.h"
 #include "net/grpc.h"
+#include "error.h"
 
 #include <openssl/crypto.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,21 +78,6 @@ typedef struct pubsub {
     size_t *index;                /* message k: event index[k] of the batch */
     vx_http_response resp;
 } pubsub;
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- encoding ---------------------------------------------------------------------- */
 
@@ -215,7 +200,7 @@ static vx_status call(pubsub *p, const uint8_t *frame, size_t len, vx_grpc_resul
     vx_error aerr = {0};
     vx_status st = vx_google_auth_headers(p->auth, &auth, &aerr);
     if (st != VX_OK) {
-        set_err(err, st, WHAT ": credentials: %s", aerr.message);
+        vx_error_setf(err, st, WHAT ": credentials: %s", aerr.message);
         return st;
     }
     const char *headers[4] = {p->routing, auth.line[0], NULL, NULL};
@@ -232,7 +217,7 @@ static vx_status call(pubsub *p, const uint8_t *frame, size_t len, vx_grpc_resul
     st = vx_grpc_unary(p->http, &req, &p->resp, res, &herr);
     vx_google_headers_clear(&auth);
     if (st != VX_OK)
-        set_err(err, st, WHAT ": Publish to %s: %s", p->topic, herr.message);
+        vx_error_setf(err, st, WHAT ": Publish to %s: %s", p->topic, herr.message);
     return st;
 }
 
@@ -248,7 +233,7 @@ static verdict publish(pubsub *p, size_t lo, size_t hi, char *why, size_t cap, v
         start_body(p, &p->sub);
         vx_buf_append(&p->sub, p->body.data + p->offs[lo], p->offs[hi] - p->offs[lo]);
         if (p->sub.failed) {
-            set_err(err, VX_ENOMEM, WHAT ": out of memory");
+            vx_error_setf(err, VX_ENOMEM, WHAT ": out of memory");
             return FAILED;
         }
         frame = (const uint8_t *)p->sub.data;
@@ -273,15 +258,15 @@ static verdict publish(pubsub *p, size_t lo, size_t hi, char *why, size_t cap, v
                     len - VX_GRPC_PREFIX_BYTES);
             return SENT;
         }
-        set_err(err, VX_EHTTP, WHAT ": Publish to %s: the service answered %ld message ids "
-                "for %zu messages; sent again", p->topic, ids, hi - lo);
+        vx_error_setf(err, VX_EHTTP, WHAT ": Publish to %s: the service answered %ld message ids "
+                      "for %zu messages; sent again", p->topic, ids, hi - lo);
         return FAILED;
     }
     if (res.code == VX_GRPC_INVALID_ARGUMENT)
         return INVALID;
-    set_err(err, VX_EHTTP, WHAT ": Publish to %s: %s%s%s%s", p->topic,
-            vx_grpc_code_name(res.code), res.message[0] ? ": " : "", res.message,
-            hint(res.code));
+    vx_error_setf(err, VX_EHTTP, WHAT ": Publish to %s: %s%s%s%s", p->topic,
+                  vx_grpc_code_name(res.code), res.message[0] ? ": " : "", res.message,
+                  hint(res.code));
     return FAILED;
 }
 
@@ -320,7 +305,7 @@ static vx_status pubsub_export(void *ud, const vx_batch *batch, vx_error *err)
         if (p->body.failed || p->json.failed) {
             vx_buf_free(&p->body);
             vx_buf_free(&p->json);
-            set_err(err, VX_ENOMEM, WHAT ": out of memory");
+            vx_error_setf(err, VX_ENOMEM, WHAT ": out of memory");
             return VX_ENOMEM;
         }
         if (nmsg && !deliver(p, batch, 0, nmsg, err))

@@ -30,9 +30,9 @@
 #include "events.h"
 #include "exporters/exporters.h"
 #include "json.h"
+#include "error.h"
 
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,21 +68,6 @@ typedef struct sqs_exporter {
     vx_doc *answer;
     sqs_entry entries[MAX_ENTRIES];
 } sqs_exporter;
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
 
 static void sqs_destroy(void *ud)
 {
@@ -367,8 +352,9 @@ static vx_status send_batch(sqs_exporter *x, const vx_batch *batch, size_t k, se
     size_t left = settle_answer(x, batch, k, reason, sizeof reason);
     *out = left ? SENT_PARTLY : SENT_ALL;
     if (left)
-        set_err(err, VX_EIO, "sqs exporter: SendMessageBatch: %zu of %zu messages failed (%s); "
-                             "only those are sent again", left, k, reason);
+        vx_error_setf(err, VX_EIO,
+                      "sqs exporter: SendMessageBatch: %zu of %zu messages failed (%s); "
+                      "only those are sent again", left, k, reason);
     return VX_OK;
 }
 
@@ -399,7 +385,7 @@ static vx_status resolve_queue(sqs_exporter *x, vx_error *err)
         return st;
     const vx_value *url = vx_value_get(vx_doc_root(x->answer), "QueueUrl");
     if (vx_value_get_type(url) != VX_STRING || !*vx_value_get_string(url, NULL)) {
-        set_err(err, VX_EPARSE, "sqs exporter: GetQueueUrl answered no QueueUrl");
+        vx_error_setf(err, VX_EPARSE, "sqs exporter: GetQueueUrl answered no QueueUrl");
         return VX_EPARSE;
     }
     x->queue_url = strdup(vx_value_get_string(url, NULL));
@@ -416,7 +402,7 @@ static vx_status sqs_export(void *ud, const vx_batch *batch, vx_error *err)
         size_t k = fill_request(x, batch, &i, i < alone_until ? 1 : MAX_ENTRIES);
         if (x->body.failed || x->msg.failed || x->group.failed) {
             vx_buf_free(&x->body);
-            set_err(err, VX_ENOMEM, "sqs exporter: out of memory");
+            vx_error_setf(err, VX_ENOMEM, "sqs exporter: out of memory");
             return VX_ENOMEM;
         }
         if (!k)

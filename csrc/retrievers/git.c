@@ -2,9 +2,9 @@
 #include "retrievers/git.h"
 
 #include "value.h"
+#include "error.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,21 +245,6 @@ static void update_limit(git_source *g, const vx_http_response *r)
         g->blocked_until = 0;
 }
 
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
 static bool blocked(const git_source *g, vx_error *err)
 {
     time_t now = time(NULL);
@@ -269,9 +254,10 @@ static bool blocked(const git_source *g, vx_error *err)
     char when[32];
     gmtime_r(&g->blocked_until, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    set_err(err, VX_ELIMIT, "%s rate limit %s: no request before %s (in %lld s)",
-            g->kind->name, g->blocked_by_retry_after ? "hit (Retry-After)" : "exhausted", when,
-            (long long)(g->blocked_until - now));
+    vx_error_setf(err, VX_ELIMIT, "%s rate limit %s: no request before %s (in %lld s)",
+                  g->kind->name, g->blocked_by_retry_after ? "hit (Retry-After)" : "exhausted",
+                  when,
+                  (long long)(g->blocked_until - now));
     return true;
 }
 

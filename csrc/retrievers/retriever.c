@@ -6,8 +6,8 @@
 #include "retrievers/retriever.h"
 #include "engine.h"
 #include "live.h"
+#include "error.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +28,6 @@ struct vx_retriever {
     bool validated;               /* petag/plm came with the response */
     char petag[256], plm[128];
 };
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(vx_error *err, vx_status st, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    err->status = st;
-    err->line = err->column = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
 
 vx_retriever *vx_retriever_new(const vx_source_ops *ops, void *impl, vx_format format)
 {
@@ -146,7 +131,7 @@ vx_status vx_retriever_fetch(vx_retriever *r, size_t index, int64_t deadline_ms,
         req.timeout_ms = deadline_ms - vx_live_now_ms();
         if (req.timeout_ms <= 0) {
             st = VX_ETIMEDOUT;
-            set_err(&local, st, "timed out");
+            vx_error_setf(&local, st, "timed out");
         }
     } else {
         req.timeout_ms = INT64_MAX;
@@ -161,7 +146,8 @@ vx_status vx_retriever_fetch(vx_retriever *r, size_t index, int64_t deadline_ms,
     if (st != VX_OK && err) {
         char who[64];
         vx_retriever_describe(r, index, who, sizeof who);
-        set_err(err, st, "%s: %s", who, local.message[0] ? local.message : vx_status_name(st));
+        vx_error_setf(err, st, "%s: %s", who,
+                      local.message[0] ? local.message : vx_status_name(st));
     }
     return st;
 }
@@ -188,14 +174,14 @@ vx_status vx_fetch_take_http(const vx_fetch_request *req, vx_http_response *resp
     }
     if (resp->status < 200 || resp->status > 299) {
         if (detail && *detail)
-            set_err(err, VX_EHTTP, "HTTP status %ld received: %.160s", resp->status, detail);
+            vx_error_setf(err, VX_EHTTP, "HTTP status %ld received: %.160s", resp->status, detail);
         else
-            set_err(err, VX_EHTTP, "HTTP status %ld received", resp->status);
+            vx_error_setf(err, VX_EHTTP, "HTTP status %ld received", resp->status);
         return VX_EHTTP;
     }
     out->data = body_copy(&resp->body, &out->len);
     if (!out->data) {
-        set_err(err, VX_ENOMEM, "out of memory");
+        vx_error_setf(err, VX_ENOMEM, "out of memory");
         return VX_ENOMEM;
     }
     memcpy(out->etag, resp->etag, sizeof out->etag);
