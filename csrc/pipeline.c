@@ -228,31 +228,58 @@ vx_sleep_check vx_pipeline_before_sleep(vx_pipeline *p, bool nap)
                : VX_SLEEP;
 }
 
+/* True when e's thread cannot be counted on to look at the rings before long
+ * (mu held): it is inside an export that has lasted (a slow service, a
+ * backlog), its host thread is elsewhere (pull), or it is not running. */
+static bool away(const vx_exporter *e, int64_t *now)
+{
+    if (e->sleeping)
+        return false;
+    if (!e->running || e->exited || e->stop)
+        return true;
+    if (e->phase == VX_PHASE_IDLE)
+        return false;
+    if (!*now)
+        *now = vx_now_ns();
+    return *now - e->export_since_ns >= VX_EXPORT_LONG_NS;
+}
+
+bool vx_pipeline_exporters_away(vx_pipeline *p)
+{
+    int64_t now = 0;
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        vx_exporter *e = p->exporters[i];
+        if (e->opt.event_type == VX_EVENT_FEATURE && !away(e, &now))
+            return false;
+    }
+    return true;
+}
+
 /* An exporter thread drains for the recorder that asked (mu held): one that
- * sleeps is woken, one that naps or is awake between exports drains before
- * long (it looks at the rings under this lock, after this recorder
- * published). One inside an export may stay there for long: when every one
- * is, the pipeline's drain thread drains. False when no thread will: the
- * recorder drains. Waking a thread costs the recorder a system call and
+ * sleeps is woken, one that naps or is awake drains before long (it looks at
+ * the rings under this lock, after this recorder published). When every one
+ * is away, the pipeline's drain thread drains. False when no thread will:
+ * the recorder drains. Waking a thread costs the recorder a system call and
  * often its CPU (the woken thread is run there), so a napping one is left to
  * wake by itself: half a ring is room for its nap. */
 static bool drainer_for(vx_pipeline *p)
 {
-    vx_exporter *awake = NULL;
+    bool soon = false;
+    int64_t now = 0;
     for (size_t i = 0; i < p->n_exporters; i++) {
         vx_exporter *e = p->exporters[i];
         if (e->opt.event_type != VX_EVENT_FEATURE)
             continue;
         if (e->sleeping && e->napping)
             return true; /* it looks again in a moment: no wake-up call */
-        if (e->sleeping && (e->running || e->pull)) {
+        if (e->sleeping) {
             vx_worker_wake(e);
             return true;
         }
-        if (e->running && !e->exited && !e->stop && e->phase == VX_PHASE_IDLE)
-            awake = e;
+        if (!soon && !away(e, &now))
+            soon = true;
     }
-    return awake != NULL || vx_drainer_request_locked(p);
+    return soon || vx_drainer_request_locked(p);
 }
 
 /* The evaluation path: a store in the common case; the lock when the pipeline

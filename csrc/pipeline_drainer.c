@@ -6,7 +6,7 @@
  * dropping as many, inside one evaluation. Recorders ask for this thread
  * instead (drainer_for in pipeline.c). It never calls user code, so close()
  * always joins it. Started on the first such request, it naps while events
- * flow and sleeps until asked again when they stop. */
+ * flow and the exporters are away, and sleeps until asked again otherwise. */
 #include "pipeline_impl.h"
 
 static void *drainer_main(void *arg)
@@ -15,7 +15,12 @@ static void *drainer_main(void *arg)
     vx_thread_prepare();
     pthread_mutex_lock(&p->mu);
     while (!p->drainer.stop) {
-        if (vx_pipeline_drain_locked(p))
+        /* It lingers while events flow and the exporters are away; once one
+         * is back, that one drains and this thread sleeps until asked. */
+        bool got = vx_pipeline_drain_locked(p) > 0;
+        if (!vx_pipeline_exporters_away(p))
+            p->drainer.linger = 0;
+        else if (got)
             p->drainer.linger = VX_LINGER_NAPS;
         bool nap = p->drainer.linger > 0;
         if (nap)

@@ -73,7 +73,9 @@ void vx_log_clear(vx_event_log *log);
  * destructor lets go, and the next drain takes what is left and frees the
  * ring; when the pipeline dies first, the thread forgets the ring the next
  * time it looks for one (or at exit). */
+#ifndef VX_RING
 #define VX_RING 2048
+#endif
 #define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is asked for */
 #define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
 
@@ -161,6 +163,7 @@ struct vx_exporter {
     uint64_t claim_from, claim_to; /* the range being copied (COPYING) */
     uint64_t inflight_lo;         /* oldest seq of the batch in flight */
     uint64_t inflight_bytes;      /* its size, for the memory cap */
+    int64_t export_since_ns;      /* when it took its batch (monotonic) */
     /* Carved events dropped from the log whose slab has not been told yet:
      * one atomic operation per run of a slab instead of one per event (each
      * a full barrier on the thread that drains). Settled when a drain ends. */
@@ -218,14 +221,22 @@ struct vx_pipeline {
 };
 
 int64_t vx_now_ms(void);
+int64_t vx_now_ns(void);
+/* An export that has lasted longer than this is a long one: the exporter's
+ * thread is not counted on to drain the rings before long. */
+#define VX_EXPORT_LONG_NS 100000
 
 /* A thread that just had work naps this many times, VX_LINGER_US each, before
  * it sleeps until a recorder wakes it (or it is due): while events keep
  * coming it picks them up itself, and the evaluating threads neither wake it
  * nor drain for it. A nap needs no heavy fence: an event it misses waits for
  * its end. */
+#ifndef VX_LINGER_NAPS
 #define VX_LINGER_NAPS 80
+#endif
+#ifndef VX_LINGER_US
 #define VX_LINGER_US 50
+#endif
 /* A condition variable on CLOCK_MONOTONIC. */
 void vx_cond_init(pthread_cond_t *cv);
 /* Waits on cv (a CLOCK_MONOTONIC condvar) for `us` microseconds at most. */
@@ -241,6 +252,9 @@ void vx_thread_prepare(void);
  * recorder then asks for it instead of draining its ring itself. True when it
  * runs (started or woken if need be). */
 bool vx_drainer_request_locked(vx_pipeline *p);
+/* True when no exporter thread is to look at the rings before long (mu held):
+ * every one is inside a long export, a host's, or not running. */
+bool vx_pipeline_exporters_away(vx_pipeline *p);
 /* close(): asks it to exit (mu held); true once it has. */
 bool vx_drainer_stop_locked(vx_pipeline *p);
 /* close(), mu not held, once it has exited: joins it. */

@@ -22,6 +22,13 @@ int64_t vx_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t vx_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Waits on cv (a CLOCK_MONOTONIC condvar) until `until` (ms) or a signal. */
 static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
 {
@@ -242,6 +249,7 @@ static bool claim_locked(vx_exporter *e, claim *c)
     e->log_pos = e->next;
     e->next = c->to;
     e->phase = VX_PHASE_COPYING;
+    e->export_since_ns = vx_now_ns();
     return true;
 }
 
@@ -465,6 +473,7 @@ static void sleep_for_events(vx_exporter *e, int64_t now, int64_t until, bool ac
 
 void vx_thread_prepare(void)
 {
+    vx_event_pool_leave_parked();
 #if defined(__linux__)
     /* Naps of VX_LINGER_US, not the default 50 us of timer slack on top. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
