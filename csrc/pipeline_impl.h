@@ -74,7 +74,7 @@ void vx_log_clear(vx_event_log *log);
  * ring; when the pipeline dies first, the thread forgets the ring the next
  * time it looks for one (or at exit). */
 #ifndef VX_RING
-#define VX_RING 2048
+#define VX_RING 4096
 #endif
 #define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is asked for */
 #define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
@@ -232,10 +232,10 @@ int64_t vx_now_ns(void);
  * nor drain for it. A nap needs no heavy fence: an event it misses waits for
  * its end. */
 #ifndef VX_LINGER_NAPS
-#define VX_LINGER_NAPS 80
+#define VX_LINGER_NAPS 40
 #endif
 #ifndef VX_LINGER_US
-#define VX_LINGER_US 50
+#define VX_LINGER_US 100
 #endif
 /* A condition variable on CLOCK_MONOTONIC. */
 void vx_cond_init(pthread_cond_t *cv);
