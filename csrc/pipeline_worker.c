@@ -4,6 +4,7 @@
 #include "pipeline_impl.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,6 +478,13 @@ void vx_thread_prepare(void)
 #if defined(__linux__)
     /* Naps of VX_LINGER_US, not the default 50 us of timer slack on top. */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+#if defined(SCHED_BATCH) && !defined(VX_NO_BATCH)
+    /* Its fair share of the CPU, but a thread waking from a nap does not
+     * preempt an evaluating thread on its core: it takes an idle core, or
+     * waits for its turn. */
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+#endif
 #endif
 }
 
