@@ -1,5 +1,5 @@
 /* The pipeline's internals, shared by pipeline.c, pipeline_worker.c,
- * event_log.c, event_rings.c, exporter.c and track.c.
+ * pipeline_drainer.c, event_log.c, event_rings.c, exporter.c and track.c.
  *
  * Locking: one mutex per pipeline (`mu`) guards the logs, the list of rings,
  * every exporter's cursor, counters and flags. It is held for draining the
@@ -57,8 +57,9 @@ void vx_log_clear(vx_event_log *log);
  * into a pipeline gets a ring of its own there: a single-producer,
  * single-consumer queue of event pointers. The thread publishes with a plain
  * store (release) and no lock; whoever holds `mu` (an exporter's thread when
- * it wakes, a flush, a recorder whose ring is full) moves every ring's events
- * to the log (vx_rings_drain_locked), each ring in its thread's order.
+ * it wakes, the drain thread while the exporters' threads are away exporting,
+ * a flush, a recorder whose ring is full) moves every ring's events to the
+ * log (vx_rings_drain_locked), each ring in its thread's order.
  *
  *   thread: slot[tail % VX_RING] = event or draft; tail = tail + 1 (release);
  *           light fence; if its ring holds notify_depth or more: notify
