@@ -137,9 +137,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libvexil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libvexil.a $(LIBS)
 
-bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline $(BUILD)/bench/bench_formats
+bench-c: $(BUILD)/bench/bench_eval $(BUILD)/bench/bench_pipeline $(BUILD)/bench/bench_backlog $(BUILD)/bench/bench_formats
 	$(BUILD)/bench/bench_eval
 	$(BUILD)/bench/bench_pipeline
+	$(BUILD)/bench/bench_backlog
 	$(BUILD)/bench/bench_formats
 
 bench-python: lib $(PYVENV)/bin/python

@@ -35,6 +35,7 @@ bool vx_log_append(vx_event_log *log, vx_event *ev)
     }
     ev->seq = log->head;
     t->slot[log->head - t->base] = ev;
+    t->carved[log->head - t->base] = ev->slab ? ev->bytes : 0;
     log->head++;
     return true;
 }

@@ -52,6 +52,7 @@ typedef struct tl_slab {
      * cache, and every store into it would wait for them. */
     vx_slab *kept[KEEP];
     unsigned n_kept;
+    bool leave_parked;               /* a pipeline thread: see vx_event_pool_leave_parked */
 } tl_slab;
 
 static _Thread_local tl_slab tl;
@@ -163,12 +164,14 @@ __attribute__((noinline)) static bool slab_next(tl_slab *t)
         keep(t, old);
     }
     if (!s) {
-        pthread_mutex_lock(&g_mu);
-        if ((s = g_free)) {
-            g_free = s->next;
-            g_parked--;
+        if (!t->leave_parked) {
+            pthread_mutex_lock(&g_mu);
+            if ((s = g_free)) {
+                g_free = s->next;
+                g_parked--;
+            }
+            pthread_mutex_unlock(&g_mu);
         }
-        pthread_mutex_unlock(&g_mu);
         if (!s && !(s = aligned_alloc(SLAB_SIZE, SLAB_SIZE)))
             return false;
         atomic_init(&s->live, SLAB_BIAS);
@@ -197,6 +200,11 @@ void *vx_event_mem_get(size_t size, vx_slab **slab)
     t->carved++;
     *slab = t->cur;
     return p;
+}
+
+void vx_event_pool_leave_parked(void)
+{
+    tl.leave_parked = true;
 }
 
 void vx_event_mem_put(void *mem, vx_slab *slab)

@@ -115,6 +115,11 @@ void vx_slab_drop(vx_slab *s, uint32_t n);
 void vx_event_set_refs(vx_event *ev, unsigned refs);
 /* Drops one reference from each event, freeing those that had the last. */
 void vx_events_release(vx_event *const *evs, size_t n);
+/* The calling thread (a pipeline thread, which builds events from drafts)
+ * takes new slabs from the allocator, not from the parked ones: those stay
+ * for the evaluating threads, whose next slab is then memory that has been
+ * touched already rather than pages to fault in, in an evaluation. */
+void vx_event_pool_leave_parked(void);
 void vx_event_pool_atfork_prepare(void);
 void vx_event_pool_atfork_parent(void);
 void vx_event_pool_atfork_child(void);

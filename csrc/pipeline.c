@@ -10,7 +10,7 @@
 
 #define NEVER INT64_MAX
 
-static void cond_init(pthread_cond_t *cv)
+void vx_cond_init(pthread_cond_t *cv)
 {
     pthread_condattr_t a;
     pthread_condattr_init(&a);
@@ -55,7 +55,7 @@ vx_pipeline *vx_pipeline_new(vx_logger *log)
     atomic_init(&p->notify_depth, VX_RING_NOTICE);
     atomic_init(&p->settings, s);
     pthread_mutex_init(&p->mu, NULL);
-    cond_init(&p->done_cv);
+    vx_cond_init(&p->done_cv);
     atomic_init(&p->refs, 1);
     p->log = vx_logger_ref(log);  /* abandoned workers may log after the engine is gone */
     vx_log_init(&p->logs[0]);
@@ -207,7 +207,11 @@ static void take(vx_pipeline *p, vx_event *ev)
 
 size_t vx_pipeline_drain_locked(vx_pipeline *p)
 {
+    p->draining = true;
     size_t n = vx_rings_drain_locked(p, take);
+    p->draining = false;
+    for (size_t i = 0; i < p->n_exporters; i++)
+        vx_exporter_settle_drops(p->exporters[i]);
     vx_rings_set_policy(p);
     return n;
 }
@@ -224,29 +228,58 @@ vx_sleep_check vx_pipeline_before_sleep(vx_pipeline *p, bool nap)
                : VX_SLEEP;
 }
 
+/* True when e's thread cannot be counted on to look at the rings before long
+ * (mu held): it is inside an export that has lasted (a slow service, a
+ * backlog), its host thread is elsewhere (pull), or it is not running. */
+static bool away(const vx_exporter *e, int64_t *now)
+{
+    if (e->sleeping)
+        return false;
+    if (!e->running || e->exited || e->stop)
+        return true;
+    if (e->phase == VX_PHASE_IDLE)
+        return false;
+    if (!*now)
+        *now = vx_now_ns();
+    return *now - e->export_since_ns >= VX_EXPORT_LONG_NS;
+}
+
+bool vx_pipeline_exporters_away(vx_pipeline *p)
+{
+    int64_t now = 0;
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        vx_exporter *e = p->exporters[i];
+        if (e->opt.event_type == VX_EVENT_FEATURE && !away(e, &now))
+            return false;
+    }
+    return true;
+}
+
 /* An exporter thread drains for the recorder that asked (mu held): one that
  * sleeps is woken, one that naps or is awake drains before long (it looks at
- * the rings under this lock, after this recorder published). False when no
- * thread will: the recorder drains. Waking a thread costs the recorder a
- * system call and often its CPU (the woken thread is run there), so a
- * napping one is left to wake by itself: half a ring is room for its nap. */
+ * the rings under this lock, after this recorder published). When every one
+ * is away, the pipeline's drain thread drains. False when no thread will:
+ * the recorder drains. Waking a thread costs the recorder a system call and
+ * often its CPU (the woken thread is run there), so a napping one is left to
+ * wake by itself: half a ring is room for its nap. */
 static bool drainer_for(vx_pipeline *p)
 {
-    vx_exporter *awake = NULL;
+    bool soon = false;
+    int64_t now = 0;
     for (size_t i = 0; i < p->n_exporters; i++) {
         vx_exporter *e = p->exporters[i];
         if (e->opt.event_type != VX_EVENT_FEATURE)
             continue;
         if (e->sleeping && e->napping)
             return true; /* it looks again in a moment: no wake-up call */
-        if (e->sleeping && (e->running || e->pull)) {
+        if (e->sleeping) {
             vx_worker_wake(e);
             return true;
         }
-        if (e->running && !e->exited && !e->stop)
-            awake = e;
+        if (!soon && !away(e, &now))
+            soon = true;
     }
-    return awake != NULL;
+    return soon || vx_drainer_request_locked(p);
 }
 
 /* The evaluation path: a store in the common case; the lock when the pipeline
@@ -405,7 +438,7 @@ static vx_exporter *exporter_new(vx_pipeline *p, const vx_exporter_options *opti
     e->pull = pull;
     e->batch->type = (uint8_t)e->opt.event_type;
     e->batch->owner = e;
-    cond_init(&e->cv);
+    vx_cond_init(&e->cv);
     return e;
 }
 
@@ -572,6 +605,8 @@ static void drain(vx_pipeline *p)
 
 static bool threads_settled(vx_pipeline *p, int64_t deadline)
 {
+    if (!vx_drainer_stop_locked(p))
+        return false;
     bool late = vx_now_ms() >= deadline;
     for (size_t i = 0; i < p->n_exporters; i++) {
         vx_exporter *e = p->exporters[i];
@@ -612,6 +647,7 @@ static void stop_threads_locked(vx_pipeline *p, int64_t deadline)
 /* Joins finished workers, runs destroy callbacks and reports losses. */
 static void finish_close(vx_pipeline *p)
 {
+    vx_drainer_join(p);
     for (size_t i = 0; i < p->n_exporters; i++) {
         vx_exporter *e = p->exporters[i];
         if (e->running && !e->abandoned) {
@@ -675,7 +711,7 @@ void vx_pipeline_atfork_parent(vx_pipeline *p)
 /* The parent's events stay the parent's: the child lets go of them all. */
 static void child_reset_exporter(vx_pipeline *p, vx_exporter *e, int64_t now)
 {
-    cond_init(&e->cv);
+    vx_cond_init(&e->cv);
     if (e->pull && e->phase == VX_PHASE_EXPORTING) {
         /* The host may still ack this batch: keep the struct, void it. */
         vx_batch *old = e->batch;
@@ -713,11 +749,12 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
     if (!p)
         return;
     pthread_mutex_unlock(&p->mu);
-    cond_init(&p->done_cv);
+    vx_cond_init(&p->done_cv);
     /* A thread the child does not have may have been installing a source. */
     pthread_mutex_init(&p->trace.mu, NULL);
     /* The parent's recorded events are not the child's. */
     vx_rings_atfork_child(p);
+    vx_drainer_atfork_child(p);
     p->fork_gen++;
     int64_t now = vx_now_ms();
     for (size_t i = 0; i < p->n_exporters; i++)

@@ -1,5 +1,5 @@
 /* The pipeline's internals, shared by pipeline.c, pipeline_worker.c,
- * event_log.c, event_rings.c, exporter.c and track.c.
+ * pipeline_drainer.c, event_log.c, event_rings.c, exporter.c and track.c.
  *
  * Locking: one mutex per pipeline (`mu`) guards the logs, the list of rings,
  * every exporter's cursor, counters and flags. It is held for draining the
@@ -20,11 +20,15 @@
 
 #define VX_LOG_SEG 4096
 
-/* A segment of the shared log: slots for seqs base .. base+VX_LOG_SEG-1. */
+/* A segment of the shared log: slots for seqs base .. base+VX_LOG_SEG-1.
+ * carved[i] is the size of a carved event (0 for a malloc'd one): dropping
+ * the oldest events of a backlog, long out of every cache, then reads only
+ * the log, which is read in order, instead of one event header per drop. */
 typedef struct vx_log_seg {
     struct vx_log_seg *next;
     uint64_t base;
     vx_event *slot[VX_LOG_SEG];
+    uint32_t carved[VX_LOG_SEG];
 } vx_log_seg;
 
 /* The shared append-only log of one event type. Every exporter of that type
@@ -53,8 +57,9 @@ void vx_log_clear(vx_event_log *log);
  * into a pipeline gets a ring of its own there: a single-producer,
  * single-consumer queue of event pointers. The thread publishes with a plain
  * store (release) and no lock; whoever holds `mu` (an exporter's thread when
- * it wakes, a flush, a recorder whose ring is full) moves every ring's events
- * to the log (vx_rings_drain_locked), each ring in its thread's order.
+ * it wakes, the drain thread while the exporters' threads are away exporting,
+ * a flush, a recorder whose ring is full) moves every ring's events to the
+ * log (vx_rings_drain_locked), each ring in its thread's order.
  *
  *   thread: slot[tail % VX_RING] = event or draft; tail = tail + 1 (release);
  *           light fence; if its ring holds notify_depth or more: notify
@@ -69,7 +74,9 @@ void vx_log_clear(vx_event_log *log);
  * destructor lets go, and the next drain takes what is left and frees the
  * ring; when the pipeline dies first, the thread forgets the ring the next
  * time it looks for one (or at exit). */
-#define VX_RING 2048
+#ifndef VX_RING
+#define VX_RING 4096
+#endif
 #define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is asked for */
 #define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
 
@@ -157,6 +164,12 @@ struct vx_exporter {
     uint64_t claim_from, claim_to; /* the range being copied (COPYING) */
     uint64_t inflight_lo;         /* oldest seq of the batch in flight */
     uint64_t inflight_bytes;      /* its size, for the memory cap */
+    int64_t export_since_ns;      /* when it took its batch (monotonic) */
+    /* Carved events dropped from the log whose slab has not been told yet:
+     * one atomic operation per run of a slab instead of one per event (each
+     * a full barrier on the thread that drains). Settled when a drain ends. */
+    vx_slab *drop_slab;
+    uint32_t drop_k;
 
     /* Counters. */
     uint64_t exported, failed_attempts, dropped, pending, retained_bytes;
@@ -189,6 +202,7 @@ struct vx_pipeline {
     atomic_bool closed;           /* recording stopped */
     bool closing;                 /* close() is flushing */
     bool drained;                 /* close() gave up on what was left */
+    bool draining;                /* in vx_pipeline_drain_locked: drops settle at its end */
     bool close_done;
     uint64_t fork_gen;
     _Atomic(vx_event_settings *) settings;
@@ -196,12 +210,58 @@ struct vx_pipeline {
     uint64_t id;                  /* unique in the process: threads find their ring by it */
     vx_ring *rings;               /* mu */
     size_t n_rings;
+    struct {
+        pthread_t thread;
+        pthread_cond_t cv;
+        bool running, exited, stop, sleeping, napping;
+        int linger;
+    } drainer;                    /* mu */
     /* Read by every recorder: a line of its own, written when it changes. */
     _Alignas(64) _Atomic uint32_t notify_depth;
     char pad[60];
 };
 
 int64_t vx_now_ms(void);
+int64_t vx_now_ns(void);
+/* An export that has lasted longer than this is a long one: the exporter's
+ * thread is not counted on to drain the rings before long. */
+#define VX_EXPORT_LONG_NS 100000
+
+/* A thread that just had work naps this many times, VX_LINGER_US each, before
+ * it sleeps until a recorder wakes it (or it is due): while events keep
+ * coming it picks them up itself, and the evaluating threads neither wake it
+ * nor drain for it. A nap needs no heavy fence: an event it misses waits for
+ * its end. */
+#ifndef VX_LINGER_NAPS
+#define VX_LINGER_NAPS 40
+#endif
+#ifndef VX_LINGER_US
+#define VX_LINGER_US 100
+#endif
+/* A condition variable on CLOCK_MONOTONIC. */
+void vx_cond_init(pthread_cond_t *cv);
+/* Waits on cv (a CLOCK_MONOTONIC condvar) for `us` microseconds at most. */
+void vx_nap(pthread_cond_t *cv, pthread_mutex_t *mu, long us);
+/* pthread_create with every signal blocked in the new thread. */
+bool vx_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+/* First thing a pipeline thread does (short timer slack for its naps). */
+void vx_thread_prepare(void);
+
+/* The pipeline's drain thread (pipeline_drainer.c), mu held: it drains the
+ * rings when no exporter thread can soon, because each is busy exporting (a
+ * slow service, a backlog) or is driven by a host thread that has a batch. A
+ * recorder then asks for it instead of draining its ring itself. True when it
+ * runs (started or woken if need be). */
+bool vx_drainer_request_locked(vx_pipeline *p);
+/* True when no exporter thread is to look at the rings before long (mu held):
+ * every one is inside a long export, a host's, or not running. */
+bool vx_pipeline_exporters_away(vx_pipeline *p);
+/* close(): asks it to exit (mu held); true once it has. */
+bool vx_drainer_stop_locked(vx_pipeline *p);
+/* close(), mu not held, once it has exited: joins it. */
+void vx_drainer_join(vx_pipeline *p);
+/* Fork child: the thread does not exist there (mu held). */
+void vx_drainer_atfork_child(vx_pipeline *p);
 void vx_pipeline_unref(vx_pipeline *p);
 
 /* Worker side (pipeline_worker.c), mu held unless stated. */
@@ -210,6 +270,7 @@ bool vx_exporter_start_locked(vx_exporter *e);   /* false: pthread_create failed
 void vx_worker_start_pending(vx_pipeline *p);
 uint64_t vx_exporter_done_pos(const vx_exporter *e);
 void vx_exporter_drop_over_cap(vx_exporter *e);
+void vx_exporter_settle_drops(vx_exporter *e);
 void vx_exporter_release_all(vx_exporter *e, bool keep_inflight);
 
 vx_status vx_pipeline_add_exporter(vx_pipeline *p, const vx_exporter_options *options,

@@ -4,6 +4,7 @@
 #include "pipeline_impl.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,13 @@ int64_t vx_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t vx_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Waits on cv (a CLOCK_MONOTONIC condvar) until `until` (ms) or a signal. */
 static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
 {
@@ -33,8 +41,7 @@ static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
-/* Waits on cv for `us` microseconds at most. */
-static void nap(pthread_cond_t *cv, pthread_mutex_t *mu, long us)
+void vx_nap(pthread_cond_t *cv, pthread_mutex_t *mu, long us)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -84,15 +91,23 @@ static void trim(vx_pipeline *p, vx_event_type type)
     vx_log_trim(log, min);
 }
 
-static vx_event *log_take(vx_exporter *e)
+/* The next event of the log, and its size when it is carved (else 0). */
+static vx_event *log_take_sized(vx_exporter *e, uint32_t *carved)
 {
     vx_event_log *log = log_of(e);
     vx_log_seg *s = vx_log_seek(log, &e->seg, e->next);
     vx_event *ev = s->slot[e->next - s->base];
+    *carved = s->carved[e->next - s->base];
     e->next++;
     if (e->phase != VX_PHASE_COPYING)
         e->log_pos = e->next;
     return ev;
+}
+
+static vx_event *log_take(vx_exporter *e)
+{
+    uint32_t carved;
+    return log_take_sized(e, &carved);
 }
 
 static void drop_one(vx_exporter *e, vx_event *ev)
@@ -101,6 +116,34 @@ static void drop_one(vx_exporter *e, vx_event *ev)
     e->pending--;
     e->retained_bytes -= ev->bytes;
     vx_event_release(ev);
+}
+
+/* Drops the oldest event of the log. A backlog's oldest events are long out
+ * of the caches: a carved one is dropped from what the log says of it. */
+static void drop_from_log(vx_exporter *e)
+{
+    uint32_t carved;
+    vx_event *ev = log_take_sized(e, &carved);
+    if (!carved) {
+        drop_one(e, ev);
+        return;
+    }
+    e->dropped++;
+    e->pending--;
+    e->retained_bytes -= carved;
+    vx_slab *s = vx_slab_of(ev);
+    if (s != e->drop_slab) {
+        vx_exporter_settle_drops(e);
+        e->drop_slab = s;
+    }
+    e->drop_k++;
+}
+
+void vx_exporter_settle_drops(vx_exporter *e)
+{
+    vx_slab_drop(e->drop_slab, e->drop_k);
+    e->drop_slab = NULL;
+    e->drop_k = 0;
 }
 
 /* Past the cap the oldest events go first. A batch with the exporter cannot
@@ -118,7 +161,7 @@ void vx_exporter_drop_over_cap(vx_exporter *e)
         if (e->phase == VX_PHASE_IDLE && b->count > b->off) {
             drop_one(e, b->events[b->off++]);
         } else if (e->next < log_of(e)->head) {
-            drop_one(e, log_take(e));
+            drop_from_log(e);
             moved = true;
         } else {
             break;
@@ -126,6 +169,8 @@ void vx_exporter_drop_over_cap(vx_exporter *e)
     }
     if (moved && e->phase != VX_PHASE_COPYING)
         trim(e->p, e->opt.event_type);
+    if (!e->p->draining)
+        vx_exporter_settle_drops(e);
 }
 
 /* Gives up every event this exporter holds. keep_inflight leaves a batch that
@@ -147,6 +192,7 @@ void vx_exporter_release_all(vx_exporter *e, bool keep_inflight)
     }
     while (e->next < log->head)
         vx_event_release(log_take(e));
+    vx_exporter_settle_drops(e);
     e->pending = 0;
     e->retained_bytes = 0;
 }
@@ -204,6 +250,7 @@ static bool claim_locked(vx_exporter *e, claim *c)
     e->log_pos = e->next;
     e->next = c->to;
     e->phase = VX_PHASE_COPYING;
+    e->export_since_ns = vx_now_ns();
     return true;
 }
 
@@ -265,10 +312,11 @@ static void settle_success(vx_exporter *e, outcome *o)
 {
     vx_pipeline *p = e->p;
     vx_batch *b = e->batch;
-    uint64_t n = b->count - b->off, bytes = 0;
+    uint64_t n = b->count - b->off;
+    /* Summed when the batch was taken: the batch has not changed since, and
+     * a backlog's events are out of the caches, read under the lock. */
+    uint64_t bytes = e->inflight_bytes;
     uint64_t delivered = n - b->n_refused;
-    for (size_t i = b->off; i < b->count; i++)
-        bytes += b->events[i]->bytes;
     if (p->drained) {
         /* close() already counted these as lost: the delivered ones were not. */
         uncount_dropped(e, delivered);
@@ -402,13 +450,6 @@ static void deliver(vx_exporter *e, outcome *o)
     complete_locked(e, st, o);
 }
 
-/* An exporter that just had work naps this many times, LINGER_US each, before
- * it sleeps until a recorder wakes it (or it is due): while events keep
- * coming it picks them up itself, and the evaluating threads neither wake it
- * nor drain for it. A nap needs no heavy fence: an event it misses waits for
- * its end. */
-#define LINGER_NAPS 80
-#define LINGER_US 50
 
 /* Sleeps (mu held) until woken, `until` (ms) or the end of a short nap.
  * `active`: events were drained, or a batch was taken, just now. */
@@ -416,7 +457,7 @@ static void sleep_for_events(vx_exporter *e, int64_t now, int64_t until, bool ac
 {
     vx_pipeline *p = e->p;
     if (active)
-        e->linger = LINGER_NAPS;
+        e->linger = VX_LINGER_NAPS;
     bool short_nap = e->linger > 0 && until > now + 1;
     if (short_nap)
         e->linger--;
@@ -424,21 +465,34 @@ static void sleep_for_events(vx_exporter *e, int64_t now, int64_t until, bool ac
     e->napping = short_nap;
     if (vx_pipeline_before_sleep(p, short_nap) == VX_SLEEP) {
         if (short_nap)
-            nap(&e->cv, &p->mu, LINGER_US);
+            vx_nap(&e->cv, &p->mu, VX_LINGER_US);
         else
             wait_until(&e->cv, &p->mu, until);
     }
     e->sleeping = e->napping = false;
 }
 
+void vx_thread_prepare(void)
+{
+    vx_event_pool_leave_parked();
+#if defined(__linux__)
+    /* Naps of VX_LINGER_US, not the default 50 us of timer slack on top. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+#if defined(SCHED_BATCH) && !defined(VX_NO_BATCH)
+    /* Its fair share of the CPU, but a thread waking from a nap does not
+     * preempt an evaluating thread on its core: it takes an idle core, or
+     * waits for its turn. */
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+#endif
+#endif
+}
+
 static void *worker_main(void *arg)
 {
     vx_exporter *e = arg;
     vx_pipeline *p = e->p;
-#if defined(__linux__)
-    /* Naps of LINGER_US, not the default 50 us of timer slack on top. */
-    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
-#endif
+    vx_thread_prepare();
     pthread_mutex_lock(&p->mu);
     bool delivered = false;
     while (!e->stop) {
@@ -486,18 +540,23 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+bool vx_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    /* Signals are the host's business: keep them off vexil's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc == 0;
+}
+
 bool vx_exporter_start_locked(vx_exporter *e)
 {
     vx_pipeline *p = e->p;
     if (e->pull || e->running || p->drained)
         return true;
-    /* Signals are the host's business: keep them off vexil's threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&e->thread, NULL, worker_main, e);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
+    if (!vx_thread_start(&e->thread, worker_main, e))
         return false;
     atomic_fetch_add(&p->refs, 1);
     e->running = true;
@@ -532,7 +591,7 @@ static vx_status pull_wait(vx_exporter *e, int64_t deadline, claim *c)
         int64_t now = vx_now_ms();
         int64_t due = due_at(p, e, now);
         if (due == 0 && claim_locked(e, c)) {
-            e->linger = LINGER_NAPS;
+            e->linger = VX_LINGER_NAPS;
             return VX_OK;
         }
         if (now >= deadline)

@@ -257,11 +257,92 @@ static void test_fork_pull_batch_void(void)
     vx_engine_free(e);
 }
 
+/* An exporter held inside one export until released (lock-free, as above). */
+typedef struct held {
+    counter c;
+    int hold, inside;
+} held;
+
+static vx_status count_held(void *ud, const vx_batch *b, vx_error *err)
+{
+    held *h = ud;
+    __atomic_store_n(&h->inside, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&h->hold, __ATOMIC_ACQUIRE))
+        usleep(500);
+    return count(&h->c, b, err);
+}
+
+static const vx_exporter_ops held_ops = {count_held, NULL};
+
+/* Forking while the pipeline's drain thread exists (the exporter's thread is
+ * inside a long export): the child starts its own when it needs one, and each
+ * process exports exactly its own events. */
+static void test_fork_with_drain_thread(void)
+{
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    held *h = calloc(1, sizeof *h);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    vx_exporter *x = NULL;
+    vx_engine_add_exporter(e, &o, &held_ops, h, &x);
+    __atomic_store_n(&h->hold, 1, __ATOMIC_RELEASE);
+    record_user(e, 0);
+    while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    usleep(5000);
+    for (int i = 1; i <= 10000; i++)
+        record_user(e, i);
+    /* Quiet: everything drained into the log, the drain thread napping. */
+    vx_exporter_stats s;
+    for (int i = 0; i < 2000; i++) {
+        vx_exporter_get_stats(x, &s);
+        if (s.pending == 10001)
+            break;
+        usleep(1000);
+    }
+    CHECK_INT(s.pending, 10001);
+    usleep(10000);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fail = 0;
+        __atomic_store_n(&h->hold, 0, __ATOMIC_RELEASE); /* the child's copy */
+        vx_exporter_get_stats(x, &s);
+        fail |= s.pending != 0 ? 1 : 0;
+        __atomic_store_n(&h->hold, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&h->inside, 0, __ATOMIC_RELEASE);
+        record_user(e, 20000);
+        while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
+            usleep(1000);
+        usleep(5000);
+        for (int i = 20001; i <= 30000; i++)
+            record_user(e, i);
+        __atomic_store_n(&h->hold, 0, __ATOMIC_RELEASE);
+        fail |= vx_engine_flush(e, 20000) != VX_OK ? 2 : 0;
+        fail |= exactly_once(&h->c, 20000, 30001) ? 4 : 0;
+        fail |= none(&h->c, 0, 10001) ? 8 : 0;
+        fail |= vx_engine_close(e, 5000) != VX_OK ? 16 : 0;
+        _exit(fail);
+    }
+    __atomic_store_n(&h->hold, 0, __ATOMIC_RELEASE);
+    CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK_INT(WEXITSTATUS(status), 0);
+    CHECK_INT(exactly_once(&h->c, 0, 10001), 0);
+    CHECK_INT(none(&h->c, 20000, 30001), 0);
+    vx_engine_free(e);
+    free(h);
+}
+
 int main(void)
 {
     vx_global_init();
     RUN(test_fork_both_export);
     RUN(test_fork_while_recording);
     RUN(test_fork_pull_batch_void);
+    RUN(test_fork_with_drain_thread);
     TEST_MAIN_END();
 }

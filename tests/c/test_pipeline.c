@@ -618,6 +618,122 @@ static void test_slow_exporter_independent(void)
     collector_free(&fast);
 }
 
+static int thread_count(void)
+{
+    int n = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "Threads:", 8) == 0)
+            n = atoi(line + 8);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+typedef struct drain_args {
+    vx_engine *e;
+    int from, count;
+} drain_args;
+
+static void *record_range(void *arg)
+{
+    drain_args *a = arg;
+    for (int i = a->from; i < a->from + a->count; i++)
+        record_user(a->e, i);
+    return NULL;
+}
+
+/* While the exporter's thread is inside one long export, the pipeline's drain
+ * thread takes the events out of the rings (the evaluating threads would
+ * otherwise drain their full rings themselves): nothing is lost, the cap and
+ * its counters hold, close() stops it. */
+static void test_drain_while_exporting(void)
+{
+    enum { N = 12000 };
+    vx_engine *e = engine();
+    collector c;
+    collector_init(&c, 2 * N);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    add(e, &c, &o);
+    record_user(e, 0);
+    CHECK(wait_events(&c, 1, 3000));
+    pthread_mutex_lock(&c.mu);
+    c.block = true;
+    pthread_mutex_unlock(&c.mu);
+    record_user(e, 1);
+    /* Inside its export, for longer than a short one lasts. */
+    int64_t end = now_ms() + 3000;
+    for (;;) {
+        pthread_mutex_lock(&c.mu);
+        size_t calls = c.calls;
+        pthread_mutex_unlock(&c.mu);
+        if (calls >= 2 || now_ms() > end)
+            break;
+        usleep(1000);
+    }
+    usleep(5000);
+    int before = thread_count();
+    pthread_t t[2];
+    drain_args a[2] = {{e, 2, N}, {e, 2 + N, N - 2}};
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, record_range, &a[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+#if defined(__linux__)
+    CHECK_INT(thread_count(), before + 1); /* the drain thread */
+#endif
+    vx_exporter *x = vx_engine_exporter_at(e, 0);
+    vx_exporter_stats s;
+    vx_exporter_get_stats(x, &s);
+    CHECK_INT(s.pending, 2 * N - 1);
+    CHECK_INT(s.dropped, 0);
+    unblock(&c);
+    CHECK_INT(vx_engine_flush(e, 10000), VX_OK);
+    vx_exporter_get_stats(x, &s);
+    CHECK_INT(s.exported, 2 * N);
+    int missing = 0;
+    for (int i = 0; i < 2 * N; i++)
+        missing += c.seen[i] != 1;
+    CHECK_INT(missing, 0);
+    CHECK_INT(vx_engine_close(e, 5000), VX_OK);
+    vx_engine_free(e);
+    collector_free(&c);
+
+    /* At the memory cap, with the drain thread dropping the oldest. */
+    e = engine();
+    collector_init(&c, 2 * N);
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    o.max_memory_bytes = 64 << 10;
+    x = add(e, &c, &o);
+    record_user(e, 0);
+    CHECK(wait_events(&c, 1, 3000));
+    pthread_mutex_lock(&c.mu);
+    c.block = true;
+    pthread_mutex_unlock(&c.mu);
+    record_user(e, 1);
+    usleep(5000);
+    a[0].e = a[1].e = e;
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, record_range, &a[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    vx_exporter_get_stats(x, &s);
+    CHECK(s.retained_bytes <= (64 << 10) + 1024);
+    CHECK(s.dropped > 0);
+    CHECK_INT(s.dropped + s.pending + 1, 2 * N);
+    unblock(&c);
+    CHECK_INT(vx_engine_flush(e, 10000), VX_OK);
+    vx_exporter_get_stats(x, &s);
+    CHECK_INT(s.exported + s.dropped, 2 * N);
+    CHECK_INT((int64_t)collected(&c), (int64_t)s.exported);
+    vx_engine_free(e);
+    collector_free(&c);
+}
+
 static void test_added_later_and_settings(void)
 {
     vx_engine *e = engine();
@@ -1074,6 +1190,7 @@ int main(void)
     RUN(test_ring_visibility);
     RUN(test_ring_lifetimes);
     RUN(test_slow_exporter_independent);
+    RUN(test_drain_while_exporting);
     RUN(test_added_later_and_settings);
     RUN(test_event_settings);
     RUN(test_tracking_routing);
