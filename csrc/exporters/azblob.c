@@ -287,22 +287,44 @@ static outcome put_blob(upload *u, const char *data, size_t len, const digest *s
 /* Receives the file as the format writes it: pieces of blockSize bytes or
  * more, then a last one that may be smaller. A first piece smaller than
  * blockSize is therefore the whole file. */
+/* The file's checksum, taken as the format writes it (formats/format.h:
+ * while the bytes are in cache), so a file of one request is never read
+ * again for it. */
+static void tap(void *ud, const char *data, size_t len)
+{
+    upload *u = ud;
+    if (u->md5)
+        EVP_DigestUpdate(u->md5, data, len);
+    else
+        u->crc = vx_crc64(u->crc, data, len);
+}
+
+/* The file's checksum so far, final (the MD5 context is then spent). */
+static void file_sum(upload *u, digest *sum)
+{
+    if (u->md5) {
+        unsigned int n = 16;
+        memset(sum, 0, sizeof *sum);
+        EVP_DigestFinal_ex(u->md5, sum->b, &n);
+        EVP_MD_CTX_free(u->md5);
+        u->md5 = NULL;
+    } else {
+        crc_put(u->crc, sum);
+    }
+}
+
 static vx_status sink(void *ud, const char *data, size_t len, vx_error *err)
 {
     upload *u = ud;
     (void)err;
     u->bytes += len;
     if (!u->dry && u->blocks == 0 && !u->single && u->bytes == len && len < u->x->block_size) {
-        /* The whole file: one checksum pass serves the request and the file. */
+        /* The whole file, whose checksum the tap has: it is the request's. */
         u->single = true;
-        sum_of(u->x, data, len, &u->single_sum);
+        file_sum(u, &u->single_sum);
         u->out = put_blob(u, data, len, &u->single_sum);
         return u->out == UP_OK ? VX_OK : VX_EIO;
     }
-    if (u->md5)
-        EVP_DigestUpdate(u->md5, data, len);
-    else
-        u->crc = vx_crc64(u->crc, data, len);
     if (u->dry || len == 0)
         return VX_OK;
     for (size_t off = 0; off < len; off += u->x->block_size) {
@@ -328,15 +350,15 @@ static outcome put_block_list(upload *u, const digest *file)
         set_err(u->err, VX_ENOMEM, "Put Block List: %s", "out of memory");
         return UP_REFUSED;
     }
-    char b64[32], file_sum[80], type[128];
+    char b64[32], file_hdr[80], type[128];
     sum_text(u->x, file, b64);
     if (u->x->md5)
-        snprintf(file_sum, sizeof file_sum, "x-ms-blob-content-md5: %s", b64);
+        snprintf(file_hdr, sizeof file_hdr, "x-ms-blob-content-md5: %s", b64);
     else
-        meta_line(u->x, file, file_sum);
+        meta_line(u->x, file, file_hdr);
     snprintf(type, sizeof type, "x-ms-blob-content-type: %s",
              vx_batch_format_content_type(&u->x->format));
-    const char *extra[] = {"Content-Type: application/xml", "If-None-Match: *", file_sum, type,
+    const char *extra[] = {"Content-Type: application/xml", "If-None-Match: *", file_hdr, type,
                            NULL};
     const char *query[] = {"comp", "blocklist", NULL};
     return put(u->x, "Put Block List", u->name, query, extra, b->data, b->len, NULL, u->err);
@@ -357,18 +379,12 @@ static outcome write_file(azblob *x, const vx_batch *batch, size_t off, size_t n
         return UP_REFUSED;
     }
     vx_error ferr = {0};
-    vx_status st = vx_batch_format_stream(&x->format, &part, &x->buf, x->block_size, sink, &u,
-                                          &ferr);
-    if (u.md5) {
-        unsigned int len = 16;
-        memset(sum, 0, sizeof *sum);
-        EVP_DigestFinal_ex(u.md5, sum->b, &len);
-        EVP_MD_CTX_free(u.md5);
-    } else {
-        crc_put(u.crc, sum);
-    }
+    vx_status st = vx_batch_format_stream_tap(&x->format, &part, &x->buf, x->block_size, sink,
+                                              &u, tap, &u, &ferr);
     if (u.single)
         *sum = u.single_sum;
+    else
+        file_sum(&u, sum);
     if (st != VX_OK && u.out == UP_OK) {
         set_err(err, st, "azureBlobStorage exporter: %.200s", ferr.message);
         return UP_REFUSED;
