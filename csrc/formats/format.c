@@ -205,9 +205,15 @@ static vx_status run(const vx_batch_format *f, const vx_batch *batch, vx_out *o)
 vx_status vx_batch_format_write(const vx_batch_format *f, const vx_batch *batch, vx_buf *out,
                                 vx_error *err)
 {
+    return vx_batch_format_write_tap(f, batch, out, NULL, NULL, err);
+}
+
+vx_status vx_batch_format_write_tap(const vx_batch_format *f, const vx_batch *batch, vx_buf *out,
+                                    vx_tap_fn tap, void *tap_data, vx_error *err)
+{
     if (!f || !out)
         return VX_EINVAL;
-    vx_out o = {.buf = out, .base = out->len, .err = err};
+    vx_out o = {.buf = out, .base = out->len, .tap = tap, .tap_data = tap_data, .err = err};
     return run(f, batch, &o);
 }
 

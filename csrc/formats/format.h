@@ -87,8 +87,10 @@ vx_status vx_batch_format_stream(const vx_batch_format *f, const vx_batch *batch
  * from memory. */
 typedef void (*vx_tap_fn)(void *tap_data, const char *data, size_t len);
 
-/* vx_batch_format_stream, each byte also handed to tap (before the sink
- * receives it). */
+/* vx_batch_format_write and vx_batch_format_stream, each byte of the file
+ * also handed to tap (before a sink receives it). */
+vx_status vx_batch_format_write_tap(const vx_batch_format *f, const vx_batch *batch, vx_buf *out,
+                                    vx_tap_fn tap, void *tap_data, vx_error *err);
 vx_status vx_batch_format_stream_tap(const vx_batch_format *f, const vx_batch *batch, vx_buf *buf,
                                      size_t flush_at, vx_sink_fn sink, void *sink_data,
                                      vx_tap_fn tap, void *tap_data, vx_error *err);

@@ -492,6 +492,12 @@ static void check_stream_equals_write(const char *format, const char *codec, con
     CHECK_INT(t.calls, c.calls);
     CHECK(!t.tap_behind);
     CHECK(t.tapped.len == c.all.len && memcmp(t.tapped.data, c.all.data, c.all.len) == 0);
+    /* Written whole with a tap: the tap sees the file (not what out held). */
+    vx_buf_clear(&t.tapped);
+    vx_buf_clear(&whole);
+    vx_buf_append(&whole, "junk", 4);
+    CHECK_INT(vx_batch_format_write_tap(&f, b, &whole, tap_collect, &t, NULL), VX_OK);
+    CHECK(t.tapped.len + 4 == whole.len && memcmp(t.tapped.data, whole.data + 4, t.tapped.len) == 0);
     vx_buf_free(&t.all);
     vx_buf_free(&t.tapped);
     vx_buf_free(&whole);
