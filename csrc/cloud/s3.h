@@ -46,6 +46,9 @@ typedef struct vx_s3_put {
                                       (at least VX_S3_MIN_PART; 0: never) */
     bool md5;                      /* Content-MD5 and the ETag check instead of
                                       x-amz-checksum-sha256 (see below) */
+    const unsigned char *sha256;   /* the body's SHA-256 (32 bytes) when the caller
+                                      has it, for a one-request upload; NULL:
+                                      computed here */
 } vx_s3_put;
 
 typedef enum vx_s3_outcome {

@@ -22,6 +22,7 @@
 #include "formats/format.h"
 #include "formats/naming.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,9 @@ typedef struct s3_exporter {
     bool md5;                      /* checksum: MD5 (Content-MD5) instead of SHA256 */
     vx_logger *log;
     vx_buf body, name;
+    EVP_MD_CTX *sha;               /* the body's SHA-256, taken as it is written */
+    unsigned char body_sha[32];
+    bool have_sha;
     s3_chunk chunks[MAX_CHUNKS];
     size_t n_chunks;
 } s3_exporter;
@@ -84,6 +88,7 @@ static void s3_destroy(void *ud)
     free(x->path);
     vx_buf_free(&x->body);
     vx_buf_free(&x->name);
+    EVP_MD_CTX_free(x->sha);
     forget_chunks(x);
     free(x);
 }
@@ -153,7 +158,7 @@ static vx_status store(s3_exporter *x, s3_chunk *c, vx_error *err)
         vx_s3_put p = {.key = c->key, .body = x->body.data, .len = x->body.len,
                        .content_type = vx_batch_format_content_type(&x->format),
                        .if_none_match = x->conditional, .part_size = x->part_size,
-                       .md5 = x->md5};
+                       .md5 = x->md5, .sha256 = x->have_sha ? x->body_sha : NULL};
         vx_s3_outcome outcome;
         bool resent = c->sent;
         c->sent = true;
@@ -192,12 +197,33 @@ static vx_batch slice(const vx_batch *b, size_t off, size_t n)
     return v;
 }
 
+static void sha_tap(void *ud, const char *data, size_t len)
+{
+    EVP_DigestUpdate(ud, data, len);
+}
+
+/* The body into x->body; its SHA-256 (the signed payload hash and S3's
+ * checksum) in the same pass, while each piece is in cache, unless the
+ * checksum is MD5 (x->have_sha says whether it was taken). */
+static vx_status encode(s3_exporter *x, const vx_batch *part, vx_error *err)
+{
+    vx_buf_clear(&x->body);
+    x->have_sha = false;
+    bool tap = !x->md5 && (x->sha || (x->sha = EVP_MD_CTX_new())) &&
+               EVP_DigestInit_ex(x->sha, EVP_sha256(), NULL);
+    vx_status st = vx_batch_format_write_tap(&x->format, part, &x->body, tap ? sha_tap : NULL,
+                                             x->sha, err);
+    unsigned int n = 32;
+    if (st == VX_OK && tap)
+        x->have_sha = EVP_DigestFinal_ex(x->sha, x->body_sha, &n) == 1;
+    return st;
+}
+
 static vx_status upload_chunk(s3_exporter *x, const vx_batch *batch, size_t off, s3_chunk *c,
                               vx_error *err)
 {
     vx_batch part = slice(batch, off, c->count);
-    vx_buf_clear(&x->body);
-    vx_status st = vx_batch_format_write(&x->format, &part, &x->body, err);
+    vx_status st = encode(x, &part, err);
     if (st == VX_OK && x->body.failed)
         st = VX_ENOMEM;
     if (st == VX_OK)

@@ -114,6 +114,18 @@ bool vx_out_fail(vx_out *o, vx_status st, const char *message)
     return false;
 }
 
+/* Bytes appended since the tap last ran stay in L1/L2 up to about this. */
+#define TAP_EVERY ((size_t)16 << 10)
+
+static void tap_now(vx_out *o)
+{
+    size_t end = o->buf->len - o->base;
+    if (o->tap && end > o->tapped) {
+        o->tap(o->tap_data, o->buf->data + o->base + o->tapped, end - o->tapped);
+        o->tapped = end;
+    }
+}
+
 static bool hand_over(vx_out *o, const char *data, size_t len)
 {
     if (len == 0)
@@ -131,9 +143,11 @@ static bool hand_over(vx_out *o, const char *data, size_t len)
 
 static bool flush(vx_out *o)
 {
+    tap_now(o);
     if (!hand_over(o, o->buf->data, o->buf->len))
         return false;
     vx_buf_clear(o->buf);
+    o->tapped = 0;
     return true;
 }
 
@@ -145,6 +159,8 @@ bool vx_out_check(vx_out *o)
         return vx_out_fail(o, VX_ENOMEM, "out of memory");
     if (o->sink && o->buf->len >= o->flush_at)
         return flush(o);
+    if (o->tap && o->buf->len - o->base - o->tapped >= TAP_EVERY)
+        tap_now(o);
     return true;
 }
 
@@ -154,8 +170,11 @@ bool vx_out_write(vx_out *o, const void *data, size_t len)
         return false;
     /* Every piece handed over but the last holds flush_at bytes or more
      * (object stores make upload parts of them). */
-    if (o->sink && o->buf->len == 0 && len >= o->flush_at)
+    if (o->sink && o->buf->len == 0 && len >= o->flush_at) {
+        if (o->tap)
+            o->tap(o->tap_data, data, len);
         return hand_over(o, data, len);
+    }
     vx_buf_append(o->buf, data, len);
     return vx_out_check(o);
 }
@@ -176,6 +195,8 @@ static vx_status run(const vx_batch_format *f, const vx_batch *batch, vx_out *o)
     }
     if (ok && o->sink)
         ok = flush(o);
+    else if (ok)
+        tap_now(o);
     if (!ok && o->status == VX_OK)
         vx_out_fail(o, VX_ENOMEM, "out of memory");
     return o->status;
@@ -184,20 +205,33 @@ static vx_status run(const vx_batch_format *f, const vx_batch *batch, vx_out *o)
 vx_status vx_batch_format_write(const vx_batch_format *f, const vx_batch *batch, vx_buf *out,
                                 vx_error *err)
 {
+    return vx_batch_format_write_tap(f, batch, out, NULL, NULL, err);
+}
+
+vx_status vx_batch_format_write_tap(const vx_batch_format *f, const vx_batch *batch, vx_buf *out,
+                                    vx_tap_fn tap, void *tap_data, vx_error *err)
+{
     if (!f || !out)
         return VX_EINVAL;
-    vx_out o = {.buf = out, .base = out->len, .err = err};
+    vx_out o = {.buf = out, .base = out->len, .tap = tap, .tap_data = tap_data, .err = err};
     return run(f, batch, &o);
 }
 
 vx_status vx_batch_format_stream(const vx_batch_format *f, const vx_batch *batch, vx_buf *buf,
                                  size_t flush_at, vx_sink_fn sink, void *sink_data, vx_error *err)
 {
+    return vx_batch_format_stream_tap(f, batch, buf, flush_at, sink, sink_data, NULL, NULL, err);
+}
+
+vx_status vx_batch_format_stream_tap(const vx_batch_format *f, const vx_batch *batch, vx_buf *buf,
+                                     size_t flush_at, vx_sink_fn sink, void *sink_data,
+                                     vx_tap_fn tap, void *tap_data, vx_error *err)
+{
     if (!f || !buf || !sink)
         return VX_EINVAL;
     vx_buf_clear(buf);
     vx_out o = {.buf = buf, .flush_at = flush_at ? flush_at : 1, .sink = sink,
-                .sink_data = sink_data, .err = err};
+                .sink_data = sink_data, .tap = tap, .tap_data = tap_data, .err = err};
     vx_status st = run(f, batch, &o);
     vx_buf_clear(buf);
     return st;

@@ -81,6 +81,20 @@ vx_status vx_batch_format_write(const vx_batch_format *f, const vx_batch *batch,
 vx_status vx_batch_format_stream(const vx_batch_format *f, const vx_batch *batch, vx_buf *buf,
                                  size_t flush_at, vx_sink_fn sink, void *sink_data, vx_error *err);
 
+/* Sees every byte of the file once, in order, in pieces of about TAP_EVERY
+ * bytes taken while they are still in the CPU's cache: for a checksum of a
+ * large file in the same pass as its encoding, instead of reading it again
+ * from memory. */
+typedef void (*vx_tap_fn)(void *tap_data, const char *data, size_t len);
+
+/* vx_batch_format_write and vx_batch_format_stream, each byte of the file
+ * also handed to tap (before a sink receives it). */
+vx_status vx_batch_format_write_tap(const vx_batch_format *f, const vx_batch *batch, vx_buf *out,
+                                    vx_tap_fn tap, void *tap_data, vx_error *err);
+vx_status vx_batch_format_stream_tap(const vx_batch_format *f, const vx_batch *batch, vx_buf *buf,
+                                     size_t flush_at, vx_sink_fn sink, void *sink_data,
+                                     vx_tap_fn tap, void *tap_data, vx_error *err);
+
 /* ---- For the writers (jsonl.c, csv.c, parquet.c) -------------------------- */
 
 /* An output stream over a vx_buf and an optional sink. */
@@ -91,6 +105,9 @@ typedef struct vx_out {
     vx_sink_fn sink;          /* NULL: everything stays in buf */
     void *sink_data;
     uint64_t flushed;         /* bytes already handed to the sink */
+    vx_tap_fn tap;            /* NULL: none */
+    void *tap_data;
+    size_t tapped;            /* bytes of buf (from base) the tap has seen */
     vx_status status;         /* the first failure, sticky */
     vx_error *err;
 } vx_out;

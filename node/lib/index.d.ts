@@ -417,6 +417,8 @@ export interface AzureBlobExporterConfig extends AzureCredentialConfig {
   parquetCompressionCodec?: string;
   /** Files up to this many bytes are one Put Blob; larger ones go as blocks of this size (default 8 MiB). */
   blockSize?: number;
+  /** 'CRC64' (default: x-ms-content-crc64 on every request, the file's CRC-64 as the blob's vexilcrc64 metadata) or 'MD5' (Content-MD5, and the blob's Content-MD5). */
+  checksum?: 'CRC64' | 'MD5';
 }
 
 export interface AzureBlobRetrieverConfig extends AzureCredentialConfig {

@@ -351,8 +351,10 @@ class AzureBlobExporter(BuiltinExporter):
     Blobs are created, never overwritten (``If-None-Match: *``; a name already
     taken gets ``-1``, ``-2``... before the extension). A file up to
     ``block_size`` bytes (8 MiB) is one Put Blob, a larger one is streamed as
-    blocks of that size; every request carries its Content-MD5, which the
-    service checks.
+    blocks of that size. Every request carries the CRC-64 of its body
+    (``x-ms-content-crc64``), which the service checks, and the blob keeps the
+    file's CRC-64 as its metadata ``vexilcrc64``; ``checksum="MD5"`` sends
+    Content-MD5 instead and sets the blob's Content-MD5.
 
     Credentials, the first that applies: ``connection_string``,
     ``account_key`` (SharedKey), ``sas_token``, ``client_secret`` (with
@@ -385,7 +387,7 @@ class AzureBlobExporter(BuiltinExporter):
                  federated_token_file: str | os.PathLike[str] | None = None,
                  authority_host: str | None = None, block_size: int | None = None,
                  timeout: float | None = None, ca_file: str | os.PathLike[str] | None = None,
-                 insecure_skip_verify: bool | None = None) -> None:
+                 insecure_skip_verify: bool | None = None, checksum: str | None = None) -> None:
         if not isinstance(container, str) or not container:
             raise TypeError("container must be a non-empty str")
         super().__init__(container=container, accountName=account_name, accountKey=account_key,
@@ -396,7 +398,8 @@ class AzureBlobExporter(BuiltinExporter):
                          tenantId=tenant_id, clientId=client_id, clientSecret=client_secret,
                          federatedTokenFile=federated_token_file, authorityHost=authority_host,
                          blockSize=block_size, timeout=seconds_to_ms(timeout, "timeout"),
-                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify)
+                         caFile=ca_file, insecureSkipVerify=insecure_skip_verify,
+                         checksum=checksum)
 
 
 class KinesisExporter(BuiltinExporter):

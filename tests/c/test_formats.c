@@ -434,7 +434,14 @@ typedef struct collected {
     vx_buf all;
     size_t calls, smallest_but_last, last;
     int fail_at;       /* fail on this call (1-based), 0 never */
+    vx_buf tapped;     /* what the tap saw */
+    bool tap_behind;   /* a piece reached the sink before the tap saw all of it */
 } collected;
+
+static void tap_collect(void *ud, const char *data, size_t len)
+{
+    vx_buf_append(&((collected *)ud)->tapped, data, len);
+}
 
 static vx_status collect(void *ud, const char *data, size_t len, vx_error *err)
 {
@@ -449,6 +456,8 @@ static vx_status collect(void *ud, const char *data, size_t len, vx_error *err)
         c->smallest_but_last = c->last;
     c->last = len;
     vx_buf_append(&c->all, data, len);
+    if (c->tapped.len != c->all.len)
+        c->tap_behind = true;
     return VX_OK;
 }
 
@@ -472,6 +481,25 @@ static void check_stream_equals_write(const char *format, const char *codec, con
     CHECK(c.calls >= 2);
     CHECK(c.smallest_but_last == 0 || c.smallest_but_last >= flush_at);
     CHECK_INT(scratch.len, 0);
+    /* With a tap: the same pieces, and the tap sees every byte once, in
+     * order, each before the sink receives it. */
+    collected t = {0};
+    vx_buf_init(&t.all);
+    vx_buf_init(&t.tapped);
+    CHECK_INT(vx_batch_format_stream_tap(&f, b, &scratch, flush_at, collect, &t, tap_collect, &t,
+                                         NULL),
+              VX_OK);
+    CHECK_INT(t.calls, c.calls);
+    CHECK(!t.tap_behind);
+    CHECK(t.tapped.len == c.all.len && memcmp(t.tapped.data, c.all.data, c.all.len) == 0);
+    /* Written whole with a tap: the tap sees the file (not what out held). */
+    vx_buf_clear(&t.tapped);
+    vx_buf_clear(&whole);
+    vx_buf_append(&whole, "junk", 4);
+    CHECK_INT(vx_batch_format_write_tap(&f, b, &whole, tap_collect, &t, NULL), VX_OK);
+    CHECK(t.tapped.len + 4 == whole.len && memcmp(t.tapped.data, whole.data + 4, t.tapped.len) == 0);
+    vx_buf_free(&t.all);
+    vx_buf_free(&t.tapped);
     vx_buf_free(&whole);
     vx_buf_free(&scratch);
     vx_buf_free(&c.all);

@@ -150,10 +150,26 @@ def test_parquet_read_back_with_pyarrow(azurite, tmp_path, codec):
     assert not by_user
 
 
-def test_blocks_above_the_threshold(azurite):
+def crc64_nvme(data: bytes) -> int:
+    """Azure's CRC-64 (CRC-64/NVME), a byte at a time."""
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x9A6C9329AC4BC9B5 if c & 1 else c >> 1
+        table.append(c)
+    c = 0xFFFFFFFFFFFFFFFF
+    for b in data:
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFFFFFFFFFF
+
+
+@pytest.mark.parametrize("checksum", [None, "MD5"])
+def test_blocks_above_the_threshold(azurite, checksum):
     container = new_container(azurite)
     with vexil.Engine(FLAGS) as e:
-        e.add_exporter(exporter(azurite, container, block_size=4096, filename="big.{{ .Format}}"))
+        e.add_exporter(exporter(azurite, container, block_size=4096, filename="big.{{ .Format}}",
+                                checksum=checksum))
         evaluate(e, range(3000))
         assert e.flush(20)
     data = blobs(azurite, container)
@@ -167,7 +183,12 @@ def test_blocks_above_the_threshold(azurite):
     assert len(committed) >= len(body) // 4096 and not uncommitted
     assert max(b.size for b in committed) == 4096
     props = client.get_blob_properties()
-    assert bytes(props.content_settings.content_md5) == hashlib.md5(body).digest()
+    if checksum == "MD5":
+        assert bytes(props.content_settings.content_md5) == hashlib.md5(body).digest()
+    else:
+        # The file's CRC-64, as Azure's SDKs write it (base64, little-endian).
+        crc = base64.b64encode(crc64_nvme(body).to_bytes(8, "little")).decode()
+        assert props.metadata == {"vexilcrc64": crc}
 
 
 def test_another_writers_blob_is_never_overwritten(azurite):
