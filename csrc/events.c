@@ -285,8 +285,8 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
 #define DRAFT_ANON 2u
 #define DRAFT_MALLOCED 4u        /* not carved from a slab */
 
-/* About 40 bytes of header and the strings back to back, without NULs: most
- * drafts take two cache lines, few three. */
+/* About 48 bytes of header and the strings back to back: most drafts take
+ * two cache lines, few three. */
 struct vx_draft {
     const vx_event_settings *settings;
     int64_t creation_date;
@@ -295,8 +295,10 @@ struct vx_draft {
     uint8_t variation_len, version_len;
     uint8_t flags;
     uint8_t eval_bits;            /* the event's, when a trace context was captured */
+    uint16_t chars;               /* bytes of `bytes` */
     uint32_t trace_ns;
-    char bytes[];                 /* user key, key, variation, version, value */
+    char bytes[];                 /* user key, key, variation, version, value, each with
+                                   * its NUL: the event's strings as it holds them */
 };
 
 /* strlen for a variation name or a version, most of them a few bytes: a
@@ -347,8 +349,10 @@ vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     size_t key_len = r->flag_key_len ? r->flag_key_len : strlen(r->flag_key);
     size_t var_len = tiny_len(r->variation);
     size_t ver_len = tiny_len(r->version);
-    size_t val_len = v->type == VX_STRING ? v->len : 0;
-    size_t size = sizeof(vx_draft) + (size_t)uk->len + key_len + var_len + ver_len + val_len;
+    size_t val_len = v->type == VX_STRING ? (size_t)v->len + 1 : 0;
+    /* The strings with their NULs, as the event will hold them. */
+    size_t chars = (size_t)uk->len + key_len + var_len + ver_len + 4 + val_len;
+    size_t size = sizeof(vx_draft) + chars;
     if (size > max_size || var_len > UINT8_MAX || ver_len > UINT8_MAX)
         return NULL;
     vx_slab *slab;
@@ -369,53 +373,64 @@ vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                          (slab ? 0 : DRAFT_MALLOCED));
     d->eval_bits = 0;
     d->trace_ns = 0;
+    d->chars = (uint16_t)chars;
     if (r->trace) {
         d->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
         d->trace_ns = (uint32_t)(r->trace->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
     }
+    /* The flag key, variation and version are C strings: copied with their
+     * NUL. */
     char *b = put_bytes(d->bytes, uk->u.s, uk->len);
-    b = put_bytes(b, r->flag_key, key_len);
-    b = put_bytes(b, r->variation, var_len);
-    b = put_bytes(b, r->version, ver_len);
-    if (val_len)
-        put_bytes(b, v->u.s, val_len);
+    *b++ = '\0';
+    b = put_bytes(b, r->flag_key, key_len + 1);
+    b = put_bytes(b, r->variation, var_len + 1);
+    b = put_bytes(b, r->version, ver_len + 1);
+    if (val_len) {
+        b = put_bytes(b, v->u.s, val_len - 1);
+        *b = '\0';
+    }
     return d;
 }
 
+/* The event's header written once, field by field, and its strings copied
+ * from the draft in one move: the draft holds them as the event does. */
 vx_event *vx_event_from_draft(const vx_draft *d)
 {
-    size_t val_len = d->value.type == VX_STRING ? (size_t)d->value.len + 1 : 0;
-    size_t chars = (size_t)d->user_key_len + d->key_len + d->variation_len + d->version_len + 4 +
-                   val_len;
-    flat f;
-    vx_event *ev = event_alloc(0, chars, &f);
+    size_t head = align8(sizeof(vx_event));
+    size_t total = head + d->chars;
+    vx_slab *slab;
+    vx_event *ev = vx_event_mem_get(total, &slab);
     if (!ev)
         return NULL;
-    const char *c = d->bytes;
+    char *c = memcpy((char *)ev + head, d->bytes, d->chars);
     const vx_event_settings *s = d->settings;
+    ev->seq = 0;
+    atomic_init(&ev->refs, 0);
+    ev->bytes = (uint32_t)(((total + 15) & ~(size_t)15) + sizeof(void *));
+    ev->slab = slab;
     ev->type = VX_EVENT_FEATURE;
-    ev->creation_date = d->creation_date;
-    ev->anonymous = d->flags & DRAFT_ANON;
     ev->dflt = d->flags & DRAFT_DFLT;
+    ev->anonymous = d->flags & DRAFT_ANON;
     ev->eval_bits = d->eval_bits;
-    ev->trace_ns = d->trace_ns;
-    ev->user_key_len = d->user_key_len;
-    ev->user_key = flat_str(&f, c, d->user_key_len);
-    c += d->user_key_len;
-    ev->key_len = d->key_len;
-    ev->key = flat_str(&f, c, d->key_len);
-    c += d->key_len;
-    ev->variation_len = d->variation_len;
-    ev->variation = flat_str(&f, c, d->variation_len);
-    c += d->variation_len;
-    ev->version_len = d->version_len;
-    ev->version = flat_str(&f, c, d->version_len);
-    c += d->version_len;
-    ev->value = d->value;
-    if (val_len)
-        ev->value.u.s = flat_str(&f, c, d->value.len);
+    ev->creation_date = d->creation_date;
+    ev->user_key = c;
+    c += d->user_key_len + 1;
+    ev->key = c;
+    c += d->key_len + 1;
+    ev->variation = c;
+    c += d->variation_len + 1;
+    ev->version = c;
+    c += d->version_len + 1;
     ev->source = s ? s->source : "SERVER";
+    ev->user_key_len = d->user_key_len;
+    ev->key_len = d->key_len;
+    ev->variation_len = d->variation_len;
+    ev->version_len = d->version_len;
     ev->source_len = s ? s->source_len : 6;
+    ev->trace_ns = d->trace_ns;
+    ev->value = d->value;
+    if (d->value.type == VX_STRING)
+        ev->value.u.s = c;
     ev->metadata =
         s && s->metadata.type == VX_OBJECT && s->metadata.len ? s->metadata : vx_null_value;
     ev->eval_ctx = vx_null_value;
