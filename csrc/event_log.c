@@ -49,17 +49,21 @@ vx_log_seg *vx_log_seek(vx_event_log *log, vx_log_seg **hint, uint64_t seq)
     return s;
 }
 
-void vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out)
+uint64_t vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out)
 {
+    uint64_t bytes = 0;
     while (from < to) {
         while (from >= seg->base + VX_LOG_SEG)
             seg = seg->next;
         uint64_t end = seg->base + VX_LOG_SEG < to ? seg->base + VX_LOG_SEG : to;
-        size_t n = (size_t)(end - from);
-        memcpy(out, &seg->slot[from - seg->base], n * sizeof(*out));
+        size_t at = (size_t)(from - seg->base), n = (size_t)(end - from);
+        memcpy(out, &seg->slot[at], n * sizeof(*out));
+        for (size_t i = 0; i < n; i++)
+            bytes += seg->carved[at + i] ? seg->carved[at + i] : out[i]->bytes;
         out += n;
         from = end;
     }
+    return bytes;
 }
 
 void vx_log_trim(vx_event_log *log, uint64_t min_pos)

@@ -311,27 +311,36 @@ static inline size_t tiny_len(const char *s)
     return 8 + strlen(s + 8);
 }
 
-/* memcpy of n known bytes, in at most two overlapping moves for the short
- * ones (never reading outside [s, s + n)). */
+/* memcpy of n known bytes, in at most two overlapping moves (three single
+ * bytes below 4) for up to 32 of them, never reading outside [s, s + n):
+ * no call for a key, a variation or a version. */
 static inline char *put_bytes(char *d, const char *s, size_t n)
 {
-    if (n >= 8 && n <= 16) {
+    if (n > 32) {
+        memcpy(d, s, n);
+    } else if (n > 16) {
+        char a[16], b[16];
+        memcpy(a, s, 16);
+        memcpy(b, s + n - 16, 16);
+        memcpy(d, a, 16);
+        memcpy(d + n - 16, b, 16);
+    } else if (n >= 8) {
         uint64_t a, b;
         memcpy(&a, s, 8);
         memcpy(&b, s + n - 8, 8);
         memcpy(d, &a, 8);
         memcpy(d + n - 8, &b, 8);
-    } else if (n >= 4 && n < 8) {
+    } else if (n >= 4) {
         uint32_t a, b;
         memcpy(&a, s, 4);
         memcpy(&b, s + n - 4, 4);
         memcpy(d, &a, 4);
         memcpy(d + n - 4, &b, 4);
-    } else if (n < 4) {
-        for (size_t i = 0; i < n; i++)
-            d[i] = s[i];
-    } else {
-        memcpy(d, s, n);
+    } else if (n) {
+        char a = s[0], b = s[n >> 1], c = s[n - 1];
+        d[0] = a;
+        d[n >> 1] = b;
+        d[n - 1] = c;
     }
     return d + n;
 }

@@ -45,9 +45,11 @@ void vx_log_init(vx_event_log *log);
 bool vx_log_append(vx_event_log *log, vx_event *ev);
 /* The segment holding `seq`, starting the walk at *hint (updated). */
 vx_log_seg *vx_log_seek(vx_event_log *log, vx_log_seg **hint, uint64_t seq);
-/* Copies the pointers of seqs [from, to) starting at segment `seg`; needs no
+/* Copies the pointers of seqs [from, to) starting at segment `seg` and
+ * returns the events' sizes summed, from the log's carved[] (a malloc'd
+ * event's from its header): the events themselves are not read. Needs no
  * lock as long as the caller's cursor keeps those segments alive. */
-void vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out);
+uint64_t vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out);
 /* Frees leading segments below `min_pos` (mu held); *hints are moved off them. */
 void vx_log_trim(vx_event_log *log, uint64_t min_pos);
 /* Frees every segment (events are not touched). */

@@ -254,16 +254,18 @@ static bool claim_locked(vx_exporter *e, claim *c)
     return true;
 }
 
-/* Unlocked: the claimed slots stay alive because log_pos pins them. */
+/* Unlocked: the claimed slots stay alive because log_pos pins them. The
+ * sizes of new events come from the log: a no-op exporter's thread then never
+ * reads the events it delivers (a bulk batch is megabytes, out of its caches
+ * by now), only the events held from a failed attempt. */
 static void copy_claim(vx_exporter *e, claim *c)
 {
     vx_batch *b = e->batch;
-    if (c->to > c->from)
-        vx_log_copy(c->seg, c->from, c->to, b->events + b->count);
-    size_t end = b->count + (size_t)(c->to - c->from);
     c->bytes = 0;
-    for (size_t i = b->off; i < end; i++)
+    for (size_t i = b->off; i < b->count; i++)
         c->bytes += b->events[i]->bytes;
+    if (c->to > c->from)
+        c->bytes += vx_log_copy(c->seg, c->from, c->to, b->events + b->count);
 }
 
 static void finish_claim_locked(vx_exporter *e, const claim *c)
