@@ -31,7 +31,7 @@
 #define SLAB_SIZE VX_SLAB_SIZE
 #define SLAB_HEAD 64                 /* the header's cache line */
 #define SLAB_BIAS (1u << 30)
-#define BIG (SLAB_SIZE / 16)         /* larger events are malloc'd alone */
+#define BIG VX_CARVE_MAX             /* larger events are malloc'd alone */
 #define PARKED_MAX 64                /* 2 MiB of free slabs parked at most */
 #define KEEP 3                       /* a thread's retired slabs it may carve again */
 
@@ -40,10 +40,9 @@ struct vx_slab {
     struct vx_slab *next;            /* in the free stack */
 };
 
+/* The carving position is vx_carver_tl (events.h), whose fast path callers
+ * inline; the rest of the thread's state is here. */
 typedef struct tl_slab {
-    vx_slab *cur;
-    char *pos, *end;
-    uint32_t carved;
     bool registered;
     /* Retired slabs this thread still holds (one count each): once all they
      * gave out is freed, the thread carves them again. Its own slabs come
@@ -56,18 +55,8 @@ typedef struct tl_slab {
 } tl_slab;
 
 static _Thread_local tl_slab tl;
+_Thread_local vx_carver vx_carver_tl;
 
-/* PREFETCHW takes the line for writing (no second request when the store
- * comes); processors without it decode it as a NOP. The portable builtin
- * only reads on baseline x86-64. */
-static inline void prefetch_for_write(const void *p)
-{
-#if defined(__x86_64__)
-    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-    __builtin_prefetch(p, 1, 3);
-#endif
-}
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static vx_slab *g_free;
 static size_t g_parked;
@@ -100,19 +89,19 @@ void vx_slab_drop(vx_slab *s, uint32_t n)
 
 /* The owner lets go of its slab: what is carved keeps it alive, and `hold`
  * keeps one count of the owner's. */
-static void slab_retire(tl_slab *t, bool hold)
+static void slab_retire(vx_carver *c, bool hold)
 {
-    if (!t->cur)
+    if (!c->cur)
         return;
-    slab_drop(t->cur, SLAB_BIAS - t->carved - (hold ? 1 : 0));
-    t->cur = NULL;
-    t->pos = t->end = NULL;
+    slab_drop(c->cur, SLAB_BIAS - c->carved - (hold ? 1 : 0));
+    c->cur = NULL;
+    c->pos = c->end = NULL;
 }
 
 static void on_thread_exit(void *arg)
 {
     tl_slab *t = arg;
-    slab_retire(t, false);
+    slab_retire(&vx_carver_tl, false);
     for (unsigned i = 0; i < t->n_kept; i++)
         slab_drop(t->kept[i], 1);
     t->n_kept = 0;
@@ -149,8 +138,8 @@ static void keep(tl_slab *t, vx_slab *s)
     t->kept[t->n_kept++] = s;
 }
 
-/* Out of line: the carving path stays a handful of instructions. */
-__attribute__((noinline)) static bool slab_next(tl_slab *t)
+/* A new slab to carve from; false when none can be had. */
+static bool slab_next(tl_slab *t, vx_carver *c)
 {
     if (!t->registered) {
         pthread_once(&key_once, make_key);
@@ -158,9 +147,9 @@ __attribute__((noinline)) static bool slab_next(tl_slab *t)
         t->registered = true;
     }
     vx_slab *s = reuse_kept(t);
-    if (t->cur) {
-        vx_slab *old = t->cur;
-        slab_retire(t, true);
+    if (c->cur) {
+        vx_slab *old = c->cur;
+        slab_retire(c, true);
         keep(t, old);
     }
     if (!s) {
@@ -176,29 +165,29 @@ __attribute__((noinline)) static bool slab_next(tl_slab *t)
             return false;
         atomic_init(&s->live, SLAB_BIAS);
     }
-    t->cur = s;
-    t->pos = (char *)s + SLAB_HEAD;
-    t->end = (char *)s + SLAB_SIZE;
-    t->carved = 0;
+    c->cur = s;
+    c->pos = (char *)s + SLAB_HEAD;
+    c->end = (char *)s + SLAB_SIZE;
+    c->carved = 0;
     return true;
 }
 
-void *vx_event_mem_get(size_t size, vx_slab **slab)
+/* What vx_event_mem_get's inline part does not: large blocks, a new slab,
+ * every block under AddressSanitizer (where pos and end stay NULL). */
+void *vx_event_mem_get_slow(size_t size, vx_slab **slab)
 {
     *slab = NULL;
     size = (size + 7) & ~(size_t)7;
     if (!VX_SLABS || size > BIG)
         return malloc(size);
-    tl_slab *t = &tl;
-    if ((size_t)(t->end - t->pos) < size && !slab_next(t))
+    vx_carver *c = &vx_carver_tl;
+    if ((size_t)(c->end - c->pos) < size && !slab_next(&tl, c))
         return malloc(size);
-    void *p = t->pos;
-    t->pos += size;
-    /* The lines ahead were last read by an exporter thread: ask for them now,
-     * so that the stores of the events after this one do not wait for it. */
-    prefetch_for_write(t->pos + 512);
-    t->carved++;
-    *slab = t->cur;
+    void *p = c->pos;
+    c->pos += size;
+    vx_carve_prefetch(c->pos + 512);
+    c->carved++;
+    *slab = c->cur;
     return p;
 }
 

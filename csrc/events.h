@@ -95,8 +95,47 @@ vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
 
 /* Event memory (event_pool.c): small events are carved from the recording
  * thread's slab (*slab set), larger ones malloc'd (*slab NULL). NULL when out
- * of memory. */
-void *vx_event_mem_get(size_t size, vx_slab **slab);
+ * of memory. Carving is inlined (a draft on every evaluation, an event per
+ * draft on the thread that drains): the rest is vx_event_mem_get_slow. */
+typedef struct vx_carver {
+    vx_slab *cur;                 /* the slab being carved; NULL: none */
+    char *pos, *end;              /* what is left of it */
+    uint32_t carved;              /* blocks carved from it */
+} vx_carver;
+extern _Thread_local vx_carver vx_carver_tl;
+void *vx_event_mem_get_slow(size_t size, vx_slab **slab);
+
+/* PREFETCHW takes the line for writing (no second request when the store
+ * comes); processors without it decode it as a NOP. The portable builtin
+ * only reads on baseline x86-64. */
+static inline void vx_carve_prefetch(const void *p)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* Blocks of at most this many bytes may be carved (larger ones are malloc'd
+ * alone). */
+#define VX_CARVE_MAX ((size_t)2048)
+
+static inline void *vx_event_mem_get(size_t size, vx_slab **slab)
+{
+    vx_carver *c = &vx_carver_tl;
+    size = (size + 7) & ~(size_t)7;
+    if (size > VX_CARVE_MAX || (size_t)(c->end - c->pos) < size)
+        return vx_event_mem_get_slow(size, slab);
+    void *p = c->pos;
+    c->pos += size;
+    /* The lines ahead were last read by an exporter thread: ask for them now,
+     * so that the stores of the events after this one do not wait for it. */
+    vx_carve_prefetch(c->pos + 512);
+    c->carved++;
+    *slab = c->cur;
+    return p;
+}
 /* Frees an event nobody references any more (any thread). */
 void vx_event_free(vx_event *ev);
 /* Frees memory vx_event_mem_get gave (slab as it returned). */
