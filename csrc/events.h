@@ -73,14 +73,13 @@ static inline int64_t vx_event_time_ns(const struct vx_event *ev)
  * strings it points to must outlive the event. NULL when out of memory. */
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now);
-/* A draft of a feature event (events.c): what the evaluation path writes
- * when it can, the event being built from it later on the thread that drains
- * (same fields, same bytes counted). NULL when the event must be built whole
- * now: an array or object value, exporter metadata from the context, more
- * than max_size bytes, or out of memory. */
+/* A draft of a feature event (event_draft.h: vx_draft_new_feature, inline):
+ * what the evaluation path writes when it can, the event being built from it
+ * later on the thread that drains (same fields, same bytes counted). The
+ * builder gives NULL when the event must be built whole now: an array or
+ * object value, exporter metadata from the context, more than max_size
+ * bytes, or out of memory. */
 typedef struct vx_draft vx_draft;
-vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
-                               const vx_event_settings *s, int64_t now, size_t max_size);
 /* NULL when out of memory. The draft stays the caller's to free. */
 vx_event *vx_event_from_draft(const vx_draft *d);
 void vx_draft_free(vx_draft *d);

@@ -2,6 +2,8 @@
  * registration, flush, close, fork handlers and the final free. */
 #include "pipeline_impl.h"
 
+#include "event_draft.h"
+
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
