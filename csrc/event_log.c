@@ -49,20 +49,42 @@ vx_log_seg *vx_log_seek(vx_event_log *log, vx_log_seg **hint, uint64_t seq)
     return s;
 }
 
-uint64_t vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out)
+uint64_t vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out,
+                     vx_release_plan *plan)
 {
     uint64_t bytes = 0;
+    bool planned = plan && plan->ok;
+    vx_slab *run = NULL; /* the plan's run being counted: k events */
+    uint32_t k = 0;
     while (from < to) {
         while (from >= seg->base + VX_LOG_SEG)
             seg = seg->next;
         uint64_t end = seg->base + VX_LOG_SEG < to ? seg->base + VX_LOG_SEG : to;
         size_t at = (size_t)(from - seg->base), n = (size_t)(end - from);
         memcpy(out, &seg->slot[at], n * sizeof(*out));
-        for (size_t i = 0; i < n; i++)
-            bytes += seg->carved[at + i] ? seg->carved[at + i] : out[i]->bytes;
+        const uint32_t *carved = &seg->carved[at];
+        for (size_t i = 0; i < n; i++) {
+            if (!carved[i]) {
+                bytes += out[i]->bytes;
+                if (planned)
+                    vx_plan_add_lone(plan, out[i]);
+                continue;
+            }
+            bytes += carved[i];
+            vx_slab *s = vx_slab_of(out[i]);
+            if (s != run) {
+                if (planned)
+                    vx_plan_add_run(plan, run, k);
+                run = s;
+                k = 0;
+            }
+            k++;
+        }
         out += n;
         from = end;
     }
+    if (planned)
+        vx_plan_add_run(plan, run, k);
     return bytes;
 }
 

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define VX_SLABS 0
@@ -244,6 +245,55 @@ void vx_events_release(vx_event *const *evs, size_t n)
         k++;
     }
     slab_drop(run, k);
+}
+
+static bool grow(void **arr, size_t *cap, size_t size)
+{
+    size_t n = *cap ? *cap * 2 : 64;
+    void *a = realloc(*arr, n * size);
+    if (!a)
+        return false;
+    *arr = a;
+    *cap = n;
+    return true;
+}
+
+void vx_plan_add_run(vx_release_plan *p, vx_slab *s, uint32_t n)
+{
+    if (!n || !p->ok)
+        return;
+    if (p->n_runs == p->cap_runs && !grow((void **)&p->runs, &p->cap_runs, sizeof *p->runs)) {
+        p->ok = false;
+        return;
+    }
+    p->runs[p->n_runs++] = (vx_slab_run){s, n};
+}
+
+void vx_plan_add_lone(vx_release_plan *p, vx_event *ev)
+{
+    if (!p->ok)
+        return;
+    if (p->n_lone == p->cap_lone && !grow((void **)&p->lone, &p->cap_lone, sizeof *p->lone)) {
+        p->ok = false;
+        return;
+    }
+    p->lone[p->n_lone++] = ev;
+}
+
+void vx_plan_release(vx_release_plan *p)
+{
+    for (size_t i = 0; i < p->n_runs; i++)
+        slab_drop(p->runs[i].slab, p->runs[i].n);
+    vx_events_release(p->lone, p->n_lone);
+    p->n_runs = p->n_lone = 0;
+    p->ok = false;
+}
+
+void vx_plan_free(vx_release_plan *p)
+{
+    free(p->runs);
+    free(p->lone);
+    memset(p, 0, sizeof *p);
 }
 
 void vx_event_pool_atfork_prepare(void)

@@ -153,6 +153,32 @@ void vx_slab_drop(vx_slab *s, uint32_t n);
 void vx_event_set_refs(vx_event *ev, unsigned refs);
 /* Drops one reference from each event, freeing those that had the last. */
 void vx_events_release(vx_event *const *evs, size_t n);
+
+/* How to release a batch without reading its events (event_pool.c): its
+ * carved events as runs of one slab, its malloc'd ones by pointer. Filled
+ * while a batch is copied out of the log, whose carved[] says which is
+ * which; a no-op exporter's thread then never reads the events at all (a
+ * bulk batch is megabytes, long out of its caches when it is released). */
+typedef struct vx_slab_run {
+    vx_slab *slab;
+    uint32_t n;
+} vx_slab_run;
+
+typedef struct vx_release_plan {
+    vx_slab_run *runs;
+    size_t n_runs, cap_runs;
+    vx_event **lone;              /* malloc'd events */
+    size_t n_lone, cap_lone;
+    bool ok;                      /* it describes the batch in full */
+} vx_release_plan;
+
+/* Adds n carved events of slab s (n may be 0), or a malloc'd event; ok is
+ * cleared when out of memory. */
+void vx_plan_add_run(vx_release_plan *p, vx_slab *s, uint32_t n);
+void vx_plan_add_lone(vx_release_plan *p, vx_event *ev);
+/* Drops one reference from each event of the plan, then empties it. */
+void vx_plan_release(vx_release_plan *p);
+void vx_plan_free(vx_release_plan *p);
 /* The calling thread (a pipeline thread, which builds events from drafts)
  * takes new slabs from the allocator, not from the parked ones: those stay
  * for the evaluating threads, whose next slab is then memory that has been

@@ -79,6 +79,7 @@ static void exporter_free(vx_exporter *e)
     free(e->batch->marks);
     free(e->batch);
     free(e->spare);
+    vx_plan_free(&e->plan);
     pthread_cond_destroy(&e->cv);
     free(e->name);
     free(e);
@@ -734,6 +735,7 @@ static void child_reset_exporter(vx_pipeline *p, vx_exporter *e, int64_t now)
         e->phase = VX_PHASE_IDLE;
     }
     vx_exporter_release_all(e, false);
+    e->plan.ok = false;
     vx_batch_clear_marks(e->batch);
     e->phase = VX_PHASE_IDLE;
     e->exported = e->failed_attempts = e->dropped = e->close_dropped = 0;

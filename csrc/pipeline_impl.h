@@ -47,9 +47,11 @@ bool vx_log_append(vx_event_log *log, vx_event *ev);
 vx_log_seg *vx_log_seek(vx_event_log *log, vx_log_seg **hint, uint64_t seq);
 /* Copies the pointers of seqs [from, to) starting at segment `seg` and
  * returns the events' sizes summed, from the log's carved[] (a malloc'd
- * event's from its header): the events themselves are not read. Needs no
- * lock as long as the caller's cursor keeps those segments alive. */
-uint64_t vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out);
+ * event's from its header): the events themselves are not read. Adds each
+ * to `plan` while plan->ok (plan may be NULL). Needs no lock as long as the
+ * caller's cursor keeps those segments alive. */
+uint64_t vx_log_copy(vx_log_seg *seg, uint64_t from, uint64_t to, vx_event **out,
+                     vx_release_plan *plan);
 /* Frees leading segments below `min_pos` (mu held); *hints are moved off them. */
 void vx_log_trim(vx_event_log *log, uint64_t min_pos);
 /* Frees every segment (events are not touched). */
@@ -162,6 +164,9 @@ struct vx_exporter {
     vx_batch *batch;              /* taken events: retried until delivered */
     vx_event **spare;             /* second array, swapped in on success */
     size_t spare_cap;
+    /* How to release the batch on success when it was taken whole from the
+     * log (nothing held from a failed attempt): the claiming thread's. */
+    vx_release_plan plan;
     vx_phase phase;
     uint64_t claim_from, claim_to; /* the range being copied (COPYING) */
     uint64_t inflight_lo;         /* oldest seq of the batch in flight */

@@ -264,8 +264,13 @@ static void copy_claim(vx_exporter *e, claim *c)
     c->bytes = 0;
     for (size_t i = b->off; i < b->count; i++)
         c->bytes += b->events[i]->bytes;
+    /* A batch that holds events from before has no plan (that is rare), nor
+     * a pull exporter's: its host may claim the next batch on another thread
+     * before the one that acknowledged has released this one. */
+    e->plan.n_runs = e->plan.n_lone = 0;
+    e->plan.ok = b->count == b->off && !e->pull;
     if (c->to > c->from)
-        c->bytes += vx_log_copy(c->seg, c->from, c->to, b->events + b->count);
+        c->bytes += vx_log_copy(c->seg, c->from, c->to, b->events + b->count, &e->plan);
 }
 
 static void finish_claim_locked(vx_exporter *e, const claim *c)
@@ -282,6 +287,7 @@ static void finish_claim_locked(vx_exporter *e, const claim *c)
 typedef struct outcome {
     vx_event **release;
     size_t n_release;
+    bool use_plan;                /* release by e->plan instead (its thread's) */
     vx_event **settled;           /* malloc'd: events a failed export settled */
     bool failed, log_it;
     size_t count;
@@ -331,6 +337,10 @@ static void settle_success(vx_exporter *e, outcome *o)
     e->backoff_ms = 0;
     e->retry_at = 0;
     swap_out(e, o);
+    if (e->plan.ok) {
+        o->use_plan = true;
+        o->n_release = 0;
+    }
 }
 
 /* A failed export that settled some events on its own: those are done with
@@ -420,6 +430,8 @@ static void complete_locked(vx_exporter *e, vx_status st, outcome *o)
 static void finish_outcome(vx_exporter *e, outcome *o)
 {
     vx_events_release(o->release, o->n_release);
+    if (o->use_plan)
+        vx_plan_release(&e->plan);
     free(o->settled);
     if (o->n_refused)
         vx_logf(e->p->log, VX_LOG_ERROR,
