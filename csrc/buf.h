@@ -20,6 +20,11 @@ void vx_buf_free(vx_buf *b);
 /* Empties the buffer, keeping its memory. */
 void vx_buf_clear(vx_buf *b);
 bool vx_buf_reserve(vx_buf *b, size_t extra);
+/* vx_buf_reserve with the common case (room already there) inline. */
+static inline bool vx_buf_room(vx_buf *b, size_t extra)
+{
+    return (!b->failed && b->cap - b->len > extra) || vx_buf_reserve(b, extra);
+}
 void vx_buf_append(vx_buf *b, const void *data, size_t len);
 void vx_buf_puts(vx_buf *b, const char *s);
 void vx_buf_putc(vx_buf *b, char c);
