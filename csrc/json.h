@@ -29,6 +29,9 @@ void vx_json_put_string(vx_buf *b, const char *s, size_t len);
 /* Room the literal of an n-byte string can take: every byte may become six
  * ("\u001f", "\ufffd"; U+2028 is three bytes in, six out), plus the quotes. */
 #define VX_JSON_STRING_ROOM(n) (6 * (size_t)(n) + 2)
+/* vx_json_put_string reserves VX_JSON_STRING_ROOM at once for strings up to
+ * this long, and goes in pieces beyond (so the room stays near the size). */
+#define VX_JSON_SHORT 8192
 /* Writes the literal of s[0..n) (quotes included, no NUL) at o, which has
  * VX_JSON_STRING_ROOM(n) bytes of room, and returns its length. s may be
  * NULL when n is 0. */

@@ -72,12 +72,11 @@ static inline size_t first8(uint64_t f, const unsigned char *p)
 }
 
 #if defined(__SSE2__) && !defined(VX_JSON_NO_SIMD)
-/* One bit per byte of the 16 at p that needs attention. The signed compare
- * catches controls and every byte >= 0x80 at once; '<'/'>' and '"'/'&'
- * differ by one bit, so an OR folds each pair into one compare. */
-static inline unsigned flags16(const unsigned char *p)
+/* One bit per byte of v that needs attention. The signed compare catches
+ * controls and every byte >= 0x80 at once; '<'/'>' and '"'/'&' differ by
+ * one bit, so an OR folds each pair into one compare. */
+static inline unsigned flags16(__m128i v)
 {
-    __m128i v = _mm_loadu_si128((const __m128i *)p);
     __m128i low = _mm_cmpgt_epi8(_mm_set1_epi8(0x20), v);
     __m128i angle = _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(2)), _mm_set1_epi8('>'));
     __m128i quote = _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(4)), _mm_set1_epi8('&'));
@@ -85,64 +84,73 @@ static inline unsigned flags16(const unsigned char *p)
     __m128i any = _mm_or_si128(_mm_or_si128(low, angle), _mm_or_si128(quote, bslash));
     return (unsigned)_mm_movemask_epi8(any);
 }
-#endif
 
 /* Copies the plain bytes of s[0..n) that come before the first byte needing
  * attention to o and returns how many there are (n when all are plain).
- * Stores may run past the plain bytes, never past o + n. */
-static inline size_t copy_plain(char *o, const unsigned char *s, size_t n)
+ * Stores may run past the plain bytes, never past o + n. The 4..15 bytes
+ * left after the 16-byte steps are read as two overlapping halves. */
+static inline __attribute__((always_inline)) size_t copy_plain(char *o, const unsigned char *s, size_t n)
 {
     size_t i = 0;
-#if defined(__SSE2__) && !defined(VX_JSON_NO_SIMD)
     for (; i + 16 <= n; i += 16) {
-        memcpy(o + i, s + i, 16);
-        unsigned f = flags16(s + i);
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        _mm_storeu_si128((__m128i *)(o + i), v);
+        unsigned f = flags16(v);
         if (f)
             return i + (size_t)__builtin_ctz(f);
     }
-#else
-    for (; i + 16 <= n; i += 16) {
-        memcpy(o + i, s + i, 16);
-        uint64_t f = flags8(load8(s + i));
-        if (f)
-            return i + first8(f, s + i);
-        f = flags8(load8(s + i + 8));
-        if (f)
-            return i + 8 + first8(f, s + i + 8);
-    }
-#endif
     size_t r = n - i;
     if (r >= 8) {
-        /* Two overlapping words cover the 8..15 left. */
-        const unsigned char *t = s + n - 8;
-        memcpy(o + i, s + i, 8);
-        memcpy(o + n - 8, t, 8);
-        uint64_t f = flags8(load8(s + i));
-        if (f)
-            return i + first8(f, s + i);
-        f = flags8(load8(t));
-        return f ? n - 8 + first8(f, t) : n;
-    }
-    if (r >= 4) {
-        const unsigned char *t = s + n - 4;
-        memcpy(o + i, s + i, 4);
-        memcpy(o + n - 4, t, 4);
-        uint64_t lo = load4(s + i), hi = load4(t);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        uint64_t f = flags8(lo | hi << 32);
+        uint64_t lo = load8(s + i), hi = load8(s + n - 8);
+        memcpy(o + i, &lo, 8);
+        memcpy(o + n - 8, &hi, 8);
+        unsigned f = flags16(_mm_set_epi64x((long long)hi, (long long)lo));
         if (!f)
             return n;
-        size_t k = (size_t)__builtin_ctzll(f) >> 3;
-        return k < 4 ? i + k : n - 4 + (k - 4);
-#else
-        (void)lo;
-        (void)hi;
-#endif
+        return f & 0xFF ? i + (size_t)__builtin_ctz(f) : n - 16 + (size_t)__builtin_ctz(f);
+    }
+    if (r >= 4) {
+        uint32_t lo = (uint32_t)load4(s + i), hi = (uint32_t)load4(s + n - 4);
+        memcpy(o + i, &lo, 4);
+        memcpy(o + n - 4, &hi, 4);
+        unsigned f = flags16(_mm_set_epi32(0, 0, (int)hi, (int)lo)) & 0xFF;
+        if (!f)
+            return n;
+        return f & 0xF ? i + (size_t)__builtin_ctz(f) : n - 8 + (size_t)__builtin_ctz(f);
     }
     for (; i < n && plain(s[i]); i++)
         o[i] = (char)s[i];
     return i;
 }
+#else
+/* Copies the plain bytes of s[0..n) that come before the first byte needing
+ * attention to o and returns how many there are (n when all are plain).
+ * Stores may run past the plain bytes, never past o + n. */
+static inline __attribute__((always_inline)) size_t copy_plain(char *o, const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(o + i, s + i, 8);
+        uint64_t f = flags8(load8(s + i));
+        if (f)
+            return i + first8(f, s + i);
+    }
+    if (n - i >= 4) {
+        const unsigned char *t = s + n - 4;
+        memcpy(o + i, s + i, 4);
+        memcpy(o + n - 4, t, 4);
+        /* Only the low four bytes of the word were loaded. */
+        uint64_t f = flags8(load4(s + i)) & 0x80808080u;
+        if (f)
+            return i + first8(f, s + i);
+        f = flags8(load4(t)) & 0x80808080u;
+        return f ? n - 4 + first8(f, t) : n;
+    }
+    for (; i < n && plain(s[i]); i++)
+        o[i] = (char)s[i];
+    return i;
+}
+#endif
 
 /* ---- The bytes that need attention ---------------------------------------- */
 
@@ -224,28 +232,38 @@ static size_t put_special(char **o, const unsigned char *s, size_t i, size_t n)
 
 /* ---- Strings ---------------------------------------------------------------- */
 
-/* The escaped bytes of s[0..n), no quotes, at o (room for 6 * n). */
-static char *put_body(char *o, const unsigned char *s, size_t n)
+/* The escaped bytes of s[i..n), no quotes, at o (room for 6 * (n - i)),
+ * s[i] being a byte that needs attention; returns the end. */
+static __attribute__((noinline)) char *put_rest(char *o, const unsigned char *s, size_t i,
+                                                size_t n)
 {
-    size_t i = 0;
     for (;;) {
+        i = put_special(&o, s, i, n);
+        if (i == n)
+            return o;
         size_t k = copy_plain(o, s + i, n - i);
         o += k;
         i += k;
         if (i == n)
             return o;
-        i = put_special(&o, s, i, n);
     }
+}
+
+/* The escaped bytes of s[0..n), no quotes, at o (room for 6 * n); returns
+ * the end. Most strings need no escaping: one pass, no call. */
+static inline __attribute__((always_inline)) char *put_body(char *o, const unsigned char *s,
+                                                             size_t n)
+{
+    size_t k = copy_plain(o, s, n);
+    return k == n ? o + n : put_rest(o + k, s, k, n);
 }
 
 size_t vx_json_string_at(char *o, const char *s, size_t n)
 {
-    char *p = o;
-    *p++ = '"';
-    if (n)
-        p = put_body(p, (const unsigned char *)s, n);
-    *p++ = '"';
-    return (size_t)(p - o);
+    o[0] = '"';
+    char *end = put_body(o + 1, (const unsigned char *)(s ? s : ""), n);
+    *end = '"';
+    return (size_t)(end + 1 - o);
 }
 
 /* Long strings go in pieces, so the room reserved stays near the string's
@@ -253,8 +271,6 @@ size_t vx_json_string_at(char *o, const char *s, size_t n)
  * a cut goes before the last byte of s[end-3..end] that is not a UTF-8
  * continuation, or at end when all four are (no lead within three bytes
  * before end, so nothing reaches it). */
-#define PIECE 8192
-
 static size_t cut(const unsigned char *s, size_t end)
 {
     for (size_t k = 0; k < 4; k++)
@@ -263,26 +279,28 @@ static size_t cut(const unsigned char *s, size_t end)
     return end;
 }
 
-void vx_json_put_string(vx_buf *b, const char *str, size_t n)
+static __attribute__((noinline)) void put_long(vx_buf *b, const unsigned char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    if (n <= PIECE) {
-        if (vx_buf_room(b, VX_JSON_STRING_ROOM(n)))
-            b->len += vx_json_string_at(b->data + b->len, str, n);
-        return;
-    }
     if (!vx_buf_room(b, 1))
         return;
     b->data[b->len++] = '"';
     size_t i = 0;
     while (i < n) {
-        size_t end = n - i <= PIECE ? n : cut(s, i + PIECE);
+        size_t end = n - i <= VX_JSON_SHORT ? n : cut(s, i + VX_JSON_SHORT);
         if (!vx_buf_room(b, 6 * (end - i) + 1))
             return;
         b->len = (size_t)(put_body(b->data + b->len, s + i, end - i) - b->data);
         i = end;
     }
     b->data[b->len++] = '"';
+}
+
+void vx_json_put_string(vx_buf *b, const char *s, size_t n)
+{
+    if (n > VX_JSON_SHORT)
+        put_long(b, (const unsigned char *)s, n);
+    else if (vx_buf_room(b, VX_JSON_STRING_ROOM(n)))
+        b->len += vx_json_string_at(b->data + b->len, s, n);
 }
 
 void vx_json_write_string(vx_buf *b, const char *s, size_t len)

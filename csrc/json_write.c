@@ -12,7 +12,7 @@
  * tiny appends, and the NUL is written once at the end (vx_json_end). */
 static inline bool vx_room(vx_buf *b, size_t n)
 {
-    return (!b->failed && b->cap - b->len > n) || vx_buf_reserve(b, n);
+    return vx_buf_room(b, n);
 }
 
 static inline void vx_put(vx_buf *b, const void *s, size_t n)
@@ -91,6 +91,35 @@ const vx_member **vx_json_sorted_members(const vx_value *obj, const vx_member **
 
 static void vx_json_write_rec(vx_buf *b, const vx_value *v, int depth);
 
+/* One member; a short key and a short string value (metadata, contexts)
+ * with one room check. */
+static void vx_json_write_member(vx_buf *b, const vx_member *m, bool comma, int depth)
+{
+    const vx_value *v = &m->value;
+    bool str = v->type == VX_STRING && v->len <= VX_JSON_SHORT;
+    size_t room = VX_JSON_STRING_ROOM(m->key_len) + (str ? VX_JSON_STRING_ROOM(v->len) : 0) + 2;
+    if (m->key_len > VX_JSON_SHORT) {
+        if (comma)
+            vx_put1(b, ',');
+        vx_json_put_string(b, m->key, m->key_len);
+        vx_put1(b, ':');
+    } else if (vx_room(b, room)) {
+        char *o = b->data + b->len;
+        if (comma)
+            *o++ = ',';
+        o += vx_json_string_at(o, m->key, m->key_len);
+        *o++ = ':';
+        if (str)
+            o += vx_json_string_at(o, v->u.s, v->len);
+        b->len = (size_t)(o - b->data);
+        if (str)
+            return;
+    } else {
+        return;
+    }
+    vx_json_write_rec(b, v, depth + 1);
+}
+
 static void vx_json_write_object(vx_buf *b, const vx_value *v, int depth)
 {
     const vx_member *stack[VX_JSON_SORT_STACK];
@@ -100,13 +129,8 @@ static void vx_json_write_object(vx_buf *b, const vx_value *v, int depth)
         return;
     }
     vx_put1(b, '{');
-    for (uint32_t i = 0; i < v->len; i++) {
-        if (i)
-            vx_put1(b, ',');
-        vx_json_put_string(b, ms[i]->key, ms[i]->key_len);
-        vx_put1(b, ':');
-        vx_json_write_rec(b, &ms[i]->value, depth + 1);
-    }
+    for (uint32_t i = 0; i < v->len; i++)
+        vx_json_write_member(b, ms[i], i > 0, depth);
     vx_put1(b, '}');
     if (ms != stack)
         free(ms);
@@ -114,16 +138,8 @@ static void vx_json_write_object(vx_buf *b, const vx_value *v, int depth)
 
 static void vx_put_i64(vx_buf *b, int64_t v)
 {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    vx_put(b, p, (size_t)(tmp + sizeof tmp - p));
+    if (vx_room(b, 20))
+        b->len += vx_i64_to(b->data + b->len, v);
 }
 
 static void vx_json_write_rec(vx_buf *b, const vx_value *v, int depth)

@@ -298,6 +298,35 @@ static void test_null_and_empty(void)
     vx_buf_free(&b);
 }
 
+/* The integer text the writers share, against printf. */
+static void test_integers(void)
+{
+    static const int64_t edges[] = {0, 1, -1, 9, 10, 99, 100, 101, -100, 1700000000,
+                                    INT64_MAX, INT64_MIN, INT64_MIN + 1, 999999999999999999,
+                                    1000000000000000000, -1000000000000000000};
+    int wrong = 0;
+    char want[32], got[24];
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0] + 200000; i++) {
+        int64_t v;
+        if (i < sizeof edges / sizeof edges[0])
+            v = edges[i];
+        else if (i % 2)
+            v = (int64_t)next() >> (next() % 64);
+        else
+            v = (int64_t)(next() % 2000) - 1000;
+        int wn = snprintf(want, sizeof want, "%" PRId64, v);
+        size_t gn = vx_i64_to(got, v);
+        if (gn != (size_t)wn || memcmp(got, want, gn) != 0)
+            wrong++;
+    }
+    CHECK_INT(wrong, 0);
+    vx_buf b;
+    vx_buf_init(&b);
+    vx_buf_put_i64(&b, INT64_MIN);
+    CHECK_STR(b.data, "-9223372036854775808");
+    vx_buf_free(&b);
+}
+
 int main(void)
 {
     RUN(test_every_byte_everywhere);
@@ -306,5 +335,6 @@ int main(void)
     RUN(test_random_strings);
     RUN(test_long_strings);
     RUN(test_null_and_empty);
+    RUN(test_integers);
     TEST_MAIN_END();
 }
