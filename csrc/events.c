@@ -532,7 +532,7 @@ static void put_field(vx_buf *b, const char *lit, size_t lit_len, const char *s,
 #define LITERALS 200
 
 /* A JSON string into room reserved by the caller (VX_JSON_STRING_ROOM). */
-static inline void put_str(vx_buf *b, const char *s, size_t n)
+static inline __attribute__((always_inline)) void put_str(vx_buf *b, const char *s, size_t n)
 {
     b->len += vx_json_string_at(b->data + b->len, s, n);
 }

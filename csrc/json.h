@@ -5,6 +5,7 @@
 #define VX_JSON_H
 
 #include "buf.h"
+#include "json_string.h"
 #include "value.h"
 
 typedef enum vx_json_mode {
@@ -26,16 +27,9 @@ void vx_json_write_string(vx_buf *b, const char *s, size_t len);
 /* The same string without the closing NUL (for writers that end it once). */
 void vx_json_put_string(vx_buf *b, const char *s, size_t len);
 
-/* Room the literal of an n-byte string can take: every byte may become six
- * ("\u001f", "\ufffd"; U+2028 is three bytes in, six out), plus the quotes. */
-#define VX_JSON_STRING_ROOM(n) (6 * (size_t)(n) + 2)
 /* vx_json_put_string reserves VX_JSON_STRING_ROOM at once for strings up to
  * this long, and goes in pieces beyond (so the room stays near the size). */
 #define VX_JSON_SHORT 8192
-/* Writes the literal of s[0..n) (quotes included, no NUL) at o, which has
- * VX_JSON_STRING_ROOM(n) bytes of room, and returns its length. s may be
- * NULL when n is 0. */
-size_t vx_json_string_at(char *o, const char *s, size_t n);
 
 /* Go's encoding/json float64 text: shortest round-trip digits, no ".0" on
  * integral values, exponent form below 1e-6 and from 1e21 ("1e-07" cleaned to

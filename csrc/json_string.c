@@ -1,18 +1,14 @@
 /* JSON string literals as Go's encoding/json writes them (HTML escaping on),
  * the innermost loop of every event line: clean runs are found 16 bytes at a
- * time (SSE2 on x86-64, 8-byte words elsewhere) and copied as they are; only
- * the bytes that need attention go through the byte-wise code. */
+ * time (SSE2 on x86-64, 8-byte words elsewhere; json_string.h, inline) and
+ * copied as they are; only the bytes that need attention come here. */
 #include "json.h"
 
 #include <string.h>
 
-#if defined(__SSE2__) && !defined(VX_JSON_NO_SIMD)
-#include <emmintrin.h>
-#endif
-
 /* ASCII bytes encoding/json escapes with HTML escaping on: controls, '"',
  * '\\', '<', '>', '&'. The value is the short escape letter, or 'u'. */
-static const char esc_kind[128] = {
+const char vx_json_esc_kind[128] = {
     ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
     [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
     [0x06] = 'u', [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u',
@@ -21,136 +17,6 @@ static const char esc_kind[128] = {
     [0x1d] = 'u', [0x1e] = 'u', [0x1f] = 'u',
     ['"'] = '"', ['\\'] = '\\', ['<'] = 'u', ['>'] = 'u', ['&'] = 'u',
 };
-
-static inline bool plain(unsigned char c)
-{
-    return c < 0x80 && !esc_kind[c];
-}
-
-/* ---- Finding the bytes that need attention -------------------------------- */
-
-/* A word with the high bit of each byte that needs attention set (controls,
- * '"', '\\', '<', '>', '&', non-ASCII). Borrows only run upwards from a byte
- * that is flagged rightly, so the lowest flag is exact. */
-static inline uint64_t flags8(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-#define HAS_ZERO(x) (((x) - ones) & ~(x) & highs)
-    uint64_t f = (w & highs) | ((w - ones * 0x20) & ~w & highs) | HAS_ZERO(w ^ (ones * '"')) |
-                 HAS_ZERO(w ^ (ones * '\\')) | HAS_ZERO(w ^ (ones * '<')) |
-                 HAS_ZERO(w ^ (ones * '>')) | HAS_ZERO(w ^ (ones * '&'));
-#undef HAS_ZERO
-    return f;
-}
-
-static inline uint64_t load8(const unsigned char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return w;
-}
-
-static inline uint64_t load4(const unsigned char *p)
-{
-    uint32_t w;
-    memcpy(&w, p, 4);
-    return w;
-}
-
-/* Index of the first flagged byte of a nonzero flags8 word over p. */
-static inline size_t first8(uint64_t f, const unsigned char *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    (void)p;
-    return (size_t)__builtin_ctzll(f) >> 3;
-#else
-    size_t k = 0;
-    while (plain(p[k]))
-        k++;
-    return k;
-#endif
-}
-
-#if defined(__SSE2__) && !defined(VX_JSON_NO_SIMD)
-/* One bit per byte of v that needs attention. The signed compare catches
- * controls and every byte >= 0x80 at once; '<'/'>' and '"'/'&' differ by
- * one bit, so an OR folds each pair into one compare. */
-static inline unsigned flags16(__m128i v)
-{
-    __m128i low = _mm_cmpgt_epi8(_mm_set1_epi8(0x20), v);
-    __m128i angle = _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(2)), _mm_set1_epi8('>'));
-    __m128i quote = _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(4)), _mm_set1_epi8('&'));
-    __m128i bslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-    __m128i any = _mm_or_si128(_mm_or_si128(low, angle), _mm_or_si128(quote, bslash));
-    return (unsigned)_mm_movemask_epi8(any);
-}
-
-/* Copies the plain bytes of s[0..n) that come before the first byte needing
- * attention to o and returns how many there are (n when all are plain).
- * Stores may run past the plain bytes, never past o + n. The 4..15 bytes
- * left after the 16-byte steps are read as two overlapping halves. */
-static inline __attribute__((always_inline)) size_t copy_plain(char *o, const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        _mm_storeu_si128((__m128i *)(o + i), v);
-        unsigned f = flags16(v);
-        if (f)
-            return i + (size_t)__builtin_ctz(f);
-    }
-    size_t r = n - i;
-    if (r >= 8) {
-        uint64_t lo = load8(s + i), hi = load8(s + n - 8);
-        memcpy(o + i, &lo, 8);
-        memcpy(o + n - 8, &hi, 8);
-        unsigned f = flags16(_mm_set_epi64x((long long)hi, (long long)lo));
-        if (!f)
-            return n;
-        return f & 0xFF ? i + (size_t)__builtin_ctz(f) : n - 16 + (size_t)__builtin_ctz(f);
-    }
-    if (r >= 4) {
-        uint32_t lo = (uint32_t)load4(s + i), hi = (uint32_t)load4(s + n - 4);
-        memcpy(o + i, &lo, 4);
-        memcpy(o + n - 4, &hi, 4);
-        unsigned f = flags16(_mm_set_epi32(0, 0, (int)hi, (int)lo)) & 0xFF;
-        if (!f)
-            return n;
-        return f & 0xF ? i + (size_t)__builtin_ctz(f) : n - 8 + (size_t)__builtin_ctz(f);
-    }
-    for (; i < n && plain(s[i]); i++)
-        o[i] = (char)s[i];
-    return i;
-}
-#else
-/* Copies the plain bytes of s[0..n) that come before the first byte needing
- * attention to o and returns how many there are (n when all are plain).
- * Stores may run past the plain bytes, never past o + n. */
-static inline __attribute__((always_inline)) size_t copy_plain(char *o, const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(o + i, s + i, 8);
-        uint64_t f = flags8(load8(s + i));
-        if (f)
-            return i + first8(f, s + i);
-    }
-    if (n - i >= 4) {
-        const unsigned char *t = s + n - 4;
-        memcpy(o + i, s + i, 4);
-        memcpy(o + n - 4, t, 4);
-        /* Only the low four bytes of the word were loaded. */
-        uint64_t f = flags8(load4(s + i)) & 0x80808080u;
-        if (f)
-            return i + first8(f, s + i);
-        f = flags8(load4(t)) & 0x80808080u;
-        return f ? n - 4 + first8(f, t) : n;
-    }
-    for (; i < n && plain(s[i]); i++)
-        o[i] = (char)s[i];
-    return i;
-}
-#endif
 
 /* ---- The bytes that need attention ---------------------------------------- */
 
@@ -195,7 +61,7 @@ static size_t put_special(char **o, const unsigned char *s, size_t i, size_t n)
     char *p = *o;
     unsigned char c = s[i];
     if (c < 0x80) {
-        char kind = esc_kind[c];
+        char kind = vx_json_esc_kind[c];
         p[0] = '\\';
         p[1] = kind;
         if (kind == 'u') {
@@ -234,36 +100,18 @@ static size_t put_special(char **o, const unsigned char *s, size_t i, size_t n)
 
 /* The escaped bytes of s[i..n), no quotes, at o (room for 6 * (n - i)),
  * s[i] being a byte that needs attention; returns the end. */
-static __attribute__((noinline)) char *put_rest(char *o, const unsigned char *s, size_t i,
-                                                size_t n)
+char *vx_json_escape_rest(char *o, const unsigned char *s, size_t i, size_t n)
 {
     for (;;) {
         i = put_special(&o, s, i, n);
         if (i == n)
             return o;
-        size_t k = copy_plain(o, s + i, n - i);
+        size_t k = vx_js_copy_plain(o, s + i, n - i);
         o += k;
         i += k;
         if (i == n)
             return o;
     }
-}
-
-/* The escaped bytes of s[0..n), no quotes, at o (room for 6 * n); returns
- * the end. Most strings need no escaping: one pass, no call. */
-static inline __attribute__((always_inline)) char *put_body(char *o, const unsigned char *s,
-                                                             size_t n)
-{
-    size_t k = copy_plain(o, s, n);
-    return k == n ? o + n : put_rest(o + k, s, k, n);
-}
-
-size_t vx_json_string_at(char *o, const char *s, size_t n)
-{
-    o[0] = '"';
-    char *end = put_body(o + 1, (const unsigned char *)(s ? s : ""), n);
-    *end = '"';
-    return (size_t)(end + 1 - o);
 }
 
 /* Long strings go in pieces, so the room reserved stays near the string's
@@ -289,7 +137,7 @@ static __attribute__((noinline)) void put_long(vx_buf *b, const unsigned char *s
         size_t end = n - i <= VX_JSON_SHORT ? n : cut(s, i + VX_JSON_SHORT);
         if (!vx_buf_room(b, 6 * (end - i) + 1))
             return;
-        b->len = (size_t)(put_body(b->data + b->len, s + i, end - i) - b->data);
+        b->len = (size_t)(vx_json_escape_body(b->data + b->len, s + i, end - i) - b->data);
         i = end;
     }
     b->data[b->len++] = '"';
