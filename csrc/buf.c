@@ -96,18 +96,27 @@ void vx_buf_printf(vx_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Two digits per division (creation dates and counters have ten or more),
- * written backwards into a scratch buffer and moved with one fixed-size copy
- * (the bytes after the digits are scratch too: the caller has 20 bytes). */
+/* Four digits per 64-bit division (creation dates and counters have ten or
+ * more), written backwards into a scratch buffer and moved with one
+ * fixed-size copy (the bytes after the digits are scratch, never read as
+ * text: the caller has room for 20). */
 size_t vx_i64_to(char *out, int64_t v)
 {
     static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
                                    "25262728293031323334353637383940414243444546474849"
                                    "50515253545556575859606162636465666768697071727374"
                                    "75767778798081828384858687888990919293949596979899";
-    char tmp[40] = {0};
+    char tmp[40];
     char *end = tmp + 20, *d = end;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    while (u >= 10000) {
+        uint64_t q = u / 10000;
+        unsigned r = (unsigned)(u - q * 10000);
+        d -= 4;
+        memcpy(d, pairs + 2 * (r / 100), 2);
+        memcpy(d + 2, pairs + 2 * (r % 100), 2);
+        u = q;
+    }
     while (u >= 100) {
         uint64_t q = u / 100;
         d -= 2;
