@@ -96,18 +96,51 @@ void vx_buf_printf(vx_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+/* Four digits per 64-bit division (creation dates and counters have ten or
+ * more), written backwards into a scratch buffer and moved with one
+ * fixed-size copy (the bytes after the digits are scratch, never read as
+ * text: the caller has room for 20). */
+size_t vx_i64_to(char *out, int64_t v)
+{
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    char tmp[40];
+    char *end = tmp + 20, *d = end;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    while (u >= 10000) {
+        uint64_t q = u / 10000;
+        unsigned r = (unsigned)(u - q * 10000);
+        d -= 4;
+        memcpy(d, pairs + 2 * (r / 100), 2);
+        memcpy(d + 2, pairs + 2 * (r % 100), 2);
+        u = q;
+    }
+    while (u >= 100) {
+        uint64_t q = u / 100;
+        d -= 2;
+        memcpy(d, pairs + 2 * (u - q * 100), 2);
+        u = q;
+    }
+    if (u >= 10) {
+        d -= 2;
+        memcpy(d, pairs + 2 * u, 2);
+    } else {
+        *--d = (char)('0' + u);
+    }
+    if (v < 0)
+        *--d = '-';
+    memcpy(out, d, 20);
+    return (size_t)(end - d);
+}
+
 void vx_buf_put_i64(vx_buf *b, int64_t v)
 {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    vx_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+    if (vx_buf_room(b, 20)) {
+        b->len += vx_i64_to(b->data + b->len, v);
+        b->data[b->len] = '\0';
+    }
 }
 
 void vx_buf_put_varint(vx_buf *b, uint64_t v)

@@ -20,11 +20,19 @@ void vx_buf_free(vx_buf *b);
 /* Empties the buffer, keeping its memory. */
 void vx_buf_clear(vx_buf *b);
 bool vx_buf_reserve(vx_buf *b, size_t extra);
+/* vx_buf_reserve with the common case (room already there) inline. */
+static inline bool vx_buf_room(vx_buf *b, size_t extra)
+{
+    return (!b->failed && b->cap - b->len > extra) || vx_buf_reserve(b, extra);
+}
 void vx_buf_append(vx_buf *b, const void *data, size_t len);
 void vx_buf_puts(vx_buf *b, const char *s);
 void vx_buf_putc(vx_buf *b, char c);
 void vx_buf_printf(vx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vx_buf_put_i64(vx_buf *b, int64_t v);
+/* Writes the decimal text of v (at most 20 bytes, no NUL) at out, which has
+ * room for 20 (all of which may be written), and returns its length. */
+size_t vx_i64_to(char *out, int64_t v);
 /* Unsigned LEB128 (the varints of Thrift's compact protocol and Parquet's
  * RLE headers). */
 void vx_buf_put_varint(vx_buf *b, uint64_t v);

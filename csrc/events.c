@@ -437,46 +437,15 @@ static void put_field(vx_buf *b, const char *lit, size_t lit_len, const char *s,
  * creationDate. */
 #define LITERALS 200
 
-/* Bytes Go's encoding/json writes as they are (HTML escaping on). */
-static const uint8_t plain_byte[256] = {
-    /* 0x20-0x7f but '"' (0x22), '&' (0x26), '<' (0x3c), '>' (0x3e), '\\' (0x5c) */
-    [0x20 ... 0x21] = 1, [0x23 ... 0x25] = 1, [0x27 ... 0x3b] = 1, [0x3d] = 1,
-    [0x3f ... 0x5b] = 1, [0x5d ... 0x7f] = 1,
-};
-
-/* A JSON string into room reserved by the caller (6 * n + 2 bytes, what the
- * worst escaping takes): copied as it is when no byte needs escaping (the
- * common case), else written again from the start by the general writer. */
-static inline void put_str(vx_buf *b, const char *str, size_t n)
+/* A JSON string into room reserved by the caller (VX_JSON_STRING_ROOM). */
+static inline __attribute__((always_inline)) void put_str(vx_buf *b, const char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    char *o = b->data + b->len + 1;
-    size_t i = 0;
-    while (i < n && plain_byte[s[i]]) {
-        o[i] = (char)s[i];
-        i++;
-    }
-    if (i == n) {
-        o[-1] = '"';
-        o[n] = '"';
-        b->len += n + 2;
-    } else {
-        vx_json_write_string(b, str, n);
-    }
+    b->len += vx_json_string_at(b->data + b->len, s, n);
 }
 
-static void put_i64(vx_buf *b, int64_t v)
+static inline void put_i64(vx_buf *b, int64_t v)
 {
-    char digits[24], *d = digits + sizeof digits;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--d = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--d = '-';
-    memcpy(b->data + b->len, d, (size_t)(digits + sizeof digits - d));
-    b->len += (size_t)(digits + sizeof digits - d);
+    b->len += vx_i64_to(b->data + b->len, v);
 }
 
 /* The feature event's line, the file exporters' and object stores' hot
@@ -518,10 +487,10 @@ static void write_feature_json(vx_buf *b, const vx_event *ev)
     PUT(b, ",\"source\":");
     put_str(b, ev->source, ev->source_len);
     if (ev->metadata.type == VX_OBJECT && ev->metadata.len) {
-        vx_buf_append(b, LIT(",\"metadata\":"));
+        PUT(b, ",\"metadata\":");
         vx_json_write(b, &ev->metadata);
-        vx_buf_putc(b, '}');
-        return;
+        if (!vx_buf_room(b, 1))
+            return;
     }
     b->data[b->len++] = '}';
     b->data[b->len] = '\0';

@@ -5,6 +5,7 @@
 #define VX_JSON_H
 
 #include "buf.h"
+#include "json_string.h"
 #include "value.h"
 
 typedef enum vx_json_mode {
@@ -23,6 +24,12 @@ vx_status vx_json_parse(vx_doc *doc, const char *text, size_t len, vx_json_mode 
  * \u2028 \u2029), invalid UTF-8 as \ufffd, floats via vx_format_float_json. */
 void vx_json_write(vx_buf *b, const vx_value *v);
 void vx_json_write_string(vx_buf *b, const char *s, size_t len);
+/* The same string without the closing NUL (for writers that end it once). */
+void vx_json_put_string(vx_buf *b, const char *s, size_t len);
+
+/* vx_json_put_string reserves VX_JSON_STRING_ROOM at once for strings up to
+ * this long, and goes in pieces beyond (so the room stays near the size). */
+#define VX_JSON_SHORT 8192
 
 /* Go's encoding/json float64 text: shortest round-trip digits, no ".0" on
  * integral values, exponent form below 1e-6 and from 1e21 ("1e-07" cleaned to

@@ -12,7 +12,7 @@
  * tiny appends, and the NUL is written once at the end (vx_json_end). */
 static inline bool vx_room(vx_buf *b, size_t n)
 {
-    return (!b->failed && b->cap - b->len > n) || vx_buf_reserve(b, n);
+    return vx_buf_room(b, n);
 }
 
 static inline void vx_put(vx_buf *b, const void *s, size_t n)
@@ -87,170 +87,38 @@ const vx_member **vx_json_sorted_members(const vx_value *obj, const vx_member **
     return ms;
 }
 
-/* ---- Strings ------------------------------------------------------------ */
-
-/* ASCII bytes encoding/json escapes with HTML escaping on: controls, '"',
- * '\\', '<', '>', '&'. The value is the short escape letter, or 'u'. */
-static const char vx_json_esc[128] = {
-    ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
-    [0x00] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
-    [0x06] = 'u', [0x07] = 'u', [0x0b] = 'u', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u',
-    [0x11] = 'u', [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u',
-    [0x17] = 'u', [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u',
-    [0x1d] = 'u', [0x1e] = 'u', [0x1f] = 'u',
-    ['"'] = '"', ['\\'] = '\\', ['<'] = 'u', ['>'] = 'u', ['&'] = 'u',
-};
-
-/* Length of the UTF-8 sequence at s, or 0 when Go's decoder would see
- * utf8.RuneError of width 1 (bad lead, bad continuation, overlong, surrogate,
- * above U+10FFFF, truncated). */
-static size_t vx_utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
-static void vx_put_escape(vx_buf *b, char kind, unsigned c)
-{
-    static const char hex[] = "0123456789abcdef";
-    char e[6] = {'\\', kind};
-    if (kind != 'u') {
-        vx_put(b, e, 2);
-        return;
-    }
-    e[2] = '0';
-    e[3] = '0';
-    e[4] = hex[c >> 4];
-    e[5] = hex[c & 15];
-    vx_put(b, e, 6);
-}
-
-/* Eight bytes at a time: true when none needs attention (escape, HTML
- * character or non-ASCII), the common case for keys and values. */
-static inline bool vx_plain8(const unsigned char *p)
-{
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t w;
-    memcpy(&w, p, 8);
-#define VX_HAS_ZERO(x) (((x) - ones) & ~(x) & highs)
-    uint64_t bad = (w & highs) | ((w - ones * 0x20) & ~w & highs) | VX_HAS_ZERO(w ^ (ones * '"')) |
-                   VX_HAS_ZERO(w ^ (ones * '\\')) | VX_HAS_ZERO(w ^ (ones * '<')) |
-                   VX_HAS_ZERO(w ^ (ones * '>')) | VX_HAS_ZERO(w ^ (ones * '&'));
-#undef VX_HAS_ZERO
-    return bad == 0;
-}
-
-/* True when no byte of s needs attention: the common case, copied at once. */
-static inline bool vx_plain_all(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8)
-        if (!vx_plain8(s + i))
-            return false;
-    for (; i < len; i++)
-        if (s[i] >= 0x80 || vx_json_esc[s[i]])
-            return false;
-    return true;
-}
-
-static void vx_put_string(vx_buf *b, const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)(str ? str : "");
-    if (!vx_room(b, len + 2))
-        return;
-    b->data[b->len++] = '"';
-    if (len <= 32) {
-        /* Short strings (keys, variations, user keys): checked and copied in
-         * one pass; on the first byte that needs attention, start over below
-         * (the bytes copied so far are written again). */
-        char *o = b->data + b->len;
-        size_t i = 0;
-        for (; i + 8 <= len && vx_plain8(s + i); i += 8)
-            memcpy(o + i, s + i, 8);
-        while (i < len && s[i] < 0x80 && !vx_json_esc[s[i]]) {
-            o[i] = (char)s[i];
-            i++;
-        }
-        if (i == len) {
-            b->len += len;
-            b->data[b->len++] = '"';
-            return;
-        }
-    } else if (vx_plain_all(s, len)) {
-        memcpy(b->data + b->len, s, len);
-        b->len += len;
-        b->data[b->len++] = '"';
-        return;
-    }
-    size_t start = 0, i = 0;
-    while (i < len) {
-        if (len - i >= 8 && vx_plain8(s + i)) {
-            i += 8;
-            continue;
-        }
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            if (!vx_json_esc[c]) {
-                i++;
-                continue;
-            }
-            vx_put(b, s + start, i - start);
-            vx_put_escape(b, vx_json_esc[c], c);
-            start = ++i;
-            continue;
-        }
-        size_t n = vx_utf8_len(s + i, len - i);
-        if (n == 0) {
-            vx_put(b, s + start, i - start);
-            vx_put(b, "\\ufffd", 6);
-            start = ++i;
-            continue;
-        }
-        /* U+2028 and U+2029 break JavaScript string literals: Go escapes them. */
-        if (n == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] & 0xFE) == 0xA8) {
-            vx_put(b, s + start, i - start);
-            vx_put(b, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
-            start = i + 3;
-        }
-        i += n;
-    }
-    vx_put(b, s + start, len - start);
-    vx_put1(b, '"');
-}
-
-void vx_json_write_string(vx_buf *b, const char *str, size_t len)
-{
-    vx_put_string(b, str, len);
-    vx_json_end(b);
-}
-
 /* ---- Values ------------------------------------------------------------- */
 
 static void vx_json_write_rec(vx_buf *b, const vx_value *v, int depth);
+
+/* One member; a short key and a short string value (metadata, contexts)
+ * with one room check. */
+static void vx_json_write_member(vx_buf *b, const vx_member *m, bool comma, int depth)
+{
+    const vx_value *v = &m->value;
+    bool str = v->type == VX_STRING && v->len <= VX_JSON_SHORT;
+    size_t room = VX_JSON_STRING_ROOM(m->key_len) + (str ? VX_JSON_STRING_ROOM(v->len) : 0) + 2;
+    if (m->key_len > VX_JSON_SHORT) {
+        if (comma)
+            vx_put1(b, ',');
+        vx_json_put_string(b, m->key, m->key_len);
+        vx_put1(b, ':');
+    } else if (vx_room(b, room)) {
+        char *o = b->data + b->len;
+        if (comma)
+            *o++ = ',';
+        o += vx_json_string_at(o, m->key, m->key_len);
+        *o++ = ':';
+        if (str)
+            o += vx_json_string_at(o, v->u.s, v->len);
+        b->len = (size_t)(o - b->data);
+        if (str)
+            return;
+    } else {
+        return;
+    }
+    vx_json_write_rec(b, v, depth + 1);
+}
 
 static void vx_json_write_object(vx_buf *b, const vx_value *v, int depth)
 {
@@ -261,13 +129,8 @@ static void vx_json_write_object(vx_buf *b, const vx_value *v, int depth)
         return;
     }
     vx_put1(b, '{');
-    for (uint32_t i = 0; i < v->len; i++) {
-        if (i)
-            vx_put1(b, ',');
-        vx_put_string(b, ms[i]->key, ms[i]->key_len);
-        vx_put1(b, ':');
-        vx_json_write_rec(b, &ms[i]->value, depth + 1);
-    }
+    for (uint32_t i = 0; i < v->len; i++)
+        vx_json_write_member(b, ms[i], i > 0, depth);
     vx_put1(b, '}');
     if (ms != stack)
         free(ms);
@@ -275,16 +138,8 @@ static void vx_json_write_object(vx_buf *b, const vx_value *v, int depth)
 
 static void vx_put_i64(vx_buf *b, int64_t v)
 {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    vx_put(b, p, (size_t)(tmp + sizeof tmp - p));
+    if (vx_room(b, 20))
+        b->len += vx_i64_to(b->data + b->len, v);
 }
 
 static void vx_json_write_rec(vx_buf *b, const vx_value *v, int depth)
@@ -311,7 +166,7 @@ static void vx_json_write_rec(vx_buf *b, const vx_value *v, int depth)
         vx_put(b, num, vx_format_float_json(v->u.f, num));
         return;
     case VX_STRING:
-        vx_put_string(b, v->u.s, v->len);
+        vx_json_put_string(b, v->u.s, v->len);
         return;
     case VX_ARRAY:
         vx_put1(b, '[');
