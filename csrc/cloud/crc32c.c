@@ -1,5 +1,6 @@
 /* CRC-32C: see crc32c.h. */
 #include "cloud/crc32c.h"
+#include "cloud/encoding.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -82,16 +83,6 @@ uint32_t vx_crc32c(uint32_t crc, const void *data, size_t len)
 
 void vx_crc32c_base64(uint32_t crc, char out[9])
 {
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint32_t v = crc >> 8; /* the first three bytes, big-endian */
-    out[0] = t[v >> 18];
-    out[1] = t[(v >> 12) & 63];
-    out[2] = t[(v >> 6) & 63];
-    out[3] = t[v & 63];
-    v = (crc & 0xff) << 16;
-    out[4] = t[v >> 18];
-    out[5] = t[(v >> 12) & 63];
-    out[6] = '=';
-    out[7] = '=';
-    out[8] = '\0';
+    uint8_t b[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc};
+    vx_base64_write(out, b, sizeof b, false);
 }

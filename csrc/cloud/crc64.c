@@ -10,6 +10,7 @@
  * leaves the CRC unchanged: the folded value is congruent to what it
  * replaces. */
 #include "cloud/crc64.h"
+#include "cloud/encoding.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -139,18 +140,8 @@ uint64_t vx_crc64(uint64_t crc, const void *data, size_t len)
 
 void vx_crc64_base64(uint64_t crc, char out[13])
 {
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint8_t b[9] = {0};
+    uint8_t b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (uint8_t)(crc >> (8 * i));
-    char *o = out;
-    for (int i = 0; i < 9; i += 3) {
-        uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
-        *o++ = t[v >> 18];
-        *o++ = t[(v >> 12) & 63];
-        *o++ = t[(v >> 6) & 63];
-        *o++ = t[v & 63];
-    }
-    out[11] = '=';
-    out[12] = '\0';
+    vx_base64_write(out, b, sizeof b, false);
 }

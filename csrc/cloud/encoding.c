@@ -4,13 +4,11 @@
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-void vx_base64_append(vx_buf *out, const void *data, size_t len, bool url)
+size_t vx_base64_write(char *o, const void *data, size_t len, bool url)
 {
     const uint8_t *p = data;
     const char *t = url ? B64URL : B64;
-    if (!vx_buf_reserve(out, (len + 2) / 3 * 4 + 1))
-        return;
-    char *o = out->data + out->len;
+    char *start = o;
     size_t i = 0;
     for (; i + 3 <= len; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
@@ -30,8 +28,15 @@ void vx_base64_append(vx_buf *out, const void *data, size_t len, bool url)
         if (!url)
             *o++ = '=';
     }
-    out->len = (size_t)(o - out->data);
-    out->data[out->len] = '\0';
+    *o = '\0';
+    return (size_t)(o - start);
+}
+
+void vx_base64_append(vx_buf *out, const void *data, size_t len, bool url)
+{
+    if (!vx_buf_reserve(out, (len + 2) / 3 * 4 + 1))
+        return;
+    out->len += vx_base64_write(out->data + out->len, data, len, url);
 }
 
 static int b64_value(unsigned char c)

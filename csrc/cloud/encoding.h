@@ -14,6 +14,9 @@
 /* Standard base64 with padding (url=false), or base64url without padding
  * (url=true, RFC 7515). */
 void vx_base64_append(vx_buf *out, const void *data, size_t len, bool url);
+/* The same into out, which has room for (len + 2) / 3 * 4 + 1 bytes; NUL-
+ * terminates it and returns the length written. */
+size_t vx_base64_write(char *out, const void *data, size_t len, bool url);
 /* Decodes standard or url-safe base64 (padding optional, no whitespace) into
  * out[0..cap); returns the decoded length, or -1 when malformed or too long. */
 long vx_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap);
