@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import http.server
 import json
+import os
+import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -75,6 +77,21 @@ def stream_records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
                      "shard": shard["ShardId"]} for r in got["Records"]]
             it = got["NextShardIterator"]
     return out
+
+
+def run_cli_export(server: Any, flags: Any, service: str, export: str) -> None:
+    """Runs `vexil eval` on the flags (a JSON object) for user "cli-user", its
+    events sent by `--export URL` to moto, with the credentials and the
+    service's endpoint in the environment as a user would set them."""
+    cli = os.path.join(os.path.dirname(__file__), "..", "..", "out", "vexil")
+    assert os.path.exists(cli), "make test-python builds the vexil command first"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": server.access_key_id,
+           "AWS_SECRET_ACCESS_KEY": server.secret_access_key, "AWS_REGION": REGION,
+           f"AWS_ENDPOINT_URL_{service.upper()}": server.endpoint}
+    res = subprocess.run([cli, "eval", "--config", str(flags), "--flag", "color", "--context",
+                          '{"targetingKey":"cli-user"}', "--export", export],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
 
 
 def queue_messages(sqs: Any, url: str) -> list[dict[str, Any]]:

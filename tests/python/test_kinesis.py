@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 import time
 import uuid
 
@@ -24,7 +22,7 @@ from vexil.exporters import KinesisExporter
 pytest.importorskip("boto3")
 
 from aws_streams_helpers import (FaultProxy, clean_env, client, keys_of,  # noqa: E402
-                                 stream_records, write_profile)
+                                 run_cli_export, stream_records, write_profile)
 
 FLAGS = {
     "color": {"variations": {"red": "#f00", "blue": "#00f"},
@@ -244,18 +242,10 @@ def test_options_are_checked_by_the_core(moto):
 
 
 def test_cli_export_kinesis_url(moto, tmp_path):
-    cli = os.path.join(os.path.dirname(__file__), "..", "..", "out", "vexil")
-    assert os.path.exists(cli), "make test-python builds the vexil command first"
     stream = new_stream(moto)
     flags = tmp_path / "flags.json"
     flags.write_text(json.dumps(FLAGS))
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": moto.access_key_id,
-           "AWS_SECRET_ACCESS_KEY": moto.secret_access_key, "AWS_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL_KINESIS": moto.endpoint}
-    res = subprocess.run([cli, "eval", "--config", str(flags), "--flag", "color", "--context",
-                          '{"targetingKey":"cli-user"}', "--export",
-                          f"kinesis://{stream}?partitionKey=%7B%7B%20.UserKey%7D%7D"],
-                         env=env, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
+    run_cli_export(moto, flags, "kinesis",
+                   f"kinesis://{stream}?partitionKey=%7B%7B%20.UserKey%7D%7D")
     (rec,) = stream_records(client(moto, "kinesis"), stream)
     assert rec["key"] == "cli-user" and rec["event"]["key"] == "color"

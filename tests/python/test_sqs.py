@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 import time
 import uuid
 
@@ -30,7 +28,7 @@ from vexil.exporters import SQSExporter
 pytest.importorskip("boto3")
 
 from aws_streams_helpers import (FaultProxy, clean_env, client, keys_of,  # noqa: E402
-                                 queue_messages, write_profile)
+                                 run_cli_export, queue_messages, write_profile)
 
 FLAGS = {
     "color": {"variations": {"red": "#f00", "odd": "x\ufffey"},
@@ -279,18 +277,9 @@ def test_options_are_checked_by_the_core(moto):
 
 
 def test_cli_export_sqs_url(moto, tmp_path):
-    cli = os.path.join(os.path.dirname(__file__), "..", "..", "out", "vexil")
-    assert os.path.exists(cli), "make test-python builds the vexil command first"
     url = new_queue(moto)
     flags = tmp_path / "flags.json"
     flags.write_text(json.dumps(FLAGS))
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": moto.access_key_id,
-           "AWS_SECRET_ACCESS_KEY": moto.secret_access_key, "AWS_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL_SQS": moto.endpoint}
-    res = subprocess.run([cli, "eval", "--config", str(flags), "--flag", "color", "--context",
-                          '{"targetingKey":"cli-user"}', "--export",
-                          f"sqs://{url.rsplit('/', 1)[1]}?accountId=123456789012"],
-                         env=env, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
+    run_cli_export(moto, flags, "sqs", f"sqs://{url.rsplit('/', 1)[1]}?accountId=123456789012")
     (msg,) = queue_messages(client(moto, "sqs"), url)
     assert msg["event"]["userKey"] == "cli-user" and msg["attributes"] == EMITTER
