@@ -1,6 +1,7 @@
 /* CRC-32C: see crc32c.h. */
 #include "cloud/crc32c.h"
 #include "cloud/encoding.h"
+#include "cpu_features.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -68,14 +69,7 @@ uint32_t vx_crc32c(uint32_t crc, const void *data, size_t len)
 {
     uint32_t c = ~crc;
 #ifdef HAVE_HW
-    static int hw = -1; /* written once per thread at worst, always the same value */
-    int h = __atomic_load_n(&hw, __ATOMIC_RELAXED);
-    if (h < 0) {
-        __builtin_cpu_init();
-        h = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-        __atomic_store_n(&hw, h, __ATOMIC_RELAXED);
-    }
-    if (h)
+    if (vx_cpu_has(VX_CPU_SSE42))
         return ~crc_hw(c, data, len);
 #endif
     return ~crc_soft(c, data, len);

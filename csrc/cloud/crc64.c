@@ -11,6 +11,7 @@
  * replaces. */
 #include "cloud/crc64.h"
 #include "cloud/encoding.h"
+#include "cpu_features.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -125,14 +126,7 @@ uint64_t vx_crc64(uint64_t crc, const void *data, size_t len)
 {
     uint64_t c = ~crc;
 #ifdef HAVE_HW
-    static int hw = -1; /* written once per thread at worst, always the same value */
-    int h = __atomic_load_n(&hw, __ATOMIC_RELAXED);
-    if (h < 0) {
-        __builtin_cpu_init();
-        h = __builtin_cpu_supports("pclmul") ? 1 : 0;
-        __atomic_store_n(&hw, h, __ATOMIC_RELAXED);
-    }
-    if (h)
+    if (vx_cpu_has(VX_CPU_PCLMUL))
         return ~crc_hw(c, data, len);
 #endif
     return ~crc_soft(c, data, len);
