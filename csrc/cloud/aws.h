@@ -43,7 +43,8 @@ typedef struct vx_aws_config {
     const char *session_token;
     int64_t timeout_ms;            /* each request (default 10000) */
     bool insecure_skip_verify;     /* TLS */
-    const char *ca_file;
+    const char *ca_file;           /* else AWS_CA_BUNDLE, the profile's ca_bundle, the
+                                      system's (see vx_aws_resolve_ca_bundle) */
 } vx_aws_config;
 
 /* ---- Options: vexil's AWS keys, the same for every AWS kind -------------- */
@@ -74,6 +75,13 @@ char *vx_aws_resolve_region(const char *option, const char *profile);
  * *custom (may be NULL) says whether it was configured. */
 char *vx_aws_resolve_endpoint(const char *option, const char *service, const char *region,
                               const char *profile, bool *custom);
+
+/* The CA bundle (PEM) that TLS requests to AWS trust, malloc'd, as the SDKs
+ * choose it: `option` (caFile), AWS_CA_BUNDLE, then `ca_bundle` in the
+ * profile's section of the config file. NULL: the system's bundle. Used by
+ * every AWS client (S3, Kinesis, SQS) and by the STS exchange of web
+ * identity; a bundle that cannot be read makes vx_aws_client_new fail. */
+char *vx_aws_resolve_ca_bundle(const char *option, const char *profile);
 
 /* The profile name in force: `option`, AWS_PROFILE, "default". Static or
  * borrowed storage. */
@@ -164,6 +172,9 @@ const char *vx_aws_client_region(const vx_aws_client *c);
 const char *vx_aws_client_endpoint(const vx_aws_client *c);
 /* The endpoint was configured (not AWS's own). */
 bool vx_aws_client_custom_endpoint(const vx_aws_client *c);
+/* The endpoint is https: the body is protected by TLS, so an upload may go
+ * with an unsigned payload (x-amz-content-sha256: UNSIGNED-PAYLOAD). */
+bool vx_aws_client_tls(const vx_aws_client *c);
 vx_aws_creds *vx_aws_client_creds(vx_aws_client *c);
 void vx_aws_client_after_fork_child(vx_aws_client *c);
 
@@ -185,7 +196,9 @@ typedef struct vx_aws_request {
                                       Content-Type gets application/octet-stream */
     const void *body;
     size_t body_len;
-    const char *payload_sha256;    /* hex SHA-256 of the body when already known */
+    const char *payload_sha256;    /* hex SHA-256 of the body when already known, or
+                                      "UNSIGNED-PAYLOAD" (https only: TLS is then what
+                                      protects the body; give S3 a checksum instead) */
     size_t max_response_bytes;     /* 0: 1 MiB */
     bool fail_when_truncated;
     bool keep_headers;
