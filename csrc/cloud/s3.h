@@ -111,6 +111,11 @@ void vx_s3_expected_etag(const void *body, size_t len, size_t part_size, char ou
 void vx_s3_expected_checksum(vx_s3_checksum c, const void *body, size_t len, size_t part_size,
                              const uint32_t *crc32c, char out[64]);
 
+/* Whether a checksum the store reports (`got`) is `want` (from
+ * vx_s3_expected_checksum): equal, or a multipart one without its "-N"
+ * (moto writes it so, S3 in some answers). */
+bool vx_s3_checksum_matches(const char *want, const char *got);
+
 /* The object's ETag (unquoted) and its checksum of algorithm c (SHA256 or
  * CRC32C; "" when the store keeps none) by HEAD: VX_OK, VX_ENOTFOUND for a
  * 404, or the failure in *err. */

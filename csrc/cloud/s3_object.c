@@ -312,6 +312,12 @@ static void expected_multipart_etag(const digest *parts, size_t n, char out[48])
     snprintf(out + 32, 16, "-%zu", n);
 }
 
+bool vx_s3_checksum_matches(const char *want, const char *got)
+{
+    size_t b = strcspn(want, "-");
+    return strcmp(got, want) == 0 || (strlen(got) == b && strncmp(got, want, b) == 0);
+}
+
 /* The composite CRC-32C S3 keeps for a multipart object: the CRC-32C of
  * the parts' CRC-32Cs (4 bytes each, big-endian), base64, then "-N". */
 static void composite_crc(const uint32_t *crc, size_t n, char out[64])
@@ -346,8 +352,7 @@ static vx_status check_composite(const upload *u, const vx_http_response *resp, 
         crc[i] = u->parts[i].crc;
     composite_crc(crc, u->n_parts, want);
     free(crc);
-    size_t b = strcspn(want, "-");
-    if (strcmp(got, want) == 0 || (strlen(got) == b && strncmp(got, want, b) == 0))
+    if (vx_s3_checksum_matches(want, got))
         return VX_OK;
     set_err(err, VX_EIO, "CompleteMultipartUpload %.120s: the store's CRC-32C checksum (%.40s) "
                          "differs from that of the parts sent", key, got);

@@ -151,7 +151,7 @@ static vx_status is_ours(s3_exporter *x, const s3_chunk *c, bool *ours, vx_error
     if (sum[0]) {
         vx_s3_expected_checksum(x->checksum, x->body.data, x->body.len, x->part_size,
                                 x->have_crc ? x->crc.crc : NULL, want);
-        *ours = strcmp(want, sum) == 0;
+        *ours = vx_s3_checksum_matches(want, sum);
     } else {
         vx_s3_expected_etag(x->body.data, x->body.len, x->part_size, want);
         *ours = strcmp(want, etag) == 0;
