@@ -680,13 +680,14 @@ static void test_sigv4_moto(void)
 
 /* POST /moto-api/reset-auth: moto refuses unsigned calls once its checks
  * are on, AssumeRoleWithWebIdentity included (AWS takes it unsigned). */
-static void moto_auth(const char *count)
+static void moto_auth_of(const test_server *m, const char *count)
 {
     char url[256];
-    snprintf(url, sizeof url, "%s/moto-api/reset-auth", test_server_get(&moto, "endpoint"));
+    snprintf(url, sizeof url, "%s/moto-api/reset-auth", test_server_get(m, "endpoint"));
     const char *h[] = {"Content-Type: text/plain", NULL};
+    const char *ca = test_server_get(m, "ca_file");
     vx_http_request req = {.method = "POST", .url = url, .headers = h, .body = count,
-                           .body_len = strlen(count)};
+                           .body_len = strlen(count), .ca_file = *ca ? ca : NULL};
     vx_http_client *http = vx_http_client_new();
     vx_http_response resp;
     vx_http_response_init(&resp);
@@ -694,6 +695,11 @@ static void moto_auth(const char *count)
     CHECK_INT(resp.status, 200);
     vx_http_response_free(&resp);
     vx_http_client_free(http);
+}
+
+static void moto_auth(const char *count)
+{
+    moto_auth_of(&moto, count);
 }
 
 static void test_web_identity_moto(void)
@@ -1036,6 +1042,58 @@ static void test_exporter_moto_https(void)
     clean_env();
 }
 
+/* The CA bundle reaches the credentials' STS exchange and the other AWS
+ * services' clients (SQS here), over moto's TLS. */
+static void test_sts_and_sqs_over_https(void)
+{
+    if (!have_moto_tls)
+        return;
+    clean_env();
+    char tpath[300];
+    write_file("web-token-tls", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0bHMifQ.c2ln\n", tpath,
+               sizeof tpath);
+    setenv("AWS_ROLE_ARN", test_server_get(&moto_tls, "roleArn"), 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tpath, 1);
+    setenv("AWS_ENDPOINT_URL_STS", test_server_get(&moto_tls, "endpoint"), 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    moto_auth_of(&moto_tls, "1000000000");
+    vx_aws_creds *p = vx_aws_creds_new(NULL);
+    vx_cred c;
+    vx_error err = {0};
+    /* The system's bundle does not trust the run's certificate. */
+    CHECK_INT(vx_aws_creds_get(p, &c, &err), VX_EIO);
+    CHECK(strstr(err.message, "web identity: STS") != NULL);
+    vx_aws_creds_free(p);
+    setenv("AWS_CA_BUNDLE", test_server_get(&moto_tls, "ca_file"), 1);
+    p = vx_aws_creds_new(NULL);
+    vx_status st = vx_aws_creds_get(p, &c, &err);
+    moto_auth_of(&moto_tls, "0");
+    CHECK_INT(st, VX_OK);
+    if (st == VX_OK) {
+        CHECK(strncmp(c.field[VX_AWS_KEY_ID], "ASIA", 4) == 0);
+        vx_cred_clear(&c);
+    }
+    vx_aws_creds_free(p);
+
+    vx_aws_config cfg = tls_config();
+    vx_aws_client *sqs = vx_aws_client_new("sqs", &cfg, &err);
+    CHECK(sqs != NULL);
+    static const char *const h[] = {"X-Amz-Target: AmazonSQS.ListQueues",
+                                    "Content-Type: application/x-amz-json-1.0", NULL};
+    vx_aws_request r = {.method = "POST", .headers = h, .body = "{}", .body_len = 2};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    CHECK_INT(vx_aws_perform(sqs, &r, &resp, &err), VX_OK);
+    CHECK_INT(resp.status, 200);
+    vx_http_response_free(&resp);
+    vx_aws_client_free(sqs);
+    setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+    CHECK(vx_aws_client_new("kinesis", &cfg, &err) == NULL);
+    CHECK_INT(err.status, VX_EINVAL);
+    CHECK(strstr(err.message, "/nonexistent/ca.pem") != NULL);
+    clean_env();
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/vexil-test-aws-XXXXXX");
@@ -1063,6 +1121,7 @@ int main(void)
     have_moto_tls = test_server_start(&moto_tls, "moto-https");
     CHECK(have_moto_tls);
     RUN(test_exporter_moto_https);
+    RUN(test_sts_and_sqs_over_https);
     if (have_moto_tls)
         test_server_stop(&moto_tls);
     char cmd[300];
