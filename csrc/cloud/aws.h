@@ -80,7 +80,8 @@ char *vx_aws_resolve_endpoint(const char *option, const char *service, const cha
  * choose it: `option` (caFile), AWS_CA_BUNDLE, then `ca_bundle` in the
  * profile's section of the config file. NULL: the system's bundle. Used by
  * every AWS client (S3, Kinesis, SQS) and by the STS exchange of web
- * identity; a bundle that cannot be read makes vx_aws_client_new fail. */
+ * identity and of an https container-credentials endpoint; a bundle that
+ * cannot be read makes vx_aws_client_new fail. */
 char *vx_aws_resolve_ca_bundle(const char *option, const char *profile);
 
 /* The profile name in force: `option`, AWS_PROFILE, "default". Static or
@@ -138,15 +139,16 @@ void vx_aws_creds_after_fork_child(vx_aws_creds *p);
  * configured (no such variables, no such profile or keys); its error when it
  * is configured but fails. `http` is a client of the caller's (one thread at
  * a time); `timeout_ms` bounds each request (<= 0: 1000 for IMDS, 5000 for
- * the container endpoint). */
+ * the container endpoint); `ca_file` (may be NULL) is the CA bundle of an
+ * https container endpoint (the chain gives it vx_aws_resolve_ca_bundle's). */
 vx_status vx_aws_creds_from_env(vx_cred *out, vx_error *err);
 vx_status vx_aws_creds_from_profile(const char *profile, vx_cred *out, vx_error *err);
 vx_status vx_aws_creds_from_web_identity(vx_http_client *http, const vx_aws_config *c,
                                          const char *role_arn, const char *token_file,
                                          const char *session_name, vx_cred *out,
                                          vx_error *err);
-vx_status vx_aws_creds_from_container(vx_http_client *http, int64_t timeout_ms, vx_cred *out,
-                                      vx_error *err);
+vx_status vx_aws_creds_from_container(vx_http_client *http, int64_t timeout_ms,
+                                      const char *ca_file, vx_cred *out, vx_error *err);
 vx_status vx_aws_creds_from_imds(vx_http_client *http, int64_t timeout_ms, vx_cred *out,
                                  vx_error *err);
 

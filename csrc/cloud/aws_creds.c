@@ -198,7 +198,7 @@ static vx_status fetch(void *ud, vx_cred *out, vx_error *err)
     if (st == VX_ENOTFOUND) {
         snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "; web identity: %.200s",
                  e.message);
-        st = vx_aws_creds_from_container(p->http, 0, out, &e);
+        st = vx_aws_creds_from_container(p->http, 0, p->cfg.ca_file, out, &e);
         if (st == VX_OK)
             set_source(p, "container", NULL);
     }

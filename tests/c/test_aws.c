@@ -369,17 +369,17 @@ static void test_container_credentials(void)
     /* Without the file, the variable's token; a wrong path is a 404. */
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     vx_http_client *http = vx_http_client_new();
-    CHECK_INT(vx_aws_creds_from_container(http, 0, &c, &err), VX_OK);
+    CHECK_INT(vx_aws_creds_from_container(http, 0, NULL, &c, &err), VX_OK);
     vx_cred_clear(&c);
     CHECK_STR(e.auth_seen, "env-token");
     httpd_url(&e.h, "/nothing", url, sizeof url);
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
-    CHECK_INT(vx_aws_creds_from_container(http, 0, &c, &err), VX_EHTTP);
+    CHECK_INT(vx_aws_creds_from_container(http, 0, NULL, &c, &err), VX_EHTTP);
     CHECK(strstr(err.message, "404") != NULL);
     CHECK(!strstr(err.message, "env-token"));
     /* Plain http elsewhere than loopback or the container agent: refused. */
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds", 1);
-    CHECK_INT(vx_aws_creds_from_container(http, 0, &c, &err), VX_EINVAL);
+    CHECK_INT(vx_aws_creds_from_container(http, 0, NULL, &c, &err), VX_EINVAL);
     vx_http_client_free(http);
     httpd_stop(&e.h);
     clean_env();

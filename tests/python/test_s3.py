@@ -397,7 +397,7 @@ class ContainerCredentials:
     whose keys can be switched; they expire within the refresh margin, so
     every refresh asks again."""
 
-    def __init__(self, key_id: str, secret: str) -> None:
+    def __init__(self, key_id: str, secret: str, tls: tuple[str, str] | None = None) -> None:
         import http.server
         self.key_id, self.secret = key_id, secret
         outer = self
@@ -416,7 +416,14 @@ class ContainerCredentials:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/creds"
+        scheme = "http"
+        if tls:  # (certificate, key): an https endpoint
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/creds"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -642,3 +649,24 @@ def test_https_headers_on_the_wire_and_a_wrong_echo(moto_tls):
             assert h.stats()["exported"] == 2
     finally:
         store.close()
+
+
+def test_https_container_credentials_trust_the_ca_bundle(moto_tls, monkeypatch):
+    """AWS_CA_BUNDLE is what the credential chain trusts too: an https
+    container-credentials endpoint with the run's certificate."""
+    cert = moto_tls.ca_file
+    endpoint = ContainerCredentials(moto_tls.access_key_id, moto_tls.secret_access_key,
+                                    tls=(cert, str(moto_tls.workdir / "key.pem")))
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url)
+    monkeypatch.setenv("AWS_CA_BUNDLE", cert)
+    run = uuid.uuid4().hex[:8]
+    try:
+        with vexil.Engine(FLAGS) as e:
+            h = e.add_exporter(S3Exporter("vexil", path=run, endpoint=moto_tls.endpoint,
+                                          region="us-east-1"), flush_interval=3600)
+            evaluate(e, ["container-tls"])
+            assert e.flush(timeout=10), h.stats()["last_error"]
+    finally:
+        endpoint.close()
+    got = json_events(objects(client(moto_tls), f"{run}/"))
+    assert [ev["userKey"] for ev in got] == ["container-tls"]
