@@ -61,7 +61,7 @@ def one(who: str, server, fmt: str, events: int, batch: int) -> dict:
 def main() -> None:
     events = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
-    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 7
     schemes = (sys.argv[4] if len(sys.argv) > 4 else "http,https").split(",")
     servers = {}
     try:
