@@ -43,7 +43,8 @@ typedef struct vx_aws_config {
     const char *session_token;
     int64_t timeout_ms;            /* each request (default 10000) */
     bool insecure_skip_verify;     /* TLS */
-    const char *ca_file;
+    const char *ca_file;           /* else AWS_CA_BUNDLE, the profile's ca_bundle, the
+                                      system's (see vx_aws_resolve_ca_bundle) */
 } vx_aws_config;
 
 /* ---- Options: vexil's AWS keys, the same for every AWS kind -------------- */
@@ -74,6 +75,14 @@ char *vx_aws_resolve_region(const char *option, const char *profile);
  * *custom (may be NULL) says whether it was configured. */
 char *vx_aws_resolve_endpoint(const char *option, const char *service, const char *region,
                               const char *profile, bool *custom);
+
+/* The CA bundle (PEM) that TLS requests to AWS trust, malloc'd, as the SDKs
+ * choose it: `option` (caFile), AWS_CA_BUNDLE, then `ca_bundle` in the
+ * profile's section of the config file. NULL: the system's bundle. Used by
+ * every AWS client (S3, Kinesis, SQS) and by the STS exchange of web
+ * identity and of an https container-credentials endpoint; a bundle that
+ * cannot be read makes vx_aws_client_new fail. */
+char *vx_aws_resolve_ca_bundle(const char *option, const char *profile);
 
 /* The profile name in force: `option`, AWS_PROFILE, "default". Static or
  * borrowed storage. */
@@ -130,15 +139,16 @@ void vx_aws_creds_after_fork_child(vx_aws_creds *p);
  * configured (no such variables, no such profile or keys); its error when it
  * is configured but fails. `http` is a client of the caller's (one thread at
  * a time); `timeout_ms` bounds each request (<= 0: 1000 for IMDS, 5000 for
- * the container endpoint). */
+ * the container endpoint); `ca_file` (may be NULL) is the CA bundle of an
+ * https container endpoint (the chain gives it vx_aws_resolve_ca_bundle's). */
 vx_status vx_aws_creds_from_env(vx_cred *out, vx_error *err);
 vx_status vx_aws_creds_from_profile(const char *profile, vx_cred *out, vx_error *err);
 vx_status vx_aws_creds_from_web_identity(vx_http_client *http, const vx_aws_config *c,
                                          const char *role_arn, const char *token_file,
                                          const char *session_name, vx_cred *out,
                                          vx_error *err);
-vx_status vx_aws_creds_from_container(vx_http_client *http, int64_t timeout_ms, vx_cred *out,
-                                      vx_error *err);
+vx_status vx_aws_creds_from_container(vx_http_client *http, int64_t timeout_ms,
+                                      const char *ca_file, vx_cred *out, vx_error *err);
 vx_status vx_aws_creds_from_imds(vx_http_client *http, int64_t timeout_ms, vx_cred *out,
                                  vx_error *err);
 
@@ -164,6 +174,9 @@ const char *vx_aws_client_region(const vx_aws_client *c);
 const char *vx_aws_client_endpoint(const vx_aws_client *c);
 /* The endpoint was configured (not AWS's own). */
 bool vx_aws_client_custom_endpoint(const vx_aws_client *c);
+/* The endpoint is https: the body is protected by TLS, so an upload may go
+ * with an unsigned payload (x-amz-content-sha256: UNSIGNED-PAYLOAD). */
+bool vx_aws_client_tls(const vx_aws_client *c);
 vx_aws_creds *vx_aws_client_creds(vx_aws_client *c);
 void vx_aws_client_after_fork_child(vx_aws_client *c);
 
@@ -185,7 +198,9 @@ typedef struct vx_aws_request {
                                       Content-Type gets application/octet-stream */
     const void *body;
     size_t body_len;
-    const char *payload_sha256;    /* hex SHA-256 of the body when already known */
+    const char *payload_sha256;    /* hex SHA-256 of the body when already known, or
+                                      "UNSIGNED-PAYLOAD" (https only: TLS is then what
+                                      protects the body; give S3 a checksum instead) */
     size_t max_response_bytes;     /* 0: 1 MiB */
     bool fail_when_truncated;
     bool keep_headers;

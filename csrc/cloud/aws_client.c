@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 bool vx_aws_put_query(vx_buf *b, const vx_aws_param *q, size_t n);  /* aws_sign.c */
 
@@ -84,15 +85,28 @@ vx_aws_client *vx_aws_client_new(const char *service, const vx_aws_config *cfg, 
     c->http = vx_http_client_new();
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
     c->insecure = cfg->insecure_skip_verify;
-    if (cfg->ca_file && *cfg->ca_file)
-        c->ca_file = strdup(cfg->ca_file);
-    if (!c->endpoint || !c->sigv4 || !c->creds || !c->http ||
-        (cfg->ca_file && *cfg->ca_file && !c->ca_file)) {
+    c->ca_file = vx_aws_resolve_ca_bundle(cfg->ca_file, cfg->profile);
+    if (!c->endpoint || !c->sigv4 || !c->creds || !c->http) {
         vx_aws_client_free(c);
         set_err(err, VX_ENOMEM, "%s", "out of memory");
         return NULL;
     }
+    /* As the SDKs do at start-up: a bundle that is not there would fail
+     * every request later, with a vaguer message. */
+    if (c->ca_file && access(c->ca_file, R_OK) != 0) {
+        char m[sizeof err->message];
+        snprintf(m, sizeof m, "cannot read the CA bundle %.150s (caFile, AWS_CA_BUNDLE or the "
+                              "profile's ca_bundle)", c->ca_file);
+        vx_aws_client_free(c);
+        set_err(err, VX_EINVAL, "%s", m);
+        return NULL;
+    }
     return c;
+}
+
+bool vx_aws_client_tls(const vx_aws_client *c)
+{
+    return strncasecmp(c->endpoint, "https://", 8) == 0;
 }
 
 const char *vx_aws_client_region(const vx_aws_client *c)

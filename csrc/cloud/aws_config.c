@@ -69,6 +69,14 @@ char *vx_aws_resolve_endpoint(const char *option, const char *service, const cha
     return strdup(url);
 }
 
+char *vx_aws_resolve_ca_bundle(const char *option, const char *profile)
+{
+    const char *v = option && *option ? option : env_nonempty("AWS_CA_BUNDLE");
+    if (v)
+        return strdup(v);
+    return vx_aws_profile_get(profile, false, "ca_bundle");
+}
+
 static void wipe_free(char *s)
 {
     if (s) {

@@ -198,7 +198,7 @@ static vx_status fetch(void *ud, vx_cred *out, vx_error *err)
     if (st == VX_ENOTFOUND) {
         snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "; web identity: %.200s",
                  e.message);
-        st = vx_aws_creds_from_container(p->http, 0, out, &e);
+        st = vx_aws_creds_from_container(p->http, 0, p->cfg.ca_file, out, &e);
         if (st == VX_OK)
             set_source(p, "container", NULL);
     }
@@ -233,7 +233,7 @@ vx_aws_creds *vx_aws_creds_new(const vx_aws_config *c)
     p->cfg.access_key_id = dup_or_null(c->access_key_id);
     p->cfg.secret_access_key = dup_or_null(c->secret_access_key);
     p->cfg.session_token = dup_or_null(c->session_token);
-    p->cfg.ca_file = dup_or_null(c->ca_file);
+    p->cfg.ca_file = vx_aws_resolve_ca_bundle(c->ca_file, c->profile);  /* STS too */
     p->http = vx_http_client_new();
     pthread_mutex_init(&p->mu, NULL);
     if (!p->http || (c->region && *c->region && !p->cfg.region) ||

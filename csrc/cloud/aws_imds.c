@@ -75,15 +75,23 @@ static vx_status take_json(const char *what, const vx_http_response *resp, vx_cr
     return st;
 }
 
+static vx_status get_ca(vx_http_client *http, const char *method, const char *url,
+                        const char *const *headers, int64_t timeout_ms, const char *ca_file,
+                        vx_http_response *resp, vx_error *err)
+{
+    vx_http_request req = {
+        .method = method, .url = url, .headers = headers, .timeout_ms = timeout_ms,
+        .max_response_bytes = (size_t)64 << 10, .fail_when_truncated = true, .ca_file = ca_file,
+    };
+    return vx_http_perform(http, &req, resp, err);
+}
+
+/* IMDS is plain http: no CA bundle. */
 static vx_status get(vx_http_client *http, const char *method, const char *url,
                      const char *const *headers, int64_t timeout_ms, vx_http_response *resp,
                      vx_error *err)
 {
-    vx_http_request req = {
-        .method = method, .url = url, .headers = headers, .timeout_ms = timeout_ms,
-        .max_response_bytes = (size_t)64 << 10, .fail_when_truncated = true,
-    };
-    return vx_http_perform(http, &req, resp, err);
+    return get_ca(http, method, url, headers, timeout_ms, NULL, resp, err);
 }
 
 /* ---- container credentials ------------------------------------------------ */
@@ -158,8 +166,8 @@ static vx_status container_token(char **header, vx_error *err)
     return st;
 }
 
-vx_status vx_aws_creds_from_container(vx_http_client *http, int64_t timeout_ms, vx_cred *out,
-                                      vx_error *err)
+vx_status vx_aws_creds_from_container(vx_http_client *http, int64_t timeout_ms,
+                                      const char *ca_file, vx_cred *out, vx_error *err)
 {
     memset(out, 0, sizeof *out);
     const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -186,7 +194,8 @@ vx_status vx_aws_creds_from_container(vx_http_client *http, int64_t timeout_ms, 
     const char *headers[] = {"Accept: application/json", auth, NULL};
     vx_http_response resp;
     vx_http_response_init(&resp);
-    st = get(http, "GET", url, headers, timeout_ms > 0 ? timeout_ms : 5000, &resp, err);
+    st = get_ca(http, "GET", url, headers, timeout_ms > 0 ? timeout_ms : 5000, ca_file, &resp,
+                err);
     if (auth) {
         OPENSSL_cleanse(auth, strlen(auth));
         free(auth);

@@ -1,4 +1,6 @@
 /* Storing an object in S3, verified: see s3.h. */
+#include "cloud/crc32c.h"
+#include "cloud/encoding.h"
 #include "cloud/s3.h"
 #include "cloud/xml.h"
 
@@ -8,8 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* What one request's body is checked by: its SHA-256 always (the signed
- * payload hash, and S3's checksum by default), its MD5 in MD5 mode. */
+/* What one request's body is checked by: its SHA-256 when the payload is
+ * signed (and S3's checksum in SHA256 mode), its MD5 in MD5 mode, its
+ * CRC-32C in CRC32C mode. */
 typedef struct digest {
     unsigned char md5[16];
     char hex[33];                  /* MD5 */
@@ -17,7 +20,24 @@ typedef struct digest {
     unsigned char sha[32];
     char sha_hex[65];
     char sha_b64[45];
+    uint32_t crc;
+    char crc_b64[9];
+    const char *payload;           /* x-amz-content-sha256: sha_hex or UNSIGNED-PAYLOAD */
 } digest;
+
+static const char UNSIGNED[] = "UNSIGNED-PAYLOAD";
+
+vx_s3_checksum vx_s3_checksum_in_force(const vx_s3 *s, vx_s3_checksum c)
+{
+    if (c != VX_S3_CHECKSUM_AUTO)
+        return c;
+    return vx_aws_client_tls(s->aws) ? VX_S3_CHECKSUM_CRC32C : VX_S3_CHECKSUM_SHA256;
+}
+
+bool vx_s3_unsigned_payload(const vx_s3 *s, vx_s3_checksum c)
+{
+    return vx_aws_client_tls(s->aws) && vx_s3_checksum_in_force(s, c) != VX_S3_CHECKSUM_SHA256;
+}
 
 static void hex_of(const unsigned char *in, size_t n, char *out)
 {
@@ -126,37 +146,51 @@ static bool is_not_implemented(const vx_http_response *resp)
     return resp->status == 400 && strcmp(e.code, "NotImplemented") == 0;
 }
 
-/* The checksum headers of a body (two lines into h[0], h[1]). */
-static void checksum_headers(const vx_s3_put *p, const void *data, size_t len, digest *d,
-                             char h[2][80])
+/* The checksum headers of part i of the body (two lines into h[0], h[1])
+ * and its payload hash (d->payload). */
+static void checksum_headers(vx_s3 *s, const vx_s3_put *p, size_t i, const void *data,
+                             size_t len, digest *d, char h[2][80])
 {
-    if (p->sha256 && data == p->body && len == p->len) {
+    bool whole = data == p->body && len == p->len;
+    vx_s3_checksum c = vx_s3_checksum_in_force(s, p->checksum);
+    bool sign = !vx_s3_unsigned_payload(s, c);
+    if (sign && p->sha256 && whole) {
         memcpy(d->sha, p->sha256, 32);
         hex_of(d->sha, 32, d->sha_hex);
         EVP_EncodeBlock((unsigned char *)d->sha_b64, d->sha, 32);
-    } else {
+    } else if (sign) {
         sha_of(data, len, d);
     }
-    if (p->md5) {
+    d->payload = sign ? d->sha_hex : UNSIGNED;
+    h[1][0] = '\0';
+    if (c == VX_S3_CHECKSUM_MD5) {
         md5_of(data, len, d);
         snprintf(h[0], sizeof h[0], "Content-MD5: %s", d->b64);
-        h[1][0] = '\0';
+    } else if (c == VX_S3_CHECKSUM_CRC32C) {
+        d->crc = p->crc32c ? p->crc32c[i] : vx_crc32c(0, data, len);
+        vx_crc32c_base64(d->crc, d->crc_b64);
+        snprintf(h[0], sizeof h[0], "x-amz-checksum-crc32c: %s", d->crc_b64);
+        snprintf(h[1], sizeof h[1], "x-amz-sdk-checksum-algorithm: CRC32C");
     } else {
         snprintf(h[0], sizeof h[0], "x-amz-checksum-sha256: %s", d->sha_b64);
         snprintf(h[1], sizeof h[1], "x-amz-sdk-checksum-algorithm: SHA256");
     }
 }
 
-/* MD5 mode: the ETag; SHA-256 mode: the checksum the store echoes, if any. */
-static vx_status check_answer(const vx_s3_put *p, const digest *d, const vx_http_response *resp,
-                              const char *step, vx_error *err)
+/* MD5 mode: the ETag; otherwise the checksum the store echoes, if any. */
+static vx_status check_answer(vx_s3 *s, const vx_s3_put *p, const digest *d,
+                              const vx_http_response *resp, const char *step, vx_error *err)
 {
-    if (p->md5)
+    vx_s3_checksum c = vx_s3_checksum_in_force(s, p->checksum);
+    if (c == VX_S3_CHECKSUM_MD5)
         return check_etag(resp->etag, d->hex, resp, step, p->key, err);
+    bool crc = c == VX_S3_CHECKSUM_CRC32C;
     char echo[64];
-    if (vx_http_response_header(resp, "x-amz-checksum-sha256", echo, sizeof echo) &&
-        strcmp(echo, d->sha_b64) != 0) {
-        set_err(err, VX_EIO, "%s %.120s: the store's SHA-256 checksum differs from what was sent",
+    if (vx_http_response_header(resp, crc ? "x-amz-checksum-crc32c" : "x-amz-checksum-sha256",
+                                echo, sizeof echo) &&
+        strcmp(echo, crc ? d->crc_b64 : d->sha_b64) != 0) {
+        set_err(err, VX_EIO, crc ? "%s %.120s: the store's CRC-32C checksum differs from what was sent"
+                                 : "%s %.120s: the store's SHA-256 checksum differs from what was sent",
                 step, p->key);
         return VX_EIO;
     }
@@ -167,13 +201,13 @@ static vx_status put_single(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome
 {
     digest d;
     char sum[2][80], type[160];
-    checksum_headers(p, p->body, p->len, &d, sum);
+    checksum_headers(s, p, 0, p->body, p->len, &d, sum);
     snprintf(type, sizeof type, "Content-Type: %.120s",
              p->content_type ? p->content_type : "application/octet-stream");
     const char *headers[] = {type, sum[0], sum[1][0] ? sum[1] : NULL, NULL, NULL};
     headers[sum[1][0] ? 3 : 2] = p->if_none_match ? "If-None-Match: *" : NULL;
     vx_aws_request r = {.method = "PUT", .headers = headers, .body = p->body, .body_len = p->len,
-                        .payload_sha256 = d.sha_hex};
+                        .payload_sha256 = d.payload};
     vx_http_response resp;
     vx_http_response_init(&resp);
     vx_status st = vx_s3_perform(s, p->key, &r, &resp, err);
@@ -186,7 +220,7 @@ static vx_status put_single(vx_s3 *s, const vx_s3_put *p, vx_s3_outcome *outcome
     else if (resp.status < 200 || resp.status > 299)
         st = http_fail(s, "PutObject", p->key, &resp, err);
     else
-        st = check_answer(p, &d, &resp, "PutObject", err);
+        st = check_answer(s, p, &d, &resp, "PutObject", err);
     vx_http_response_free(&resp);
     return st;
 }
@@ -207,7 +241,12 @@ static vx_status create_upload(vx_s3 *s, const vx_s3_put *p, upload *u, vx_error
     char type[160];
     snprintf(type, sizeof type, "Content-Type: %.120s",
              p->content_type ? p->content_type : "application/octet-stream");
-    const char *headers[] = {type, p->md5 ? NULL : "x-amz-checksum-algorithm: SHA256", NULL};
+    vx_s3_checksum c = vx_s3_checksum_in_force(s, p->checksum);
+    const char *headers[] = {type,
+                             c == VX_S3_CHECKSUM_CRC32C ? "x-amz-checksum-algorithm: CRC32C"
+                             : c == VX_S3_CHECKSUM_SHA256 ? "x-amz-checksum-algorithm: SHA256"
+                                                          : NULL,
+                             NULL};
     vx_aws_param q[] = {{"uploads", NULL}};
     vx_aws_request r = {.method = "POST", .headers = headers, .query = q, .n_query = 1};
     vx_http_response resp;
@@ -234,12 +273,12 @@ static vx_status upload_part(vx_s3 *s, upload *u, size_t i, const char *data, si
 {
     digest *d = &u->parts[i];
     char sum[2][80], num[24];
-    checksum_headers(u->put, data, len, d, sum);
+    checksum_headers(s, u->put, i, data, len, d, sum);
     snprintf(num, sizeof num, "%zu", i + 1);
     const char *headers[] = {sum[0], sum[1][0] ? sum[1] : NULL, NULL};
     vx_aws_param q[] = {{"partNumber", num}, {"uploadId", u->id}};
     vx_aws_request r = {.method = "PUT", .headers = headers, .query = q, .n_query = 2,
-                        .body = data, .body_len = len, .payload_sha256 = d->sha_hex};
+                        .body = data, .body_len = len, .payload_sha256 = d->payload};
     vx_http_response resp;
     vx_http_response_init(&resp);
     vx_status st = vx_s3_perform(s, u->key, &r, &resp, err);
@@ -248,7 +287,7 @@ static vx_status upload_part(vx_s3 *s, upload *u, size_t i, const char *data, si
     else if (resp.status < 200 || resp.status > 299)
         st = http_fail(s, "UploadPart", u->key, &resp, err);
     else
-        st = check_answer(u->put, d, &resp, "UploadPart", err);
+        st = check_answer(s, u->put, d, &resp, "UploadPart", err);
     if (st == VX_OK)
         unquote(resp.etag, u->etags[i], sizeof u->etags[i]);
     vx_http_response_free(&resp);
@@ -273,18 +312,70 @@ static void expected_multipart_etag(const digest *parts, size_t n, char out[48])
     snprintf(out + 32, 16, "-%zu", n);
 }
 
+bool vx_s3_checksum_matches(const char *want, const char *got)
+{
+    size_t b = strcspn(want, "-");
+    return strcmp(got, want) == 0 || (strlen(got) == b && strncmp(got, want, b) == 0);
+}
+
+/* The composite CRC-32C S3 keeps for a multipart object: the CRC-32C of
+ * the parts' CRC-32Cs (4 bytes each, big-endian), base64, then "-N". */
+static void composite_crc(const uint32_t *crc, size_t n, char out[64])
+{
+    uint32_t all = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char be[4] = {(unsigned char)(crc[i] >> 24), (unsigned char)(crc[i] >> 16),
+                               (unsigned char)(crc[i] >> 8), (unsigned char)crc[i]};
+        all = vx_crc32c(all, be, 4);
+    }
+    char b64[9];
+    vx_crc32c_base64(all, b64);
+    snprintf(out, 64, "%s-%zu", b64, n);
+}
+
+/* The composite checksum in CompleteMultipartUpload's answer (S3 has it;
+ * some stores give none) must be that of the parts sent; S3 writes it with
+ * or without the "-N". */
+static vx_status check_composite(const upload *u, const vx_http_response *resp, const char *key,
+                                 vx_error *err)
+{
+    char got[80] = "", want[64];
+    vx_xml_text(resp->body.data, resp->body.len, NULL, "ChecksumCRC32C", got, sizeof got);
+    if (!got[0])
+        return VX_OK;
+    uint32_t *crc = malloc(u->n_parts * sizeof *crc);
+    if (!crc) {
+        set_err(err, VX_ENOMEM, "out of memory%s%s", "", "");
+        return VX_ENOMEM;
+    }
+    for (size_t i = 0; i < u->n_parts; i++)
+        crc[i] = u->parts[i].crc;
+    composite_crc(crc, u->n_parts, want);
+    free(crc);
+    if (vx_s3_checksum_matches(want, got))
+        return VX_OK;
+    set_err(err, VX_EIO, "CompleteMultipartUpload %.120s: the store's CRC-32C checksum (%.40s) "
+                         "differs from that of the parts sent", key, got);
+    return VX_EIO;
+}
+
 static vx_status complete_upload(vx_s3 *s, const vx_s3_put *p, upload *u,
                                  vx_s3_outcome *outcome, vx_error *err)
 {
     vx_buf xml;
     vx_buf_init(&xml);
     vx_buf_puts(&xml, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
-    /* The ETags S3 gave the parts are their MD5s; in SHA-256 mode those are
-     * not computed, and S3 matches parts by number and checksum. */
+    /* The ETags S3 gave the parts are their MD5s; in the other modes those
+     * are not computed, and S3 matches parts by number and checksum. */
+    vx_s3_checksum c = vx_s3_checksum_in_force(s, p->checksum);
     for (size_t i = 0; i < u->n_parts; i++) {
-        if (p->md5)
+        if (c == VX_S3_CHECKSUM_MD5)
             vx_buf_printf(&xml, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>",
                           i + 1, u->parts[i].hex);
+        else if (c == VX_S3_CHECKSUM_CRC32C)
+            vx_buf_printf(&xml, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag>"
+                                "<ChecksumCRC32C>%s</ChecksumCRC32C></Part>",
+                          i + 1, u->etags[i], u->parts[i].crc_b64);
         else
             vx_buf_printf(&xml, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag>"
                                 "<ChecksumSHA256>%s</ChecksumSHA256></Part>",
@@ -306,7 +397,7 @@ static vx_status complete_upload(vx_s3 *s, const vx_s3_put *p, upload *u,
     vx_status st = vx_s3_perform(s, p->key, &r, &resp, err);
     vx_buf_free(&xml);
     char want[48] = "";
-    if (p->md5)
+    if (c == VX_S3_CHECKSUM_MD5)
         expected_multipart_etag(u->parts, u->n_parts, want);
     /* S3 may answer 200 and an <Error> body when completing fails late. */
     bool error_body = resp.body.len && strstr(resp.body.data, "<Error>") != NULL;
@@ -318,10 +409,12 @@ static vx_status complete_upload(vx_s3 *s, const vx_s3_put *p, upload *u,
         *outcome = VX_S3_NO_CONDITIONAL;
     } else if (resp.status < 200 || resp.status > 299 || error_body) {
         st = http_fail(s, "CompleteMultipartUpload", p->key, &resp, err);
-    } else if (p->md5) {
+    } else if (c == VX_S3_CHECKSUM_MD5) {
         char etag[80] = "";
         vx_xml_text(resp.body.data, resp.body.len, NULL, "ETag", etag, sizeof etag);
         st = check_etag(etag, want, &resp, "CompleteMultipartUpload", p->key, err);
+    } else if (c == VX_S3_CHECKSUM_CRC32C) {
+        st = check_composite(u, &resp, p->key, err);
     }
     vx_http_response_free(&resp);
     return st;
@@ -403,7 +496,7 @@ void vx_s3_expected_etag(const void *body, size_t len, size_t part_size, char ou
     free(parts);
 }
 
-void vx_s3_expected_sha256(const void *body, size_t len, size_t part_size, char out[64])
+static void expected_sha256(const void *body, size_t len, size_t part_size, char out[64])
 {
     digest d;
     if (!part_size || len <= part_size) {
@@ -432,13 +525,45 @@ void vx_s3_expected_sha256(const void *body, size_t len, size_t part_size, char 
     snprintf(out, 64, "%s-%zu", b64, n);
 }
 
-vx_status vx_s3_head(vx_s3 *s, const char *key, char *etag, size_t cap, char *sha256,
-                     size_t sha_cap, vx_error *err)
+static void expected_crc32c(const void *body, size_t len, size_t part_size,
+                            const uint32_t *known, char out[64])
+{
+    if (!part_size || len <= part_size) {
+        vx_crc32c_base64(known ? known[0] : vx_crc32c(0, body, len), out);
+        return;
+    }
+    size_t n = (len + part_size - 1) / part_size;
+    uint32_t *crc = known ? NULL : malloc(n * sizeof *crc);
+    if (!known && !crc) {
+        out[0] = '\0';
+        return;
+    }
+    for (size_t i = 0; !known && i < n; i++) {
+        size_t off = i * part_size;
+        crc[i] = vx_crc32c(0, (const char *)body + off,
+                           len - off < part_size ? len - off : part_size);
+    }
+    composite_crc(known ? known : crc, n, out);
+    free(crc);
+}
+
+void vx_s3_expected_checksum(vx_s3_checksum c, const void *body, size_t len, size_t part_size,
+                             const uint32_t *crc32c, char out[64])
+{
+    out[0] = '\0';
+    if (c == VX_S3_CHECKSUM_SHA256)
+        expected_sha256(body, len, part_size, out);
+    else if (c == VX_S3_CHECKSUM_CRC32C)
+        expected_crc32c(body, len, part_size, crc32c, out);
+}
+
+vx_status vx_s3_head(vx_s3 *s, const char *key, vx_s3_checksum c, char *etag, size_t cap,
+                     char *sum, size_t sum_cap, vx_error *err)
 {
     static const char *const headers[] = {"x-amz-checksum-mode: ENABLED", NULL};
     vx_aws_request r = {.method = "HEAD", .headers = headers};
-    if (sha_cap)
-        sha256[0] = '\0';
+    if (sum_cap)
+        sum[0] = '\0';
     vx_http_response resp;
     vx_http_response_init(&resp);
     vx_status st = vx_s3_perform(s, key, &r, &resp, err);
@@ -450,9 +575,57 @@ vx_status vx_s3_head(vx_s3 *s, const char *key, char *etag, size_t cap, char *sh
         st = http_fail(s, "HeadObject", key, &resp, err);
     else {
         unquote(resp.etag, etag, cap);
-        if (sha_cap)
-            vx_http_response_header(&resp, "x-amz-checksum-sha256", sha256, sha_cap);
+        const char *h = c == VX_S3_CHECKSUM_CRC32C ? "x-amz-checksum-crc32c"
+                        : c == VX_S3_CHECKSUM_SHA256 ? "x-amz-checksum-sha256" : NULL;
+        if (sum_cap && h)
+            vx_http_response_header(&resp, h, sum, sum_cap);
     }
     vx_http_response_free(&resp);
     return st;
+}
+
+/* ---- the CRC-32C tap ----------------------------------------------------------- */
+
+void vx_s3_crc_tap_reset(vx_s3_crc_tap *t, size_t part_size)
+{
+    t->part_size = part_size;
+    t->n = 0;
+    t->in_part = 0;
+    t->failed = false;
+}
+
+void vx_s3_crc_tap_feed(void *tap, const char *data, size_t len)
+{
+    vx_s3_crc_tap *t = tap;
+    while (len && !t->failed) {
+        /* A part is opened by its first byte: a body of exactly part_size
+         * bytes is one part. */
+        if (!t->n || (t->part_size && t->in_part == t->part_size)) {
+            if (t->n == t->cap) {
+                size_t cap = t->cap ? 2 * t->cap : 4;
+                uint32_t *crc = realloc(t->crc, cap * sizeof *crc);
+                if (!crc) {
+                    t->failed = true;
+                    return;
+                }
+                t->crc = crc;
+                t->cap = cap;
+            }
+            t->crc[t->n++] = 0;
+            t->in_part = 0;
+        }
+        size_t take = len;
+        if (t->part_size && take > t->part_size - t->in_part)
+            take = t->part_size - t->in_part;
+        t->crc[t->n - 1] = vx_crc32c(t->crc[t->n - 1], data, take);
+        t->in_part += take;
+        data += take;
+        len -= take;
+    }
+}
+
+void vx_s3_crc_tap_free(vx_s3_crc_tap *t)
+{
+    free(t->crc);
+    memset(t, 0, sizeof *t);
 }

@@ -12,10 +12,12 @@
  *   a server that died) is found there (a 412, then the checksum or ETag
  *   the content must have) instead of being stored twice; newer events get an object of
  *   their own. Objects of the batch that were stored are not sent again.
- * - Every upload verified (the signed SHA-256 of each payload, sent as S3's
- *   checksum too; or Content-MD5 and the ETag), a multipart upload above
- *   partSize, the region, endpoint, path style and credentials of
- *   cloud/aws.h. */
+ * - Every upload verified (cloud/s3.h): over https an unsigned payload with
+ *   a CRC-32C checksum, as the AWS SDKs do over TLS; over http the signed
+ *   SHA-256 of each payload, sent as S3's checksum too; or Content-MD5 and
+ *   the ETag. The CRC-32C or SHA-256 is taken by the format's tap while the
+ *   body is written. A multipart upload above partSize, the region,
+ *   endpoint, path style and credentials of cloud/aws.h. */
 #include "cloud/s3.h"
 #include "events.h"
 #include "exporters/exporters.h"
@@ -51,12 +53,15 @@ typedef struct s3_exporter {
     bool clean_path;
     size_t part_size;
     bool conditional;              /* If-None-Match: *, until the store says it has none */
-    bool md5;                      /* checksum: MD5 (Content-MD5) instead of SHA256 */
+    vx_s3_checksum checksum;       /* resolved for the endpoint (never AUTO) */
+    bool sign;                     /* the payload's SHA-256 is signed (not UNSIGNED-PAYLOAD) */
     vx_logger *log;
     vx_buf body, name;
     EVP_MD_CTX *sha;               /* the body's SHA-256, taken as it is written */
     unsigned char body_sha[32];
     bool have_sha;
+    vx_s3_crc_tap crc;             /* CRC32C mode: the parts' CRC-32Cs, likewise */
+    bool have_crc;
     s3_chunk chunks[MAX_CHUNKS];
     size_t n_chunks;
 } s3_exporter;
@@ -89,6 +94,7 @@ static void s3_destroy(void *ud)
     vx_buf_free(&x->body);
     vx_buf_free(&x->name);
     EVP_MD_CTX_free(x->sha);
+    vx_s3_crc_tap_free(&x->crc);
     forget_chunks(x);
     free(x);
 }
@@ -134,16 +140,18 @@ static bool next_key(s3_exporter *x, s3_chunk *c, bool taken)
  * answer to an upload that landed was lost)? */
 static vx_status is_ours(s3_exporter *x, const s3_chunk *c, bool *ours, vx_error *err)
 {
-    char etag[96], sha[96], want[64];
-    vx_status st = vx_s3_head(&x->s3, c->key, etag, sizeof etag, sha, sizeof sha, err);
+    char etag[96], sum[96], want[64];
+    vx_status st = vx_s3_head(&x->s3, c->key, x->checksum, etag, sizeof etag, sum, sizeof sum,
+                              err);
     *ours = false;
     if (st != VX_OK)
         return st == VX_ENOTFOUND ? VX_OK : st;
     /* The checksum S3 keeps says it even for KMS-encrypted objects, whose
      * ETags are not MD5s; else the ETag. */
-    if (sha[0] && !x->md5) {
-        vx_s3_expected_sha256(x->body.data, x->body.len, x->part_size, want);
-        *ours = strcmp(want, sha) == 0;
+    if (sum[0]) {
+        vx_s3_expected_checksum(x->checksum, x->body.data, x->body.len, x->part_size,
+                                x->have_crc ? x->crc.crc : NULL, want);
+        *ours = vx_s3_checksum_matches(want, sum);
     } else {
         vx_s3_expected_etag(x->body.data, x->body.len, x->part_size, want);
         *ours = strcmp(want, etag) == 0;
@@ -158,7 +166,8 @@ static vx_status store(s3_exporter *x, s3_chunk *c, vx_error *err)
         vx_s3_put p = {.key = c->key, .body = x->body.data, .len = x->body.len,
                        .content_type = vx_batch_format_content_type(&x->format),
                        .if_none_match = x->conditional, .part_size = x->part_size,
-                       .md5 = x->md5, .sha256 = x->have_sha ? x->body_sha : NULL};
+                       .checksum = x->checksum, .sha256 = x->have_sha ? x->body_sha : NULL,
+                       .crc32c = x->have_crc ? x->crc.crc : NULL};
         vx_s3_outcome outcome;
         bool resent = c->sent;
         c->sent = true;
@@ -202,14 +211,24 @@ static void sha_tap(void *ud, const char *data, size_t len)
     EVP_DigestUpdate(ud, data, len);
 }
 
-/* The body into x->body; its SHA-256 (the signed payload hash and S3's
- * checksum) in the same pass, while each piece is in cache, unless the
- * checksum is MD5 (x->have_sha says whether it was taken). */
+/* The body into x->body, and in the same pass, while each piece is in
+ * cache, what verifies it: the parts' CRC-32Cs in CRC32C mode, the SHA-256
+ * when the payload is signed (x->have_crc / x->have_sha say which were
+ * taken; cloud/s3.h computes what was not). */
 static vx_status encode(s3_exporter *x, const vx_batch *part, vx_error *err)
 {
     vx_buf_clear(&x->body);
-    x->have_sha = false;
-    bool tap = !x->md5 && (x->sha || (x->sha = EVP_MD_CTX_new())) &&
+    x->have_sha = x->have_crc = false;
+    if (x->checksum == VX_S3_CHECKSUM_CRC32C) {
+        vx_s3_crc_tap_reset(&x->crc, x->part_size);
+        vx_status st = vx_batch_format_write_tap(&x->format, part, &x->body, vx_s3_crc_tap_feed,
+                                                 &x->crc, err);
+        size_t parts = x->body.len <= x->part_size ? 1 : (x->body.len + x->part_size - 1) /
+                                                            x->part_size;
+        x->have_crc = st == VX_OK && !x->crc.failed && x->crc.n == parts;
+        return st;
+    }
+    bool tap = x->sign && (x->sha || (x->sha = EVP_MD_CTX_new())) &&
                EVP_DigestInit_ex(x->sha, EVP_sha256(), NULL);
     vx_status st = vx_batch_format_write_tap(&x->format, part, &x->body, tap ? sha_tap : NULL,
                                              x->sha, err);
@@ -333,8 +352,9 @@ bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void 
     vx_opts_int(o, "partSize", (int64_t)VX_S3_MIN_PART, (int64_t)5 << 30, &part_size);
     vx_opts_bool(o, "conditionalWrite", &conditional);
     vx_opts_bool(o, "cleanPath", &clean);
-    static const char *const checksums[] = {"SHA256", "MD5", NULL};
-    int checksum = 0;
+    /* Indexed as vx_s3_checksum; AUTO is the key left out. */
+    static const char *const checksums[] = {"AUTO", "CRC32C", "SHA256", "MD5", NULL};
+    int checksum = VX_S3_CHECKSUM_AUTO;
     vx_opts_enum(o, "checksum", checksums, &checksum);
     vx_aws_options aws;
     if (!vx_aws_options_read(o, &aws))
@@ -351,7 +371,6 @@ bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void 
         x->clean_path = clean;
         x->conditional = conditional;
         x->part_size = (size_t)part_size;
-        x->md5 = checksum == 1;
         x->path = strdup(path ? path : "");
         st = x->path ? VX_OK : VX_ENOMEM;
     }
@@ -362,6 +381,10 @@ bool vx_s3_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void 
     if (st == VX_OK)
         st = vx_s3_init(&x->s3, &aws.config, bucket,
                         style_set ? styles[path_style] : VX_S3_STYLE_AUTO, &err);
+    if (st == VX_OK) {
+        x->checksum = vx_s3_checksum_in_force(&x->s3, (vx_s3_checksum)checksum);
+        x->sign = !vx_s3_unsigned_payload(&x->s3, x->checksum);
+    }
     vx_aws_options_release(&aws);
     if (st != VX_OK) {
         s3_destroy(x);

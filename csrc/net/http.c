@@ -341,6 +341,13 @@ static void set_options(CURL *h, const vx_http_request *req, struct curl_slist *
     const char *ca = req->ca_file ? req->ca_file : vx_ca_bundle_fallback();
     if (ca)
         curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    /* A given bundle is the whole trust. Debian's libcurl would consult
+     * /etc/ssl/certs besides, and with a CA directory set it also rereads
+     * and parses the bundle at every new connection instead of keeping the
+     * parsed store (curl's CA cache, 7.87+): 0.15 ms of CPU per handshake
+     * with a one-certificate bundle, more with a large one. */
+    if (req->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
     if (req->client_cert_file)
         curl_easy_setopt(h, CURLOPT_SSLCERT, req->client_cert_file);
     if (req->client_key_file)

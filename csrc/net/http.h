@@ -29,7 +29,9 @@ typedef struct vx_http_request {
     int64_t timeout_ms;                /* whole request; <= 0 means 10000 */
     int64_t connect_timeout_ms;        /* <= 0: the request timeout */
     bool insecure_skip_verify;         /* TLS: accept any certificate */
-    const char *ca_file;               /* TLS: CA bundle, or NULL for the system's */
+    const char *ca_file;               /* TLS: the CA bundle trusted, alone (as AWS_CA_BUNDLE
+                                          or a requests `verify` path: not the system's CA
+                                          directory besides), or NULL for the system's */
     size_t max_response_bytes;         /* body kept up to this; 0 discards it */
     /* Conditional GET: sent when not NULL/"" (retrievers). */
     const char *if_none_match;

@@ -311,8 +311,8 @@ export interface S3ExporterConfig extends AwsOptions {
   conditionalWrite?: boolean;
   /** No leading, trailing or doubled slashes in object names (GOFF's join keeps them; default false). */
   cleanPath?: boolean;
-  /** 'SHA256' (default: the signed payload hash, sent as x-amz-checksum-sha256 too) or 'MD5' (Content-MD5 and the ETag). */
-  checksum?: 'SHA256' | 'MD5';
+  /** Default: over https an unsigned payload with 'CRC32C' (x-amz-checksum-crc32c), over http 'SHA256' (the signed payload hash, sent as x-amz-checksum-sha256 too). 'SHA256' signs the payload over https too; 'MD5': Content-MD5 and the ETag. */
+  checksum?: 'CRC32C' | 'SHA256' | 'MD5';
 }
 
 /** The AWS keys of the Kinesis and SQS exporters (no path-style addressing there). */

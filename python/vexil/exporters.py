@@ -193,9 +193,13 @@ class S3Exporter(BuiltinExporter):
     another writer holds one, unless ``conditional_write=False``); a batch
     whose export failed is retried under the same names, so nothing is stored
     twice. Objects above ``part_size`` bytes (default 8 MiB, at least 5 MiB)
-    go up in a multipart upload; every upload is verified: the signed SHA-256
-    of each payload, also sent as S3's checksum (``checksum="SHA256"``, the
-    default), or Content-MD5 and the ETag (``checksum="MD5"``).
+    go up in a multipart upload; every upload is verified. By default, over
+    https, the payload goes unsigned with its CRC-32C as S3's checksum (what
+    the AWS SDKs do over TLS), and over plain http its signed SHA-256 is also
+    S3's checksum; ``checksum="CRC32C"``, ``"SHA256"`` (a signed payload over
+    https too) or ``"MD5"`` (Content-MD5 and the ETag) choose one. ``ca_file``
+    (else ``AWS_CA_BUNDLE``, else the profile's ``ca_bundle``) is the CA
+    bundle TLS trusts.
 
     ``region``, ``endpoint`` (an S3-compatible store: path-style addressing
     unless ``force_path_style=False``) and the credentials default to the AWS

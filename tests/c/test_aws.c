@@ -3,9 +3,12 @@
  * container-credentials endpoint and a loopback IMDSv2 endpoint), region
  * and endpoint resolution, SigV4 through libcurl against moto with its
  * signature checks on (payload hash, sorted query, session token), and the
- * services' errors. Run from the checkout's root (moto is started through
+ * services' errors; S3 over HTTPS (moto-https: UNSIGNED-PAYLOAD with CRC-32C
+ * checksums, the CA bundle from AWS_CA_BUNDLE / the profile, an untrusted
+ * certificate). Run from the checkout's root (moto is started through
  * tests/servers/cli.py). */
 #include "cloud/aws.h"
+#include "cloud/crc32c.h"
 #include "cloud/s3.h"
 #include "cloud/xml.h"
 #include "httpd.h"
@@ -16,8 +19,8 @@
 #include <sys/stat.h>
 
 static char tmpdir[256];
-static test_server moto;
-static bool have_moto;
+static test_server moto, moto_tls;
+static bool have_moto, have_moto_tls;
 
 /* Every AWS variable a developer's shell may hold, so each test starts from
  * nothing (and IMDS is never asked for on a machine that is not EC2). */
@@ -30,7 +33,7 @@ static void clean_env(void)
         "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
         "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
         "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT"};
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_CA_BUNDLE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
@@ -366,17 +369,17 @@ static void test_container_credentials(void)
     /* Without the file, the variable's token; a wrong path is a 404. */
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     vx_http_client *http = vx_http_client_new();
-    CHECK_INT(vx_aws_creds_from_container(http, 0, &c, &err), VX_OK);
+    CHECK_INT(vx_aws_creds_from_container(http, 0, NULL, &c, &err), VX_OK);
     vx_cred_clear(&c);
     CHECK_STR(e.auth_seen, "env-token");
     httpd_url(&e.h, "/nothing", url, sizeof url);
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
-    CHECK_INT(vx_aws_creds_from_container(http, 0, &c, &err), VX_EHTTP);
+    CHECK_INT(vx_aws_creds_from_container(http, 0, NULL, &c, &err), VX_EHTTP);
     CHECK(strstr(err.message, "404") != NULL);
     CHECK(!strstr(err.message, "env-token"));
     /* Plain http elsewhere than loopback or the container agent: refused. */
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds", 1);
-    CHECK_INT(vx_aws_creds_from_container(http, 0, &c, &err), VX_EINVAL);
+    CHECK_INT(vx_aws_creds_from_container(http, 0, NULL, &c, &err), VX_EINVAL);
     vx_http_client_free(http);
     httpd_stop(&e.h);
     clean_env();
@@ -521,6 +524,101 @@ static void test_request_shape(void)
     httpd_stop(&h);
 }
 
+/* The tap's CRC-32Cs, fed in pieces that straddle part boundaries, are those
+ * of the parts cut every part_size bytes; a body of exactly part_size bytes
+ * is one part. */
+static void test_crc_tap(void)
+{
+    static char body[1000];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (char)(i * 7 + 3);
+    vx_s3_crc_tap t = {0};
+    vx_s3_crc_tap_reset(&t, 300);
+    for (size_t off = 0; off < sizeof body; off += 77)
+        vx_s3_crc_tap_feed(&t, body + off, sizeof body - off < 77 ? sizeof body - off : 77);
+    CHECK_INT(t.n, 4);
+    for (size_t i = 0; i < 4; i++)
+        CHECK(t.crc[i] == vx_crc32c(0, body + 300 * i, i < 3 ? 300 : 100));
+    vx_s3_crc_tap_reset(&t, 500);
+    vx_s3_crc_tap_feed(&t, body, 500);
+    CHECK_INT(t.n, 1);
+    vx_s3_crc_tap_reset(&t, 0);
+    vx_s3_crc_tap_feed(&t, body, 10);
+    vx_s3_crc_tap_feed(&t, body + 10, 990);
+    CHECK_INT(t.n, 1);
+    CHECK(t.crc[0] == vx_crc32c(0, body, sizeof body));
+    /* The composite S3 keeps for a multipart object: CRC of the parts' CRCs. */
+    char want[64], one[9];
+    vx_s3_expected_checksum(VX_S3_CHECKSUM_CRC32C, body, sizeof body, 0, NULL, want);
+    vx_crc32c_base64(vx_crc32c(0, body, sizeof body), one);
+    CHECK_STR(want, one);
+    vx_s3_crc_tap_reset(&t, 300);
+    vx_s3_crc_tap_feed(&t, body, sizeof body);
+    char from_tap[64];
+    vx_s3_expected_checksum(VX_S3_CHECKSUM_CRC32C, body, sizeof body, 300, NULL, want);
+    vx_s3_expected_checksum(VX_S3_CHECKSUM_CRC32C, body, sizeof body, 300, t.crc, from_tap);
+    CHECK_STR(want, from_tap);
+    CHECK(strlen(want) > 2 && strcmp(want + strlen(want) - 2, "-4") == 0);
+    vx_s3_crc_tap_free(&t);
+}
+
+/* Which payload and checksum each endpoint and mode gets, and what goes on
+ * the wire over http (a loopback server recording the headers). */
+static void echo_bad_crc(void *ud, const httpd_request *req, httpd_reply *out)
+{
+    out->status = 200;
+    snprintf(out->headers, sizeof out->headers, "x-amz-checksum-crc32c: AAAAAA==\r\n");
+}
+
+static void test_checksum_modes(void)
+{
+    clean_env();
+    vx_aws_config tls = {.region = "us-east-1", .endpoint = "https://127.0.0.1:9",
+                         .access_key_id = "AKIAMODES", .secret_access_key = "modes-secret"};
+    vx_s3 s;
+    vx_error err = {0};
+    CHECK_INT(vx_s3_init(&s, &tls, "b", VX_S3_STYLE_AUTO, &err), VX_OK);
+    CHECK_INT(vx_s3_checksum_in_force(&s, VX_S3_CHECKSUM_AUTO), VX_S3_CHECKSUM_CRC32C);
+    CHECK(vx_s3_unsigned_payload(&s, VX_S3_CHECKSUM_AUTO));
+    CHECK(vx_s3_unsigned_payload(&s, VX_S3_CHECKSUM_MD5));
+    CHECK(!vx_s3_unsigned_payload(&s, VX_S3_CHECKSUM_SHA256));
+    vx_s3_destroy(&s);
+
+    httpd h;
+    CHECK_INT(httpd_start(&h), 0);
+    char url[128];
+    httpd_url(&h, "", url, sizeof url);
+    vx_aws_config plain = tls;
+    plain.endpoint = url;
+    CHECK_INT(vx_s3_init(&s, &plain, "b", VX_S3_STYLE_AUTO, &err), VX_OK);
+    CHECK_INT(vx_s3_checksum_in_force(&s, VX_S3_CHECKSUM_AUTO), VX_S3_CHECKSUM_SHA256);
+    CHECK(!vx_s3_unsigned_payload(&s, VX_S3_CHECKSUM_CRC32C));  /* never over http */
+    vx_s3_put p = {.key = "k.json", .body = "hello", .len = 5};
+    vx_s3_outcome out;
+    CHECK_INT(vx_s3_put_object(&s, &p, &out, &err), VX_OK);
+    p.checksum = VX_S3_CHECKSUM_CRC32C;
+    CHECK_INT(vx_s3_put_object(&s, &p, &out, &err), VX_OK);
+    CHECK_INT(h.n_reqs, 2);
+    char v[256], crc[9];
+    httpd_header(&h.reqs[0], "x-amz-content-sha256", v, sizeof v);
+    CHECK_STR(v, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    httpd_header(&h.reqs[0], "x-amz-checksum-sha256", v, sizeof v);
+    CHECK_STR(v, "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=");
+    httpd_header(&h.reqs[1], "x-amz-content-sha256", v, sizeof v);
+    CHECK_STR(v, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    httpd_header(&h.reqs[1], "x-amz-checksum-crc32c", v, sizeof v);
+    vx_crc32c_base64(vx_crc32c(0, "hello", 5), crc);
+    CHECK_STR(v, crc);
+    httpd_header(&h.reqs[1], "x-amz-sdk-checksum-algorithm", v, sizeof v);
+    CHECK_STR(v, "CRC32C");
+    /* A store that echoes another checksum than the one sent: refused. */
+    h.handler = echo_bad_crc;
+    CHECK_INT(vx_s3_put_object(&s, &p, &out, &err), VX_EIO);
+    CHECK(strstr(err.message, "CRC-32C checksum differs") != NULL);
+    vx_s3_destroy(&s);
+    httpd_stop(&h);
+}
+
 /* ---- against moto, signature checks on ---------------------------------------- */
 
 static vx_aws_config moto_config(void)
@@ -582,13 +680,14 @@ static void test_sigv4_moto(void)
 
 /* POST /moto-api/reset-auth: moto refuses unsigned calls once its checks
  * are on, AssumeRoleWithWebIdentity included (AWS takes it unsigned). */
-static void moto_auth(const char *count)
+static void moto_auth_of(const test_server *m, const char *count)
 {
     char url[256];
-    snprintf(url, sizeof url, "%s/moto-api/reset-auth", test_server_get(&moto, "endpoint"));
+    snprintf(url, sizeof url, "%s/moto-api/reset-auth", test_server_get(m, "endpoint"));
     const char *h[] = {"Content-Type: text/plain", NULL};
+    const char *ca = test_server_get(m, "ca_file");
     vx_http_request req = {.method = "POST", .url = url, .headers = h, .body = count,
-                           .body_len = strlen(count)};
+                           .body_len = strlen(count), .ca_file = *ca ? ca : NULL};
     vx_http_client *http = vx_http_client_new();
     vx_http_response resp;
     vx_http_response_init(&resp);
@@ -596,6 +695,11 @@ static void moto_auth(const char *count)
     CHECK_INT(resp.status, 200);
     vx_http_response_free(&resp);
     vx_http_client_free(http);
+}
+
+static void moto_auth(const char *count)
+{
+    moto_auth_of(&moto, count);
 }
 
 static void test_web_identity_moto(void)
@@ -770,6 +874,226 @@ static void test_exporter_moto(void)
     vx_s3_destroy(&s);
 }
 
+/* ---- against moto over HTTPS ---------------------------------------------------- */
+
+static vx_aws_config tls_config(void)
+{
+    return (vx_aws_config){.region = "us-east-1",
+                           .endpoint = test_server_get(&moto_tls, "endpoint"),
+                           .access_key_id = test_server_get(&moto_tls, "accessKeyId"),
+                           .secret_access_key = test_server_get(&moto_tls, "secretAccessKey")};
+}
+
+/* An engine with one s3 exporter to the https moto under `prefix`; extra
+ * options appended. */
+static vx_engine *tls_engine(const char *prefix, const char *extra)
+{
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    static const char flags[] = "{\"f\":{\"variations\":{\"a\":1},\"defaultRule\":{\"variation\":\"a\"}}}";
+    CHECK_INT(vx_engine_load(e, flags, sizeof flags - 1, VX_FORMAT_JSON, NULL), VX_OK);
+    char opts[1024];
+    snprintf(opts, sizeof opts,
+             "{\"bucket\":\"vexil\",\"path\":\"%s\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
+             "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"%s\",\"flushInterval\":3600000,"
+             "\"retryInitial\":50%s}",
+             prefix, test_server_get(&moto_tls, "endpoint"),
+             test_server_get(&moto_tls, "accessKeyId"),
+             test_server_get(&moto_tls, "secretAccessKey"), extra);
+    vx_doc *d = vx_doc_new();
+    vx_error err = {0};
+    CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
+    CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_OK);
+    vx_doc_free(d);
+    for (int i = 0; i < 3; i++) {
+        char user[32];
+        snprintf(user, sizeof user, "tls-user-%d", i);
+        vx_context *ctx = vx_context_new(user);
+        vx_result r;
+        vx_engine_eval_int(e, "f", ctx, 0, &r);
+        vx_result_release(&r);
+        vx_context_free(ctx);
+    }
+    return e;
+}
+
+/* The one object under prefix/, its body into *body, its stored CRC-32C
+ * (HEAD with checksum mode) into crc. */
+static void tls_object(vx_s3 *s, const char *prefix, vx_http_response *body, char *crc,
+                       size_t cap)
+{
+    char pre[80], key[256] = "", count[16] = "", etag[96];
+    snprintf(pre, sizeof pre, "%s/", prefix);
+    vx_aws_param q[] = {{"list-type", "2"}, {"prefix", pre}};
+    vx_aws_request r = {.method = "GET", .query = q, .n_query = 2};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    vx_error err = {0};
+    CHECK_INT(vx_s3_perform(s, NULL, &r, &resp, &err), VX_OK);
+    vx_xml_text(resp.body.data, resp.body.len, NULL, "KeyCount", count, sizeof count);
+    vx_xml_text(resp.body.data, resp.body.len, "Contents", "Key", key, sizeof key);
+    CHECK_STR(count, "1");
+    vx_http_response_free(&resp);
+    CHECK_INT(s3_call(s, "GET", key, NULL, body, &err), 200);
+    CHECK_INT(vx_s3_head(s, key, VX_S3_CHECKSUM_CRC32C, etag, sizeof etag, crc, cap, &err), VX_OK);
+}
+
+static void test_exporter_moto_https(void)
+{
+    if (!have_moto_tls)
+        return;
+    clean_env();
+    const char *ca = test_server_get(&moto_tls, "ca_file");
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "tls-%d-%lld", (int)getpid(), (long long)vx_cred_now_ms());
+
+    /* Untrusted (the system's bundle): a visible failed export, events kept. */
+    vx_engine *e = tls_engine(prefix, "");
+    CHECK_INT(vx_engine_flush(e, 500), VX_ETIMEDOUT);
+    vx_exporter_stats st;
+    vx_exporter_get_stats(vx_engine_exporter_at(e, 0), &st);
+    CHECK(st.failed_attempts >= 1);
+    CHECK_INT(st.pending, 3);
+    CHECK_INT(st.exported, 0);
+    char last[300];
+    CHECK(vx_exporter_last_error(vx_engine_exporter_at(e, 0), last, sizeof last) > 0);
+    CHECK(strstr(last, "SSL") != NULL || strstr(last, "certificate") != NULL);
+    vx_engine_close(e, 100);
+    vx_engine_free(e);
+
+    /* AWS_CA_BUNDLE: stored, with the CRC-32C the tap took (moto keeps the
+     * checksum it was sent; the signature it checked was over
+     * UNSIGNED-PAYLOAD). */
+    setenv("AWS_CA_BUNDLE", ca, 1);
+    e = tls_engine(prefix, "");
+    CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
+    CHECK_INT(vx_exporter_last_error(vx_engine_exporter_at(e, 0), last, sizeof last), 0);
+    vx_engine_free(e);
+    vx_aws_config cfg = tls_config();
+    vx_s3 s;
+    vx_error err = {0};
+    CHECK_INT(vx_s3_init(&s, &cfg, "vexil", VX_S3_STYLE_AUTO, &err), VX_OK);
+    vx_http_response body;
+    char crc[64] = "", want[9];
+    tls_object(&s, prefix, &body, crc, sizeof crc);
+    vx_crc32c_base64(vx_crc32c(0, body.body.data, body.body.len), want);
+    CHECK_STR(crc, want);
+    CHECK(strstr(body.body.data, "\"userKey\":\"tls-user-2\"") != NULL);
+    vx_http_response_free(&body);
+
+    /* Multipart over https: moto computes the composite from the parts'
+     * bodies, which must be what vexil computed. */
+    size_t len = ((size_t)11 << 20) + 123;
+    char *big = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        big[i] = (char)('a' + i % 23);
+    char key[96];
+    snprintf(key, sizeof key, "%s-multipart/big.bin", prefix);
+    vx_s3_put p = {.key = key, .body = big, .len = len, .part_size = VX_S3_MIN_PART,
+                   .if_none_match = true};
+    vx_s3_outcome out;
+    CHECK_INT(vx_s3_put_object(&s, &p, &out, &err), VX_OK);
+    CHECK_INT(out, VX_S3_STORED);
+    char etag[96], sum[96], expect[64];
+    CHECK_INT(vx_s3_head(&s, key, VX_S3_CHECKSUM_CRC32C, etag, sizeof etag, sum, sizeof sum, &err),
+              VX_OK);
+    vx_s3_expected_checksum(VX_S3_CHECKSUM_CRC32C, big, len, VX_S3_MIN_PART, NULL, expect);
+    CHECK(strstr(expect, "-3") != NULL);
+    CHECK(vx_s3_checksum_matches(expect, sum));  /* moto leaves out the "-3" */
+    CHECK(!vx_s3_checksum_matches(expect, "AAAAAA=="));
+    CHECK(!vx_s3_checksum_matches(expect, "AAAAAA==-3"));
+    free(big);
+    vx_s3_destroy(&s);
+    unsetenv("AWS_CA_BUNDLE");
+
+    /* The profile's ca_bundle, with checksum SHA256 (a signed payload over
+     * https too): stored. */
+    char cpath[300], text[400];
+    snprintf(text, sizeof text, "[default]\nca_bundle = %s\n", ca);
+    write_file("tls-config", text, cpath, sizeof cpath);
+    setenv("AWS_CONFIG_FILE", cpath, 1);
+    char p2[96];
+    snprintf(p2, sizeof p2, "%s-profile", prefix);
+    e = tls_engine(p2, ",\"checksum\":\"SHA256\"");
+    CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
+    vx_engine_free(e);
+    CHECK_INT(vx_s3_init(&s, &cfg, "vexil", VX_S3_STYLE_AUTO, &err), VX_OK);
+    vx_aws_param q[] = {{"list-type", "2"}, {"prefix", p2}};
+    vx_aws_request r = {.method = "GET", .query = q, .n_query = 2};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    CHECK_INT(vx_s3_perform(&s, NULL, &r, &resp, &err), VX_OK);
+    CHECK(strstr(resp.body.data, "<KeyCount>1</KeyCount>") != NULL);
+    vx_http_response_free(&resp);
+    vx_s3_destroy(&s);
+
+    /* A CA bundle that is not there: the exporter is refused at once. */
+    setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+    vx_engine_new(&e);
+    char opts[256];
+    snprintf(opts, sizeof opts, "{\"bucket\":\"vexil\",\"region\":\"us-east-1\",\"endpoint\":\"%s\"}",
+             test_server_get(&moto_tls, "endpoint"));
+    vx_doc *d = vx_doc_new();
+    CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
+    CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_EINVAL);
+    CHECK(strstr(err.message, "AWS_CA_BUNDLE") != NULL);
+    vx_doc_free(d);
+    vx_engine_free(e);
+    clean_env();
+}
+
+/* The CA bundle reaches the credentials' STS exchange and the other AWS
+ * services' clients (SQS here), over moto's TLS. */
+static void test_sts_and_sqs_over_https(void)
+{
+    if (!have_moto_tls)
+        return;
+    clean_env();
+    char tpath[300];
+    write_file("web-token-tls", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0bHMifQ.c2ln\n", tpath,
+               sizeof tpath);
+    setenv("AWS_ROLE_ARN", test_server_get(&moto_tls, "roleArn"), 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tpath, 1);
+    setenv("AWS_ENDPOINT_URL_STS", test_server_get(&moto_tls, "endpoint"), 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    moto_auth_of(&moto_tls, "1000000000");
+    vx_aws_creds *p = vx_aws_creds_new(NULL);
+    vx_cred c;
+    vx_error err = {0};
+    /* The system's bundle does not trust the run's certificate. */
+    CHECK_INT(vx_aws_creds_get(p, &c, &err), VX_EIO);
+    CHECK(strstr(err.message, "web identity: STS") != NULL);
+    vx_aws_creds_free(p);
+    setenv("AWS_CA_BUNDLE", test_server_get(&moto_tls, "ca_file"), 1);
+    p = vx_aws_creds_new(NULL);
+    vx_status st = vx_aws_creds_get(p, &c, &err);
+    moto_auth_of(&moto_tls, "0");
+    CHECK_INT(st, VX_OK);
+    if (st == VX_OK) {
+        CHECK(strncmp(c.field[VX_AWS_KEY_ID], "ASIA", 4) == 0);
+        vx_cred_clear(&c);
+    }
+    vx_aws_creds_free(p);
+
+    vx_aws_config cfg = tls_config();
+    vx_aws_client *sqs = vx_aws_client_new("sqs", &cfg, &err);
+    CHECK(sqs != NULL);
+    static const char *const h[] = {"X-Amz-Target: AmazonSQS.ListQueues",
+                                    "Content-Type: application/x-amz-json-1.0", NULL};
+    vx_aws_request r = {.method = "POST", .headers = h, .body = "{}", .body_len = 2};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    CHECK_INT(vx_aws_perform(sqs, &r, &resp, &err), VX_OK);
+    CHECK_INT(resp.status, 200);
+    vx_http_response_free(&resp);
+    vx_aws_client_free(sqs);
+    setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+    CHECK(vx_aws_client_new("kinesis", &cfg, &err) == NULL);
+    CHECK_INT(err.status, VX_EINVAL);
+    CHECK(strstr(err.message, "/nonexistent/ca.pem") != NULL);
+    clean_env();
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/vexil-test-aws-XXXXXX");
@@ -785,6 +1109,8 @@ int main(void)
     RUN(test_container_credentials);
     RUN(test_imds_credentials);
     RUN(test_request_shape);
+    RUN(test_crc_tap);
+    RUN(test_checksum_modes);
     have_moto = test_server_start(&moto, "moto");
     CHECK(have_moto);
     RUN(test_sigv4_moto);
@@ -792,6 +1118,12 @@ int main(void)
     RUN(test_exporter_moto);
     if (have_moto)
         test_server_stop(&moto);
+    have_moto_tls = test_server_start(&moto_tls, "moto-https");
+    CHECK(have_moto_tls);
+    RUN(test_exporter_moto_https);
+    RUN(test_sts_and_sqs_over_https);
+    if (have_moto_tls)
+        test_server_stop(&moto_tls);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

@@ -12,6 +12,18 @@ is a 403 from then on.
 ``allow_unsigned()`` / ``require_signatures()`` open and close the one gap
 tests need: STS AssumeRoleWithWebIdentity is an unsigned call in AWS, which
 moto (5.2) would refuse with checks on.
+
+``MotoServer(https=True)`` (``cli.py start moto-https``) serves HTTPS with a
+self-signed certificate for 127.0.0.1 made for the run (``ca_file`` in
+``info()``; clients trust it through AWS_CA_BUNDLE or caFile).
+
+What moto 5.2.6 checks of an upload's integrity: nothing of the body. It
+signs the canonical request with the x-amz-content-sha256 value it was
+sent, and stores the x-amz-checksum-* value it was sent (its source says
+"TODO: AWS computes the provided value and verifies it"); only a multipart
+object's composite checksum is computed from the parts' bodies (CRC-32C
+needs the ``crc32c`` package, installed here: without it moto silently
+computes CRC-32 instead).
 """
 
 from __future__ import annotations
@@ -23,6 +35,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import ssl
 
 from common import Server, cache_dir, python_venv
 
@@ -45,34 +59,46 @@ def _venv() -> Path:
 class MotoServer(Server):
     name = "moto"
 
-    def __init__(self) -> None:
+    def __init__(self, https: bool = False) -> None:
         super().__init__()
+        self.https = https
         self.access_key_id = ""
         self.secret_access_key = ""
         self.role_arn = ""
 
     @classmethod
     def installed(cls) -> bool:
-        return (_venv() / "bin" / "moto_server").exists()
+        return ((_venv() / "bin" / "moto_server").exists()
+                and any(_venv().glob("lib/python*/site-packages/crc32c")))
 
     @classmethod
     def install(cls) -> None:
-        python_venv(_venv().name, [f"moto[server]=={VERSION}"])
+        python_venv(_venv().name, [f"moto[server,s3crc32c]=={VERSION}"])
 
     def command(self, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
-        return ([str(_venv() / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                {"MOTO_ALLOW_NONEXISTENT_REGION": "false"})
+        argv = [str(_venv() / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+        if self.https:
+            from azurite import make_certificate
+            cert, key = make_certificate(workdir)
+            argv += ["--ssl-cert", str(cert), "--ssl-key", str(key)]
+        return argv, {"MOTO_ALLOW_NONEXISTENT_REGION": "false"}
 
     # ---- raw calls (standard library only: cli.py runs without boto3) ---------------
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> str:
+        """The certificate an https moto serves (its own CA); "" over http."""
+        return str(self.workdir / "cert.pem") if self.https and self.workdir else ""
 
     def _post(self, path: str, body: bytes, headers: dict[str, str] | None = None,
               method: str = "POST") -> bytes:
         req = urllib.request.Request(self.endpoint + path, data=body, method=method,
                                      headers=headers or {})
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        ctx = ssl.create_default_context(cafile=self.ca_file) if self.https else None
+        with urllib.request.urlopen(req, timeout=30, context=ctx) as resp:
             return resp.read()
 
     def _iam(self, **params: str) -> str:
@@ -162,7 +188,21 @@ class MotoServer(Server):
     def info(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "region": REGION, "bucket": BUCKET,
                 "accessKeyId": self.access_key_id, "secretAccessKey": self.secret_access_key,
-                "roleArn": self.role_arn, "python": str(_venv() / "bin" / "python")}
+                "roleArn": self.role_arn, "python": str(_venv() / "bin" / "python"),
+                "ca_file": self.ca_file}
+
+
+class MotoHttpsServer(MotoServer):
+    """For the command line (C and Node tests): ``cli.py start moto-https``."""
+
+    name = "moto-https"
+
+    def __init__(self) -> None:
+        super().__init__(https=True)
+
+    @classmethod
+    def ensure_installed(cls) -> None:
+        MotoServer.ensure_installed()  # one install, under one lock
 
 
 SERVER = MotoServer

@@ -9,6 +9,7 @@ from common import Server
 # name -> module in tests/servers/
 MODULES = {
     "moto": "moto_server",
+    "moto-https": "moto_https",
     "fake-gcs": "fake_gcs",
     "kafka": "kafka_broker",
     "kafka-mock": "kafka_mock",
