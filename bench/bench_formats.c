@@ -78,6 +78,12 @@ int main(int argc, char **argv)
     settings.source_len = 6;
     settings.metadata = (vx_value){.type = VX_OBJECT, .len = 2};
     settings.metadata.u.members = meta_members;
+    for (size_t i = 0; i < 2; i++)
+        meta_members[i].key_hash = vx_key_hash(meta_members[i].key, meta_members[i].key_len);
+    /* As the engine makes its settings: their JSON written once. */
+    vx_arena_init(&settings.arena);
+    if (!vx_event_settings_seal(&settings))
+        return 1;
     vx_batch b = {.type = VX_EVENT_FEATURE};
     if (!vx_batch_reserve(&b, EVENTS))
         return 1;
