@@ -432,11 +432,13 @@ vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
 
 #define SERVER_TAIL ",\"source\":\"SERVER\"}"
 
+static const char server_tail[sizeof(SERVER_TAIL) + VX_TAIL_PAD] = SERVER_TAIL;
+
 const vx_event_settings vx_event_settings_server = {
     .source = "SERVER",
     .source_len = 6,
     .metadata = {.type = VX_NULL},
-    .json_tail = SERVER_TAIL,
+    .json_tail = server_tail,
     .json_tail_len = sizeof(SERVER_TAIL) - 1,
     .json_source_len = sizeof(SERVER_TAIL) - 2,
 };
@@ -457,9 +459,10 @@ bool vx_event_settings_seal(vx_event_settings *s)
     }
     vx_buf_putc(&b, '}');
     char *tail = NULL;
-    if (!b.failed && b.len < UINT32_MAX)
-        tail = vx_arena_strndup(&s->arena, b.data, b.len);
+    if (!b.failed && b.len < UINT32_MAX - VX_TAIL_PAD)
+        tail = vx_arena_alloc(&s->arena, b.len + VX_TAIL_PAD);
     if (tail) {
+        memcpy(tail, b.data, b.len);
         s->json_tail = tail;
         s->json_tail_len = (uint32_t)b.len;
         s->json_source_len = (uint32_t)source_len;
@@ -474,9 +477,36 @@ static inline __attribute__((always_inline)) void put_str(vx_buf *b, const char 
     b->len += vx_json_string_at(b->data + b->len, s, n);
 }
 
-static inline void put_i64(vx_buf *b, int64_t v)
+/* creationDate is the same second for most events of a batch: this
+ * thread's last one is kept with its digits (n 0: none yet). */
+static _Thread_local struct {
+    int64_t v;
+    uint32_t n;
+    char digits[20];
+} last_date;
+
+/* Into room for 20 bytes, reserved by the caller (all may be written). */
+static inline void put_date(vx_buf *b, int64_t v)
 {
-    b->len += vx_i64_to(b->data + b->len, v);
+    if (v != last_date.v || !last_date.n) {
+        last_date.n = (uint32_t)vx_i64_to(last_date.digits, v);
+        last_date.v = v;
+    }
+    memcpy(b->data + b->len, last_date.digits, 20);
+    b->len += last_date.n;
+}
+
+/* n bytes of a tail (which has VX_TAIL_PAD readable bytes after its end),
+ * short ones in 16-byte moves without a call, into room for n + 16. */
+static inline void put_tail_bytes(vx_buf *b, const char *s, size_t n)
+{
+    char *o = b->data + b->len;
+    if (n > 64)
+        memcpy(o, s, n);
+    else
+        for (size_t i = 0; i < n; i += 16)
+            memcpy(o + i, s + i, 16);
+    b->len += n;
 }
 
 /* Whether the event's metadata is its settings' own object (nothing from the
@@ -497,13 +527,11 @@ static void put_tail(vx_buf *b, const vx_event *ev)
         PUT(b, ",\"source\":");
         put_str(b, s->source, s->source_len);
     } else if (metadata_is_settings(ev, s)) {
-        memcpy(b->data + b->len, s->json_tail, s->json_tail_len);
-        b->len += s->json_tail_len;
+        put_tail_bytes(b, s->json_tail, s->json_tail_len);
         b->data[b->len] = '\0';
         return;
     } else {
-        memcpy(b->data + b->len, s->json_tail, s->json_source_len);
-        b->len += s->json_source_len;
+        put_tail_bytes(b, s->json_tail, s->json_source_len);
     }
     if (ev->metadata.type == VX_OBJECT && ev->metadata.len) {
         PUT(b, ",\"metadata\":");
@@ -525,8 +553,8 @@ static void write_feature_json(vx_buf *b, const vx_event *ev)
     size_t strings = (size_t)ev->user_key_len + ev->key_len + ev->variation_len +
                      ev->version_len + (str_value ? ev->value.len : 0);
     const vx_event_settings *s = ev->settings;
-    size_t tail = s->json_tail ? s->json_tail_len : 6 * (size_t)s->source_len + 2;
-    if (!vx_buf_reserve(b, LITERALS + 6 * strings + 12 + tail))
+    size_t tail = s->json_tail ? s->json_tail_len + VX_TAIL_PAD : 6 * (size_t)s->source_len + 2;
+    if (!vx_buf_room(b, LITERALS + 6 * strings + 12 + tail))
         return;
     PUT(b, "{\"kind\":\"feature\",\"contextKind\":");
     if (ev->anonymous)
@@ -535,7 +563,7 @@ static void write_feature_json(vx_buf *b, const vx_event *ev)
         PUT(b, "\"user\",\"userKey\":");
     put_str(b, ev->user_key, ev->user_key_len);
     PUT(b, ",\"creationDate\":");
-    put_i64(b, ev->creation_date);
+    put_date(b, ev->creation_date);
     PUT(b, ",\"key\":");
     put_str(b, ev->key, ev->key_len);
     PUT(b, ",\"variation\":");
@@ -546,7 +574,7 @@ static void write_feature_json(vx_buf *b, const vx_event *ev)
     } else {
         vx_json_write(b, &ev->value);
         /* The rest: literals, the version and the tail. */
-        if (!vx_buf_reserve(b, LITERALS + 6 * (size_t)ev->version_len + 2 + tail))
+        if (!vx_buf_room(b, LITERALS + 6 * (size_t)ev->version_len + 2 + tail))
             return;
     }
     if (ev->dflt)

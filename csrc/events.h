@@ -25,10 +25,12 @@ typedef struct vx_event_settings {
      * then `,"metadata":M` when the metadata is a non-empty object, then
      * '}'. The first json_source_len bytes are the source part alone (an
      * event whose context brings metadata writes its own after it). */
-    const char *json_tail;
+    const char *json_tail;        /* VX_TAIL_PAD bytes readable after its end */
     uint32_t json_tail_len, json_source_len;
     vx_arena arena;
 } vx_event_settings;
+
+#define VX_TAIL_PAD 16
 
 /* Writes s->json_tail (into s->arena) from s->source and s->metadata, once
  * they are set and before any event uses s. False when out of memory or the
