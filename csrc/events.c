@@ -111,8 +111,9 @@ static vx_event *event_alloc(size_t nodes, size_t chars, flat *f)
     atomic_init(&ev->refs, 0);
     ev->dflt = false;
     ev->anonymous = false;
-    ev->variation = ev->version = ev->source = NULL;
-    ev->variation_len = ev->version_len = ev->source_len = 0;
+    ev->variation = ev->version = NULL;
+    ev->settings = NULL;
+    ev->variation_len = ev->version_len = 0;
     ev->eval_bits = 0;
     ev->trace_ns = 0;
     return ev;
@@ -264,8 +265,7 @@ vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
     ev->variation = flat_str(&f, r->variation, z.variation_len);
     ev->version_len = z.version_len;
     ev->version = flat_str(&f, r->version, z.version_len);
-    ev->source = s ? s->source : "SERVER";
-    ev->source_len = s ? s->source_len : 6;
+    ev->settings = s ? s : &vx_event_settings_server;
     if (r->value)
         flat_copy(&f, &ev->value, r->value);
     else
@@ -312,12 +312,11 @@ vx_event *vx_event_from_draft(const vx_draft *d)
     c += d->variation_len + 1;
     ev->version = c;
     c += d->version_len + 1;
-    ev->source = s ? s->source : "SERVER";
+    ev->settings = s ? s : &vx_event_settings_server;
     ev->user_key_len = d->user_key_len;
     ev->key_len = d->key_len;
     ev->variation_len = d->variation_len;
     ev->version_len = d->version_len;
-    ev->source_len = s ? s->source_len : 6;
     ev->trace_ns = d->trace_ns;
     ev->value = d->value;
     if (d->value.type == VX_STRING)
@@ -422,12 +421,6 @@ vx_event *vx_event_new_tracking(const char *name, vx_context *ctx,
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static void put_field(vx_buf *b, const char *lit, size_t lit_len, const char *s, size_t len)
-{
-    vx_buf_append(b, lit, lit_len);
-    vx_json_write_string(b, s, len);
-}
-
 #define LIT(s) s, sizeof(s) - 1
 
 /* Literals copied without a check each: the caller reserved room. */
@@ -437,55 +430,109 @@ static void put_field(vx_buf *b, const char *lit, size_t lit_len, const char *s,
  * creationDate. */
 #define LITERALS 200
 
+#define SERVER_TAIL ",\"source\":\"SERVER\"}"
+
+static const char server_tail[sizeof(SERVER_TAIL) + VX_TAIL_PAD] = SERVER_TAIL;
+
+const vx_event_settings vx_event_settings_server = {
+    .source = "SERVER",
+    .source_len = 6,
+    .metadata = {.type = VX_NULL},
+    .json_tail = server_tail,
+    .json_tail_len = sizeof(SERVER_TAIL) - 1,
+    .json_source_len = sizeof(SERVER_TAIL) - 2,
+};
+
+/* The general writer's bytes, once per settings: every event that borrows
+ * the engine's metadata then copies them (Go's encoding of the map, keys
+ * sorted, as the general writer does it). */
+bool vx_event_settings_seal(vx_event_settings *s)
+{
+    vx_buf b;
+    vx_buf_init(&b);
+    vx_buf_append(&b, LIT(",\"source\":"));
+    vx_json_write_string(&b, s->source, s->source_len);
+    size_t source_len = b.len;
+    if (s->metadata.type == VX_OBJECT && s->metadata.len) {
+        vx_buf_append(&b, LIT(",\"metadata\":"));
+        vx_json_write(&b, &s->metadata);
+    }
+    vx_buf_putc(&b, '}');
+    char *tail = NULL;
+    if (!b.failed && b.len < UINT32_MAX - VX_TAIL_PAD)
+        tail = vx_arena_alloc(&s->arena, b.len + VX_TAIL_PAD);
+    if (tail) {
+        memcpy(tail, b.data, b.len);
+        s->json_tail = tail;
+        s->json_tail_len = (uint32_t)b.len;
+        s->json_source_len = (uint32_t)source_len;
+    }
+    vx_buf_free(&b);
+    return tail != NULL;
+}
+
 /* A JSON string into room reserved by the caller (VX_JSON_STRING_ROOM). */
 static inline __attribute__((always_inline)) void put_str(vx_buf *b, const char *s, size_t n)
 {
     b->len += vx_json_string_at(b->data + b->len, s, n);
 }
 
-static inline void put_i64(vx_buf *b, int64_t v)
+/* creationDate is the same second for most events of a batch: this
+ * thread's last one is kept with its digits (n 0: none yet). */
+static _Thread_local struct {
+    int64_t v;
+    uint32_t n;
+    char digits[20];
+} last_date;
+
+/* Into room for 20 bytes, reserved by the caller (all may be written). */
+static inline void put_date(vx_buf *b, int64_t v)
 {
-    b->len += vx_i64_to(b->data + b->len, v);
+    if (v != last_date.v || !last_date.n) {
+        last_date.n = (uint32_t)vx_i64_to(last_date.digits, v);
+        last_date.v = v;
+    }
+    memcpy(b->data + b->len, last_date.digits, 20);
+    b->len += last_date.n;
 }
 
-/* The feature event's line, the file exporters' and object stores' hot
- * path: one room check for the whole line (the value and metadata, when
- * not strings, go through the general writer, which checks its own). */
-static void write_feature_json(vx_buf *b, const vx_event *ev)
+/* n bytes of a tail (which has VX_TAIL_PAD readable bytes after its end),
+ * short ones in 16-byte moves without a call, into room for n + 16. */
+static inline void put_tail_bytes(vx_buf *b, const char *s, size_t n)
 {
-    bool str_value = ev->value.type == VX_STRING;
-    size_t strings = (size_t)ev->user_key_len + ev->key_len + ev->variation_len +
-                     ev->version_len + ev->source_len + (str_value ? ev->value.len : 0);
-    if (!vx_buf_reserve(b, LITERALS + 6 * strings + 14))
+    char *o = b->data + b->len;
+    if (n > 64)
+        memcpy(o, s, n);
+    else
+        for (size_t i = 0; i < n; i += 16)
+            memcpy(o + i, s + i, 16);
+    b->len += n;
+}
+
+/* Whether the event's metadata is its settings' own object (nothing from the
+ * context), the bytes of which json_tail holds. */
+static inline bool metadata_is_settings(const vx_event *ev, const vx_event_settings *s)
+{
+    return ev->metadata.type == s->metadata.type && ev->metadata.len == s->metadata.len &&
+           ev->metadata.u.members == s->metadata.u.members;
+}
+
+/* The end of the line after the version: the settings' bytes, or, when the
+ * context brought metadata, their source part and the merged object. */
+static void put_tail(vx_buf *b, const vx_event *ev)
+{
+    const vx_event_settings *s = ev->settings;
+    if (!s->json_tail) {
+        /* Settings never sealed (made by hand): the general writer. */
+        PUT(b, ",\"source\":");
+        put_str(b, s->source, s->source_len);
+    } else if (metadata_is_settings(ev, s)) {
+        put_tail_bytes(b, s->json_tail, s->json_tail_len);
+        b->data[b->len] = '\0';
         return;
-    PUT(b, "{\"kind\":\"feature\",\"contextKind\":");
-    if (ev->anonymous)
-        PUT(b, "\"anonymousUser\",\"userKey\":");
-    else
-        PUT(b, "\"user\",\"userKey\":");
-    put_str(b, ev->user_key, ev->user_key_len);
-    PUT(b, ",\"creationDate\":");
-    put_i64(b, ev->creation_date);
-    PUT(b, ",\"key\":");
-    put_str(b, ev->key, ev->key_len);
-    PUT(b, ",\"variation\":");
-    put_str(b, ev->variation, ev->variation_len);
-    PUT(b, ",\"value\":");
-    if (str_value) {
-        put_str(b, ev->value.u.s, ev->value.len);
     } else {
-        vx_json_write(b, &ev->value);
-        /* The rest: literals and two strings. */
-        if (!vx_buf_reserve(b, LITERALS + 6 * ((size_t)ev->version_len + ev->source_len) + 4))
-            return;
+        put_tail_bytes(b, s->json_tail, s->json_source_len);
     }
-    if (ev->dflt)
-        PUT(b, ",\"default\":true,\"version\":");
-    else
-        PUT(b, ",\"default\":false,\"version\":");
-    put_str(b, ev->version, ev->version_len);
-    PUT(b, ",\"source\":");
-    put_str(b, ev->source, ev->source_len);
     if (ev->metadata.type == VX_OBJECT && ev->metadata.len) {
         PUT(b, ",\"metadata\":");
         vx_json_write(b, &ev->metadata);
@@ -496,47 +543,75 @@ static void write_feature_json(vx_buf *b, const vx_event *ev)
     b->data[b->len] = '\0';
 }
 
-void vx_event_write_json(vx_buf *b, const vx_event *ev)
+/* The feature event's line, the file exporters' and object stores' hot
+ * path: one room check for the whole line (the value, when not a string,
+ * and metadata from the context go through the general writer, which checks
+ * its own). */
+static void write_feature_json(vx_buf *b, const vx_event *ev)
 {
-    bool feature = ev->type == VX_EVENT_FEATURE;
-    if (feature) {
-        write_feature_json(b, ev);
+    bool str_value = ev->value.type == VX_STRING;
+    size_t strings = (size_t)ev->user_key_len + ev->key_len + ev->variation_len +
+                     ev->version_len + (str_value ? ev->value.len : 0);
+    const vx_event_settings *s = ev->settings;
+    size_t tail = s->json_tail ? s->json_tail_len + VX_TAIL_PAD : 6 * (size_t)s->source_len + 2;
+    if (!vx_buf_room(b, LITERALS + 6 * strings + 12 + tail))
         return;
-    }
-    if (feature)
-        vx_buf_append(b, LIT("{\"kind\":\"feature\",\"contextKind\":"));
-    else
-        vx_buf_append(b, LIT("{\"kind\":\"tracking\",\"contextKind\":"));
+    PUT(b, "{\"kind\":\"feature\",\"contextKind\":");
     if (ev->anonymous)
-        vx_buf_append(b, LIT("\"anonymousUser\""));
+        PUT(b, "\"anonymousUser\",\"userKey\":");
     else
-        vx_buf_append(b, LIT("\"user\""));
-    put_field(b, LIT(",\"userKey\":"), ev->user_key, ev->user_key_len);
+        PUT(b, "\"user\",\"userKey\":");
+    put_str(b, ev->user_key, ev->user_key_len);
+    PUT(b, ",\"creationDate\":");
+    put_date(b, ev->creation_date);
+    PUT(b, ",\"key\":");
+    put_str(b, ev->key, ev->key_len);
+    PUT(b, ",\"variation\":");
+    put_str(b, ev->variation, ev->variation_len);
+    PUT(b, ",\"value\":");
+    if (str_value) {
+        put_str(b, ev->value.u.s, ev->value.len);
+    } else {
+        vx_json_write(b, &ev->value);
+        /* The rest: literals, the version and the tail. */
+        if (!vx_buf_room(b, LITERALS + 6 * (size_t)ev->version_len + 2 + tail))
+            return;
+    }
+    if (ev->dflt)
+        PUT(b, ",\"default\":true,\"version\":");
+    else
+        PUT(b, ",\"default\":false,\"version\":");
+    put_str(b, ev->version, ev->version_len);
+    put_tail(b, ev);
+}
+
+/* A tracking event's line (GOFF's TrackingEvent): rarer, the general
+ * writer's appends. */
+static void write_tracking_json(vx_buf *b, const vx_event *ev)
+{
+    vx_buf_append(b, LIT("{\"kind\":\"tracking\",\"contextKind\":"));
+    if (ev->anonymous)
+        vx_buf_append(b, LIT("\"anonymousUser\",\"userKey\":"));
+    else
+        vx_buf_append(b, LIT("\"user\",\"userKey\":"));
+    vx_json_write_string(b, ev->user_key, ev->user_key_len);
     vx_buf_append(b, LIT(",\"creationDate\":"));
     vx_buf_put_i64(b, ev->creation_date);
-    put_field(b, LIT(",\"key\":"), ev->key, ev->key_len);
-    if (!feature) {
-        vx_buf_append(b, LIT(",\"evaluationContext\":"));
-        vx_json_write(b, &ev->eval_ctx);
-        vx_buf_append(b, LIT(",\"trackingEventDetails\":"));
-        vx_json_write(b, &ev->details);
-        vx_buf_putc(b, '}');
-        return;
-    }
-    put_field(b, LIT(",\"variation\":"), ev->variation, ev->variation_len);
-    vx_buf_append(b, LIT(",\"value\":"));
-    vx_json_write(b, &ev->value);
-    if (ev->dflt)
-        vx_buf_append(b, LIT(",\"default\":true"));
-    else
-        vx_buf_append(b, LIT(",\"default\":false"));
-    put_field(b, LIT(",\"version\":"), ev->version, ev->version_len);
-    put_field(b, LIT(",\"source\":"), ev->source, ev->source_len);
-    if (ev->metadata.type == VX_OBJECT && ev->metadata.len) {
-        vx_buf_append(b, LIT(",\"metadata\":"));
-        vx_json_write(b, &ev->metadata);
-    }
+    vx_buf_append(b, LIT(",\"key\":"));
+    vx_json_write_string(b, ev->key, ev->key_len);
+    vx_buf_append(b, LIT(",\"evaluationContext\":"));
+    vx_json_write(b, &ev->eval_ctx);
+    vx_buf_append(b, LIT(",\"trackingEventDetails\":"));
+    vx_json_write(b, &ev->details);
     vx_buf_putc(b, '}');
+}
+
+void vx_event_write_json(vx_buf *b, const vx_event *ev)
+{
+    if (ev->type == VX_EVENT_FEATURE)
+        write_feature_json(b, ev);
+    else
+        write_tracking_json(b, ev);
 }
 
 /* ---- Public accessors ----------------------------------------------------- */
@@ -595,7 +670,7 @@ const char *vx_event_version(const vx_event *ev)
 
 const char *vx_event_source(const vx_event *ev)
 {
-    return is_feature(ev) ? ev->source : NULL;
+    return is_feature(ev) ? ev->settings->source : NULL;
 }
 
 const vx_value *vx_event_metadata(const vx_event *ev)

@@ -20,8 +20,24 @@ typedef struct vx_event_settings {
     const char *source;
     uint32_t source_len;
     vx_value metadata;            /* an object, or VX_NULL when none */
+    /* The end of a feature event's JSON line with these settings, written
+     * once (vx_event_settings_seal) rather than per event: `,"source":S`,
+     * then `,"metadata":M` when the metadata is a non-empty object, then
+     * '}'. The first json_source_len bytes are the source part alone (an
+     * event whose context brings metadata writes its own after it). */
+    const char *json_tail;        /* VX_TAIL_PAD bytes readable after its end */
+    uint32_t json_tail_len, json_source_len;
     vx_arena arena;
 } vx_event_settings;
+
+#define VX_TAIL_PAD 16
+
+/* Writes s->json_tail (into s->arena) from s->source and s->metadata, once
+ * they are set and before any event uses s. False when out of memory or the
+ * metadata cannot be written (deeper than the JSON writer goes). */
+bool vx_event_settings_seal(vx_event_settings *s);
+/* The settings of events made without any (source "SERVER", no metadata). */
+extern const vx_event_settings vx_event_settings_server;
 
 typedef struct vx_slab vx_slab;
 
@@ -40,8 +56,11 @@ struct vx_event {
      * unless a trace_context exporter exists. */
     uint8_t eval_bits;
     int64_t creation_date;
-    const char *user_key, *key, *variation, *version, *source;
-    uint32_t user_key_len, key_len, variation_len, version_len, source_len;
+    const char *user_key, *key, *variation, *version;
+    /* feature: the settings it was made with (never NULL; they outlive it),
+     * which hold its source and the engine's metadata. NULL for tracking. */
+    const vx_event_settings *settings;
+    uint32_t user_key_len, key_len, variation_len, version_len;
     uint32_t trace_ns;
     vx_value value;               /* feature */
     vx_value metadata;            /* feature: object, or VX_NULL when empty */

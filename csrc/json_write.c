@@ -63,27 +63,28 @@ const vx_member **vx_json_sorted_members(const vx_value *obj, const vx_member **
         if (!ms)
             return NULL;
     }
-    bool sorted = true;
-    for (size_t i = 0; i < n; i++) {
-        ms[i] = &obj->u.members[i];
-        if (i && sorted && vx_member_cmp(ms[i - 1], ms[i]) > 0)
-            sorted = false;
-    }
-    if (sorted)
-        return ms;
+    const vx_member *in = obj->u.members;
     if (n <= 16) {
-        /* Insertion sort: small objects dominate and qsort's call overhead
-         * would cost more than the sort. */
-        for (size_t i = 1; i < n; i++) {
-            const vx_member *m = ms[i];
+        /* Insertion sort as the members are taken: small objects dominate,
+         * qsort's call overhead would cost more than the sort, and a sorted
+         * object costs one comparison per member, as checking it would. */
+        for (size_t i = 0; i < n; i++) {
+            const vx_member *m = &in[i];
             size_t j = i;
             for (; j > 0 && vx_member_cmp(ms[j - 1], m) > 0; j--)
                 ms[j] = ms[j - 1];
             ms[j] = m;
         }
-    } else {
-        qsort(ms, n, sizeof *ms, vx_member_qcmp);
+        return ms;
     }
+    bool sorted = true;
+    for (size_t i = 0; i < n; i++) {
+        ms[i] = &in[i];
+        if (i && sorted && vx_member_cmp(ms[i - 1], ms[i]) > 0)
+            sorted = false;
+    }
+    if (!sorted)
+        qsort(ms, n, sizeof *ms, vx_member_qcmp);
     return ms;
 }
 

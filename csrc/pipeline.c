@@ -31,7 +31,8 @@ static vx_event_settings *settings_new(const char *source, const vx_value *metad
     s->source = vx_arena_strndup(&s->arena, source, len);
     s->source_len = (uint32_t)len;
     s->metadata = vx_null_value;
-    if (!s->source || (metadata && !vx_value_copy(&s->arena, &s->metadata, metadata))) {
+    if (!s->source || (metadata && !vx_value_copy(&s->arena, &s->metadata, metadata)) ||
+        !vx_event_settings_seal(s)) {
         vx_arena_free(&s->arena);
         free(s);
         return NULL;

@@ -359,7 +359,7 @@ static bool put_feature(vx_buf *b, const vx_event *ev, const tnode *n)
         put_str(b, ev->version, ev->version_len);
         return true;
     case F_SOURCE:
-        put_str(b, ev->source, ev->source_len);
+        put_str(b, ev->settings->source, ev->settings->source_len);
         return true;
     case F_METADATA:
         put_chain(b, &ev->metadata, n, true);

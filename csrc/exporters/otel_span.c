@@ -192,7 +192,8 @@ static void goff_attributes(vx_buf *b, vx_buf *tmp, const vx_event *ev)
     kv_string(b, A, LIT("feature_flag.variation"), ev->variation, ev->variation_len);
     kv_bool(b, A, LIT("feature_flag.default"), ev->dflt);
     kv_string(b, A, LIT("feature_flag.version"), ev->version, ev->version_len);
-    kv_string(b, A, LIT("feature_flag.source"), ev->source, ev->source_len);
+    kv_string(b, A, LIT("feature_flag.source"), ev->settings->source,
+              ev->settings->source_len);
     if (ev->value.type != VX_NULL) {
         /* json.Marshal(f.Value): Go's encoding, which vx_json_write reproduces. */
         vx_buf_clear(tmp);

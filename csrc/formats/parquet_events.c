@@ -128,7 +128,7 @@ static bool feature_row(vx_pq_column *c, const vx_event *ev)
            put_json(&c[F_VALUE], &ev->value) &&
            vx_pq_put_bool(&c[F_DEFAULT], ev->dflt) &&
            vx_pq_put_string(&c[F_VERSION], ev->version, ev->version_len) &&
-           vx_pq_put_string(&c[F_SOURCE], ev->source, ev->source_len) &&
+           vx_pq_put_string(&c[F_SOURCE], ev->settings->source, ev->settings->source_len) &&
            vx_pq_put_map(&c[F_META_KEY], &c[F_META_VALUE], &ev->metadata);
 }
 

@@ -401,9 +401,197 @@ static void test_feature_json_strings_as_the_general_writer(void)
     }
 }
 
+/* ---- The cached metadata against the general writer ------------------------ */
+
+/* Settings as the engine makes them (their JSON sealed once) and the same
+ * settings unsealed, whose events take the general writer for the source and
+ * the metadata. */
+typedef struct settings_pair {
+    vx_event_settings sealed, plain;
+} settings_pair;
+
+static void pair_init(settings_pair *p, const char *source, const vx_value *meta)
+{
+    memset(p, 0, sizeof *p);
+    vx_event_settings *both[2] = {&p->sealed, &p->plain};
+    for (int i = 0; i < 2; i++) {
+        vx_event_settings *s = both[i];
+        vx_arena_init(&s->arena);
+        s->source = vx_arena_strndup(&s->arena, source, strlen(source));
+        s->source_len = (uint32_t)strlen(source);
+        s->metadata = vx_null_value;
+        if (meta)
+            CHECK(vx_value_copy(&s->arena, &s->metadata, meta));
+    }
+    CHECK(vx_event_settings_seal(&p->sealed));
+    CHECK(p->sealed.json_tail != NULL && p->plain.json_tail == NULL);
+}
+
+static void pair_free(settings_pair *p)
+{
+    vx_arena_free(&p->sealed.arena);
+    vx_arena_free(&p->plain.arena);
+}
+
+/* What GOFF writes for the event, from its accessors and the general
+ * writer alone (vx_json_write sorts each object's keys as encoding/json
+ * does for a map). */
+static void reference_line(vx_buf *b, const vx_event *ev)
+{
+    vx_buf_puts(b, "{\"kind\":\"feature\",\"contextKind\":");
+    vx_json_write_string(b, vx_event_context_kind(ev), strlen(vx_event_context_kind(ev)));
+    expect_field(b, ",\"userKey\":", vx_event_user_key(ev));
+    vx_buf_puts(b, ",\"creationDate\":");
+    vx_buf_put_i64(b, vx_event_creation_date(ev));
+    expect_field(b, ",\"key\":", vx_event_key(ev));
+    expect_field(b, ",\"variation\":", vx_event_variation(ev));
+    vx_buf_puts(b, ",\"value\":");
+    vx_json_write(b, vx_event_value(ev));
+    vx_buf_puts(b, vx_event_default(ev) ? ",\"default\":true" : ",\"default\":false");
+    expect_field(b, ",\"version\":", vx_event_version(ev));
+    expect_field(b, ",\"source\":", vx_event_source(ev));
+    if (vx_event_metadata(ev)) {
+        vx_buf_puts(b, ",\"metadata\":");
+        vx_json_write(b, vx_event_metadata(ev));
+    }
+    vx_buf_putc(b, '}');
+}
+
+static vx_event *meta_event(const settings_pair *p, bool sealed, vx_context *ctx,
+                            const vx_value *enrichment, const vx_value *value, int64_t ts)
+{
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, enrichment);
+    vx_feature_record r = {.flag_key = "flag-\"k\"", .variation = "on", .value = value,
+                           .failed = ts % 2 == 0, .version = "v<1>"};
+    const vx_event_settings *s = p ? (sealed ? &p->sealed : &p->plain) : NULL;
+    return vx_event_new_feature(&r, &a, s, ts);
+}
+
+static void test_cached_metadata_as_the_general_writer(void)
+{
+    /* Engine metadata (NULL: none); context exporterMetadata likewise. */
+    const char *engine[] = {
+        NULL,
+        "{}",
+        "{\"env\":\"prod\",\"region\":\"eu-west-1\"}",
+        "{\"region\":\"eu\",\"env\":\"prod\",\"b\":\"1\",\"a\":\"2\"}",
+        "{\"a\\\"b\":\"<x>&y\",\"caf\\u00e9\":\"line\\u2028sep\",\"tab\\t\":\"\\u0001\","
+        "\"\\ud83d\\ude00\":\"</script>\"}",
+        "{\"n\":1.5,\"i\":-3,\"big\":1e21,\"small\":1e-7,\"t\":true,\"f\":false,\"nil\":null,"
+        "\"int\":12345678901234}",
+        "{\"obj\":{\"z\":[1,{\"y\":\"w\",\"b\":[]}],\"a\":{}},\"arr\":[\"x\",null,2.5]}",
+        "{\"k00\":0,\"k19\":19,\"k18\":18,\"k17\":17,\"k16\":16,\"k15\":15,\"k14\":14,\"k13\":13,"
+        "\"k12\":12,\"k11\":11,\"k10\":10,\"k09\":9,\"k08\":8,\"k07\":7,\"k06\":6,\"k05\":5,"
+        "\"k04\":4,\"k03\":3,\"k02\":2,\"k01\":1}",
+    };
+    const char *context[] = {
+        NULL,
+        "{}",
+        "{\"env\":\"ctx\"}",
+        "{\"env\":{\"nested\":[true]},\"region\":null,\"zz\":\"last\",\"\":\"empty key\"}",
+        "{\"a\\\"b\":\"over\",\"k07\":\"seven\",\"new\\u2029\":\"\\u00e9<>\"}",
+        "{\"n\":2,\"obj\":{\"z\":1}}",
+    };
+    const char *sources[] = {"SERVER", "PROXY<&>\"", ""};
+    const char *values[] = {"\"str\"", "true", "-7", "2.25", "null", "{\"b\":1,\"a\":[2]}"};
+    size_t ne = sizeof engine / sizeof *engine, nc = sizeof context / sizeof *context;
+    size_t ns = sizeof sources / sizeof *sources, nv = sizeof values / sizeof *values;
+    vx_value vals[6];
+    /* Values parsed once each, kept for the whole test. */
+    vx_doc *vdoc[6];
+    for (size_t i = 0; i < nv; i++) {
+        vdoc[i] = vx_doc_new();
+        CHECK_INT(vx_doc_parse_json(vdoc[i], values[i], strlen(values[i]), NULL), VX_OK);
+        vals[i] = *vx_doc_root(vdoc[i]);
+    }
+    vx_doc *cdoc[6];
+    for (size_t c = 0; c < nc; c++) {
+        cdoc[c] = NULL;
+        if (!context[c])
+            continue;
+        char enr[512];
+        snprintf(enr, sizeof enr, "{\"gofeatureflag\":{\"exporterMetadata\":%s}}", context[c]);
+        cdoc[c] = vx_doc_new();
+        CHECK_INT(vx_doc_parse_json(cdoc[c], enr, strlen(enr), NULL), VX_OK);
+    }
+    vx_buf got, plain, want;
+    vx_buf_init(&got);
+    vx_buf_init(&plain);
+    vx_buf_init(&want);
+    size_t lines = 0, with_meta = 0;
+    vx_context *ctx = vx_context_new("user-\xe2\x80\xa8");
+    for (size_t e = 0; e <= ne; e++) {
+        /* e == ne: no settings at all (the engine's default, "SERVER"). */
+        settings_pair p;
+        vx_doc *ed = NULL;
+        if (e < ne) {
+            if (engine[e]) {
+                ed = vx_doc_new();
+                CHECK_INT(vx_doc_parse_json(ed, engine[e], strlen(engine[e]), NULL), VX_OK);
+            }
+            pair_init(&p, sources[e % ns], ed ? vx_doc_root(ed) : NULL);
+        }
+        for (size_t c = 0; c < nc; c++) {
+            for (size_t v = 0; v < nv; v++) {
+                int64_t ts = 1617970547 + (int64_t)(e * 100 + c * 10 + v);
+                vx_context_set_bool(ctx, "anonymous", (e + c + v) % 2 == 0);
+                const vx_value *enr = cdoc[c] ? vx_doc_root(cdoc[c]) : NULL;
+                vx_event *a = meta_event(e < ne ? &p : NULL, true, ctx, enr, &vals[v], ts);
+                vx_event *b = meta_event(e < ne ? &p : NULL, false, ctx, enr, &vals[v], ts);
+                CHECK(a && b);
+                /* Appended to one growing buffer each, so the room checks
+                 * meet every position of the buffers' capacity. */
+                size_t g0 = got.len, p0 = plain.len, w0 = want.len;
+                vx_event_write_json(&got, a);
+                vx_buf_putc(&got, '\n');
+                vx_event_write_json(&plain, b);
+                vx_buf_putc(&plain, '\n');
+                reference_line(&want, a);
+                vx_buf_putc(&want, '\n');
+                CHECK(!got.failed && !plain.failed && !want.failed);
+                if (got.len - g0 != want.len - w0 ||
+                    memcmp(got.data + g0, want.data + w0, got.len - g0) != 0 ||
+                    plain.len - p0 != want.len - w0 ||
+                    memcmp(plain.data + p0, want.data + w0, plain.len - p0) != 0) {
+                    CHECK_STR(got.data + g0, want.data + w0);
+                    CHECK_STR(plain.data + p0, want.data + w0);
+                }
+                /* vx_event_to_json, the bindings' entry, says the same. */
+                size_t n = vx_event_to_json(a, NULL, 0);
+                CHECK_INT(n, got.len - g0 - 1);
+                with_meta += vx_event_metadata(a) != NULL;
+                lines++;
+                vx_event_free(a);
+                vx_event_free(b);
+            }
+        }
+        if (e < ne)
+            pair_free(&p);
+        vx_doc_free(ed);
+    }
+    CHECK_INT(got.len, want.len);
+    CHECK_INT(plain.len, want.len);
+    CHECK(got.len == want.len && memcmp(got.data, want.data, got.len) == 0);
+    CHECK_INT(lines, (ne + 1) * nc * nv);
+    CHECK(with_meta > lines / 2);
+    /* One line in full, engine and context metadata overlapping. */
+    CHECK(strstr(got.data, ",\"source\":\"\",\"metadata\":{\"env\":\"ctx\","
+                           "\"region\":\"eu-west-1\"}}\n") != NULL);
+    vx_context_free(ctx);
+    for (size_t c = 0; c < nc; c++)
+        vx_doc_free(cdoc[c]);
+    for (size_t i = 0; i < nv; i++)
+        vx_doc_free(vdoc[i]);
+    vx_buf_free(&got);
+    vx_buf_free(&plain);
+    vx_buf_free(&want);
+}
+
 int main(void)
 {
     RUN(test_feature_json_strings_as_the_general_writer);
+    RUN(test_cached_metadata_as_the_general_writer);
     setenv("TZ", "UTC", 1);
     tzset();
     RUN(test_goff_all_default_json);
