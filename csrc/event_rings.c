@@ -20,17 +20,6 @@
 #endif
 
 #define NOTIFY_EVERY 256
-
-/* PREFETCHW takes the line for writing; processors without it decode it as
- * a NOP (see event_pool.c). */
-static inline void prefetch_for_write(const void *p)
-{
-#if defined(__x86_64__)
-    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-    __builtin_prefetch(p, 1, 3);
-#endif
-}
 #define HELD_BY_THREAD 1u
 #define HELD_BY_PIPELINE 2u
 
@@ -43,7 +32,7 @@ static inline void prefetch_for_write(const void *p)
  * is only a compiler barrier. Without it, the recorder pays a full fence. */
 
 static pthread_once_t fence_once = PTHREAD_ONCE_INIT;
-static atomic_bool g_asym;
+atomic_bool vx_rings_asym;
 
 static void fence_init(void)
 {
@@ -51,7 +40,7 @@ static void fence_init(void)
     long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-        atomic_store(&g_asym, getenv("VX_NOASYM") == NULL);
+        atomic_store(&vx_rings_asym, getenv("VX_NOASYM") == NULL);
 #endif
 }
 
@@ -60,34 +49,19 @@ void vx_rings_global_init(void)
     pthread_once(&fence_once, fence_init);
 }
 
-static inline void light_fence(void)
-{
-    if (atomic_load_explicit(&g_asym, memory_order_relaxed))
-        atomic_signal_fence(memory_order_seq_cst);
-    else
-        atomic_thread_fence(memory_order_seq_cst);
-}
-
 void vx_rings_heavy_fence(void)
 {
     atomic_thread_fence(memory_order_seq_cst);
 #if defined(__linux__) && defined(SYS_membarrier)
-    if (atomic_load_explicit(&g_asym, memory_order_relaxed) &&
+    if (atomic_load_explicit(&vx_rings_asym, memory_order_relaxed) &&
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-        atomic_store(&g_asym, false); /* from now on recorders fence themselves */
+        atomic_store(&vx_rings_asym, false); /* from now on recorders fence themselves */
 #endif
 }
 
 /* ---- The thread's side ----------------------------------------------------- */
 
-typedef struct tl_rings {
-    vx_ring *list;                /* every ring this thread has, any pipeline */
-    uint64_t last_id;             /* the pipeline `last` belongs to (0: none) */
-    vx_ring *last;
-    bool registered;
-} tl_rings;
-
-static _Thread_local tl_rings tlr;
+_Thread_local vx_ring_tl vx_ring_tls;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 
@@ -100,7 +74,7 @@ static void let_go(vx_ring *r, unsigned holder)
 /* The thread is finishing: what its rings hold is the pipelines' to drain. */
 static void on_thread_exit(void *arg)
 {
-    tl_rings *t = arg;
+    vx_ring_tl *t = arg;
     vx_ring *r = t->list;
     t->list = t->last = NULL;
     t->last_id = 0;
@@ -118,7 +92,7 @@ static void make_key(void)
 }
 
 /* Forgets rings whose pipeline is gone; returns this pipeline's ring, if any. */
-static vx_ring *find_and_prune(tl_rings *t, uint64_t id)
+static vx_ring *find_and_prune(vx_ring_tl *t, uint64_t id)
 {
     vx_ring *found = NULL, **pp = &t->list;
     while (*pp) {
@@ -155,7 +129,7 @@ static vx_ring *ring_new(vx_pipeline *p)
 
 static vx_ring *ring_slow(vx_pipeline *p)
 {
-    tl_rings *t = &tlr;
+    vx_ring_tl *t = &vx_ring_tls;
     if (!t->registered) {
         pthread_once(&key_once, make_key);
         if (pthread_setspecific(key, t) != 0)
@@ -174,9 +148,10 @@ static vx_ring *ring_slow(vx_pipeline *p)
     return r;
 }
 
-vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item)
+/* The first event into this pipeline from this thread, or a full ring. */
+vx_ring_put vx_ring_publish_slow(vx_pipeline *p, uintptr_t item)
 {
-    tl_rings *t = &tlr;
+    vx_ring_tl *t = &vx_ring_tls;
     vx_ring *r = t->last_id == p->id ? t->last : ring_slow(p);
     if (!r)
         return VX_RING_LOCKED;
@@ -186,21 +161,14 @@ vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item)
         if (tail - r->head_seen >= VX_RING)
             return VX_RING_LOCKED;
     }
-    /* The drainer read these slots on its core when the ring last came
-     * round: ask for the line 64 slots ahead for writing now, so that the
-     * store into it does not wait for the other core (and hold up the
-     * evaluation's next atomic operation, which waits for every store). */
-    if ((tail & 7) == 0)
-        prefetch_for_write(&r->slot[(tail + 64) % VX_RING]);
-    r->slot[tail % VX_RING] = item;
-    atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
-    light_fence();
-    uint32_t depth = atomic_load_explicit(&p->notify_depth, memory_order_relaxed);
-    if (tail + 1 - r->head_seen < depth)
-        return VX_RING_DONE;
+    return vx_ring_put_item(p, r, tail, item);
+}
+
+vx_ring_put vx_ring_publish_deep(vx_pipeline *p, vx_ring *r, uint64_t tail, uint32_t depth)
+{
     /* The view of head may be old: look again before bothering anyone. */
     r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
-    uint64_t held = tail + 1 - r->head_seen;
+    uint64_t held = tail - r->head_seen;
     if (held < depth)
         return VX_RING_DONE;
     if (held >= VX_RING)

@@ -322,7 +322,10 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
 
 void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_attrs *attrs)
 {
-    if (!p || !r || !r->flag_key || !attrs || !vx_pipeline_active(p, VX_EVENT_FEATURE))
+    /* The caller has just asked vx_pipeline_active (pipeline.h): not again.
+     * Had close() or the last exporter's removal come in between, the event
+     * is dropped where it is appended (append_locked). */
+    if (!p || !r || !r->flag_key || !attrs)
         return;
     /* Fields are read one by one, not copied as a whole: a wide load of what
      * the caller has just stored cannot be forwarded from its stores and
