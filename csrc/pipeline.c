@@ -285,6 +285,25 @@ static bool drainer_for(vx_pipeline *p)
     return soon || vx_drainer_request_locked(p);
 }
 
+/* A drain inside an evaluation (mu held), counted in diag. */
+static void recorder_drain(vx_pipeline *p, vx_ring_put why)
+{
+    int64_t t0 = vx_now_ns();
+    uint64_t n = vx_pipeline_drain_locked(p);
+    uint64_t ns = (uint64_t)(vx_now_ns() - t0);
+    vx_pipeline_diag *g = &p->diag;
+    g->rec_drains++;
+    g->rec_full += why == VX_RING_FULL;
+    g->rec_locked += why == VX_RING_LOCKED;
+    g->rec_unheard += why == VX_RING_NOTIFY;
+    g->rec_events += n;
+    g->rec_ns += ns;
+    if (n > g->rec_events_max)
+        g->rec_events_max = n;
+    if (ns > g->rec_ns_max)
+        g->rec_ns_max = ns;
+}
+
 /* The evaluation path: a store in the common case; the lock when the pipeline
  * must hear about the event now or the ring is full. Events larger than
  * VX_RING_EVENT_MAX take the lock, so what waits in rings stays small. A
@@ -308,15 +327,24 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
     if (r == VX_RING_NOTIFY &&
         atomic_load_explicit(&p->notify_depth, memory_order_relaxed) >= VX_RING_NOTICE) {
         if (pthread_mutex_trylock(&p->mu) != 0)
-            return;
+            return; /* not counted in diag: that needs the lock */
     } else {
         pthread_mutex_lock(&p->mu);
     }
+    if (r == VX_RING_NOTIFY)
+        p->diag.notices++;
     if (r != VX_RING_NOTIFY || !drainer_for(p)) {
-        vx_pipeline_drain_locked(p);
+        recorder_drain(p, r);
         if (r == VX_RING_LOCKED)
             append_locked(p, ev);
     }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out)
+{
+    pthread_mutex_lock(&p->mu);
+    *out = p->diag;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -763,6 +791,7 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
     vx_rings_atfork_child(p);
     vx_drainer_atfork_child(p);
     p->fork_gen++;
+    memset(&p->diag, 0, sizeof p->diag);
     int64_t now = vx_now_ms();
     for (size_t i = 0; i < p->n_exporters; i++)
         child_reset_exporter(p, p->exporters[i], now);

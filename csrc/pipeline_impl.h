@@ -213,6 +213,26 @@ struct vx_exporter {
     vx_batch *stale;              /* pull batch voided by fork, until acked */
 };
 
+/* Who drains the rings, and how often the evaluating threads must (mu):
+ * read by bench/bench_aws_streams.c and the tests, not part of the stats. */
+typedef struct vx_pipeline_diag {
+    uint64_t rec_drains;          /* drains run inside an evaluation */
+    uint64_t rec_full;            /*   of those: its ring was full */
+    uint64_t rec_locked;          /*   no room / no ring: appended under the lock */
+    uint64_t rec_unheard;         /*   asked, and no thread could drain */
+    uint64_t rec_events;          /* events they drained */
+    uint64_t rec_events_max;      /* the most in one */
+    uint64_t rec_ns, rec_ns_max;  /* time they took (monotonic) */
+    uint64_t notices;             /* recorders that told the pipeline (lock taken) */
+    uint64_t notices_busy;        /* ... or found it busy and went on */
+    uint64_t drainer_asks;        /* requests for the drain thread */
+    uint64_t drainer_wakes;       /* ... that had to wake it from a long sleep */
+    uint64_t drainer_drains;      /* its drains that found events */
+    uint64_t drainer_events;
+    uint64_t worker_events;       /* drained by exporter (or host) threads */
+} vx_pipeline_diag;
+void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out);
+
 struct vx_pipeline {
     pthread_mutex_t mu;
     pthread_cond_t done_cv;       /* progress: flush waiters, close */
@@ -239,6 +259,7 @@ struct vx_pipeline {
         bool running, exited, stop, sleeping, napping;
         int linger;
     } drainer;                    /* mu */
+    vx_pipeline_diag diag;        /* mu */
     /* Read by every recorder: a line of its own, written when it changes. */
     _Alignas(64) _Atomic uint32_t notify_depth;
     char pad[60];
