@@ -189,6 +189,77 @@ static void unlink_ring(vx_pipeline *p, vx_ring **pp)
     let_go(r, HELD_BY_PIPELINE);
 }
 
+/* Builds and takes items[h .. end) (their slots at h & mask). Drafts of one
+ * thread come from a few slabs: freed one run at a time. */
+static void take_items(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *),
+                       const uintptr_t *slot, uint64_t h, uint64_t end, uint64_t mask)
+{
+    vx_slab *run = NULL;
+    uint32_t k = 0;
+    for (; h < end; h++) {
+        uintptr_t item = slot[h & mask];
+        if (!(item & 1)) {
+            take(p, (vx_event *)item);
+            continue;
+        }
+        vx_draft *d = (vx_draft *)(item - 1);
+        take(p, vx_event_from_draft(d));
+        vx_slab *s = vx_draft_slab(d);
+        if (!s) {
+            vx_draft_free(d);
+            continue;
+        }
+        if (s != run) {
+            vx_slab_drop(run, k);
+            run = s;
+            k = 0;
+        }
+        k++;
+    }
+    vx_slab_drop(run, k);
+}
+
+static void parked_free(vx_pipeline *p, vx_parked *c)
+{
+    p->n_parked--;
+    if (!p->parked_free) {
+        p->parked_free = c;
+        return;
+    }
+    free(c);
+}
+
+/* What r's thread handed over, oldest first: before its live slots. */
+static size_t take_parked(vx_pipeline *p, vx_ring *r, void (*take)(vx_pipeline *, vx_event *))
+{
+    size_t n = 0;
+    while (r->parked) {
+        vx_parked *c = r->parked;
+        r->parked = c->next;
+        take_items(p, take, c->slot, 0, c->n, (uint64_t)-1);
+        n += c->n;
+        parked_free(p, c);
+    }
+    r->parked_last = NULL;
+    return n;
+}
+
+size_t vx_rings_drain_parked_one(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *))
+{
+    for (vx_ring *r = p->rings; r; r = r->next) {
+        vx_parked *c = r->parked;
+        if (!c)
+            continue;
+        if (!(r->parked = c->next))
+            r->parked_last = NULL;
+        size_t n = c->n;
+        take_items(p, take, c->slot, 0, c->n, (uint64_t)-1);
+        parked_free(p, c);
+        return n;
+    }
+    return 0;
+}
+
 size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *))
 {
     size_t n = 0;
@@ -197,34 +268,13 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
         vx_ring *r = *pp;
         /* Holders first: once the thread has let go, tail is final. */
         bool gone = !(atomic_load_explicit(&r->holders, memory_order_acquire) & HELD_BY_THREAD);
+        if (r->parked)
+            n += take_parked(p, r, take);
         uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
         uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
         n += (size_t)(end - h);
-        /* Drafts of one thread come from a few slabs: freed one run at a time. */
-        vx_slab *run = NULL;
-        uint32_t k = 0;
-        for (; h < end; h++) {
-            uintptr_t item = r->slot[h % VX_RING];
-            if (!(item & 1)) {
-                take(p, (vx_event *)item);
-                continue;
-            }
-            vx_draft *d = (vx_draft *)(item - 1);
-            take(p, vx_event_from_draft(d));
-            vx_slab *s = vx_draft_slab(d);
-            if (!s) {
-                vx_draft_free(d);
-                continue;
-            }
-            if (s != run) {
-                vx_slab_drop(run, k);
-                run = s;
-                k = 0;
-            }
-            k++;
-        }
-        vx_slab_drop(run, k);
-        atomic_store_explicit(&r->head, h, memory_order_release);
+        take_items(p, take, r->slot, h, end, VX_RING - 1);
+        atomic_store_explicit(&r->head, end, memory_order_release);
         if (gone)
             unlink_ring(p, pp);
         else
@@ -233,8 +283,45 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
     return n;
 }
 
+bool vx_ring_hand_over_locked(vx_pipeline *p)
+{
+    vx_ring_tl *t = &vx_ring_tls;
+    if (t->last_id != p->id || p->n_parked >= VX_PARKED_MAX)
+        return false;
+    vx_ring *r = t->last;
+    vx_parked *c = p->parked_free;
+    if (c)
+        p->parked_free = NULL;
+    else if (!(c = malloc(sizeof *c)))
+        return false;
+    /* This thread is the only one that moves tail, and mu keeps every
+     * drainer off head. */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t end = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint32_t n = (uint32_t)(end - h), at = (uint32_t)(h % VX_RING);
+    uint32_t first = n < VX_RING - at ? n : VX_RING - at;
+    memcpy(c->slot, &r->slot[at], first * sizeof c->slot[0]);
+    memcpy(c->slot + first, r->slot, (n - first) * sizeof c->slot[0]);
+    c->n = n;
+    c->next = NULL;
+    if (r->parked_last)
+        r->parked_last->next = c;
+    else
+        r->parked = c;
+    r->parked_last = c;
+    p->n_parked++;
+    if (p->n_parked > p->diag.parked_max)
+        p->diag.parked_max = p->n_parked;
+    p->diag.handovers++;
+    atomic_store_explicit(&r->head, end, memory_order_release);
+    r->head_seen = end;
+    return true;
+}
+
 bool vx_rings_reach(vx_pipeline *p, uint64_t depth)
 {
+    if (p->n_parked)
+        return true;
     for (vx_ring *r = p->rings; r; r = r->next)
         if (atomic_load_explicit(&r->tail, memory_order_seq_cst) -
                 atomic_load_explicit(&r->head, memory_order_relaxed) >=
@@ -243,26 +330,40 @@ bool vx_rings_reach(vx_pipeline *p, uint64_t depth)
     return false;
 }
 
-static void discard(vx_ring *r)
+static void discard_items(const uintptr_t *slot, uint64_t h, uint64_t end, uint64_t mask)
 {
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
     for (; h < end; h++) {
-        uintptr_t item = r->slot[h % VX_RING];
+        uintptr_t item = slot[h & mask];
         if (item & 1)
             vx_draft_free((vx_draft *)(item - 1));
         else
             vx_event_free((vx_event *)item);
     }
-    atomic_store_explicit(&r->head, h, memory_order_release);
+}
+
+static void discard(vx_pipeline *p, vx_ring *r)
+{
+    while (r->parked) {
+        vx_parked *c = r->parked;
+        r->parked = c->next;
+        discard_items(c->slot, 0, c->n, (uint64_t)-1);
+        parked_free(p, c);
+    }
+    r->parked_last = NULL;
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
+    discard_items(r->slot, h, end, VX_RING - 1);
+    atomic_store_explicit(&r->head, end, memory_order_release);
 }
 
 void vx_rings_destroy(vx_pipeline *p)
 {
     while (p->rings) {
-        discard(p->rings);
+        discard(p, p->rings);
         unlink_ring(p, &p->rings);
     }
+    free(p->parked_free);
+    p->parked_free = NULL;
 }
 
 /* The child has one thread: the rings of the others are finished, and what
@@ -273,7 +374,7 @@ void vx_rings_atfork_child(vx_pipeline *p)
     vx_ring **pp = &p->rings;
     while (*pp) {
         vx_ring *r = *pp;
-        discard(r);
+        discard(p, r);
         if (pthread_equal(r->owner, self)) {
             pp = &r->next;
             continue;

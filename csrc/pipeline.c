@@ -208,15 +208,21 @@ static void take(vx_pipeline *p, vx_event *ev)
             p->exporters[i]->dropped++;
 }
 
-size_t vx_pipeline_drain_locked(vx_pipeline *p)
+static size_t drain_with(vx_pipeline *p,
+                         size_t (*drain)(vx_pipeline *, void (*)(vx_pipeline *, vx_event *)))
 {
     p->draining = true;
-    size_t n = vx_rings_drain_locked(p, take);
+    size_t n = drain(p, take);
     p->draining = false;
     for (size_t i = 0; i < p->n_exporters; i++)
         vx_exporter_settle_drops(p->exporters[i]);
     vx_rings_set_policy(p);
     return n;
+}
+
+size_t vx_pipeline_drain_locked(vx_pipeline *p)
+{
+    return drain_with(p, vx_rings_drain_locked);
 }
 
 /* A sleep that only a recorder can end needs the heavy fence; a nap that ends
@@ -285,11 +291,12 @@ static bool drainer_for(vx_pipeline *p)
     return soon || vx_drainer_request_locked(p);
 }
 
-/* A drain inside an evaluation (mu held), counted in diag. */
-static void recorder_drain(vx_pipeline *p, vx_ring_put why)
+/* A drain inside an evaluation (mu held), counted in diag: of every ring,
+ * or (`one`) of the oldest chunk handed over. */
+static void recorder_drain(vx_pipeline *p, vx_ring_put why, bool one)
 {
     int64_t t0 = vx_now_ns();
-    uint64_t n = vx_pipeline_drain_locked(p);
+    uint64_t n = drain_with(p, one ? vx_rings_drain_parked_one : vx_rings_drain_locked);
     uint64_t ns = (uint64_t)(vx_now_ns() - t0);
     vx_pipeline_diag *g = &p->diag;
     g->rec_drains++;
@@ -302,6 +309,20 @@ static void recorder_drain(vx_pipeline *p, vx_ring_put why)
         g->rec_events_max = n;
     if (ns > g->rec_ns_max)
         g->rec_ns_max = ns;
+}
+
+/* Hands the thread's full ring over (mu held). When as many are queued as
+ * memory allows, the drainers are behind: this thread takes the oldest chunk
+ * (one ring's worth, as it would have drained without hand-overs) to make
+ * room, not everything queued. */
+static bool hand_over(vx_pipeline *p)
+{
+    if (vx_ring_hand_over_locked(p))
+        return true;
+    if (!p->n_parked)
+        return false;
+    recorder_drain(p, VX_RING_FULL, true);
+    return vx_ring_hand_over_locked(p);
 }
 
 /* The evaluation path: a store in the common case; the lock when the pipeline
@@ -333,8 +354,15 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
     }
     if (r == VX_RING_NOTIFY)
         p->diag.notices++;
+    /* A full ring is handed over whole to whichever thread drains next,
+     * when one will: the evaluation copies 4096 pointers instead of building
+     * as many events (and, at the memory cap, dropping as many). */
+    if (r == VX_RING_FULL && hand_over(p) && drainer_for(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
     if (r != VX_RING_NOTIFY || !drainer_for(p)) {
-        recorder_drain(p, r);
+        recorder_drain(p, r, false);
         if (r == VX_RING_LOCKED)
             append_locked(p, ev);
     }

@@ -81,8 +81,24 @@ void vx_log_clear(vx_event_log *log);
 #ifndef VX_RING
 #define VX_RING 4096
 #endif
+_Static_assert((VX_RING & (VX_RING - 1)) == 0, "VX_RING is a power of two");
 #define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is asked for */
 #define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
+
+/* A full ring's events handed over by its thread (vx_ring_hand_over_locked):
+ * the thread copies them out under the lock, which is a few microseconds,
+ * instead of building and appending them, which is a hundred or more inside
+ * one evaluation. Queued on the ring, drained before its live slots (so each
+ * thread's order is kept); at most VX_PARKED_MAX per pipeline, so memory
+ * stays bounded (past it the recorder drains, as without). */
+#ifndef VX_PARKED_MAX
+#define VX_PARKED_MAX 8
+#endif
+typedef struct vx_parked {
+    struct vx_parked *next;
+    uint32_t n;
+    uintptr_t slot[VX_RING];
+} vx_parked;
 
 typedef struct vx_ring {
     _Atomic uint64_t tail;        /* written by the thread */
@@ -91,6 +107,7 @@ typedef struct vx_ring {
     _Atomic uint64_t head;        /* written by the drainer (mu) */
     char pad2[56];
     struct vx_ring *next;         /* in the pipeline's list (mu) */
+    vx_parked *parked, *parked_last; /* handed over, oldest first (mu) */
     struct vx_ring *tl_next;      /* in the thread's list (the thread only) */
     _Atomic unsigned holders;     /* the thread and/or the pipeline */
     uint64_t pipeline_id;
@@ -130,8 +147,16 @@ vx_ring_put vx_ring_publish_deep(vx_pipeline *p, vx_ring *r, uint64_t tail, uint
  * drafts (NULL for one that found no memory), and frees the rings of threads
  * that have exited once they are empty. */
 size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *));
-/* True when some ring holds `depth` events or more (mu held). */
+/* True when some ring holds `depth` events or more, or events were handed
+ * over (mu held). */
 bool vx_rings_reach(vx_pipeline *p, uint64_t depth);
+/* The calling thread's ring in p is full (mu held): moves its events to a
+ * parked chunk queued on it. False when VX_PARKED_MAX are queued already,
+ * or no memory, or the thread has no ring: then the caller drains. */
+bool vx_ring_hand_over_locked(vx_pipeline *p);
+/* Takes the oldest chunk one ring has queued (mu held), which makes room for
+ * the next hand-over; returns how many events. */
+size_t vx_rings_drain_parked_one(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *));
 /* The other half of the recorders' light fence: run by a thread about to sleep
  * after it stored notify_depth and before it looks at the rings. */
 void vx_rings_heavy_fence(void);
@@ -230,6 +255,8 @@ typedef struct vx_pipeline_diag {
     uint64_t drainer_drains;      /* its drains that found events */
     uint64_t drainer_events;
     uint64_t worker_events;       /* drained by exporter (or host) threads */
+    uint64_t handovers;           /* full rings handed over instead of drained */
+    uint64_t parked_max;          /* the most queued at once */
 } vx_pipeline_diag;
 void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out);
 
@@ -253,6 +280,8 @@ struct vx_pipeline {
     uint64_t id;                  /* unique in the process: threads find their ring by it */
     vx_ring *rings;               /* mu */
     size_t n_rings;
+    size_t n_parked;              /* queued on the rings (mu) */
+    vx_parked *parked_free;       /* one kept for reuse (mu) */
     struct {
         pthread_t thread;
         pthread_cond_t cv;
