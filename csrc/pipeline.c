@@ -373,6 +373,7 @@ void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out)
 {
     pthread_mutex_lock(&p->mu);
     *out = p->diag;
+    out->parked_now = p->n_parked;
     pthread_mutex_unlock(&p->mu);
 }
 

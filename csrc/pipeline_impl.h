@@ -257,6 +257,7 @@ typedef struct vx_pipeline_diag {
     uint64_t worker_events;       /* drained by exporter (or host) threads */
     uint64_t handovers;           /* full rings handed over instead of drained */
     uint64_t parked_max;          /* the most queued at once */
+    uint64_t parked_now;          /* queued now (filled by vx_pipeline_get_diag) */
 } vx_pipeline_diag;
 void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out);
 
