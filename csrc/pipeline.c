@@ -91,6 +91,8 @@ static void pipeline_destroy(vx_pipeline *p)
     for (size_t i = 0; i < p->n_exporters; i++)
         exporter_free(p->exporters[i]);
     free(p->exporters);
+    free(p->of_type[0]);
+    free(p->of_type[1]);
     vx_log_clear(&p->logs[0]);
     vx_log_clear(&p->logs[1]);
     vx_event_settings *s = atomic_load(&p->settings);
@@ -147,18 +149,18 @@ static void account(vx_exporter *e, vx_event *ev)
  * log's next segment once every VX_LOG_SEG events. */
 static bool append_locked(vx_pipeline *p, vx_event *ev)
 {
-    unsigned refs = 0;
-    for (size_t i = 0; i < p->n_exporters; i++)
-        refs += p->exporters[i]->opt.event_type == ev->type;
+    size_t refs = p->n_of_type[ev->type];
     if (p->closing || !refs || !vx_log_append(&p->logs[ev->type], ev)) {
         vx_event_free(ev);
         return false;
     }
-    /* Before accounting, which may drop it at once (the memory cap). */
-    vx_event_set_refs(ev, refs);
-    for (size_t i = 0; i < p->n_exporters; i++)
-        if (p->exporters[i]->opt.event_type == ev->type)
-            account(p->exporters[i], ev);
+    /* Before accounting, which may drop it at once (the memory cap). A
+     * carved event starts with one reference: nothing to do for one. */
+    if (refs > 1 || !ev->slab)
+        vx_event_set_refs(ev, (unsigned)refs);
+    vx_exporter **of = p->of_type[ev->type];
+    for (size_t i = 0; i < refs; i++)
+        account(of[i], ev);
     return true;
 }
 
@@ -526,9 +528,17 @@ static bool push_exporter(vx_pipeline *p, vx_exporter *e)
         if (!n)
             return false;
         p->exporters = n;
+        for (int t = 0; t < 2; t++) {
+            vx_exporter **o = realloc(p->of_type[t], cap * sizeof(*o));
+            if (!o)
+                return false; /* the arrays grown so far are kept: a bigger cap next time */
+            p->of_type[t] = o;
+        }
         p->cap_exporters = cap;
     }
     p->exporters[p->n_exporters++] = e;
+    vx_event_type t = e->opt.event_type;
+    p->of_type[t][p->n_of_type[t]++] = e;
     return true;
 }
 

@@ -269,6 +269,8 @@ struct vx_pipeline {
     vx_event_log logs[2];
     vx_exporter **exporters;
     size_t n_exporters, cap_exporters;
+    vx_exporter **of_type[2];     /* the exporters of each event type (mu) */
+    size_t n_of_type[2];
     atomic_int active[2];         /* exporters per event type */
     atomic_bool closed;           /* recording stopped */
     bool closing;                 /* close() is flushing */
