@@ -18,7 +18,10 @@
  *       exporter sends at its full rate; each evaluation is timed alone
  *       (mean, p50, p99, p99.9, p99.99 and the longest, in ns). The memory cap is 64 MiB, so past it the
  *       pipeline drops the oldest events, as it must; batches of 5000 let
- *       the exported count move during the run. */
+ *       the exported count move during the run. The line ends with the
+ *       pipeline's own counts (vx_pipeline_diag in pipeline_impl.h): drains
+ *       inside evaluations and what they built, the drain thread's work,
+ *       full rings handed over. */
 #include "vexil.h"
 
 #include "engine.h"
