@@ -18,8 +18,14 @@
  *       exporter sends at its full rate; each evaluation is timed alone
  *       (mean, p50, p99, p99.9, p99.99 and the longest, in ns). The memory cap is 64 MiB, so past it the
  *       pipeline drops the oldest events, as it must; batches of 5000 let
- *       the exported count move during the run. */
+ *       the exported count move during the run. The line ends with the
+ *       pipeline's own counts (vx_pipeline_diag in pipeline_impl.h): drains
+ *       inside evaluations and what they built, the drain thread's work,
+ *       full rings handed over. */
 #include "vexil.h"
+
+#include "engine.h"
+#include "pipeline_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,12 +142,27 @@ static int latency_mode(vx_engine *e, double seconds)
     }
     vx_exporter_stats s;
     vx_exporter_get_stats(vx_engine_exporter_at(e, 0), &s);
+    vx_pipeline_diag g;
+    vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
     qsort(ns, n, sizeof *ns, cmp_u32);
     printf("{\"evals\":%zu,\"mean_ns\":%.1f,\"p50_ns\":%u,\"p99_ns\":%u,\"p999_ns\":%u,"
-           "\"p9999_ns\":%u,\"max_ns\":%u,\"exported\":%llu,\"dropped\":%llu}\n",
+           "\"p9999_ns\":%u,\"max_ns\":%u,\"exported\":%llu,\"dropped\":%llu,"
+           "\"rec_drains\":%llu,\"rec_full\":%llu,\"rec_locked\":%llu,\"rec_unheard\":%llu,"
+           "\"rec_events\":%llu,\"rec_events_max\":%llu,\"rec_ns\":%llu,\"rec_ns_max\":%llu,"
+           "\"notices\":%llu,\"drainer_asks\":%llu,\"drainer_wakes\":%llu,"
+           "\"drainer_drains\":%llu,\"drainer_events\":%llu,\"worker_events\":%llu,"
+           "\"handovers\":%llu,\"parked_max\":%llu}\n",
            n, sum / (double)n, ns[n / 2], ns[n * 99 / 100], ns[n * 999 / 1000],
            ns[n * 9999 / 10000], ns[n - 1],
-           (unsigned long long)s.exported, (unsigned long long)s.dropped);
+           (unsigned long long)s.exported, (unsigned long long)s.dropped,
+           (unsigned long long)g.rec_drains, (unsigned long long)g.rec_full,
+           (unsigned long long)g.rec_locked, (unsigned long long)g.rec_unheard,
+           (unsigned long long)g.rec_events, (unsigned long long)g.rec_events_max,
+           (unsigned long long)g.rec_ns, (unsigned long long)g.rec_ns_max,
+           (unsigned long long)g.notices, (unsigned long long)g.drainer_asks,
+           (unsigned long long)g.drainer_wakes, (unsigned long long)g.drainer_drains,
+           (unsigned long long)g.drainer_events, (unsigned long long)g.worker_events,
+           (unsigned long long)g.handovers, (unsigned long long)g.parked_max);
     vx_context_free(ctx);
     free(ns);
     return 0;

@@ -14,6 +14,9 @@
  *                                      and p99 of the rounds) */
 #include "vexil.h"
 
+#include "engine.h"
+#include "pipeline_impl.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,10 +160,15 @@ static void rounds(vx_engine *e, vx_context **c, size_t nc, double secs, double 
     qsort(ns, n, sizeof *ns, cmp);
     vx_exporter_stats s = {0};
     vx_exporter_get_stats(x, &s);
+    vx_pipeline_diag g;
+    vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
     printf("{\"exporter\":\"%s\",\"rate\":%.0f,\"evals\":%zu,\"ns_p50\":%.1f,\"ns_p99\":%.1f,"
-           "\"exported\":%llu,\"pending\":%llu,\"dropped\":%llu}\n",
+           "\"exported\":%llu,\"pending\":%llu,\"dropped\":%llu,\"rec_drains\":%llu,"
+           "\"rec_events\":%llu,\"handovers\":%llu}\n",
            what, rate, n * 100, ns[n / 2], ns[n * 99 / 100], (unsigned long long)s.exported,
-           (unsigned long long)s.pending, (unsigned long long)s.dropped);
+           (unsigned long long)s.pending, (unsigned long long)s.dropped,
+           (unsigned long long)g.rec_drains, (unsigned long long)g.rec_events,
+           (unsigned long long)g.handovers);
     fflush(stdout);
     free(ns);
 }

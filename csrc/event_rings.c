@@ -20,17 +20,6 @@
 #endif
 
 #define NOTIFY_EVERY 256
-
-/* PREFETCHW takes the line for writing; processors without it decode it as
- * a NOP (see event_pool.c). */
-static inline void prefetch_for_write(const void *p)
-{
-#if defined(__x86_64__)
-    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-    __builtin_prefetch(p, 1, 3);
-#endif
-}
 #define HELD_BY_THREAD 1u
 #define HELD_BY_PIPELINE 2u
 
@@ -43,7 +32,7 @@ static inline void prefetch_for_write(const void *p)
  * is only a compiler barrier. Without it, the recorder pays a full fence. */
 
 static pthread_once_t fence_once = PTHREAD_ONCE_INIT;
-static atomic_bool g_asym;
+atomic_bool vx_rings_asym;
 
 static void fence_init(void)
 {
@@ -51,7 +40,7 @@ static void fence_init(void)
     long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-        atomic_store(&g_asym, getenv("VX_NOASYM") == NULL);
+        atomic_store(&vx_rings_asym, getenv("VX_NOASYM") == NULL);
 #endif
 }
 
@@ -60,34 +49,19 @@ void vx_rings_global_init(void)
     pthread_once(&fence_once, fence_init);
 }
 
-static inline void light_fence(void)
-{
-    if (atomic_load_explicit(&g_asym, memory_order_relaxed))
-        atomic_signal_fence(memory_order_seq_cst);
-    else
-        atomic_thread_fence(memory_order_seq_cst);
-}
-
 void vx_rings_heavy_fence(void)
 {
     atomic_thread_fence(memory_order_seq_cst);
 #if defined(__linux__) && defined(SYS_membarrier)
-    if (atomic_load_explicit(&g_asym, memory_order_relaxed) &&
+    if (atomic_load_explicit(&vx_rings_asym, memory_order_relaxed) &&
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-        atomic_store(&g_asym, false); /* from now on recorders fence themselves */
+        atomic_store(&vx_rings_asym, false); /* from now on recorders fence themselves */
 #endif
 }
 
 /* ---- The thread's side ----------------------------------------------------- */
 
-typedef struct tl_rings {
-    vx_ring *list;                /* every ring this thread has, any pipeline */
-    uint64_t last_id;             /* the pipeline `last` belongs to (0: none) */
-    vx_ring *last;
-    bool registered;
-} tl_rings;
-
-static _Thread_local tl_rings tlr;
+_Thread_local vx_ring_tl vx_ring_tls;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 
@@ -100,7 +74,7 @@ static void let_go(vx_ring *r, unsigned holder)
 /* The thread is finishing: what its rings hold is the pipelines' to drain. */
 static void on_thread_exit(void *arg)
 {
-    tl_rings *t = arg;
+    vx_ring_tl *t = arg;
     vx_ring *r = t->list;
     t->list = t->last = NULL;
     t->last_id = 0;
@@ -118,7 +92,7 @@ static void make_key(void)
 }
 
 /* Forgets rings whose pipeline is gone; returns this pipeline's ring, if any. */
-static vx_ring *find_and_prune(tl_rings *t, uint64_t id)
+static vx_ring *find_and_prune(vx_ring_tl *t, uint64_t id)
 {
     vx_ring *found = NULL, **pp = &t->list;
     while (*pp) {
@@ -155,7 +129,7 @@ static vx_ring *ring_new(vx_pipeline *p)
 
 static vx_ring *ring_slow(vx_pipeline *p)
 {
-    tl_rings *t = &tlr;
+    vx_ring_tl *t = &vx_ring_tls;
     if (!t->registered) {
         pthread_once(&key_once, make_key);
         if (pthread_setspecific(key, t) != 0)
@@ -174,9 +148,10 @@ static vx_ring *ring_slow(vx_pipeline *p)
     return r;
 }
 
-vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item)
+/* The first event into this pipeline from this thread, or a full ring. */
+vx_ring_put vx_ring_publish_slow(vx_pipeline *p, uintptr_t item)
 {
-    tl_rings *t = &tlr;
+    vx_ring_tl *t = &vx_ring_tls;
     vx_ring *r = t->last_id == p->id ? t->last : ring_slow(p);
     if (!r)
         return VX_RING_LOCKED;
@@ -186,21 +161,14 @@ vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item)
         if (tail - r->head_seen >= VX_RING)
             return VX_RING_LOCKED;
     }
-    /* The drainer read these slots on its core when the ring last came
-     * round: ask for the line 64 slots ahead for writing now, so that the
-     * store into it does not wait for the other core (and hold up the
-     * evaluation's next atomic operation, which waits for every store). */
-    if ((tail & 7) == 0)
-        prefetch_for_write(&r->slot[(tail + 64) % VX_RING]);
-    r->slot[tail % VX_RING] = item;
-    atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
-    light_fence();
-    uint32_t depth = atomic_load_explicit(&p->notify_depth, memory_order_relaxed);
-    if (tail + 1 - r->head_seen < depth)
-        return VX_RING_DONE;
+    return vx_ring_put_item(p, r, tail, item);
+}
+
+vx_ring_put vx_ring_publish_deep(vx_pipeline *p, vx_ring *r, uint64_t tail, uint32_t depth)
+{
     /* The view of head may be old: look again before bothering anyone. */
     r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
-    uint64_t held = tail + 1 - r->head_seen;
+    uint64_t held = tail - r->head_seen;
     if (held < depth)
         return VX_RING_DONE;
     if (held >= VX_RING)
@@ -221,6 +189,77 @@ static void unlink_ring(vx_pipeline *p, vx_ring **pp)
     let_go(r, HELD_BY_PIPELINE);
 }
 
+/* Builds and takes items[h .. end) (their slots at h & mask). Drafts of one
+ * thread come from a few slabs: freed one run at a time. */
+static void take_items(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *),
+                       const uintptr_t *slot, uint64_t h, uint64_t end, uint64_t mask)
+{
+    vx_slab *run = NULL;
+    uint32_t k = 0;
+    for (; h < end; h++) {
+        uintptr_t item = slot[h & mask];
+        if (!(item & 1)) {
+            take(p, (vx_event *)item);
+            continue;
+        }
+        vx_draft *d = (vx_draft *)(item - 1);
+        take(p, vx_event_from_draft(d));
+        vx_slab *s = vx_draft_slab(d);
+        if (!s) {
+            vx_draft_free(d);
+            continue;
+        }
+        if (s != run) {
+            vx_slab_drop(run, k);
+            run = s;
+            k = 0;
+        }
+        k++;
+    }
+    vx_slab_drop(run, k);
+}
+
+static void parked_free(vx_pipeline *p, vx_parked *c)
+{
+    p->n_parked--;
+    if (!p->parked_free) {
+        p->parked_free = c;
+        return;
+    }
+    free(c);
+}
+
+/* What r's thread handed over, oldest first: before its live slots. */
+static size_t take_parked(vx_pipeline *p, vx_ring *r, void (*take)(vx_pipeline *, vx_event *))
+{
+    size_t n = 0;
+    while (r->parked) {
+        vx_parked *c = r->parked;
+        r->parked = c->next;
+        take_items(p, take, c->slot, 0, c->n, (uint64_t)-1);
+        n += c->n;
+        parked_free(p, c);
+    }
+    r->parked_last = NULL;
+    return n;
+}
+
+size_t vx_rings_drain_parked_one(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *))
+{
+    for (vx_ring *r = p->rings; r; r = r->next) {
+        vx_parked *c = r->parked;
+        if (!c)
+            continue;
+        if (!(r->parked = c->next))
+            r->parked_last = NULL;
+        size_t n = c->n;
+        take_items(p, take, c->slot, 0, c->n, (uint64_t)-1);
+        parked_free(p, c);
+        return n;
+    }
+    return 0;
+}
+
 size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *))
 {
     size_t n = 0;
@@ -229,34 +268,13 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
         vx_ring *r = *pp;
         /* Holders first: once the thread has let go, tail is final. */
         bool gone = !(atomic_load_explicit(&r->holders, memory_order_acquire) & HELD_BY_THREAD);
+        if (r->parked)
+            n += take_parked(p, r, take);
         uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
         uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
         n += (size_t)(end - h);
-        /* Drafts of one thread come from a few slabs: freed one run at a time. */
-        vx_slab *run = NULL;
-        uint32_t k = 0;
-        for (; h < end; h++) {
-            uintptr_t item = r->slot[h % VX_RING];
-            if (!(item & 1)) {
-                take(p, (vx_event *)item);
-                continue;
-            }
-            vx_draft *d = (vx_draft *)(item - 1);
-            take(p, vx_event_from_draft(d));
-            vx_slab *s = vx_draft_slab(d);
-            if (!s) {
-                vx_draft_free(d);
-                continue;
-            }
-            if (s != run) {
-                vx_slab_drop(run, k);
-                run = s;
-                k = 0;
-            }
-            k++;
-        }
-        vx_slab_drop(run, k);
-        atomic_store_explicit(&r->head, h, memory_order_release);
+        take_items(p, take, r->slot, h, end, VX_RING - 1);
+        atomic_store_explicit(&r->head, end, memory_order_release);
         if (gone)
             unlink_ring(p, pp);
         else
@@ -265,8 +283,45 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
     return n;
 }
 
+bool vx_ring_hand_over_locked(vx_pipeline *p)
+{
+    vx_ring_tl *t = &vx_ring_tls;
+    if (t->last_id != p->id || p->n_parked >= VX_PARKED_MAX)
+        return false;
+    vx_ring *r = t->last;
+    vx_parked *c = p->parked_free;
+    if (c)
+        p->parked_free = NULL;
+    else if (!(c = malloc(sizeof *c)))
+        return false;
+    /* This thread is the only one that moves tail, and mu keeps every
+     * drainer off head. */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t end = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint32_t n = (uint32_t)(end - h), at = (uint32_t)(h % VX_RING);
+    uint32_t first = n < VX_RING - at ? n : VX_RING - at;
+    memcpy(c->slot, &r->slot[at], first * sizeof c->slot[0]);
+    memcpy(c->slot + first, r->slot, (n - first) * sizeof c->slot[0]);
+    c->n = n;
+    c->next = NULL;
+    if (r->parked_last)
+        r->parked_last->next = c;
+    else
+        r->parked = c;
+    r->parked_last = c;
+    p->n_parked++;
+    if (p->n_parked > p->diag.parked_max)
+        p->diag.parked_max = p->n_parked;
+    p->diag.handovers++;
+    atomic_store_explicit(&r->head, end, memory_order_release);
+    r->head_seen = end;
+    return true;
+}
+
 bool vx_rings_reach(vx_pipeline *p, uint64_t depth)
 {
+    if (p->n_parked)
+        return true;
     for (vx_ring *r = p->rings; r; r = r->next)
         if (atomic_load_explicit(&r->tail, memory_order_seq_cst) -
                 atomic_load_explicit(&r->head, memory_order_relaxed) >=
@@ -275,26 +330,40 @@ bool vx_rings_reach(vx_pipeline *p, uint64_t depth)
     return false;
 }
 
-static void discard(vx_ring *r)
+static void discard_items(const uintptr_t *slot, uint64_t h, uint64_t end, uint64_t mask)
 {
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
     for (; h < end; h++) {
-        uintptr_t item = r->slot[h % VX_RING];
+        uintptr_t item = slot[h & mask];
         if (item & 1)
             vx_draft_free((vx_draft *)(item - 1));
         else
             vx_event_free((vx_event *)item);
     }
-    atomic_store_explicit(&r->head, h, memory_order_release);
+}
+
+static void discard(vx_pipeline *p, vx_ring *r)
+{
+    while (r->parked) {
+        vx_parked *c = r->parked;
+        r->parked = c->next;
+        discard_items(c->slot, 0, c->n, (uint64_t)-1);
+        parked_free(p, c);
+    }
+    r->parked_last = NULL;
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
+    discard_items(r->slot, h, end, VX_RING - 1);
+    atomic_store_explicit(&r->head, end, memory_order_release);
 }
 
 void vx_rings_destroy(vx_pipeline *p)
 {
     while (p->rings) {
-        discard(p->rings);
+        discard(p, p->rings);
         unlink_ring(p, &p->rings);
     }
+    free(p->parked_free);
+    p->parked_free = NULL;
 }
 
 /* The child has one thread: the rings of the others are finished, and what
@@ -305,7 +374,7 @@ void vx_rings_atfork_child(vx_pipeline *p)
     vx_ring **pp = &p->rings;
     while (*pp) {
         vx_ring *r = *pp;
-        discard(r);
+        discard(p, r);
         if (pthread_equal(r->owner, self)) {
             pp = &r->next;
             continue;

@@ -92,6 +92,8 @@ static void pipeline_destroy(vx_pipeline *p)
     for (size_t i = 0; i < p->n_exporters; i++)
         exporter_free(p->exporters[i]);
     free(p->exporters);
+    free(p->of_type[0]);
+    free(p->of_type[1]);
     vx_log_clear(&p->logs[0]);
     vx_log_clear(&p->logs[1]);
     vx_event_settings *s = atomic_load(&p->settings);
@@ -148,18 +150,18 @@ static void account(vx_exporter *e, vx_event *ev)
  * log's next segment once every VX_LOG_SEG events. */
 static bool append_locked(vx_pipeline *p, vx_event *ev)
 {
-    unsigned refs = 0;
-    for (size_t i = 0; i < p->n_exporters; i++)
-        refs += p->exporters[i]->opt.event_type == ev->type;
+    size_t refs = p->n_of_type[ev->type];
     if (p->closing || !refs || !vx_log_append(&p->logs[ev->type], ev)) {
         vx_event_free(ev);
         return false;
     }
-    /* Before accounting, which may drop it at once (the memory cap). */
-    vx_event_set_refs(ev, refs);
-    for (size_t i = 0; i < p->n_exporters; i++)
-        if (p->exporters[i]->opt.event_type == ev->type)
-            account(p->exporters[i], ev);
+    /* Before accounting, which may drop it at once (the memory cap). A
+     * carved event starts with one reference: nothing to do for one. */
+    if (refs > 1 || !ev->slab)
+        vx_event_set_refs(ev, (unsigned)refs);
+    vx_exporter **of = p->of_type[ev->type];
+    for (size_t i = 0; i < refs; i++)
+        account(of[i], ev);
     return true;
 }
 
@@ -209,15 +211,21 @@ static void take(vx_pipeline *p, vx_event *ev)
             p->exporters[i]->dropped++;
 }
 
-size_t vx_pipeline_drain_locked(vx_pipeline *p)
+static size_t drain_with(vx_pipeline *p,
+                         size_t (*drain)(vx_pipeline *, void (*)(vx_pipeline *, vx_event *)))
 {
     p->draining = true;
-    size_t n = vx_rings_drain_locked(p, take);
+    size_t n = drain(p, take);
     p->draining = false;
     for (size_t i = 0; i < p->n_exporters; i++)
         vx_exporter_settle_drops(p->exporters[i]);
     vx_rings_set_policy(p);
     return n;
+}
+
+size_t vx_pipeline_drain_locked(vx_pipeline *p)
+{
+    return drain_with(p, vx_rings_drain_locked);
 }
 
 /* A sleep that only a recorder can end needs the heavy fence; a nap that ends
@@ -286,6 +294,40 @@ static bool drainer_for(vx_pipeline *p)
     return soon || vx_drainer_request_locked(p);
 }
 
+/* A drain inside an evaluation (mu held), counted in diag: of every ring,
+ * or (`one`) of the oldest chunk handed over. */
+static void recorder_drain(vx_pipeline *p, vx_ring_put why, bool one)
+{
+    int64_t t0 = vx_now_ns();
+    uint64_t n = drain_with(p, one ? vx_rings_drain_parked_one : vx_rings_drain_locked);
+    uint64_t ns = (uint64_t)(vx_now_ns() - t0);
+    vx_pipeline_diag *g = &p->diag;
+    g->rec_drains++;
+    g->rec_full += why == VX_RING_FULL;
+    g->rec_locked += why == VX_RING_LOCKED;
+    g->rec_unheard += why == VX_RING_NOTIFY;
+    g->rec_events += n;
+    g->rec_ns += ns;
+    if (n > g->rec_events_max)
+        g->rec_events_max = n;
+    if (ns > g->rec_ns_max)
+        g->rec_ns_max = ns;
+}
+
+/* Hands the thread's full ring over (mu held). When as many are queued as
+ * memory allows, the drainers are behind: this thread takes the oldest chunk
+ * (one ring's worth, as it would have drained without hand-overs) to make
+ * room, not everything queued. */
+static bool hand_over(vx_pipeline *p)
+{
+    if (vx_ring_hand_over_locked(p))
+        return true;
+    if (!p->n_parked)
+        return false;
+    recorder_drain(p, VX_RING_FULL, true);
+    return vx_ring_hand_over_locked(p);
+}
+
 /* The evaluation path: a store in the common case; the lock when the pipeline
  * must hear about the event now or the ring is full. Events larger than
  * VX_RING_EVENT_MAX take the lock, so what waits in rings stays small. A
@@ -309,21 +351,41 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
     if (r == VX_RING_NOTIFY &&
         atomic_load_explicit(&p->notify_depth, memory_order_relaxed) >= VX_RING_NOTICE) {
         if (pthread_mutex_trylock(&p->mu) != 0)
-            return;
+            return; /* not counted in diag: that needs the lock */
     } else {
         pthread_mutex_lock(&p->mu);
     }
+    if (r == VX_RING_NOTIFY)
+        p->diag.notices++;
+    /* A full ring is handed over whole to whichever thread drains next,
+     * when one will: the evaluation copies 4096 pointers instead of building
+     * as many events (and, at the memory cap, dropping as many). */
+    if (r == VX_RING_FULL && hand_over(p) && drainer_for(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
     if (r != VX_RING_NOTIFY || !drainer_for(p)) {
-        vx_pipeline_drain_locked(p);
+        recorder_drain(p, r, false);
         if (r == VX_RING_LOCKED)
             append_locked(p, ev);
     }
     pthread_mutex_unlock(&p->mu);
 }
 
+void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out)
+{
+    pthread_mutex_lock(&p->mu);
+    *out = p->diag;
+    out->parked_now = p->n_parked;
+    pthread_mutex_unlock(&p->mu);
+}
+
 void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_attrs *attrs)
 {
-    if (!p || !r || !r->flag_key || !attrs || !vx_pipeline_active(p, VX_EVENT_FEATURE))
+    /* The caller has just asked vx_pipeline_active (pipeline.h): not again.
+     * Had close() or the last exporter's removal come in between, the event
+     * is dropped where it is appended (append_locked). */
+    if (!p || !r || !r->flag_key || !attrs)
         return;
     /* Fields are read one by one, not copied as a whole: a wide load of what
      * the caller has just stored cannot be forwarded from its stores and
@@ -467,9 +529,17 @@ static bool push_exporter(vx_pipeline *p, vx_exporter *e)
         if (!n)
             return false;
         p->exporters = n;
+        for (int t = 0; t < 2; t++) {
+            vx_exporter **o = realloc(p->of_type[t], cap * sizeof(*o));
+            if (!o)
+                return false; /* the arrays grown so far are kept: a bigger cap next time */
+            p->of_type[t] = o;
+        }
         p->cap_exporters = cap;
     }
     p->exporters[p->n_exporters++] = e;
+    vx_event_type t = e->opt.event_type;
+    p->of_type[t][p->n_of_type[t]++] = e;
     return true;
 }
 
@@ -761,6 +831,7 @@ void vx_pipeline_atfork_child(vx_pipeline *p)
     vx_rings_atfork_child(p);
     vx_drainer_atfork_child(p);
     p->fork_gen++;
+    memset(&p->diag, 0, sizeof p->diag);
     int64_t now = vx_now_ms();
     for (size_t i = 0; i < p->n_exporters; i++)
         child_reset_exporter(p, p->exporters[i], now);

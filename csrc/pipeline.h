@@ -37,7 +37,10 @@ typedef struct vx_feature_record {
     const struct vx_trace_capture *trace;
 } vx_feature_record;
 
-/* Copies what it needs; never blocks on I/O or on an exporter. */
+/* Copies what it needs; never blocks on I/O or on an exporter. The caller
+ * tests vx_pipeline_active first (this does not again): recorded into a
+ * pipeline with no feature exporter or a closed one, the event is built and
+ * then dropped uncounted. */
 void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_attrs *attrs);
 
 /* The engine-level flush and close (vx_engine_flush / vx_engine_close call these). */

@@ -17,7 +17,10 @@ static void *drainer_main(void *arg)
     while (!p->drainer.stop) {
         /* It lingers while events flow and the exporters are away; once one
          * is back, that one drains and this thread sleeps until asked. */
-        bool got = vx_pipeline_drain_locked(p) > 0;
+        size_t n = vx_pipeline_drain_locked(p);
+        bool got = n > 0;
+        p->diag.drainer_drains += got;
+        p->diag.drainer_events += n;
         if (!vx_pipeline_exporters_away(p))
             p->drainer.linger = 0;
         else if (got)
@@ -51,7 +54,9 @@ bool vx_drainer_request_locked(vx_pipeline *p)
     if (p->drainer.running) {
         if (p->drainer.stop || p->drainer.exited)
             return false;
+        p->diag.drainer_asks++;
         if (p->drainer.sleeping && !p->drainer.napping) {
+            p->diag.drainer_wakes++;
             p->drainer.sleeping = false;
             pthread_cond_signal(&p->drainer.cv);
         }

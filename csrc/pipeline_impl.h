@@ -81,8 +81,24 @@ void vx_log_clear(vx_event_log *log);
 #ifndef VX_RING
 #define VX_RING 4096
 #endif
+_Static_assert((VX_RING & (VX_RING - 1)) == 0, "VX_RING is a power of two");
 #define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is asked for */
 #define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
+
+/* A full ring's events handed over by its thread (vx_ring_hand_over_locked):
+ * the thread copies them out under the lock, which is a few microseconds,
+ * instead of building and appending them, which is a hundred or more inside
+ * one evaluation. Queued on the ring, drained before its live slots (so each
+ * thread's order is kept); at most VX_PARKED_MAX per pipeline, so memory
+ * stays bounded (past it the recorder drains, as without). */
+#ifndef VX_PARKED_MAX
+#define VX_PARKED_MAX 8
+#endif
+typedef struct vx_parked {
+    struct vx_parked *next;
+    uint32_t n;
+    uintptr_t slot[VX_RING];
+} vx_parked;
 
 typedef struct vx_ring {
     _Atomic uint64_t tail;        /* written by the thread */
@@ -91,6 +107,7 @@ typedef struct vx_ring {
     _Atomic uint64_t head;        /* written by the drainer (mu) */
     char pad2[56];
     struct vx_ring *next;         /* in the pipeline's list (mu) */
+    vx_parked *parked, *parked_last; /* handed over, oldest first (mu) */
     struct vx_ring *tl_next;      /* in the thread's list (the thread only) */
     _Atomic unsigned holders;     /* the thread and/or the pipeline */
     uint64_t pipeline_id;
@@ -107,15 +124,39 @@ typedef enum vx_ring_put {
 
 /* Once per process, before the first ring: sets up the asymmetric fence. */
 void vx_rings_global_init(void);
-/* The evaluation path: no lock, no atomic read-modify-write. `item` is an
- * event, or a draft with its low bit set. */
-vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item);
+
+/* A thread's rings (event_rings.c). Inline below is only the common case of
+ * vx_ring_publish: the thread's ring for this pipeline is the one it used
+ * last, it has room, and it holds fewer than notify_depth events. */
+typedef struct vx_ring_tl {
+    vx_ring *list;                /* every ring this thread has, any pipeline */
+    uint64_t last_id;             /* the pipeline `last` belongs to (0: none) */
+    vx_ring *last;
+    bool registered;
+} vx_ring_tl;
+extern _Thread_local vx_ring_tl vx_ring_tls;
+/* True when membarrier lets recorders fence with a compiler barrier only. */
+extern atomic_bool vx_rings_asym;
+/* The rest of vx_ring_publish: finding or making the ring, a full one. */
+vx_ring_put vx_ring_publish_slow(vx_pipeline *p, uintptr_t item);
+/* Published `tail` - 1 and holds notify_depth (`depth`) or more by the
+ * thread's old view of head: looks again and says what the recorder must do. */
+vx_ring_put vx_ring_publish_deep(vx_pipeline *p, vx_ring *r, uint64_t tail, uint32_t depth);
+
 /* Moves what every ring holds to `take` (mu held), building events from
  * drafts (NULL for one that found no memory), and frees the rings of threads
  * that have exited once they are empty. */
 size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *));
-/* True when some ring holds `depth` events or more (mu held). */
+/* True when some ring holds `depth` events or more, or events were handed
+ * over (mu held). */
 bool vx_rings_reach(vx_pipeline *p, uint64_t depth);
+/* The calling thread's ring in p is full (mu held): moves its events to a
+ * parked chunk queued on it. False when VX_PARKED_MAX are queued already,
+ * or no memory, or the thread has no ring: then the caller drains. */
+bool vx_ring_hand_over_locked(vx_pipeline *p);
+/* Takes the oldest chunk one ring has queued (mu held), which makes room for
+ * the next hand-over; returns how many events. */
+size_t vx_rings_drain_parked_one(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *));
 /* The other half of the recorders' light fence: run by a thread about to sleep
  * after it stored notify_depth and before it looks at the rings. */
 void vx_rings_heavy_fence(void);
@@ -197,6 +238,29 @@ struct vx_exporter {
     vx_batch *stale;              /* pull batch voided by fork, until acked */
 };
 
+/* Who drains the rings, and how often the evaluating threads must (mu):
+ * read by bench/bench_aws_streams.c and the tests, not part of the stats. */
+typedef struct vx_pipeline_diag {
+    uint64_t rec_drains;          /* drains run inside an evaluation */
+    uint64_t rec_full;            /*   of those: its ring was full */
+    uint64_t rec_locked;          /*   no room / no ring: appended under the lock */
+    uint64_t rec_unheard;         /*   asked, and no thread could drain */
+    uint64_t rec_events;          /* events they drained */
+    uint64_t rec_events_max;      /* the most in one */
+    uint64_t rec_ns, rec_ns_max;  /* time they took (monotonic) */
+    uint64_t notices;             /* recorders that told the pipeline (lock taken) */
+    uint64_t notices_busy;        /* ... or found it busy and went on */
+    uint64_t drainer_asks;        /* requests for the drain thread */
+    uint64_t drainer_wakes;       /* ... that had to wake it from a long sleep */
+    uint64_t drainer_drains;      /* its drains that found events */
+    uint64_t drainer_events;
+    uint64_t worker_events;       /* drained by exporter (or host) threads */
+    uint64_t handovers;           /* full rings handed over instead of drained */
+    uint64_t parked_max;          /* the most queued at once */
+    uint64_t parked_now;          /* queued now (filled by vx_pipeline_get_diag) */
+} vx_pipeline_diag;
+void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out);
+
 struct vx_pipeline {
     pthread_mutex_t mu;
     pthread_cond_t done_cv;       /* progress: flush waiters, close */
@@ -205,6 +269,8 @@ struct vx_pipeline {
     vx_event_log logs[2];
     vx_exporter **exporters;
     size_t n_exporters, cap_exporters;
+    vx_exporter **of_type[2];     /* the exporters of each event type (mu) */
+    size_t n_of_type[2];
     atomic_int active[2];         /* exporters per event type */
     atomic_bool closed;           /* recording stopped */
     bool closing;                 /* close() is flushing */
@@ -217,16 +283,81 @@ struct vx_pipeline {
     uint64_t id;                  /* unique in the process: threads find their ring by it */
     vx_ring *rings;               /* mu */
     size_t n_rings;
+    size_t n_parked;              /* queued on the rings (mu) */
+    vx_parked *parked_free;       /* one kept for reuse (mu) */
     struct {
         pthread_t thread;
         pthread_cond_t cv;
         bool running, exited, stop, sleeping, napping;
         int linger;
     } drainer;                    /* mu */
+    vx_pipeline_diag diag;        /* mu */
     /* Read by every recorder: a line of its own, written when it changes. */
     _Alignas(64) _Atomic uint32_t notify_depth;
     char pad[60];
 };
+
+/* ---- vx_ring_publish, inline: see the declarations by vx_ring above ---- */
+
+/* ThreadSanitizer does not model fences (GCC says so at each one): the
+ * store-load order they give is not what it checks, and every value that
+ * crosses threads here goes through acquire/release atomics it does. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__SANITIZE_THREAD__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+/* A recorder publishes an event then reads notify_depth; a thread about to
+ * sleep stores notify_depth then reads every ring (vx_rings_heavy_fence).
+ * With membarrier the sleeping side pays for both. */
+static inline void vx_rings_light_fence(void)
+{
+    if (atomic_load_explicit(&vx_rings_asym, memory_order_relaxed))
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* Stores `item` at `tail` of the thread's ring r, which has room. */
+static inline vx_ring_put vx_ring_put_item(vx_pipeline *p, vx_ring *r, uint64_t tail,
+                                           uintptr_t item)
+{
+    /* The drainer read these slots on its core when the ring last came
+     * round: ask for the line 64 slots ahead for writing now, so that the
+     * store into it does not wait for the other core (and hold up the
+     * evaluation's next atomic operation, which waits for every store).
+     * PREFETCHW: processors without it decode it as a NOP. */
+    if ((tail & 7) == 0) {
+#if defined(__x86_64__)
+        __asm__ volatile("prefetchw %0" : : "m"(*(const char *)&r->slot[(tail + 64) % VX_RING]));
+#else
+        __builtin_prefetch(&r->slot[(tail + 64) % VX_RING], 1, 3);
+#endif
+    }
+    r->slot[tail % VX_RING] = item;
+    atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+    vx_rings_light_fence();
+    uint32_t depth = atomic_load_explicit(&p->notify_depth, memory_order_relaxed);
+    if (tail + 1 - r->head_seen < depth)
+        return VX_RING_DONE;
+    return vx_ring_publish_deep(p, r, tail + 1, depth);
+}
+
+/* The evaluation path: no lock, no atomic read-modify-write. `item` is an
+ * event, or a draft with its low bit set. */
+static inline vx_ring_put vx_ring_publish(vx_pipeline *p, uintptr_t item)
+{
+    vx_ring_tl *t = &vx_ring_tls;
+    vx_ring *r = t->last;
+    if (t->last_id != p->id)
+        return vx_ring_publish_slow(p, item);
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if (tail - r->head_seen >= VX_RING)
+        return vx_ring_publish_slow(p, item);
+    return vx_ring_put_item(p, r, tail, item);
+}
+#if defined(__GNUC__) && !defined(__clang__) && defined(__SANITIZE_THREAD__)
+#pragma GCC diagnostic pop
+#endif
 
 int64_t vx_now_ms(void);
 int64_t vx_now_ns(void);

@@ -521,6 +521,7 @@ static void *worker_main(void *arg)
             continue;
         }
         size_t got = vx_pipeline_drain_locked(p);
+        p->diag.worker_events += got;
         int64_t now = vx_now_ms();
         int64_t due = due_at(p, e, now);
         claim c;
@@ -602,6 +603,7 @@ static vx_status pull_wait(vx_exporter *e, int64_t deadline, claim *c)
         if (e->phase != VX_PHASE_IDLE)
             return VX_ESTATE;
         size_t got = vx_pipeline_drain_locked(p);
+        p->diag.worker_events += got;
         int64_t now = vx_now_ms();
         int64_t due = due_at(p, e, now);
         if (due == 0 && claim_locked(e, c)) {

@@ -3,6 +3,7 @@
  * lazily in the child; forking while other threads record never deadlocks. */
 #include "engine.h"
 #include "pipeline.h"
+#include "pipeline_impl.h"
 #include "test.h"
 
 #include <pthread.h>
@@ -337,6 +338,104 @@ static void test_fork_with_drain_thread(void)
     free(h);
 }
 
+typedef struct range_args {
+    vx_engine *e;
+    int from, to;
+} range_args;
+
+static void *record_range(void *arg)
+{
+    range_args *a = arg;
+    for (int i = a->from; i < a->to; i++)
+        record_user(a->e, i);
+    return NULL;
+}
+
+/* Forking while full rings handed over by their threads wait in the
+ * pipeline (the only exporter inside one long export, two recorders that
+ * have exited): the child has none of them, nor of anything the parent
+ * recorded, and exports its own; the parent exports all of its own once.
+ * Under ASan (QUIET_FORKS) the fork waits until the recorders and the drain
+ * thread are done, so the chunks are gone by then; built without sanitizers
+ * it forks while they record, once chunks are queued. */
+static void test_fork_with_parked_rings(void)
+{
+    enum { PER = 20000 };
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    held *h = calloc(1, sizeof *h);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    o.max_memory_bytes = (size_t)1 << 30;
+    vx_exporter *x = NULL;
+    vx_engine_add_exporter(e, &o, &held_ops, h, &x);
+    __atomic_store_n(&h->hold, 1, __ATOMIC_RELEASE);
+    record_user(e, 0);
+    while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    usleep(5000);
+    pthread_t th[2];
+    range_args a[2] = {{e, 1, 1 + PER}, {e, 1 + PER, 1 + 2 * PER}};
+    for (int t = 0; t < 2; t++)
+        pthread_create(&th[t], NULL, record_range, &a[t]);
+    vx_pipeline_diag g;
+    vx_exporter_stats s;
+    /* Without sanitizers: fork while they record, once chunks are queued. */
+    for (int i = 0; !QUIET_FORKS && i < 20000; i++) {
+        vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
+        if (g.parked_now > 0)
+            break;
+        usleep(50);
+    }
+    if (QUIET_FORKS)
+        for (int t = 0; t < 2; t++)
+            pthread_join(th[t], NULL);
+    if (QUIET_FORKS) {
+        for (int i = 0; i < 5000; i++) {
+            vx_exporter_get_stats(x, &s);
+            if (s.pending == 1 + 2 * PER)
+                break;
+            usleep(1000);
+        }
+        usleep(10000);
+    }
+    vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fail = 0;
+        __atomic_store_n(&h->hold, 0, __ATOMIC_RELEASE); /* the child's copy */
+        vx_exporter_get_stats(x, &s);
+        fail |= s.pending != 0 ? 1 : 0;
+        vx_pipeline_diag cg;
+        vx_pipeline_get_diag(vx_engine_pipeline(e), &cg);
+        fail |= cg.parked_now != 0 ? 2 : 0;
+        long before = h->c.events;
+        for (int i = 90000; i < 90010; i++)
+            record_user(e, i);
+        fail |= vx_engine_flush(e, 20000) != VX_OK ? 4 : 0;
+        fail |= exactly_once(&h->c, 90000, 90010) ? 8 : 0;
+        fail |= h->c.events - before != 10 ? 16 : 0;
+        fail |= vx_engine_close(e, 5000) != VX_OK ? 32 : 0;
+        _exit(fail);
+    }
+    fprintf(stderr, "  forked with %llu chunks queued (%llu hand-overs so far)\n",
+            (unsigned long long)g.parked_now, (unsigned long long)g.handovers);
+    if (!QUIET_FORKS)
+        for (int t = 0; t < 2; t++)
+            pthread_join(th[t], NULL);
+    __atomic_store_n(&h->hold, 0, __ATOMIC_RELEASE);
+    CHECK_INT(vx_engine_flush(e, 30000), VX_OK);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK_INT(WEXITSTATUS(status), 0);
+    CHECK_INT(exactly_once(&h->c, 0, 1 + 2 * PER), 0);
+    CHECK_INT(none(&h->c, 90000, 90010), 0);
+    vx_engine_free(e);
+    free(h);
+}
+
 int main(void)
 {
     vx_global_init();
@@ -344,5 +443,6 @@ int main(void)
     RUN(test_fork_while_recording);
     RUN(test_fork_pull_batch_void);
     RUN(test_fork_with_drain_thread);
+    RUN(test_fork_with_parked_rings);
     TEST_MAIN_END();
 }

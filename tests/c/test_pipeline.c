@@ -3,7 +3,7 @@
 #include "engine.h"
 #include "events.h"
 #include "pipeline.h"
-#include "events.h"
+#include "pipeline_impl.h"
 #include "test.h"
 
 #include <pthread.h>
@@ -734,6 +734,148 @@ static void test_drain_while_exporting(void)
     collector_free(&c);
 }
 
+/* Per recorder thread t, users t * HAND_N + i in order. */
+enum { HAND_T = 4, HAND_N = 20000 };
+typedef struct order_check {
+    collector c;
+    int last[HAND_T];
+    int out_of_order;
+} order_check;
+
+static vx_status collect_in_order(void *ud, const vx_batch *b, vx_error *err)
+{
+    order_check *o = ud;
+    pthread_mutex_lock(&o->c.mu);
+    while (o->c.block)
+        pthread_cond_wait(&o->c.cv, &o->c.mu);
+    for (size_t i = 0; i < vx_batch_count(b); i++) {
+        int k = atoi(vx_event_user_key(vx_batch_event(b, i)) + 1);
+        int t = k / HAND_N;
+        if (k < 0 || t >= HAND_T)
+            continue;
+        o->c.seen[k]++;
+        if (k <= o->last[t])
+            o->out_of_order++;
+        o->last[t] = k;
+    }
+    o->c.events += vx_batch_count(b);
+    o->c.calls++;
+    pthread_mutex_unlock(&o->c.mu);
+    (void)err;
+    return VX_OK;
+}
+
+static const vx_exporter_ops in_order_ops = {collect_in_order, NULL};
+
+/* Recorders whose rings fill while the only exporter is inside one long
+ * export hand their full rings over (the drain thread takes them, or, when
+ * VX_PARKED_MAX are queued, the recorder takes the oldest): each thread's
+ * events arrive once and in its order, from threads that have exited, and
+ * flush and close deliver them all. Rounds repeat until some hand-over
+ * happened (the drain thread may keep up in a round). */
+static void test_hand_over_full_rings(void)
+{
+    vx_pipeline_diag g = {0};
+    for (int round = 0; round < 20 && g.handovers == 0; round++) {
+        vx_engine *e = engine();
+        order_check *o = calloc(1, sizeof *o);
+        collector_init(&o->c, HAND_T * HAND_N);
+        for (int t = 0; t < HAND_T; t++)
+            o->last[t] = -1;
+        vx_exporter_options opt;
+        vx_exporter_options_init(&opt);
+        opt.bulk = false;
+        opt.max_memory_bytes = (size_t)1 << 30;
+        vx_exporter *x = NULL;
+        CHECK_INT(vx_engine_add_exporter(e, &opt, &in_order_ops, o, &x), VX_OK);
+        pthread_mutex_lock(&o->c.mu);
+        o->c.block = true;
+        pthread_mutex_unlock(&o->c.mu);
+        record_user(e, HAND_N - 1); /* thread 0's range, last: out of order if seen first */
+        for (;;) {
+            vx_exporter_stats s;
+            stats(x, &s);
+            if (s.pending == 1 && collected(&o->c) == 0)
+                break;
+            usleep(1000);
+        }
+        usleep(5000); /* inside its export for longer than a short one lasts */
+        pthread_t th[HAND_T];
+        drain_args a[HAND_T];
+        for (int t = 0; t < HAND_T; t++) {
+            a[t] = (drain_args){e, t * HAND_N, t == 0 ? HAND_N - 1 : HAND_N};
+            pthread_create(&th[t], NULL, record_range, &a[t]);
+        }
+        for (int t = 0; t < HAND_T; t++)
+            pthread_join(th[t], NULL);
+        vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
+        CHECK(g.parked_max <= VX_PARKED_MAX);
+        /* The exporter is still inside its first export. */
+        vx_exporter_stats s;
+        stats(x, &s);
+        CHECK_INT(s.exported, 0);
+        CHECK_INT(s.dropped, 0);
+        unblock(&o->c);
+        CHECK_INT(vx_engine_flush(e, 30000), VX_OK);
+        stats(x, &s);
+        CHECK_INT(s.exported, HAND_T * HAND_N);
+        CHECK_INT(s.pending, 0);
+        int missing = 0;
+        for (int i = 0; i < HAND_T * HAND_N; i++)
+            missing += o->c.seen[i] != 1;
+        CHECK_INT(missing, 0);
+        /* User HAND_N - 1 came first, so thread 0's range counts once. */
+        CHECK_INT(o->out_of_order, 1);
+        CHECK_INT(vx_engine_close(e, 5000), VX_OK);
+        vx_engine_free(e);
+        collector_free(&o->c);
+        free(o);
+    }
+    CHECK(g.handovers > 0);
+}
+
+/* A closing pipeline delivers what was handed over: close() without a flush,
+ * right after the recorders exit. */
+static void test_hand_over_then_close(void)
+{
+    vx_pipeline_diag g = {0};
+    for (int round = 0; round < 20 && g.handovers == 0; round++) {
+        vx_engine *e = engine();
+        collector c;
+        collector_init(&c, HAND_T * HAND_N);
+        vx_exporter_options opt;
+        vx_exporter_options_init(&opt);
+        opt.bulk = false;
+        opt.max_memory_bytes = (size_t)1 << 30;
+        vx_exporter *x = add(e, &c, &opt);
+        pthread_mutex_lock(&c.mu);
+        c.block = true;
+        pthread_mutex_unlock(&c.mu);
+        pthread_t th[HAND_T];
+        drain_args a[HAND_T];
+        for (int t = 0; t < HAND_T; t++) {
+            a[t] = (drain_args){e, t * HAND_N, HAND_N};
+            pthread_create(&th[t], NULL, record_range, &a[t]);
+        }
+        for (int t = 0; t < HAND_T; t++)
+            pthread_join(th[t], NULL);
+        vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
+        unblock(&c);
+        CHECK_INT(vx_engine_close(e, 30000), VX_OK);
+        vx_exporter_stats s;
+        stats(x, &s);
+        CHECK_INT(s.exported, HAND_T * HAND_N);
+        CHECK_INT(s.dropped, 0);
+        int missing = 0;
+        for (int i = 0; i < HAND_T * HAND_N; i++)
+            missing += c.seen[i] != 1;
+        CHECK_INT(missing, 0);
+        vx_engine_free(e);
+        collector_free(&c);
+    }
+    CHECK(g.handovers > 0);
+}
+
 static void test_added_later_and_settings(void)
 {
     vx_engine *e = engine();
@@ -1191,6 +1333,8 @@ int main(void)
     RUN(test_ring_lifetimes);
     RUN(test_slow_exporter_independent);
     RUN(test_drain_while_exporting);
+    RUN(test_hand_over_full_rings);
+    RUN(test_hand_over_then_close);
     RUN(test_added_later_and_settings);
     RUN(test_event_settings);
     RUN(test_tracking_routing);
