@@ -10,11 +10,11 @@
       ],
       "include_dirs": ["csrc/include", "csrc"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
-      "cflags_c": ["-std=c11", "-O2", "-fvisibility=hidden", "-Wno-unused-parameter"],
+      "cflags_c": ["-std=c11", "-O2", "-falign-functions=64", "-fvisibility=hidden", "-Wno-unused-parameter"],
       "cflags!": ["-fno-exceptions"],
       "libraries": ["-lcjson", "-lyaml", "-lcurl", "-lcrypto", "-lsnappy", "-lz", "-lzstd", "-lrdkafka", "-lpthread", "-lm", "-ldl"],
       "xcode_settings": {
-        "OTHER_CFLAGS": ["-std=c11", "-O2"]
+        "OTHER_CFLAGS": ["-std=c11", "-O2", "-falign-functions=64"]
       }
     }
   ]

@@ -69,7 +69,7 @@ setup(
             depends=HEADERS,
             include_dirs=["csrc/include", "csrc", "python/vexil/_ext"],
             define_macros=[("_GNU_SOURCE", None)],
-            extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden", "-pthread",
+            extra_compile_args=["-std=c11", "-O2", "-falign-functions=64", "-fvisibility=hidden", "-pthread",
                                 "-Wall", "-Wno-unused-parameter"],
             extra_link_args=["-pthread"],
             libraries=["cjson", "yaml", "curl", "crypto", "snappy", "z", "zstd", "rdkafka", "m"],

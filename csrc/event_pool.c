@@ -186,7 +186,7 @@ void *vx_event_mem_get_slow(size_t size, vx_slab **slab)
         return malloc(size);
     void *p = c->pos;
     c->pos += size;
-    vx_carve_prefetch(c->pos + 512);
+    vx_carve_prefetch_span((char *)p + 512, c->pos + 512);
     c->carved++;
     *slab = c->cur;
     return p;
