@@ -621,12 +621,51 @@ static void test_checksum_modes(void)
 
 /* ---- against moto, signature checks on ---------------------------------------- */
 
-static vx_aws_config moto_config(void)
+/* A client configuration for one of the test's moto servers. */
+static vx_aws_config config_of(test_server *srv)
 {
     return (vx_aws_config){.region = "us-east-1",
-                           .endpoint = test_server_get(&moto, "endpoint"),
-                           .access_key_id = test_server_get(&moto, "accessKeyId"),
-                           .secret_access_key = test_server_get(&moto, "secretAccessKey")};
+                           .endpoint = test_server_get(srv, "endpoint"),
+                           .access_key_id = test_server_get(srv, "accessKeyId"),
+                           .secret_access_key = test_server_get(srv, "secretAccessKey")};
+}
+
+static vx_aws_config moto_config(void)
+{
+    return config_of(&moto);
+}
+
+/* An engine with one s3 exporter to srv under `prefix`, extra options
+ * appended (each with its leading comma), that has evaluated users
+ * USER-0 to USER-2. */
+static vx_engine *s3_engine(test_server *srv, const char *prefix, const char *user,
+                            const char *extra)
+{
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    static const char flags[] = "{\"f\":{\"variations\":{\"a\":1},\"defaultRule\":{\"variation\":\"a\"}}}";
+    CHECK_INT(vx_engine_load(e, flags, sizeof flags - 1, VX_FORMAT_JSON, NULL), VX_OK);
+    char opts[1024];
+    snprintf(opts, sizeof opts,
+             "{\"bucket\":\"vexil\",\"path\":\"%s\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
+             "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"%s\",\"flushInterval\":3600000%s}",
+             prefix, test_server_get(srv, "endpoint"), test_server_get(srv, "accessKeyId"),
+             test_server_get(srv, "secretAccessKey"), extra);
+    vx_doc *d = vx_doc_new();
+    vx_error err = {0};
+    CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
+    CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_OK);
+    vx_doc_free(d);
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s-%d", user, i);
+        vx_context *ctx = vx_context_new(name);
+        vx_result r;
+        vx_engine_eval_int(e, "f", ctx, 0, &r);
+        vx_result_release(&r);
+        vx_context_free(ctx);
+    }
+    return e;
 }
 
 static long s3_call(vx_s3 *s, const char *method, const char *key, const char *body,
@@ -637,6 +676,24 @@ static long s3_call(vx_s3 *s, const char *method, const char *key, const char *b
     if (vx_s3_perform(s, key, &r, resp, err) != VX_OK)
         return -1;
     return resp->status;
+}
+
+/* The key of the one object under prefix/ (a listing that must count 1). */
+static void only_object(vx_s3 *s, const char *prefix, char *key, size_t cap)
+{
+    char pre[80], count[16] = "";
+    snprintf(pre, sizeof pre, "%s/", prefix);
+    vx_aws_param q[] = {{"list-type", "2"}, {"prefix", pre}};
+    vx_aws_request r = {.method = "GET", .query = q, .n_query = 2};
+    vx_http_response resp;
+    vx_http_response_init(&resp);
+    vx_error err = {0};
+    key[0] = '\0';
+    CHECK_INT(vx_s3_perform(s, NULL, &r, &resp, &err), VX_OK);
+    vx_xml_text(resp.body.data, resp.body.len, NULL, "KeyCount", count, sizeof count);
+    vx_xml_text(resp.body.data, resp.body.len, "Contents", "Key", key, cap);
+    CHECK_STR(count, "1");
+    vx_http_response_free(&resp);
 }
 
 static void test_sigv4_moto(void)
@@ -790,31 +847,11 @@ static void test_exporter_moto(void)
     if (!have_moto)
         return;
     clean_env();
-    vx_engine *e = NULL;
-    vx_engine_new(&e);
     static const char flags[] = "{\"f\":{\"variations\":{\"a\":1},\"defaultRule\":{\"variation\":\"a\"}}}";
-    CHECK_INT(vx_engine_load(e, flags, sizeof flags - 1, VX_FORMAT_JSON, NULL), VX_OK);
     char prefix[64], opts[1024];
     snprintf(prefix, sizeof prefix, "c-%d-%lld", (int)getpid(), (long long)vx_cred_now_ms());
-    snprintf(opts, sizeof opts,
-             "{\"bucket\":\"vexil\",\"path\":\"%s\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
-             "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"%s\",\"flushInterval\":3600000}",
-             prefix, test_server_get(&moto, "endpoint"), test_server_get(&moto, "accessKeyId"),
-             test_server_get(&moto, "secretAccessKey"));
-    vx_doc *d = vx_doc_new();
+    vx_engine *e = s3_engine(&moto, prefix, "c-user", "");
     vx_error err = {0};
-    CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
-    CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_OK);
-    vx_doc_free(d);
-    for (int i = 0; i < 3; i++) {
-        char user[32];
-        snprintf(user, sizeof user, "c-user-%d", i);
-        vx_context *ctx = vx_context_new(user);
-        vx_result r;
-        vx_engine_eval_int(e, "f", ctx, 0, &r);
-        vx_result_release(&r);
-        vx_context_free(ctx);
-    }
     CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
     char last[300];
     CHECK_INT(vx_exporter_last_error(vx_engine_exporter_at(e, 0), last, sizeof last), 0);
@@ -828,7 +865,7 @@ static void test_exporter_moto(void)
              "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"wrong-secret-value\","
              "\"flushInterval\":3600000,\"retryInitial\":50}",
              test_server_get(&moto, "endpoint"), test_server_get(&moto, "accessKeyId"));
-    d = vx_doc_new();
+    vx_doc *d = vx_doc_new();
     CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
     CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_OK);
     vx_doc_free(d);
@@ -851,19 +888,11 @@ static void test_exporter_moto(void)
     vx_aws_config cfg = moto_config();
     vx_s3 s;
     CHECK_INT(vx_s3_init(&s, &cfg, "vexil", VX_S3_STYLE_AUTO, &err), VX_OK);
-    char pre[80];
-    snprintf(pre, sizeof pre, "%s/", prefix);
-    vx_aws_param q[] = {{"list-type", "2"}, {"prefix", pre}};
-    vx_aws_request r = {.method = "GET", .query = q, .n_query = 2};
+    char key[256];
+    only_object(&s, prefix, key, sizeof key);
+    CHECK(strncmp(key, prefix, strlen(prefix)) == 0 && key[strlen(prefix)] == '/' &&
+          strstr(key, "flag-variation-") != NULL);
     vx_http_response resp;
-    vx_http_response_init(&resp);
-    CHECK_INT(vx_s3_perform(&s, NULL, &r, &resp, &err), VX_OK);
-    char count[16] = "", key[256] = "";
-    vx_xml_text(resp.body.data, resp.body.len, NULL, "KeyCount", count, sizeof count);
-    vx_xml_text(resp.body.data, resp.body.len, "Contents", "Key", key, sizeof key);
-    CHECK_STR(count, "1");
-    CHECK(strncmp(key, pre, strlen(pre)) == 0 && strstr(key, "flag-variation-") != NULL);
-    vx_http_response_free(&resp);
     CHECK_INT(s3_call(&s, "GET", key, NULL, &resp, &err), 200);
     size_t lines = 0;
     for (size_t i = 0; i < resp.body.len; i++)
@@ -878,43 +907,7 @@ static void test_exporter_moto(void)
 
 static vx_aws_config tls_config(void)
 {
-    return (vx_aws_config){.region = "us-east-1",
-                           .endpoint = test_server_get(&moto_tls, "endpoint"),
-                           .access_key_id = test_server_get(&moto_tls, "accessKeyId"),
-                           .secret_access_key = test_server_get(&moto_tls, "secretAccessKey")};
-}
-
-/* An engine with one s3 exporter to the https moto under `prefix`; extra
- * options appended. */
-static vx_engine *tls_engine(const char *prefix, const char *extra)
-{
-    vx_engine *e = NULL;
-    vx_engine_new(&e);
-    static const char flags[] = "{\"f\":{\"variations\":{\"a\":1},\"defaultRule\":{\"variation\":\"a\"}}}";
-    CHECK_INT(vx_engine_load(e, flags, sizeof flags - 1, VX_FORMAT_JSON, NULL), VX_OK);
-    char opts[1024];
-    snprintf(opts, sizeof opts,
-             "{\"bucket\":\"vexil\",\"path\":\"%s\",\"endpoint\":\"%s\",\"region\":\"us-east-1\","
-             "\"accessKeyId\":\"%s\",\"secretAccessKey\":\"%s\",\"flushInterval\":3600000,"
-             "\"retryInitial\":50%s}",
-             prefix, test_server_get(&moto_tls, "endpoint"),
-             test_server_get(&moto_tls, "accessKeyId"),
-             test_server_get(&moto_tls, "secretAccessKey"), extra);
-    vx_doc *d = vx_doc_new();
-    vx_error err = {0};
-    CHECK_INT(vx_doc_parse_json(d, opts, strlen(opts), &err), VX_OK);
-    CHECK_INT(vx_engine_add_builtin_exporter(e, "s3", vx_doc_root(d), 0, NULL, &err), VX_OK);
-    vx_doc_free(d);
-    for (int i = 0; i < 3; i++) {
-        char user[32];
-        snprintf(user, sizeof user, "tls-user-%d", i);
-        vx_context *ctx = vx_context_new(user);
-        vx_result r;
-        vx_engine_eval_int(e, "f", ctx, 0, &r);
-        vx_result_release(&r);
-        vx_context_free(ctx);
-    }
-    return e;
+    return config_of(&moto_tls);
 }
 
 /* The one object under prefix/, its body into *body, its stored CRC-32C
@@ -922,18 +915,9 @@ static vx_engine *tls_engine(const char *prefix, const char *extra)
 static void tls_object(vx_s3 *s, const char *prefix, vx_http_response *body, char *crc,
                        size_t cap)
 {
-    char pre[80], key[256] = "", count[16] = "", etag[96];
-    snprintf(pre, sizeof pre, "%s/", prefix);
-    vx_aws_param q[] = {{"list-type", "2"}, {"prefix", pre}};
-    vx_aws_request r = {.method = "GET", .query = q, .n_query = 2};
-    vx_http_response resp;
-    vx_http_response_init(&resp);
+    char key[256], etag[96];
     vx_error err = {0};
-    CHECK_INT(vx_s3_perform(s, NULL, &r, &resp, &err), VX_OK);
-    vx_xml_text(resp.body.data, resp.body.len, NULL, "KeyCount", count, sizeof count);
-    vx_xml_text(resp.body.data, resp.body.len, "Contents", "Key", key, sizeof key);
-    CHECK_STR(count, "1");
-    vx_http_response_free(&resp);
+    only_object(s, prefix, key, sizeof key);
     CHECK_INT(s3_call(s, "GET", key, NULL, body, &err), 200);
     CHECK_INT(vx_s3_head(s, key, VX_S3_CHECKSUM_CRC32C, etag, sizeof etag, crc, cap, &err), VX_OK);
 }
@@ -948,7 +932,7 @@ static void test_exporter_moto_https(void)
     snprintf(prefix, sizeof prefix, "tls-%d-%lld", (int)getpid(), (long long)vx_cred_now_ms());
 
     /* Untrusted (the system's bundle): a visible failed export, events kept. */
-    vx_engine *e = tls_engine(prefix, "");
+    vx_engine *e = s3_engine(&moto_tls, prefix, "tls-user", ",\"retryInitial\":50");
     CHECK_INT(vx_engine_flush(e, 500), VX_ETIMEDOUT);
     vx_exporter_stats st;
     vx_exporter_get_stats(vx_engine_exporter_at(e, 0), &st);
@@ -965,7 +949,7 @@ static void test_exporter_moto_https(void)
      * checksum it was sent; the signature it checked was over
      * UNSIGNED-PAYLOAD). */
     setenv("AWS_CA_BUNDLE", ca, 1);
-    e = tls_engine(prefix, "");
+    e = s3_engine(&moto_tls, prefix, "tls-user", ",\"retryInitial\":50");
     CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
     CHECK_INT(vx_exporter_last_error(vx_engine_exporter_at(e, 0), last, sizeof last), 0);
     vx_engine_free(e);
@@ -1014,17 +998,12 @@ static void test_exporter_moto_https(void)
     setenv("AWS_CONFIG_FILE", cpath, 1);
     char p2[96];
     snprintf(p2, sizeof p2, "%s-profile", prefix);
-    e = tls_engine(p2, ",\"checksum\":\"SHA256\"");
+    e = s3_engine(&moto_tls, p2, "tls-user", ",\"retryInitial\":50,\"checksum\":\"SHA256\"");
     CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
     vx_engine_free(e);
     CHECK_INT(vx_s3_init(&s, &cfg, "vexil", VX_S3_STYLE_AUTO, &err), VX_OK);
-    vx_aws_param q[] = {{"list-type", "2"}, {"prefix", p2}};
-    vx_aws_request r = {.method = "GET", .query = q, .n_query = 2};
-    vx_http_response resp;
-    vx_http_response_init(&resp);
-    CHECK_INT(vx_s3_perform(&s, NULL, &r, &resp, &err), VX_OK);
-    CHECK(strstr(resp.body.data, "<KeyCount>1</KeyCount>") != NULL);
-    vx_http_response_free(&resp);
+    char listed[256];
+    only_object(&s, p2, listed, sizeof listed);
     vx_s3_destroy(&s);
 
     /* A CA bundle that is not there: the exporter is refused at once. */

@@ -275,34 +275,58 @@ static vx_status count_held(void *ud, const vx_batch *b, vx_error *err)
 
 static const vx_exporter_ops held_ops = {count_held, NULL};
 
+/* An engine with one synchronous exporter h (its handle in *x), with
+ * max_memory_bytes when not 0. */
+static vx_engine *held_engine(held *h, size_t max_memory, vx_exporter **x)
+{
+    vx_engine *e = NULL;
+    vx_engine_new(&e);
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    o.bulk = false;
+    if (max_memory)
+        o.max_memory_bytes = max_memory;
+    vx_engine_add_exporter(e, &o, &held_ops, h, x);
+    return e;
+}
+
+/* Records `user` and returns once h's thread is inside that export, held
+ * there, and has been for longer than a short export lasts. */
+static void hold_inside(vx_engine *e, held *h, int user)
+{
+    __atomic_store_n(&h->hold, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->inside, 0, __ATOMIC_RELEASE);
+    record_user(e, user);
+    while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    usleep(5000);
+}
+
+/* Waits (up to `tries` ms) until x has `pending` events; its stats in *s. */
+static void wait_pending(vx_exporter *x, size_t pending, int tries, vx_exporter_stats *s)
+{
+    for (int i = 0; i < tries; i++) {
+        vx_exporter_get_stats(x, s);
+        if (s->pending == pending)
+            return;
+        usleep(1000);
+    }
+}
+
 /* Forking while the pipeline's drain thread exists (the exporter's thread is
  * inside a long export): the child starts its own when it needs one, and each
  * process exports exactly its own events. */
 static void test_fork_with_drain_thread(void)
 {
-    vx_engine *e = NULL;
-    vx_engine_new(&e);
     held *h = calloc(1, sizeof *h);
-    vx_exporter_options o;
-    vx_exporter_options_init(&o);
-    o.bulk = false;
     vx_exporter *x = NULL;
-    vx_engine_add_exporter(e, &o, &held_ops, h, &x);
-    __atomic_store_n(&h->hold, 1, __ATOMIC_RELEASE);
-    record_user(e, 0);
-    while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
-        usleep(1000);
-    usleep(5000);
+    vx_engine *e = held_engine(h, 0, &x);
+    hold_inside(e, h, 0);
     for (int i = 1; i <= 10000; i++)
         record_user(e, i);
     /* Quiet: everything drained into the log, the drain thread napping. */
     vx_exporter_stats s;
-    for (int i = 0; i < 2000; i++) {
-        vx_exporter_get_stats(x, &s);
-        if (s.pending == 10001)
-            break;
-        usleep(1000);
-    }
+    wait_pending(x, 10001, 2000, &s);
     CHECK_INT(s.pending, 10001);
     usleep(10000);
     pid_t pid = fork();
@@ -311,12 +335,7 @@ static void test_fork_with_drain_thread(void)
         __atomic_store_n(&h->hold, 0, __ATOMIC_RELEASE); /* the child's copy */
         vx_exporter_get_stats(x, &s);
         fail |= s.pending != 0 ? 1 : 0;
-        __atomic_store_n(&h->hold, 1, __ATOMIC_RELEASE);
-        __atomic_store_n(&h->inside, 0, __ATOMIC_RELEASE);
-        record_user(e, 20000);
-        while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
-            usleep(1000);
-        usleep(5000);
+        hold_inside(e, h, 20000);
         for (int i = 20001; i <= 30000; i++)
             record_user(e, i);
         __atomic_store_n(&h->hold, 0, __ATOMIC_RELEASE);
@@ -361,20 +380,10 @@ static void *record_range(void *arg)
 static void test_fork_with_parked_rings(void)
 {
     enum { PER = 20000 };
-    vx_engine *e = NULL;
-    vx_engine_new(&e);
     held *h = calloc(1, sizeof *h);
-    vx_exporter_options o;
-    vx_exporter_options_init(&o);
-    o.bulk = false;
-    o.max_memory_bytes = (size_t)1 << 30;
     vx_exporter *x = NULL;
-    vx_engine_add_exporter(e, &o, &held_ops, h, &x);
-    __atomic_store_n(&h->hold, 1, __ATOMIC_RELEASE);
-    record_user(e, 0);
-    while (!__atomic_load_n(&h->inside, __ATOMIC_ACQUIRE))
-        usleep(1000);
-    usleep(5000);
+    vx_engine *e = held_engine(h, (size_t)1 << 30, &x);
+    hold_inside(e, h, 0);
     pthread_t th[2];
     range_args a[2] = {{e, 1, 1 + PER}, {e, 1 + PER, 1 + 2 * PER}};
     for (int t = 0; t < 2; t++)
@@ -392,12 +401,7 @@ static void test_fork_with_parked_rings(void)
         for (int t = 0; t < 2; t++)
             pthread_join(th[t], NULL);
     if (QUIET_FORKS) {
-        for (int i = 0; i < 5000; i++) {
-            vx_exporter_get_stats(x, &s);
-            if (s.pending == 1 + 2 * PER)
-                break;
-            usleep(1000);
-        }
+        wait_pending(x, 1 + 2 * PER, 5000, &s);
         usleep(10000);
     }
     vx_pipeline_get_diag(vx_engine_pipeline(e), &g);

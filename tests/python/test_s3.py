@@ -12,7 +12,6 @@ import io
 import json
 import logging
 import os
-import threading
 import time
 import uuid
 from typing import Any
@@ -22,6 +21,8 @@ import pytest
 import vexil
 from vexil.exporters import S3Exporter
 from vexil.retrievers import S3Retriever
+
+from https_helpers import serve_local
 
 boto3 = pytest.importorskip("boto3")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -415,16 +416,9 @@ class ContainerCredentials:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        scheme = "http"
-        if tls:  # (certificate, key): an https endpoint
-            import ssl
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-            scheme = "https"
+        self.server = serve_local(Handler, tls)  # tls: (certificate, key), an https endpoint
+        scheme = "https" if tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/creds"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -585,7 +579,6 @@ class RecordingTLSStore:
 
     def __init__(self, cert: str, key: str) -> None:
         import http.server
-        import ssl
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.wrong_echo = False
         outer = self
@@ -606,12 +599,8 @@ class RecordingTLSStore:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.server = serve_local(Handler, (cert, key))
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()

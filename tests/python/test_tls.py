@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import ssl
 import subprocess
-import threading
 from typing import Any
 
 import pytest
 
 import vexil
+from https_helpers import serve_local
 
 FLAGS = {"f": {"variations": {"a": "A", "b": "B"}, "defaultRule": {"variation": "a"}}}
 
@@ -53,12 +52,8 @@ class HttpsServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(*cert)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.server = serve_local(Handler, cert)
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}/flags.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
