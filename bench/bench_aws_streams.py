@@ -16,6 +16,16 @@ the exporter's.
     python3 bench/bench_aws_streams.py [KINESIS_EVENTS] [SQS_EVENTS] [ROUNDS] [LATENCY_S]
 
 (0 events skips that service's export rounds.)
+
+The latency rounds share the 2 cores with moto, which is busy while a
+stream exporter sends (nearly a core of Python parsing and checking each
+request) and idle while the no-op runs. So the no-op and the synchronous C
+exporter run a second time with moto kept as busy by another client
+(`busy`: boto3 PutRecords of 500 records in a loop, the same load vexil's
+exporter puts on it): those rows are the control the stream exporters
+compare with. Each row prints the server's CPU seconds during the round.
+
+    python3 bench/bench_aws_streams.py busy ENDPOINT KEY SECRET STREAM SECONDS
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import boto3
@@ -64,7 +75,57 @@ def one_export(server, clients, kind: str, who: str, events: int) -> dict:
     return r
 
 
+def busy(endpoint: str, key: str, secret: str, stream: str, seconds: float) -> None:
+    """Keeps moto as busy as vexil's Kinesis exporter does: batches of 500
+    feature events like the exporter's, sent back to back."""
+    c = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id=key, aws_secret_access_key=secret)
+    line = {"kind": "feature", "contextKind": "user", "userKey": "user-0",
+            "creationDate": 1765000000, "key": "color", "variation": "red", "value": "#f00",
+            "default": False, "version": "3", "source": "SERVER"}
+    records = [{"Data": json.dumps(dict(line, userKey=f"user-{i}")).encode(),
+                "PartitionKey": "default"} for i in range(500)]
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        c.put_records(StreamName=stream, Records=records)
+
+
+def server_cpu_s(server) -> float:
+    """The server's user+system CPU, its exited threads included."""
+    with open(f"/proc/{server.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_latency(server, clients, kind: str, seconds: str) -> dict:
+    """One latency round; `busy-noop` and `busy-slow` run with moto kept
+    busy by another client, started a second before the round."""
+    base = kind.removeprefix("busy-")
+    helper = None
+    if base != kind:
+        stream = target(server, clients, "kinesis")
+        clients["kinesis"].get_waiter("stream_exists").wait(StreamName=stream)
+        helper = subprocess.Popen([sys.executable, __file__, "busy", server.endpoint,
+                                   server.access_key_id, server.secret_access_key, stream,
+                                   str(float(seconds) + 2)])
+        time.sleep(1)
+    t = target(server, clients, base) if base in ("kinesis", "sqs") else "-"
+    cpu0 = server_cpu_s(server)
+    try:
+        r = run([VEXIL, "latency", base, server.endpoint, server.access_key_id,
+                 server.secret_access_key, t, seconds])
+    finally:
+        r_cpu = server_cpu_s(server) - cpu0
+        if helper:
+            helper.wait(60)
+    r["server_cpu_s"] = r_cpu
+    return r
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "busy":
+        busy(*sys.argv[2:6], float(sys.argv[6]))
+        return
     counts = {"kinesis": int(sys.argv[1]) if len(sys.argv) > 1 else 5000,
               "sqs": int(sys.argv[2]) if len(sys.argv) > 2 else 500}
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
@@ -85,11 +146,10 @@ def main() -> None:
                     if key not in best or r["cpu_s"] < best[key]["cpu_s"]:
                         best[key] = r
         lat: dict[str, dict] = {}
+        kinds = ("noop", "slow", "busy-noop", "busy-slow", "kinesis", "sqs")
         for _ in range(rounds):
-            for kind in ("noop", "slow", "kinesis", "sqs"):
-                t = target(server, clients, kind) if kind in ("kinesis", "sqs") else "-"
-                r = run([VEXIL, "latency", kind, server.endpoint, server.access_key_id,
-                         server.secret_access_key, t, seconds])
+            for kind in kinds:
+                r = one_latency(server, clients, kind, seconds)
                 if kind not in lat or r["mean_ns"] < lat[kind]["mean_ns"]:
                     lat[kind] = r
         load_after = os.getloadavg()
@@ -114,16 +174,33 @@ def main() -> None:
         print()
         print(f"Evaluation latency while the exporter sends at its full rate ({seconds} s of "
               f"back-to-back evaluations on one thread, each timed; best round by mean)")
-        print("| exporter | mean ns | p50 ns | p99 ns | p99.9 ns | p99.99 ns | longest ns | "
-              "events exported | dropped (cap) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for kind, label in (("noop", "bulk no-op (C)"),
-                            ("slow", "synchronous C, 20 ms per batch of 5000"),
-                            ("kinesis", "kinesis"), ("sqs", "sqs")):
+        print("| exporter | moto | mean ns | p50 ns | p99 ns | p99.9 ns | p99.99 ns | "
+              "longest ns | events exported | dropped (cap) | moto CPU s |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        labels = {"noop": "bulk no-op (C)", "slow": "synchronous C, 20 ms per batch of 5000",
+                  "kinesis": "kinesis", "sqs": "sqs"}
+        for kind in kinds:
             r = lat[kind]
-            print(f"| {label} | {r['mean_ns']:.0f} | {r['p50_ns']} | {r['p99_ns']} | "
-                  f"{r['p999_ns']} | {r['p9999_ns']} | {r['max_ns']:,} | {r['exported']:,} | "
-                  f"{r['dropped']:,} |")
+            base = kind.removeprefix("busy-")
+            moto = ("kept busy by boto3" if base != kind else
+                    "receiving" if base in ("kinesis", "sqs") else "idle")
+            print(f"| {labels[base]} | {moto} | {r['mean_ns']:.0f} | {r['p50_ns']} | "
+                  f"{r['p99_ns']} | {r['p999_ns']} | {r['p9999_ns']} | {r['max_ns']:,} | "
+                  f"{r['exported']:,} | {r['dropped']:,} | {r['server_cpu_s']:.2f} |")
+        print()
+        print("The pipeline's own counts in those rounds (vx_pipeline_diag): drains inside "
+              "evaluations, waits for the lock, the drain thread's naps")
+        print("| exporter | moto | drains in evaluations | lock waits (total ms) | "
+              "drain thread's naps (mean µs) |")
+        print("|---|---|---:|---:|---:|")
+        for kind in kinds:
+            r = lat[kind]
+            base = kind.removeprefix("busy-")
+            moto = "busy" if base != kind else "receiving" if base in ("kinesis", "sqs") else "idle"
+            naps = r["drainer_naps"]
+            nap = f"{r['drainer_nap_ns'] / naps / 1000:,.0f}" if naps else "none"
+            print(f"| {labels[base]} | {moto} | {r['rec_drains']:,} | {r['rec_waits']:,} "
+                  f"({r['rec_wait_ns'] / 1e6:,.0f}) | {naps:,} ({nap}) |")
     finally:
         server.close()
 

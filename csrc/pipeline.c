@@ -328,6 +328,21 @@ static bool hand_over(vx_pipeline *p)
     return vx_ring_hand_over_locked(p);
 }
 
+/* Takes mu for a recorder that must have it, counting in diag how long it
+ * waited when another thread held it. */
+static void recorder_lock(vx_pipeline *p)
+{
+    if (pthread_mutex_trylock(&p->mu) == 0)
+        return;
+    int64_t t0 = vx_now_ns();
+    pthread_mutex_lock(&p->mu);
+    uint64_t ns = (uint64_t)(vx_now_ns() - t0);
+    p->diag.rec_waits++;
+    p->diag.rec_wait_ns += ns;
+    if (ns > p->diag.rec_wait_ns_max)
+        p->diag.rec_wait_ns_max = ns;
+}
+
 /* The evaluation path: a store in the common case; the lock when the pipeline
  * must hear about the event now or the ring is full. Events larger than
  * VX_RING_EVENT_MAX take the lock, so what waits in rings stays small. A
@@ -353,7 +368,7 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
         if (pthread_mutex_trylock(&p->mu) != 0)
             return; /* not counted in diag: that needs the lock */
     } else {
-        pthread_mutex_lock(&p->mu);
+        recorder_lock(p);
     }
     if (r == VX_RING_NOTIFY)
         p->diag.notices++;

@@ -9,6 +9,19 @@
  * flow and the exporters are away, and sleeps until asked again otherwise. */
 #include "pipeline_impl.h"
 
+/* A nap of VX_LINGER_US, timed in diag: on a busy machine it lasts until the
+ * scheduler gets round to this thread (SCHED_BATCH does not preempt). */
+static void nap_counted(vx_pipeline *p)
+{
+    int64_t t0 = vx_now_ns();
+    vx_nap(&p->drainer.cv, &p->mu, VX_LINGER_US);
+    uint64_t d = (uint64_t)(vx_now_ns() - t0);
+    p->diag.drainer_naps++;
+    p->diag.drainer_nap_ns += d;
+    if (d > p->diag.drainer_nap_ns_max)
+        p->diag.drainer_nap_ns_max = d;
+}
+
 static void *drainer_main(void *arg)
 {
     vx_pipeline *p = arg;
@@ -17,7 +30,9 @@ static void *drainer_main(void *arg)
     while (!p->drainer.stop) {
         /* It lingers while events flow and the exporters are away; once one
          * is back, that one drains and this thread sleeps until asked. */
+        int64_t t0 = vx_now_ns();
         size_t n = vx_pipeline_drain_locked(p);
+        p->diag.drainer_ns += (uint64_t)(vx_now_ns() - t0);
         bool got = n > 0;
         p->diag.drainer_drains += got;
         p->diag.drainer_events += n;
@@ -34,7 +49,7 @@ static void *drainer_main(void *arg)
          * sure that one that published before it sees it sleeping. */
         if (vx_pipeline_before_sleep(p, nap) == VX_SLEEP) {
             if (nap)
-                vx_nap(&p->drainer.cv, &p->mu, VX_LINGER_US);
+                nap_counted(p);
             else
                 pthread_cond_wait(&p->drainer.cv, &p->mu);
         }

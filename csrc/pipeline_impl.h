@@ -258,6 +258,10 @@ typedef struct vx_pipeline_diag {
     uint64_t handovers;           /* full rings handed over instead of drained */
     uint64_t parked_max;          /* the most queued at once */
     uint64_t parked_now;          /* queued now (filled by vx_pipeline_get_diag) */
+    uint64_t drainer_ns;          /* time in its drains (monotonic) */
+    uint64_t drainer_naps, drainer_nap_ns, drainer_nap_ns_max; /* its naps, how long they took */
+    uint64_t rec_waits;           /* recorders that found mu held and waited for it */
+    uint64_t rec_wait_ns, rec_wait_ns_max; /* how long they waited (monotonic) */
 } vx_pipeline_diag;
 void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out);
 
