@@ -120,7 +120,10 @@ listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.com
         if (workdir / "data" / "meta.properties").exists():
             return  # a restart keeps the cluster
         cluster_id = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
-        run([*self.java(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
+        # One id in 64 starts with '-': given as its own argument, the tool's
+        # parser takes it for an option and refuses to format.
+        run([*self.java(), "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+             "-c", str(props),
              "--add-scram", f"SCRAM-SHA-256=[name={SCRAM_USER},password={SCRAM_PASSWORD}]"])
 
     def command(self, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
