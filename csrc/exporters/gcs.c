@@ -209,10 +209,10 @@ static void crc_tap(void *ud, const char *data, size_t len)
     *crc = vx_crc32c(*crc, data, len);
 }
 
-/* Writes events [from, to) as one file after the prologue room; *crc gets
- * its CRC-32C. */
-static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
-                        uint32_t *crc, vx_error *err)
+/* Writes events [from, to) as one file after the prologue room, each piece
+ * handed to tap (with tap_data) as it is written. */
+static vx_status encode_tapped(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
+                               vx_tap_fn tap, void *tap_data, vx_error *err)
 {
     vx_buf_clear(&g->body);
     g->file_len = 0;
@@ -227,8 +227,7 @@ static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, siz
     g->body.len = PROLOGUE_ROOM;
     vx_batch v = view_of(batch, from, to);
     vx_error ferr = {0};
-    *crc = 0;
-    vx_status st = vx_batch_format_write_tap(&g->format, &v, &g->body, crc_tap, crc, &ferr);
+    vx_status st = vx_batch_format_write_tap(&g->format, &v, &g->body, tap, tap_data, &ferr);
     if (st != VX_OK) {
         vx_error_setf(err, st, WHAT ": %s", ferr.message[0] ? ferr.message : vx_status_name(st));
         return st;
@@ -239,18 +238,30 @@ static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, siz
     return VX_OK;
 }
 
-/* {"name":...,"contentType":...,"crc32c":...} into g->meta. */
-static void object_metadata(gcs_exporter *g, uint32_t crc)
+/* encode_tapped with *crc getting the file's CRC-32C. */
+static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
+                        uint32_t *crc, vx_error *err)
 {
-    char b64[9];
-    vx_crc32c_base64(crc, b64);
+    *crc = 0;
+    return encode_tapped(g, batch, from, to, crc_tap, crc, err);
+}
+
+/* {"name":...,"contentType":...,"crc32c":...} into g->meta; without the
+ * crc32c for a file still being written. */
+static void object_metadata(gcs_exporter *g, const uint32_t *crc)
+{
     const char *ct = vx_batch_format_content_type(&g->format);
     vx_buf_clear(&g->meta);
     vx_buf_puts(&g->meta, "{\"name\":");
     vx_json_write_string(&g->meta, g->object.data, g->object.len);
     vx_buf_puts(&g->meta, ",\"contentType\":");
     vx_json_write_string(&g->meta, ct, strlen(ct));
-    vx_buf_printf(&g->meta, ",\"crc32c\":\"%s\"}", b64);
+    if (crc) {
+        char b64[9];
+        vx_crc32c_base64(*crc, b64);
+        vx_buf_printf(&g->meta, ",\"crc32c\":\"%s\"", b64);
+    }
+    vx_buf_putc(&g->meta, '}');
 }
 
 /* ---- answers ---------------------------------------------------------------------- */
@@ -388,7 +399,7 @@ static outcome upload_multipart(gcs_exporter *g, uint32_t crc, bool *epilogue, v
         vx_buf_printf(&g->body, "\r\n--%s--\r\n", g->boundary);
         *epilogue = true;
     }
-    object_metadata(g, crc);
+    object_metadata(g, &crc);
     vx_buf pro;
     vx_buf_init(&pro);
     vx_buf_printf(&pro, "--%s\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n",
@@ -423,13 +434,16 @@ static outcome upload_multipart(gcs_exporter *g, uint32_t crc, bool *epilogue, v
 
 /* ---- resumable upload ----------------------------------------------------------------- */
 
-static outcome start_session(gcs_exporter *g, uint32_t crc, char **session, vx_error *err)
+/* A session for the file in g->body (its CRC-32C and length declared), or,
+ * when crc is NULL, for a file still being written. */
+static outcome start_session(gcs_exporter *g, const uint32_t *crc, char **session, vx_error *err)
 {
     const char *ct = vx_batch_format_content_type(&g->format);
     char xct[128], xlen[64];
     snprintf(xct, sizeof xct, "X-Upload-Content-Type: %s", ct);
     snprintf(xlen, sizeof xlen, "X-Upload-Content-Length: %zu", content_len(g));
-    const char *headers[] = {"Content-Type: application/json; charset=UTF-8", xct, xlen, NULL};
+    const char *headers[] = {"Content-Type: application/json; charset=UTF-8", xct,
+                             crc ? xlen : NULL, NULL};
     object_metadata(g, crc);
     vx_buf_clear(&g->url);
     vx_gcs_url(&g->gcs, &g->url, "/upload/storage/v1", NULL);
@@ -472,19 +486,25 @@ static outcome send_chunks(gcs_exporter *g, const char *session, uint64_t offset
                            vx_error *err)
 {
     const char *ct = vx_batch_format_content_type(&g->format);
-    char ctype[128], crange[96];
+    char ctype[128], crange[96], hash[64], b64[9];
     snprintf(ctype, sizeof ctype, "Content-Type: %s", ct);
+    vx_crc32c_base64(crc, b64);
+    snprintf(hash, sizeof hash, "X-Goog-Hash: crc32c=%s", b64);
     uint64_t size = content_len(g);
     int stalled = 0;
     for (;;) {
         uint64_t end = offset + g->chunk < size ? offset + g->chunk : size;
-        if (size == 0)
-            snprintf(crange, sizeof crange, "Content-Range: bytes */0");
+        if (offset >= size) /* nothing left to send: this finishes the upload */
+            snprintf(crange, sizeof crange, "Content-Range: bytes */%llu",
+                     (unsigned long long)size);
         else
             snprintf(crange, sizeof crange, "Content-Range: bytes %llu-%llu/%llu",
                      (unsigned long long)offset, (unsigned long long)end - 1,
                      (unsigned long long)size);
-        const char *headers[] = {ctype, crange, NULL};
+        /* The last request names the file's CRC-32C: the service checks the
+         * whole object against it (a session for a file sent while it was
+         * written has none in its metadata). */
+        const char *headers[] = {ctype, crange, end == size ? hash : NULL, NULL};
         vx_http_request req = {.method = "PUT", .url = session, .headers = headers,
                                .body = content(g) + offset, .body_len = (size_t)(end - offset),
                                .max_response_bytes = MAX_RESPONSE, .keep_headers = true};
@@ -516,8 +536,125 @@ static outcome send_chunks(gcs_exporter *g, const char *session, uint64_t offset
 
 static outcome upload_resumable(gcs_exporter *g, uint32_t crc, char **session, vx_error *err)
 {
-    outcome o = start_session(g, crc, session, err);
+    outcome o = start_session(g, &crc, session, err);
     return o == UP_OK ? send_chunks(g, *session, 0, crc, err) : o;
+}
+
+/* ---- a large file sent while it is written ---------------------------------------------
+ * A file that grows past the threshold goes out while the format writes it:
+ * once it passes, a session is opened (its metadata cannot name a CRC-32C
+ * not yet known) and one PUT streams the file, "bytes 0-* / *", as pieces
+ * of it leave the CPU's cache, instead of the whole file being written to
+ * memory first and read back from it to be sent (and one request instead
+ * of a chunk each, every chunk an idle connection waking up again). The
+ * answer's crc32c and size are checked as for every upload: an object that
+ * does not match is deleted and the export fails. Retries (another name, an
+ * interrupted upload resumed) work from the whole file, as before. */
+
+/* Bytes of the file handed to the upload at a time: still in L2. */
+#define PUSH_BYTES ((size_t)256 << 10)
+
+typedef struct streamer {
+    gcs_exporter *g;
+    bool allowed;              /* a named upload may stream */
+    bool started, stopped;     /* stopped: nothing more is sent (failed or answered) */
+    uint32_t crc;
+    size_t written, sent;      /* file bytes written, and handed to the upload */
+    char *session;
+    vx_http_upload *up;
+    outcome result;            /* once stopped by a failure */
+    vx_error err;
+} streamer;
+
+static bool stream_open(streamer *s)
+{
+    gcs_exporter *g = s->g;
+    s->result = start_session(g, NULL, &s->session, &s->err);
+    if (s->result != UP_OK)
+        return false;
+    char ctype[128];
+    snprintf(ctype, sizeof ctype, "Content-Type: %s", vx_batch_format_content_type(&g->format));
+    const char *headers[] = {ctype, "Content-Range: bytes 0-*/*", NULL};
+    vx_http_request req = {.method = "PUT", .url = s->session, .headers = headers,
+                           .max_response_bytes = MAX_RESPONSE, .keep_headers = true};
+    if (vx_gcs_upload_start(&g->gcs, &req, &g->resp, &s->up, &s->err) != VX_OK) {
+        s->result = UP_FAILED; /* no byte of the body went out */
+        return false;
+    }
+    return true;
+}
+
+static void stream_push(streamer *s)
+{
+    gcs_exporter *g = s->g;
+    vx_status st = vx_gcs_upload_write(&g->gcs, s->up, content(g) + s->sent,
+                                       s->written - s->sent, &s->err);
+    s->sent = s->written;
+    if (st != VX_OK) {
+        s->result = transport(g, st);
+        s->stopped = true;
+    } else if (vx_http_upload_answered(s->up)) {
+        s->stopped = true; /* refused before the end: finish reads why */
+    }
+}
+
+/* The format's tap: the CRC-32C, then the file's new bytes to the upload. */
+static void stream_tap(void *ud, const char *data, size_t len)
+{
+    streamer *s = ud;
+    s->crc = vx_crc32c(s->crc, data, len);
+    s->written += len;
+    if (!s->allowed || s->stopped)
+        return;
+    if (!s->started) {
+        if (s->written <= s->g->threshold)
+            return;
+        s->started = true;
+        if (!stream_open(s)) {
+            s->stopped = true;
+            return;
+        }
+    }
+    if (s->written - s->sent >= PUSH_BYTES)
+        stream_push(s);
+}
+
+/* After the file is written: ends the upload and judges its answer. */
+static outcome stream_close(streamer *s, vx_error *err)
+{
+    gcs_exporter *g = s->g;
+    if (s->up && !s->stopped && s->written > s->sent)
+        stream_push(s);
+    if (s->up) {
+        vx_status st = vx_gcs_upload_finish(&g->gcs, s->up, &g->resp, &s->err);
+        s->up = NULL;
+        if (st != VX_OK && !(s->stopped && s->result != UP_OK))
+            s->result = transport(g, st);
+        else if (st == VX_OK)
+            s->result = UP_OK;
+        if (st == VX_OK) {
+            long code = g->resp.status;
+            if (code == 200 || code == 201)
+                s->result = verify(g, s->crc, &s->err);
+            else if (code == 308) /* not finished: the rest from where it stopped */
+                s->result = send_chunks(g, s->session, range_next(&g->resp), s->crc, &s->err);
+            else if (code == 404 || code == 410)
+                s->result = UP_UNKNOWN;
+            else
+                s->result = judge_status(g, "uploading", &s->err);
+        }
+    }
+    if (s->result != UP_OK && err)
+        *err = s->err;
+    return s->result;
+}
+
+static void stream_abandon(streamer *s)
+{
+    vx_http_upload_abort(s->up);
+    s->up = NULL;
+    free(s->session);
+    s->session = NULL;
 }
 
 /* ---- what an unknown outcome turned out to be ----------------------------------------- */
@@ -643,12 +780,6 @@ static void remember(gcs_exporter *g, size_t events, uint32_t crc, char *session
 static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos, size_t total,
                              char *reuse, vx_error *err)
 {
-    uint32_t crc;
-    vx_status st = encode(g, batch, pos, total, &crc, err);
-    if (st != VX_OK) {
-        free(reuse);
-        return st;
-    }
     bool named;
     if (reuse) {
         vx_buf_clear(&g->object);
@@ -658,6 +789,13 @@ static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos,
     } else {
         named = next_name(g, false);
     }
+    streamer s = {.g = g, .allowed = named};
+    vx_status st = encode_tapped(g, batch, pos, total, stream_tap, &s, err);
+    if (st != VX_OK) {
+        stream_abandon(&s); /* a body cut short: nothing is stored */
+        return st;
+    }
+    uint32_t crc = s.crc;
     bool resumable = content_len(g) > g->threshold, epilogue = false;
     for (int tries = 0; tries < MAX_NAME_TRIES; tries++) {
         if (!named) {
@@ -666,8 +804,14 @@ static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos,
             return VX_EINVAL;
         }
         char *session = NULL;
-        outcome o = resumable ? upload_resumable(g, crc, &session, err)
-                              : upload_multipart(g, crc, &epilogue, err);
+        outcome o;
+        if (tries == 0 && s.started) {
+            o = stream_close(&s, err);
+            session = s.session;
+        } else {
+            o = resumable ? upload_resumable(g, crc, &session, err)
+                          : upload_multipart(g, crc, &epilogue, err);
+        }
         if (o == UP_OK) {
             vx_logf(g->log, VX_LOG_DEBUG, WHAT ": %zu events uploaded (%zu bytes)", total - pos,
                     content_len(g));
