@@ -75,6 +75,7 @@ typedef struct gcs_exporter {
     size_t threshold, chunk;
     /* per export, reused */
     vx_buf body;               /* PROLOGUE_ROOM bytes, the file, (multipart) the epilogue */
+    vx_buf piece;              /* a streamed file's bytes on their way */
     vx_buf file_name, object, meta, url;
     size_t file_len;           /* the file's bytes after the prologue room */
     size_t bytes_per_event;    /* of the last file: the next buffer is sized from it */
@@ -105,6 +106,7 @@ static void gcs_destroy(void *ud)
     vx_batch_format_destroy(&g->format);
     vx_namer_destroy(&g->namer);
     vx_buf_free(&g->body);
+    vx_buf_free(&g->piece);
     vx_buf_free(&g->file_name);
     vx_buf_free(&g->object);
     vx_buf_free(&g->meta);
@@ -541,25 +543,40 @@ static outcome upload_resumable(gcs_exporter *g, uint32_t crc, char **session, v
 }
 
 /* ---- a large file sent while it is written ---------------------------------------------
- * A file that grows past the threshold goes out while the format writes it:
- * once it passes, a session is opened (its metadata cannot name a CRC-32C
- * not yet known) and one PUT streams the file, "bytes 0-* / *", as pieces
- * of it leave the CPU's cache, instead of the whole file being written to
- * memory first and read back from it to be sent (and one request instead
- * of a chunk each, every chunk an idle connection waking up again). The
- * answer's crc32c and size are checked as for every upload: an object that
- * does not match is deleted and the export fails. Retries (another name, an
- * interrupted upload resumed) work from the whole file, as before. */
+ * A file larger than the threshold goes out while the format writes it: a
+ * session is opened (its metadata cannot name a CRC-32C not yet known) and
+ * one PUT streams the file, "bytes 0-* / *", piece by piece while each piece
+ * is still in the CPU's cache. The file is never whole in memory: writing 17
+ * MB and reading it back to send it cost more than the encoding (its pages
+ * faulted in, then out of the caches by the time libcurl copied them), and
+ * one request replaces a chunk each (each chunk an idle connection waking
+ * up again). The answer's crc32c and size are checked as for every upload:
+ * an object that does not match is deleted and the export fails.
+ *
+ * Whether a file will pass the threshold is known only once it is written,
+ * so the batch's size is foreseen from the bytes per event of the last file
+ * (or of a sample of the batch's first events): a batch expected larger
+ * streams from its first byte. One expected smaller is written to memory as
+ * before; should it pass the threshold after all, it streams from then on,
+ * the part already written first.
+ *
+ * Retries work from the whole file written to memory again, as before:
+ * another name after a 412 (in chunks, the last naming the CRC-32C), an
+ * interrupted session resumed from the offset the service reports. */
 
-/* Bytes of the file handed to the upload at a time: still in L2. */
-#define PUSH_BYTES ((size_t)256 << 10)
+/* The pieces a streamed file is handed over in: still in L2. */
+#define PIECE_BYTES ((size_t)256 << 10)
+/* Events encoded to foresee a batch's size when there is no last file. */
+#define SAMPLE_EVENTS 64
 
 typedef struct streamer {
     gcs_exporter *g;
     bool allowed;              /* a named upload may stream */
     bool started, stopped;     /* stopped: nothing more is sent (failed or answered) */
+    bool in_memory;            /* the file is being written to g->body too */
     uint32_t crc;
     size_t written, sent;      /* file bytes written, and handed to the upload */
+    size_t opened_at;          /* bytes written when the upload began */
     char *session;
     vx_http_upload *up;
     outcome result;            /* once stopped by a failure */
@@ -569,27 +586,28 @@ typedef struct streamer {
 static bool stream_open(streamer *s)
 {
     gcs_exporter *g = s->g;
+    s->started = true;
+    s->opened_at = s->written;
     s->result = start_session(g, NULL, &s->session, &s->err);
-    if (s->result != UP_OK)
-        return false;
-    char ctype[128];
-    snprintf(ctype, sizeof ctype, "Content-Type: %s", vx_batch_format_content_type(&g->format));
-    const char *headers[] = {ctype, "Content-Range: bytes 0-*/*", NULL};
-    vx_http_request req = {.method = "PUT", .url = s->session, .headers = headers,
-                           .max_response_bytes = MAX_RESPONSE, .keep_headers = true};
-    if (vx_gcs_upload_start(&g->gcs, &req, &g->resp, &s->up, &s->err) != VX_OK) {
-        s->result = UP_FAILED; /* no byte of the body went out */
-        return false;
+    if (s->result == UP_OK) {
+        char ctype[128];
+        snprintf(ctype, sizeof ctype, "Content-Type: %s",
+                 vx_batch_format_content_type(&g->format));
+        const char *headers[] = {ctype, "Content-Range: bytes 0-*/*", NULL};
+        vx_http_request req = {.method = "PUT", .url = s->session, .headers = headers,
+                               .max_response_bytes = MAX_RESPONSE, .keep_headers = true};
+        if (vx_gcs_upload_start(&g->gcs, &req, &g->resp, &s->up, &s->err) != VX_OK)
+            s->result = UP_FAILED; /* no byte of the body went out */
     }
-    return true;
+    s->stopped = s->result != UP_OK;
+    return !s->stopped;
 }
 
-static void stream_push(streamer *s)
+static void stream_send(streamer *s, const char *data, size_t len)
 {
     gcs_exporter *g = s->g;
-    vx_status st = vx_gcs_upload_write(&g->gcs, s->up, content(g) + s->sent,
-                                       s->written - s->sent, &s->err);
-    s->sent = s->written;
+    vx_status st = vx_gcs_upload_write(&g->gcs, s->up, data, len, &s->err);
+    s->sent += len;
     if (st != VX_OK) {
         s->result = transport(g, st);
         s->stopped = true;
@@ -598,51 +616,105 @@ static void stream_push(streamer *s)
     }
 }
 
-/* The format's tap: the CRC-32C, then the file's new bytes to the upload. */
+/* The format's sink for a file streamed from its first byte. */
+static vx_status stream_sink(void *ud, const char *data, size_t len, vx_error *err)
+{
+    streamer *s = ud;
+    if ((s->started || stream_open(s)) && !s->stopped)
+        stream_send(s, data, len);
+    s->written += len;
+    return VX_OK; /* a failure stops the sending, not the writing: the CRC-32C and
+                     size of the whole file are needed to settle it later */
+}
+
+/* The format's tap for a file written to memory: the CRC-32C, and, once the
+ * file passes the threshold, its new bytes to the upload. */
 static void stream_tap(void *ud, const char *data, size_t len)
 {
     streamer *s = ud;
     s->crc = vx_crc32c(s->crc, data, len);
     s->written += len;
-    if (!s->allowed || s->stopped)
+    if (!s->allowed || s->stopped || (!s->started && s->written <= s->g->threshold))
         return;
-    if (!s->started) {
-        if (s->written <= s->g->threshold)
-            return;
-        s->started = true;
-        if (!stream_open(s)) {
-            s->stopped = true;
-            return;
-        }
+    if ((s->started || stream_open(s)) && s->written - s->sent >= PIECE_BYTES)
+        stream_send(s, content(s->g) + s->sent, s->written - s->sent);
+}
+
+/* The batch's file size foreseen. */
+static size_t expected_size(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to)
+{
+    uint32_t crc;
+    vx_error ignored = {0};
+    if (!g->bytes_per_event && to - from > SAMPLE_EVENTS)
+        (void)encode(g, batch, from, from + SAMPLE_EVENTS, &crc, &ignored);
+    return g->bytes_per_event * (to - from);
+}
+
+/* Writes events [from, to): streamed from the first byte when the file is
+ * expected larger than the threshold, else to g->body (streamed should it
+ * pass the threshold). */
+static vx_status write_file(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
+                            streamer *s, vx_error *err)
+{
+    s->in_memory = !s->allowed || expected_size(g, batch, from, to) <= g->threshold;
+    if (s->in_memory)
+        return encode_tapped(g, batch, from, to, stream_tap, s, err);
+    vx_batch v = view_of(batch, from, to);
+    vx_error ferr = {0};
+    vx_status st = vx_batch_format_stream_tap(&g->format, &v, &g->piece, PIECE_BYTES, stream_sink,
+                                              s, crc_tap, &s->crc, &ferr);
+    if (st != VX_OK) {
+        vx_error_setf(err, st, WHAT ": %s", ferr.message[0] ? ferr.message : vx_status_name(st));
+        return st;
     }
-    if (s->written - s->sent >= PUSH_BYTES)
-        stream_push(s);
+    g->file_len = s->written;
+    if (to > from)
+        g->bytes_per_event = g->file_len / (to - from) + 1;
+    return VX_OK;
+}
+
+/* The file written to g->body again, for a retry of a streamed one. */
+static bool rewrite_file(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
+                         streamer *s, vx_error *err)
+{
+    uint32_t crc;
+    if (s->in_memory)
+        return true;
+    vx_status st = encode(g, batch, from, to, &crc, err);
+    if (st == VX_OK && crc != s->crc) {
+        vx_error_setf(err, VX_EIO, WHAT ": the file written again differs from the one sent");
+        st = VX_EIO;
+    }
+    s->in_memory = st == VX_OK;
+    return s->in_memory;
 }
 
 /* After the file is written: ends the upload and judges its answer. */
-static outcome stream_close(streamer *s, vx_error *err)
+static outcome stream_close(streamer *s, const vx_batch *batch, size_t from, size_t to,
+                            vx_error *err)
 {
     gcs_exporter *g = s->g;
-    if (s->up && !s->stopped && s->written > s->sent)
-        stream_push(s);
+    if (s->up && s->in_memory && !s->stopped && s->written > s->sent)
+        stream_send(s, content(g) + s->sent, s->written - s->sent);
     if (s->up) {
-        vx_status st = vx_gcs_upload_finish(&g->gcs, s->up, &g->resp, &s->err);
+        bool failed = s->stopped && s->result != UP_OK;
+        vx_status st = vx_gcs_upload_finish(&g->gcs, s->up, &g->resp, failed ? NULL : &s->err);
         s->up = NULL;
-        if (st != VX_OK && !(s->stopped && s->result != UP_OK))
+        long code = g->resp.status;
+        if (failed)
+            ;
+        else if (st != VX_OK)
             s->result = transport(g, st);
-        else if (st == VX_OK)
-            s->result = UP_OK;
-        if (st == VX_OK) {
-            long code = g->resp.status;
-            if (code == 200 || code == 201)
-                s->result = verify(g, s->crc, &s->err);
-            else if (code == 308) /* not finished: the rest from where it stopped */
-                s->result = send_chunks(g, s->session, range_next(&g->resp), s->crc, &s->err);
-            else if (code == 404 || code == 410)
-                s->result = UP_UNKNOWN;
-            else
-                s->result = judge_status(g, "uploading", &s->err);
-        }
+        else if (code == 200 || code == 201)
+            s->result = verify(g, s->crc, &s->err);
+        else if (code == 308) /* not finished: the rest from where it stopped */
+            s->result = rewrite_file(g, batch, from, to, s, &s->err)
+                            ? send_chunks(g, s->session, range_next(&g->resp), s->crc, &s->err)
+                            : UP_UNKNOWN;
+        else if (code == 404 || code == 410)
+            s->result = UP_UNKNOWN;
+        else
+            s->result = judge_status(g, "uploading", &s->err);
     }
     if (s->result != UP_OK && err)
         *err = s->err;
@@ -790,7 +862,7 @@ static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos,
         named = next_name(g, false);
     }
     streamer s = {.g = g, .allowed = named};
-    vx_status st = encode_tapped(g, batch, pos, total, stream_tap, &s, err);
+    vx_status st = write_file(g, batch, pos, total, &s, err);
     if (st != VX_OK) {
         stream_abandon(&s); /* a body cut short: nothing is stored */
         return st;
@@ -806,15 +878,22 @@ static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos,
         char *session = NULL;
         outcome o;
         if (tries == 0 && s.started) {
-            o = stream_close(&s, err);
+            o = stream_close(&s, batch, pos, total, err);
             session = s.session;
+        } else if (!rewrite_file(g, batch, pos, total, &s, err)) {
+            return err && err->status != VX_OK ? err->status : VX_EIO;
         } else {
             o = resumable ? upload_resumable(g, crc, &session, err)
                           : upload_multipart(g, crc, &epilogue, err);
         }
         if (o == UP_OK) {
-            vx_logf(g->log, VX_LOG_DEBUG, WHAT ": %zu events uploaded (%zu bytes)", total - pos,
-                    content_len(g));
+            if (tries == 0 && s.started)
+                vx_logf(g->log, VX_LOG_DEBUG, WHAT ": %zu events uploaded (%zu bytes, sent "
+                        "while written, from %zu bytes written)", total - pos, content_len(g),
+                        s.opened_at);
+            else
+                vx_logf(g->log, VX_LOG_DEBUG, WHAT ": %zu events uploaded (%zu bytes)",
+                        total - pos, content_len(g));
             free(session);
             return VX_OK;
         }
@@ -871,6 +950,7 @@ static vx_status gcs_new(const gcs_settings *s, vx_logger *log, gcs_exporter **o
     *out = g;
     g->log = log;
     vx_buf_init(&g->body);
+    vx_buf_init(&g->piece);
     vx_buf_init(&g->file_name);
     vx_buf_init(&g->object);
     vx_buf_init(&g->meta);

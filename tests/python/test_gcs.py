@@ -240,9 +240,10 @@ def crc32c_of(data: bytes) -> str:
     return base64.b64encode(__import__("google_crc32c").Checksum(data).digest()).decode()
 
 
-def test_resumable_upload_above_the_threshold_streams_the_file(gcs, proxy_to):
+def test_resumable_upload_above_the_threshold_streams_the_file(gcs, proxy_to, caplog):
     """A file past the threshold goes while it is written: a session, then one
     PUT of unknown length (chunked), checked against the service's CRC-32C."""
+    caplog.set_level(logging.DEBUG, logger="vexil")  # before the engine reads it
     server, bucket, client = gcs
     proxy = proxy_to(server)
     engine = vexil.Engine(FLAGS)
@@ -251,6 +252,7 @@ def test_resumable_upload_above_the_threshold_streams_the_file(gcs, proxy_to):
         resumable_chunk_size=256 * 1024))
     evaluate(engine, 3000)
     assert engine.flush(20)
+    assert wait_until(lambda: "sent while written" in caplog.text)
     engine.close(5)
     (b,) = blobs(client, bucket)
     assert b.size > 2 * 256 * 1024
@@ -260,6 +262,35 @@ def test_resumable_upload_above_the_threshold_streams_the_file(gcs, proxy_to):
     (put,) = [h for m, _, h in proxy.requests if m == "PUT"]
     assert put["content-range"] == "bytes 0-*/*" and put["transfer-encoding"] == "chunked"
     assert b.crc32c == crc32c_of(b.download_as_bytes())
+    assert "from 0 bytes written" in caplog.text  # streamed from its first byte
+
+
+def test_batch_growing_past_the_threshold_streams_the_rest(gcs, proxy_to, caplog):
+    """A batch whose first events foretold a small file (so it is written to
+    memory) but that passes the threshold after all: streamed from then on,
+    the part already written first."""
+    caplog.set_level(logging.DEBUG, logger="vexil")  # before the engine reads it
+    server, bucket, client = gcs
+    proxy = proxy_to(server)
+    engine = vexil.Engine(FLAGS)
+    engine.add_exporter(vexil.exporters.GCSExporter(
+        bucket, endpoint=proxy.endpoint, resumable_threshold=128 * 1024))
+    for i in range(100):  # short lines first: the sample foresees under 100 KB
+        engine.string_value("string-rule", "dflt", {"targetingKey": f"u{i}"})
+    for i in range(300):  # then 2 KB ones
+        engine.string_value("string-rule", "dflt", {"targetingKey": f"long-{i}-" + "x" * 2000})
+    assert engine.flush(20)
+    assert wait_until(lambda: "sent while written" in caplog.text)
+    engine.close(5)
+    began = int(re.search(r"sent while written, from (\d+) bytes written", caplog.text)[1])
+    assert began > 128 * 1024
+    (b,) = blobs(client, bucket)
+    events = json_events(client, bucket)
+    assert len(events) == 400 and events[0]["userKey"] == "u0"
+    assert events[-1]["userKey"].startswith("long-299-")
+    assert b.size > 600_000 and b.crc32c == crc32c_of(b.download_as_bytes())
+    (put,) = [h for m, _, h in proxy.requests if m == "PUT"]
+    assert put["content-range"] == "bytes 0-*/*" and put["transfer-encoding"] == "chunked"
 
 
 def test_taken_name_during_a_streamed_upload_retries_in_chunks(gcs, proxy_to):
