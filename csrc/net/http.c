@@ -516,9 +516,14 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
     return n;
 }
 
-/* Moves the transfer on until the current piece is all taken (or, with
- * to_end, until the answer), or the transfer ends. */
-static void upload_drive(vx_http_upload *u, bool to_end)
+typedef enum upload_until {
+    UNTIL_ASKED,              /* libcurl asks for the body: connected, headers sent */
+    UNTIL_TAKEN,              /* the current piece is all taken */
+    UNTIL_END                 /* the answer */
+} upload_until;
+
+/* Moves the transfer on until `until`, or until it ends. */
+static void upload_drive(vx_http_upload *u, upload_until until)
 {
     CURLM *m = u->c->multi;
     while (!u->done) {
@@ -542,7 +547,7 @@ static void upload_drive(vx_http_upload *u, bool to_end)
             u->done = true;
             break;
         }
-        if (!to_end && u->left == 0)
+        if ((until == UNTIL_TAKEN && u->left == 0) || (until == UNTIL_ASKED && u->paused))
             return;
         if (cancel_fired(u->cancel) ||
             curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK || cancel_fired(u->cancel)) {
@@ -622,7 +627,7 @@ vx_status vx_http_upload_start(vx_http_client *c, const vx_http_request *req,
         return VX_ECLOSED;
     }
     /* Connect and send the headers now, so a refused connection shows here. */
-    upload_drive(u, false);
+    upload_drive(u, UNTIL_ASKED);
     vx_status st = upload_status(u, err);
     if (st != VX_OK) {
         upload_free(u);
@@ -639,7 +644,7 @@ vx_status vx_http_upload_write(vx_http_upload *u, const void *data, size_t len, 
     if (!u->done && len) {
         u->piece = data;
         u->left = len;
-        upload_drive(u, false);
+        upload_drive(u, UNTIL_TAKEN);
     }
     return upload_status(u, err);
 }
@@ -659,7 +664,7 @@ vx_status vx_http_upload_finish(vx_http_upload *u, vx_error *err)
     if (!u)
         return VX_EINVAL;
     u->eof = true;
-    upload_drive(u, true);
+    upload_drive(u, UNTIL_END);
     vx_status st = upload_status(u, err);
     if (st == VX_OK) {
         curl_easy_getinfo(u->h, CURLINFO_RESPONSE_CODE, &u->s.resp->status);
