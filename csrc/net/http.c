@@ -609,6 +609,10 @@ vx_status vx_http_upload_start(vx_http_client *c, const vx_http_request *req,
     r.method = req->method && strcmp(req->method, "PUT") == 0 ? "PUT" : "POST";
     r.body = NULL;
     r.body_len = 0;
+    /* libcurl 7.88 pauses HTTP/2 uploads unreliably (its own flow control
+     * can undo a pause, curl#10751): HTTP/1.1 unless told otherwise. */
+    if (r.http_version == VX_HTTP_VERSION_DEFAULT)
+        r.http_version = VX_HTTP_VERSION_1_1;
     set_options(h, &r, hdrs, &u->s);
     /* The body comes from on_read, of a length told by nobody: chunked. */
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);

@@ -106,7 +106,9 @@ vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
  * produces it, for a large body that is best sent while its bytes are still
  * in the CPU's cache (an object store upload of a file as it is encoded)
  * instead of being written whole first. Its length is not known in advance:
- * it goes with chunked transfer coding over HTTP/1.1 (DATA frames over h2).
+ * it goes with chunked transfer coding over HTTP/1.1, the version used
+ * unless the request asks for another (libcurl 7.88 pauses HTTP/2 uploads
+ * unreliably), in 512 KiB sends.
  * Nothing runs between the calls: the transfer moves only inside write and
  * finish, so the caller may take its time between pieces (within the
  * request's timeout, which covers the whole upload). While an upload is open
