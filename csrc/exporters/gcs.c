@@ -8,13 +8,14 @@
  * - Never overwriting: every upload carries ifGenerationMatch=0 (create
  *   only), so an object of another process (or of a flush in the same
  *   second) is never replaced; a 412 takes the namer's next name.
- * - Verified uploads: the file's CRC-32C is declared in the object's
- *   metadata (the service refuses a body that does not match it) and
- *   compared with the crc32c and size the service answers. An object that
- *   does not match is deleted (by its generation) and the export fails.
- * - Resumable uploads above `resumableThreshold`, in `resumableChunkSize`
- *   chunks; an interrupted upload goes on from the offset the service
- *   reports at the next attempt.
+ * - Verified uploads: the crc32c and size the service answers are compared
+ *   with the file's. An object that does not match is deleted (by its
+ *   generation) and the export fails. A multipart upload also declares the
+ *   CRC-32C in the object's metadata (the service refuses a body that does
+ *   not match it), a chunked one in X-Goog-Hash on its last request.
+ * - Resumable uploads above `resumableThreshold`, sent while the file is
+ *   written (below); an interrupted upload goes on from the offset the
+ *   service reports at the next attempt, in `resumableChunkSize` chunks.
  * - Nothing sent twice: when an attempt's outcome is unknown (the
  *   connection broke or timed out after the body went out, a 5xx), the
  *   next attempt first re-encodes the same leading events and, if they are
@@ -546,12 +547,12 @@ static outcome upload_resumable(gcs_exporter *g, uint32_t crc, char **session, v
  * A file larger than the threshold goes out while the format writes it: a
  * session is opened (its metadata cannot name a CRC-32C not yet known) and
  * one PUT streams the file, "bytes 0-* / *", piece by piece while each piece
- * is still in the CPU's cache. The file is never whole in memory: writing 17
- * MB and reading it back to send it cost more than the encoding (its pages
- * faulted in, then out of the caches by the time libcurl copied them), and
- * one request replaces a chunk each (each chunk an idle connection waking
- * up again). The answer's crc32c and size are checked as for every upload:
- * an object that does not match is deleted and the export fails.
+ * is still in the CPU's cache. The file is never whole in memory: writing a
+ * 17 MB file and reading it back to send it cost a third of the flush's CPU
+ * (the buffer's page faults, then cache misses when libcurl copied it), and
+ * one request replaces a chunk each. The answer's crc32c and size are
+ * checked as for every upload: an object that does not match is deleted
+ * and the export fails.
  *
  * Whether a file will pass the threshold is known only once it is written,
  * so the batch's size is foreseen from the bytes per event of the last file
