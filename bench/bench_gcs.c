@@ -3,6 +3,9 @@
  * flush. Prints one JSON line: events, wall and CPU seconds of the flush
  * (every thread of this process: the exporter's encoding, CRC-32C and HTTP).
  * bench/bench_gcs.py runs it next to GOFF's exporter on the same server.
+ * With BENCH_GCS_PAUSE set it says "ready" on stderr once the events are
+ * recorded and waits for a line on stdin before the flush (to attach a
+ * profiler to the flush alone: `perf record -p PID`).
  *
  *   bench_gcs ENDPOINT BUCKET EVENTS BATCH [FORMAT] */
 #include "vexil.h"
@@ -48,12 +51,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "load: %s\n", err.message);
         return 1;
     }
-    char opts[1024];
+    /* BENCH_GCS_OPTS: more exporter keys, e.g. "resumableThreshold":1000 */
+    const char *more = getenv("BENCH_GCS_OPTS");
+    char opts[2048];
     snprintf(opts, sizeof opts,
              "{\"bucket\":\"%s\",\"endpoint\":\"%s\",\"withoutAuthentication\":true,"
              "\"format\":\"%s\",\"path\":\"vexil\",\"flushInterval\":3600000,"
-             "\"maxEventInMemory\":%ld,\"maxBatchEvents\":%ld,\"maxMemoryBytes\":4294967296}",
-             bucket, endpoint, format, n + 1, batch);
+             "\"maxEventInMemory\":%ld,\"maxBatchEvents\":%ld,\"maxMemoryBytes\":4294967296%s%s}",
+             bucket, endpoint, format, n + 1, batch, more && *more ? "," : "", more ? more : "");
     vx_doc *d = vx_doc_new();
     if (vx_doc_parse_json(d, opts, strlen(opts), &err) != VX_OK ||
         vx_engine_add_builtin_exporter(e, "googleStorage", vx_doc_root(d), 0, NULL, &err) !=
@@ -69,6 +74,12 @@ int main(int argc, char **argv)
         vx_result r;
         vx_engine_eval_string(e, "bench-flag", ctx, "x", &r);
         vx_result_release(&r);
+    }
+    if (getenv("BENCH_GCS_PAUSE")) {
+        char line[8];
+        fprintf(stderr, "ready\n");
+        if (!fgets(line, sizeof line, stdin))
+            return 1;
     }
     double c0 = cpu_s(), u0 = user_s, t0 = wall_s();
     vx_status st = vx_engine_flush(e, 600000);

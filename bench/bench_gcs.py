@@ -1,16 +1,20 @@
 """GCS exporters side by side on one fake-gcs-server: vexil's (bench_gcs.c)
 and GOFF v1.52.1's (bench/peers/goff_gcs), the same feature events in the
 same batches, each case run ROUNDS times alternately; prints the best round
-of each: events/s delivered, and CPU per exported event of the exporting
-process (the server's own CPU is not counted for either).
+of each (and the median CPU): events/s delivered, and CPU per exported event
+of the exporting process (the server's own CPU is not counted for either).
 
-    python3 bench/bench_gcs.py   (make bench-gcs)
+    python3 bench/bench_gcs.py   (make bench-gcs; BENCH_GCS_ROUNDS=9 for more rounds)
+
+BENCH_GCS_BEFORE=/path/to/another/out/bench/bench_gcs runs that build too, as
+a third exporter in every round (an earlier commit's, for before and after).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import uuid
@@ -22,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests" / "servers"))
 from common import cache_dir, go_env, run  # noqa: E402
 from registry import server_class  # noqa: E402
 
-ROUNDS = 5
+ROUNDS = int(os.environ.get("BENCH_GCS_ROUNDS", "5"))
 
 
 def goff_binary() -> Path:
@@ -57,8 +61,8 @@ def main() -> None:
         print(f"GCS export to fake-gcs-server {ROUNDS} rounds each, best round; "
               f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         print("| format, events / batch | vexil events/s | GOFF events/s | vexil CPU/event "
-              "| GOFF CPU/event | GOFF / vexil CPU |")
-        print("|---|---:|---:|---:|---:|---:|")
+              "| GOFF CPU/event | GOFF / vexil CPU | median vexil / GOFF CPU (ratio) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for fmt, n, batch in CASES:
             cmds = {
                 "vexil": [str(ROOT / "out" / "bench" / "bench_gcs"), server.endpoint, "BUCKET",
@@ -67,6 +71,10 @@ def main() -> None:
                          "-format", fmt],
             }
             best: dict[str, dict] = {}
+            before = os.environ.get("BENCH_GCS_BEFORE")
+            if before:
+                cmds["before"] = [before] + cmds["vexil"][1:]
+            cpus: dict[str, list[float]] = {name: [] for name in cmds}
             for _ in range(ROUNDS):
                 for name, cmd in cmds.items():
                     # A fresh bucket per run: GOFF's names come from the second, and two
@@ -77,12 +85,22 @@ def main() -> None:
                     r = one([bucket if a == "BUCKET" else a for a in cmd], env)
                     if r["events"] != n:
                         raise RuntimeError(f"{name} delivered {r['events']} of {n} events")
+                    cpus[name].append(r["cpu_s"] / n * 1e9)
                     if name not in best or r["cpu_s"] < best[name]["cpu_s"]:
                         best[name] = r
             v, g = best["vexil"], best["goff"]
+            mv, mg = statistics.median(cpus["vexil"]), statistics.median(cpus["goff"])
             print(f"| {fmt}, {n:,} / {batch:,} | {n / v['wall_s']:,.0f} | {n / g['wall_s']:,.0f} "
                   f"| {v['cpu_s'] / n * 1e9:,.0f} ns | {g['cpu_s'] / n * 1e9:,.0f} ns "
-                  f"| {g['cpu_s'] / v['cpu_s']:.1f}x |", flush=True)
+                  f"| {g['cpu_s'] / v['cpu_s']:.1f}x | {mv:,.0f} / {mg:,.0f} ns ({mg / mv:.1f}x) |",
+                  flush=True)
+            if before:
+                b = best["before"]
+                mb = statistics.median(cpus["before"])
+                print(f"|   the build before | {n / b['wall_s']:,.0f} | | {b['cpu_s'] / n * 1e9:,.0f} ns "
+                      f"| | {g['cpu_s'] / b['cpu_s']:.1f}x | {mb:,.0f} / {mg:,.0f} ns "
+                      f"({mg / mb:.1f}x) |", flush=True)
+        print(f"load average at the end {os.getloadavg()[0]:.2f}")
     finally:
         server.close()
 

@@ -111,38 +111,54 @@ void vx_gcs_url(const vx_gcs *g, vx_buf *url, const char *prefix, const char *ob
     }
 }
 
-static vx_status perform_once(vx_gcs *g, const vx_http_request *req, vx_http_response *resp,
-                              vx_error *err)
-{
+/* A request as g sends it: req's headers then the credentials' (in auth,
+ * which the caller clears), g's timeout and TLS options unless req sets
+ * them. */
+typedef struct prepared {
     vx_google_headers auth;
+    const char *headers[MAX_HEADERS + 3];
+    vx_http_request req;
+} prepared;
+
+static vx_status prepare(vx_gcs *g, const vx_http_request *req, prepared *p, vx_error *err)
+{
     vx_error aerr = {0};
     g->sent = false;
-    vx_status st = vx_google_auth_headers(g->auth, &auth, &aerr);
+    vx_status st = vx_google_auth_headers(g->auth, &p->auth, &aerr);
     if (st != VX_OK) {
         vx_error_setf(err, st, "%s: %s", g->what, aerr.message);
         return st;
     }
-    const char *headers[MAX_HEADERS + 3];
     size_t n = 0;
     for (size_t i = 0; req->headers && req->headers[i] && n < MAX_HEADERS; i++)
-        headers[n++] = req->headers[i];
+        p->headers[n++] = req->headers[i];
     for (int i = 0; i < 2; i++)
-        if (auth.line[i])
-            headers[n++] = auth.line[i];
-    headers[n] = NULL;
-    vx_http_request r = *req;
-    r.headers = headers;
-    if (r.timeout_ms <= 0)
-        r.timeout_ms = g->timeout_ms;
-    if (!r.ca_file)
-        r.ca_file = g->ca_file;
-    r.insecure_skip_verify = r.insecure_skip_verify || g->insecure;
+        if (p->auth.line[i])
+            p->headers[n++] = p->auth.line[i];
+    p->headers[n] = NULL;
+    p->req = *req;
+    p->req.headers = p->headers;
+    if (p->req.timeout_ms <= 0)
+        p->req.timeout_ms = g->timeout_ms;
+    if (!p->req.ca_file)
+        p->req.ca_file = g->ca_file;
+    p->req.insecure_skip_verify = p->req.insecure_skip_verify || g->insecure;
+    return VX_OK;
+}
+
+static vx_status perform_once(vx_gcs *g, const vx_http_request *req, vx_http_response *resp,
+                              vx_error *err)
+{
+    prepared p;
+    vx_status st = prepare(g, req, &p, err);
+    if (st != VX_OK)
+        return st;
     vx_http_response_free(resp);
     vx_http_response_init(resp);
     vx_error herr = {0};
     g->sent = true;
-    st = vx_http_perform(g->http, &r, resp, &herr);
-    vx_google_headers_clear(&auth);
+    st = vx_http_perform(g->http, &p.req, resp, &herr);
+    vx_google_headers_clear(&p.auth);
     if (st != VX_OK)
         vx_error_setf(err, st, "%s: %s", g->what, herr.message);
     return st;
@@ -157,6 +173,47 @@ vx_status vx_gcs_perform(vx_gcs *g, const vx_http_request *req, vx_http_response
         vx_google_auth_refused(g->auth);
         st = perform_once(g, req, resp, err);
     }
+    return st;
+}
+
+vx_status vx_gcs_upload_start(vx_gcs *g, const vx_http_request *req, vx_http_response *resp,
+                               vx_http_upload **up, vx_error *err)
+{
+    *up = NULL;
+    prepared p;
+    vx_status st = prepare(g, req, &p, err);
+    if (st != VX_OK)
+        return st;
+    vx_http_response_free(resp);
+    vx_http_response_init(resp);
+    vx_error herr = {0};
+    g->sent = true;
+    st = vx_http_upload_start(g->http, &p.req, resp, up, &herr);
+    vx_google_headers_clear(&p.auth);
+    if (st != VX_OK)
+        vx_error_setf(err, st, "%s: %s", g->what, herr.message);
+    return st;
+}
+
+vx_status vx_gcs_upload_write(vx_gcs *g, vx_http_upload *up, const void *data, size_t len,
+                               vx_error *err)
+{
+    vx_error herr = {0};
+    vx_status st = vx_http_upload_write(up, data, len, &herr);
+    if (st != VX_OK)
+        vx_error_setf(err, st, "%s: %s", g->what, herr.message);
+    return st;
+}
+
+vx_status vx_gcs_upload_finish(vx_gcs *g, vx_http_upload *up, vx_http_response *resp,
+                               vx_error *err)
+{
+    vx_error herr = {0};
+    vx_status st = vx_http_upload_finish(up, &herr);
+    if (st != VX_OK)
+        vx_error_setf(err, st, "%s: %s", g->what, herr.message);
+    else if (resp->status == 401 && vx_google_auth_type(g->auth) != VX_GOOGLE_ANONYMOUS)
+        vx_google_auth_refused(g->auth); /* the body is gone: the next request gets a new token */
     return st;
 }
 

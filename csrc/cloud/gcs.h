@@ -59,6 +59,18 @@ void vx_gcs_url(const vx_gcs *g, vx_buf *url, const char *prefix, const char *ob
 vx_status vx_gcs_perform(vx_gcs *g, const vx_http_request *req, vx_http_response *resp,
                          vx_error *err);
 
+/* A request whose body is written while it is sent (vx_http_upload_*), with
+ * the credentials and options of vx_gcs_perform; messages get g's prefix.
+ * A 401 cannot be retried with the body gone: it forgets the token, so the
+ * next request fetches a new one. finish frees up and, on VX_OK, leaves the
+ * answer in resp. */
+vx_status vx_gcs_upload_start(vx_gcs *g, const vx_http_request *req, vx_http_response *resp,
+                              vx_http_upload **up, vx_error *err);
+vx_status vx_gcs_upload_write(vx_gcs *g, vx_http_upload *up, const void *data, size_t len,
+                              vx_error *err);
+vx_status vx_gcs_upload_finish(vx_gcs *g, vx_http_upload *up, vx_http_response *resp,
+                               vx_error *err);
+
 /* *err for an answer outside 2xx: "<what>: <doing>: HTTP 403:
  * PERMISSION_DENIED: <Google's message>". Returns VX_EHTTP. */
 vx_status vx_gcs_status_error(const vx_gcs *g, const vx_http_response *resp, const char *doing,

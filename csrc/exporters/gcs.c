@@ -8,13 +8,14 @@
  * - Never overwriting: every upload carries ifGenerationMatch=0 (create
  *   only), so an object of another process (or of a flush in the same
  *   second) is never replaced; a 412 takes the namer's next name.
- * - Verified uploads: the file's CRC-32C is declared in the object's
- *   metadata (the service refuses a body that does not match it) and
- *   compared with the crc32c and size the service answers. An object that
- *   does not match is deleted (by its generation) and the export fails.
- * - Resumable uploads above `resumableThreshold`, in `resumableChunkSize`
- *   chunks; an interrupted upload goes on from the offset the service
- *   reports at the next attempt.
+ * - Verified uploads: the crc32c and size the service answers are compared
+ *   with the file's. An object that does not match is deleted (by its
+ *   generation) and the export fails. A multipart upload also declares the
+ *   CRC-32C in the object's metadata (the service refuses a body that does
+ *   not match it), a chunked one in X-Goog-Hash on its last request.
+ * - Resumable uploads above `resumableThreshold`, sent while the file is
+ *   written (below); an interrupted upload goes on from the offset the
+ *   service reports at the next attempt, in `resumableChunkSize` chunks.
  * - Nothing sent twice: when an attempt's outcome is unknown (the
  *   connection broke or timed out after the body went out, a 5xx), the
  *   next attempt first re-encodes the same leading events and, if they are
@@ -75,6 +76,7 @@ typedef struct gcs_exporter {
     size_t threshold, chunk;
     /* per export, reused */
     vx_buf body;               /* PROLOGUE_ROOM bytes, the file, (multipart) the epilogue */
+    vx_buf piece;              /* a streamed file's bytes on their way */
     vx_buf file_name, object, meta, url;
     size_t file_len;           /* the file's bytes after the prologue room */
     size_t bytes_per_event;    /* of the last file: the next buffer is sized from it */
@@ -105,6 +107,7 @@ static void gcs_destroy(void *ud)
     vx_batch_format_destroy(&g->format);
     vx_namer_destroy(&g->namer);
     vx_buf_free(&g->body);
+    vx_buf_free(&g->piece);
     vx_buf_free(&g->file_name);
     vx_buf_free(&g->object);
     vx_buf_free(&g->meta);
@@ -209,10 +212,10 @@ static void crc_tap(void *ud, const char *data, size_t len)
     *crc = vx_crc32c(*crc, data, len);
 }
 
-/* Writes events [from, to) as one file after the prologue room; *crc gets
- * its CRC-32C. */
-static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
-                        uint32_t *crc, vx_error *err)
+/* Writes events [from, to) as one file after the prologue room, each piece
+ * handed to tap (with tap_data) as it is written. */
+static vx_status encode_tapped(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
+                               vx_tap_fn tap, void *tap_data, vx_error *err)
 {
     vx_buf_clear(&g->body);
     g->file_len = 0;
@@ -227,8 +230,7 @@ static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, siz
     g->body.len = PROLOGUE_ROOM;
     vx_batch v = view_of(batch, from, to);
     vx_error ferr = {0};
-    *crc = 0;
-    vx_status st = vx_batch_format_write_tap(&g->format, &v, &g->body, crc_tap, crc, &ferr);
+    vx_status st = vx_batch_format_write_tap(&g->format, &v, &g->body, tap, tap_data, &ferr);
     if (st != VX_OK) {
         vx_error_setf(err, st, WHAT ": %s", ferr.message[0] ? ferr.message : vx_status_name(st));
         return st;
@@ -239,18 +241,30 @@ static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, siz
     return VX_OK;
 }
 
-/* {"name":...,"contentType":...,"crc32c":...} into g->meta. */
-static void object_metadata(gcs_exporter *g, uint32_t crc)
+/* encode_tapped with *crc getting the file's CRC-32C. */
+static vx_status encode(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
+                        uint32_t *crc, vx_error *err)
 {
-    char b64[9];
-    vx_crc32c_base64(crc, b64);
+    *crc = 0;
+    return encode_tapped(g, batch, from, to, crc_tap, crc, err);
+}
+
+/* {"name":...,"contentType":...,"crc32c":...} into g->meta; without the
+ * crc32c for a file still being written. */
+static void object_metadata(gcs_exporter *g, const uint32_t *crc)
+{
     const char *ct = vx_batch_format_content_type(&g->format);
     vx_buf_clear(&g->meta);
     vx_buf_puts(&g->meta, "{\"name\":");
     vx_json_write_string(&g->meta, g->object.data, g->object.len);
     vx_buf_puts(&g->meta, ",\"contentType\":");
     vx_json_write_string(&g->meta, ct, strlen(ct));
-    vx_buf_printf(&g->meta, ",\"crc32c\":\"%s\"}", b64);
+    if (crc) {
+        char b64[9];
+        vx_crc32c_base64(*crc, b64);
+        vx_buf_printf(&g->meta, ",\"crc32c\":\"%s\"", b64);
+    }
+    vx_buf_putc(&g->meta, '}');
 }
 
 /* ---- answers ---------------------------------------------------------------------- */
@@ -388,7 +402,7 @@ static outcome upload_multipart(gcs_exporter *g, uint32_t crc, bool *epilogue, v
         vx_buf_printf(&g->body, "\r\n--%s--\r\n", g->boundary);
         *epilogue = true;
     }
-    object_metadata(g, crc);
+    object_metadata(g, &crc);
     vx_buf pro;
     vx_buf_init(&pro);
     vx_buf_printf(&pro, "--%s\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n",
@@ -423,13 +437,16 @@ static outcome upload_multipart(gcs_exporter *g, uint32_t crc, bool *epilogue, v
 
 /* ---- resumable upload ----------------------------------------------------------------- */
 
-static outcome start_session(gcs_exporter *g, uint32_t crc, char **session, vx_error *err)
+/* A session for the file in g->body (its CRC-32C and length declared), or,
+ * when crc is NULL, for a file still being written. */
+static outcome start_session(gcs_exporter *g, const uint32_t *crc, char **session, vx_error *err)
 {
     const char *ct = vx_batch_format_content_type(&g->format);
     char xct[128], xlen[64];
     snprintf(xct, sizeof xct, "X-Upload-Content-Type: %s", ct);
     snprintf(xlen, sizeof xlen, "X-Upload-Content-Length: %zu", content_len(g));
-    const char *headers[] = {"Content-Type: application/json; charset=UTF-8", xct, xlen, NULL};
+    const char *headers[] = {"Content-Type: application/json; charset=UTF-8", xct,
+                             crc ? xlen : NULL, NULL};
     object_metadata(g, crc);
     vx_buf_clear(&g->url);
     vx_gcs_url(&g->gcs, &g->url, "/upload/storage/v1", NULL);
@@ -472,19 +489,25 @@ static outcome send_chunks(gcs_exporter *g, const char *session, uint64_t offset
                            vx_error *err)
 {
     const char *ct = vx_batch_format_content_type(&g->format);
-    char ctype[128], crange[96];
+    char ctype[128], crange[96], hash[64], b64[9];
     snprintf(ctype, sizeof ctype, "Content-Type: %s", ct);
+    vx_crc32c_base64(crc, b64);
+    snprintf(hash, sizeof hash, "X-Goog-Hash: crc32c=%s", b64);
     uint64_t size = content_len(g);
     int stalled = 0;
     for (;;) {
         uint64_t end = offset + g->chunk < size ? offset + g->chunk : size;
-        if (size == 0)
-            snprintf(crange, sizeof crange, "Content-Range: bytes */0");
+        if (offset >= size) /* nothing left to send: this finishes the upload */
+            snprintf(crange, sizeof crange, "Content-Range: bytes */%llu",
+                     (unsigned long long)size);
         else
             snprintf(crange, sizeof crange, "Content-Range: bytes %llu-%llu/%llu",
                      (unsigned long long)offset, (unsigned long long)end - 1,
                      (unsigned long long)size);
-        const char *headers[] = {ctype, crange, NULL};
+        /* The last request names the file's CRC-32C: the service checks the
+         * whole object against it (a session for a file sent while it was
+         * written has none in its metadata). */
+        const char *headers[] = {ctype, crange, end == size ? hash : NULL, NULL};
         vx_http_request req = {.method = "PUT", .url = session, .headers = headers,
                                .body = content(g) + offset, .body_len = (size_t)(end - offset),
                                .max_response_bytes = MAX_RESPONSE, .keep_headers = true};
@@ -516,8 +539,195 @@ static outcome send_chunks(gcs_exporter *g, const char *session, uint64_t offset
 
 static outcome upload_resumable(gcs_exporter *g, uint32_t crc, char **session, vx_error *err)
 {
-    outcome o = start_session(g, crc, session, err);
+    outcome o = start_session(g, &crc, session, err);
     return o == UP_OK ? send_chunks(g, *session, 0, crc, err) : o;
+}
+
+/* ---- a large file sent while it is written ---------------------------------------------
+ * A file larger than the threshold goes out while the format writes it: a
+ * session is opened (its metadata cannot name a CRC-32C not yet known) and
+ * one PUT streams the file, "bytes 0-* / *", piece by piece while each piece
+ * is still in the CPU's cache. The file is never whole in memory: writing a
+ * 17 MB file and reading it back to send it cost a third of the flush's CPU
+ * (the buffer's page faults, then cache misses when libcurl copied it), and
+ * one request replaces a chunk each. The answer's crc32c and size are
+ * checked as for every upload: an object that does not match is deleted
+ * and the export fails.
+ *
+ * Whether a file will pass the threshold is known only once it is written,
+ * so the batch's size is foreseen from the bytes per event of the last file
+ * (or of a sample of the batch's first events): a batch expected larger
+ * streams from its first byte. One expected smaller is written to memory as
+ * before; should it pass the threshold after all, it streams from then on,
+ * the part already written first.
+ *
+ * Retries work from the whole file written to memory again, as before:
+ * another name after a 412 (in chunks, the last naming the CRC-32C), an
+ * interrupted session resumed from the offset the service reports. */
+
+/* The pieces a streamed file is handed over in: still in L2. */
+#define PIECE_BYTES ((size_t)256 << 10)
+/* Events encoded to foresee a batch's size when there is no last file. */
+#define SAMPLE_EVENTS 64
+
+typedef struct streamer {
+    gcs_exporter *g;
+    bool allowed;              /* a named upload may stream */
+    bool started, stopped;     /* stopped: nothing more is sent (failed or answered) */
+    bool in_memory;            /* the file is being written to g->body too */
+    uint32_t crc;
+    size_t written, sent;      /* file bytes written, and handed to the upload */
+    size_t opened_at;          /* bytes written when the upload began */
+    char *session;
+    vx_http_upload *up;
+    outcome result;            /* once stopped by a failure */
+    vx_error err;
+} streamer;
+
+static bool stream_open(streamer *s)
+{
+    gcs_exporter *g = s->g;
+    s->started = true;
+    s->opened_at = s->written;
+    s->result = start_session(g, NULL, &s->session, &s->err);
+    if (s->result == UP_OK) {
+        char ctype[128];
+        snprintf(ctype, sizeof ctype, "Content-Type: %s",
+                 vx_batch_format_content_type(&g->format));
+        const char *headers[] = {ctype, "Content-Range: bytes 0-*/*", NULL};
+        vx_http_request req = {.method = "PUT", .url = s->session, .headers = headers,
+                               .max_response_bytes = MAX_RESPONSE, .keep_headers = true};
+        if (vx_gcs_upload_start(&g->gcs, &req, &g->resp, &s->up, &s->err) != VX_OK)
+            s->result = UP_FAILED; /* no byte of the body went out */
+    }
+    s->stopped = s->result != UP_OK;
+    return !s->stopped;
+}
+
+static void stream_send(streamer *s, const char *data, size_t len)
+{
+    gcs_exporter *g = s->g;
+    vx_status st = vx_gcs_upload_write(&g->gcs, s->up, data, len, &s->err);
+    s->sent += len;
+    if (st != VX_OK) {
+        s->result = transport(g, st);
+        s->stopped = true;
+    } else if (vx_http_upload_answered(s->up)) {
+        s->stopped = true; /* refused before the end: finish reads why */
+    }
+}
+
+/* The format's sink for a file streamed from its first byte. */
+static vx_status stream_sink(void *ud, const char *data, size_t len, vx_error *err)
+{
+    streamer *s = ud;
+    if ((s->started || stream_open(s)) && !s->stopped)
+        stream_send(s, data, len);
+    s->written += len;
+    return VX_OK; /* a failure stops the sending, not the writing: the CRC-32C and
+                     size of the whole file are needed to settle it later */
+}
+
+/* The format's tap for a file written to memory: the CRC-32C, and, once the
+ * file passes the threshold, its new bytes to the upload. */
+static void stream_tap(void *ud, const char *data, size_t len)
+{
+    streamer *s = ud;
+    s->crc = vx_crc32c(s->crc, data, len);
+    s->written += len;
+    if (!s->allowed || s->stopped || (!s->started && s->written <= s->g->threshold))
+        return;
+    if ((s->started || stream_open(s)) && s->written - s->sent >= PIECE_BYTES)
+        stream_send(s, content(s->g) + s->sent, s->written - s->sent);
+}
+
+/* The batch's file size foreseen. */
+static size_t expected_size(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to)
+{
+    uint32_t crc;
+    vx_error ignored = {0};
+    if (!g->bytes_per_event && to - from > SAMPLE_EVENTS)
+        (void)encode(g, batch, from, from + SAMPLE_EVENTS, &crc, &ignored);
+    return g->bytes_per_event * (to - from);
+}
+
+/* Writes events [from, to): streamed from the first byte when the file is
+ * expected larger than the threshold, else to g->body (streamed should it
+ * pass the threshold). */
+static vx_status write_file(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
+                            streamer *s, vx_error *err)
+{
+    s->in_memory = !s->allowed || expected_size(g, batch, from, to) <= g->threshold;
+    if (s->in_memory)
+        return encode_tapped(g, batch, from, to, stream_tap, s, err);
+    vx_batch v = view_of(batch, from, to);
+    vx_error ferr = {0};
+    vx_status st = vx_batch_format_stream_tap(&g->format, &v, &g->piece, PIECE_BYTES, stream_sink,
+                                              s, crc_tap, &s->crc, &ferr);
+    if (st != VX_OK) {
+        vx_error_setf(err, st, WHAT ": %s", ferr.message[0] ? ferr.message : vx_status_name(st));
+        return st;
+    }
+    g->file_len = s->written;
+    if (to > from)
+        g->bytes_per_event = g->file_len / (to - from) + 1;
+    return VX_OK;
+}
+
+/* The file written to g->body again, for a retry of a streamed one. */
+static bool rewrite_file(gcs_exporter *g, const vx_batch *batch, size_t from, size_t to,
+                         streamer *s, vx_error *err)
+{
+    uint32_t crc;
+    if (s->in_memory)
+        return true;
+    vx_status st = encode(g, batch, from, to, &crc, err);
+    if (st == VX_OK && crc != s->crc) {
+        vx_error_setf(err, VX_EIO, WHAT ": the file written again differs from the one sent");
+        st = VX_EIO;
+    }
+    s->in_memory = st == VX_OK;
+    return s->in_memory;
+}
+
+/* After the file is written: ends the upload and judges its answer. */
+static outcome stream_close(streamer *s, const vx_batch *batch, size_t from, size_t to,
+                            vx_error *err)
+{
+    gcs_exporter *g = s->g;
+    if (s->up && s->in_memory && !s->stopped && s->written > s->sent)
+        stream_send(s, content(g) + s->sent, s->written - s->sent);
+    if (s->up) {
+        bool failed = s->stopped && s->result != UP_OK;
+        vx_status st = vx_gcs_upload_finish(&g->gcs, s->up, &g->resp, failed ? NULL : &s->err);
+        s->up = NULL;
+        long code = g->resp.status;
+        if (failed)
+            ;
+        else if (st != VX_OK)
+            s->result = transport(g, st);
+        else if (code == 200 || code == 201)
+            s->result = verify(g, s->crc, &s->err);
+        else if (code == 308) /* not finished: the rest from where it stopped */
+            s->result = rewrite_file(g, batch, from, to, s, &s->err)
+                            ? send_chunks(g, s->session, range_next(&g->resp), s->crc, &s->err)
+                            : UP_UNKNOWN;
+        else if (code == 404 || code == 410)
+            s->result = UP_UNKNOWN;
+        else
+            s->result = judge_status(g, "uploading", &s->err);
+    }
+    if (s->result != UP_OK && err)
+        *err = s->err;
+    return s->result;
+}
+
+static void stream_abandon(streamer *s)
+{
+    vx_http_upload_abort(s->up);
+    s->up = NULL;
+    free(s->session);
+    s->session = NULL;
 }
 
 /* ---- what an unknown outcome turned out to be ----------------------------------------- */
@@ -643,12 +853,6 @@ static void remember(gcs_exporter *g, size_t events, uint32_t crc, char *session
 static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos, size_t total,
                              char *reuse, vx_error *err)
 {
-    uint32_t crc;
-    vx_status st = encode(g, batch, pos, total, &crc, err);
-    if (st != VX_OK) {
-        free(reuse);
-        return st;
-    }
     bool named;
     if (reuse) {
         vx_buf_clear(&g->object);
@@ -658,6 +862,13 @@ static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos,
     } else {
         named = next_name(g, false);
     }
+    streamer s = {.g = g, .allowed = named};
+    vx_status st = write_file(g, batch, pos, total, &s, err);
+    if (st != VX_OK) {
+        stream_abandon(&s); /* a body cut short: nothing is stored */
+        return st;
+    }
+    uint32_t crc = s.crc;
     bool resumable = content_len(g) > g->threshold, epilogue = false;
     for (int tries = 0; tries < MAX_NAME_TRIES; tries++) {
         if (!named) {
@@ -666,11 +877,24 @@ static vx_status upload_rest(gcs_exporter *g, const vx_batch *batch, size_t pos,
             return VX_EINVAL;
         }
         char *session = NULL;
-        outcome o = resumable ? upload_resumable(g, crc, &session, err)
-                              : upload_multipart(g, crc, &epilogue, err);
+        outcome o;
+        if (tries == 0 && s.started) {
+            o = stream_close(&s, batch, pos, total, err);
+            session = s.session;
+        } else if (!rewrite_file(g, batch, pos, total, &s, err)) {
+            return err && err->status != VX_OK ? err->status : VX_EIO;
+        } else {
+            o = resumable ? upload_resumable(g, crc, &session, err)
+                          : upload_multipart(g, crc, &epilogue, err);
+        }
         if (o == UP_OK) {
-            vx_logf(g->log, VX_LOG_DEBUG, WHAT ": %zu events uploaded (%zu bytes)", total - pos,
-                    content_len(g));
+            if (tries == 0 && s.started)
+                vx_logf(g->log, VX_LOG_DEBUG, WHAT ": %zu events uploaded (%zu bytes, sent "
+                        "while written, from %zu bytes written)", total - pos, content_len(g),
+                        s.opened_at);
+            else
+                vx_logf(g->log, VX_LOG_DEBUG, WHAT ": %zu events uploaded (%zu bytes)",
+                        total - pos, content_len(g));
             free(session);
             return VX_OK;
         }
@@ -727,6 +951,7 @@ static vx_status gcs_new(const gcs_settings *s, vx_logger *log, gcs_exporter **o
     *out = g;
     g->log = log;
     vx_buf_init(&g->body);
+    vx_buf_init(&g->piece);
     vx_buf_init(&g->file_name);
     vx_buf_init(&g->object);
     vx_buf_init(&g->meta);

@@ -101,6 +101,45 @@ void vx_http_client_free(vx_http_client *c);
 vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
                           vx_http_response *resp, vx_error *err);
 
+/* ---- Bodies written while they are sent ----------------------------------------
+ * A POST or PUT whose body is handed over piece by piece as the caller
+ * produces it, for a large body that is best sent while its bytes are still
+ * in the CPU's cache (an object store upload of a file as it is encoded)
+ * instead of being written whole first. Its length is not known in advance:
+ * it goes with chunked transfer coding over HTTP/1.1, the version used
+ * unless the request asks for another (libcurl 7.88 pauses HTTP/2 uploads
+ * unreliably), in 512 KiB sends.
+ * Nothing runs between the calls: the transfer moves only inside write and
+ * finish, so the caller may take its time between pieces (within the
+ * request's timeout, which covers the whole upload). While an upload is open
+ * its client serves no other request. */
+typedef struct vx_http_upload vx_http_upload;
+
+/* Opens req (its body and body_len are ignored; the method is POST unless
+ * it says PUT) and sends its headers. On success *out is the upload, to be
+ * ended by vx_http_upload_finish or vx_http_upload_abort; resp receives the
+ * answer. Fails as vx_http_perform does (*out is then NULL). */
+vx_status vx_http_upload_start(vx_http_client *c, const vx_http_request *req,
+                               vx_http_response *resp, vx_http_upload **out, vx_error *err);
+/* Sends the next len bytes of the body; returns once libcurl has taken all
+ * of them (copied into its buffer or onto the socket), so the caller may
+ * reuse data at once. A failed transfer returns its status (VX_EIO,
+ * VX_ETIMEDOUT, VX_ECLOSED...) here and again from finish. A server that
+ * answered before the body ended (it refused the request) makes the rest
+ * of the body go nowhere: VX_OK, and vx_http_upload_answered() is true. */
+vx_status vx_http_upload_write(vx_http_upload *u, const void *data, size_t len, vx_error *err);
+/* True once the answer has arrived (or the transfer failed). */
+bool vx_http_upload_answered(const vx_http_upload *u);
+/* Bytes of the body libcurl has taken so far. */
+uint64_t vx_http_upload_written(const vx_http_upload *u);
+/* Ends the body, waits for the answer and frees u. Returns as
+ * vx_http_perform: VX_OK when an answer arrived, whatever its status. */
+vx_status vx_http_upload_finish(vx_http_upload *u, vx_error *err);
+/* Gives up on the upload: the connection is closed, so the server sees a
+ * body cut short and keeps nothing of a multipart request. Frees u; NULL is
+ * fine. */
+void vx_http_upload_abort(vx_http_upload *u);
+
 /* True for a status that GOFF treats as a failure (above 399). */
 static inline bool vx_http_failed_status(long status)
 {

@@ -2,7 +2,9 @@
  * and option errors, then end to end against fake-gcs-server (started
  * through tests/servers/cli.py) with a service-account key whose token_uri
  * is a loopback token endpoint that verifies the RS256 JWT: events uploaded
- * with the token, read back; a flag file retrieved. */
+ * with the token (in one multipart request, then streamed while written),
+ * read back; a flag file retrieved. And net/http's bodies written while they
+ * are sent (vx_http_upload_*) against the same server. */
 #include "exporters/exporters.h"
 #include "google_token.h"
 #include "httpd.h"
@@ -65,15 +67,15 @@ static void gcs_stop(gcs_server *g)
     waitpid(g->pid, &st, 0);
 }
 
-static long http_call(const char *method, const char *url, const char *ctype, const char *body,
-                      vx_buf *out)
+static long http_call_max(const char *method, const char *url, const char *ctype,
+                          const char *body, vx_buf *out, size_t max)
 {
     vx_http_client *c = vx_http_client_new();
     char h[128];
     snprintf(h, sizeof h, "Content-Type: %s", ctype ? ctype : "application/json");
     const char *headers[] = {h, NULL};
     vx_http_request req = {.method = method, .url = url, .headers = headers, .body = body,
-                           .body_len = body ? strlen(body) : 0, .max_response_bytes = 1 << 20};
+                           .body_len = body ? strlen(body) : 0, .max_response_bytes = max};
     vx_http_response resp;
     vx_http_response_init(&resp);
     long status = vx_http_perform(c, &req, &resp, NULL) == VX_OK ? resp.status : 0;
@@ -84,6 +86,12 @@ static long http_call(const char *method, const char *url, const char *ctype, co
     vx_http_response_free(&resp);
     vx_http_client_free(c);
     return status;
+}
+
+static long http_call(const char *method, const char *url, const char *ctype, const char *body,
+                      vx_buf *out)
+{
+    return http_call_max(method, url, ctype, body, out, 1 << 20);
 }
 
 static vx_status add_exporter(vx_engine *e, const char *json, vx_error *err)
@@ -210,6 +218,55 @@ static void test_end_to_end_with_a_service_account(void)
     CHECK(strstr(body.data, "{\"kind\":\"feature\",\"contextKind\":\"user\",\"userKey\":\"user-1\"") ==
           body.data);
 
+    /* A batch past resumableThreshold, streamed while it is written: the
+     * session and the PUT carry the cached token. The names of the next
+     * seconds are taken, so the stream is refused at its end (412) and the
+     * next name gets the file in chunks. */
+    time_t now = time(NULL);
+    for (time_t t = now; t < now + 4; t++) {
+        char theirs[512];
+        snprintf(theirs, sizeof theirs, "%s/upload/storage/v1/b/c-bucket/o?uploadType=media&"
+                 "name=big%%2Fflag-variation-%s-%lld.json", g.endpoint, host, (long long)t);
+        CHECK_INT(http_call("POST", theirs, "text/plain", "theirs", NULL), 200);
+    }
+    vx_engine_new(&e);
+    CHECK_INT(vx_engine_load(e, flags, strlen(flags), VX_FORMAT_JSON, &err), VX_OK);
+    snprintf(opts, sizeof opts,
+             "{\"bucket\":\"c-bucket\",\"endpoint\":\"%s\",\"credentialsFile\":\"%s\","
+             "\"path\":\"big\",\"resumableThreshold\":4096,\"resumableChunkSize\":262144,"
+             "\"flushInterval\":3600000,\"maxEventInMemory\":10000}", g.endpoint, keyfile);
+    CHECK_INT(add_exporter(e, opts, &err), VX_OK);
+    for (int i = 0; i < 3000; i++) {
+        char user[32];
+        snprintf(user, sizeof user, "user-%d", i);
+        vx_context *c = vx_context_new(user);
+        vx_result r;
+        vx_engine_eval_string(e, "f", c, "d", &r);
+        vx_result_release(&r);
+        vx_context_free(c);
+    }
+    CHECK_INT(vx_engine_flush(e, 20000), VX_OK);
+    CHECK_INT(tokens_of(&ts), 2); /* a new engine: a new token, used for both requests */
+    vx_engine_free(e);
+    snprintf(url, sizeof url, "%s/storage/v1/b/c-bucket/o?prefix=big%%2F", g.endpoint);
+    CHECK_INT(http_call("GET", url, NULL, NULL, &body), 200);
+    n = body.data ? strstr(body.data, "-1.json\"") : NULL; /* ours: the next name */
+    name[0] = '\0';
+    while (n && n > body.data && n[-1] != '"')
+        n--;
+    if (n)
+        sscanf(n, "%255[^\"]", name);
+    CHECK(strncmp(name, "big/flag-variation-", 19) == 0);
+    vx_buf_clear(&enc);
+    vx_percent_append(&enc, name, strlen(name));
+    snprintf(url, sizeof url, "%s/storage/v1/b/c-bucket/o/%s?alt=media", g.endpoint, enc.data);
+    CHECK_INT(http_call_max("GET", url, NULL, NULL, &body, 8 << 20), 200);
+    lines = 0;
+    for (size_t i = 0; i < body.len; i++)
+        lines += body.data[i] == '\n';
+    CHECK_INT(lines, 3000);
+    CHECK(body.data && strstr(body.data, "\"userKey\":\"user-2999\"") != NULL);
+
     /* The retriever, with the same key (read-only scope) and the same server. */
     snprintf(url, sizeof url, "%s/upload/storage/v1/b/c-bucket/o?uploadType=media&name=flags.json",
              g.endpoint);
@@ -236,7 +293,7 @@ static void test_end_to_end_with_a_service_account(void)
     CHECK_STR(r.value ? vx_value_get_string(r.value, NULL) : NULL, "from-gcs");
     vx_result_release(&r);
     CHECK_INT(vx_engine_refresh(e, &err), VX_OK);
-    CHECK_INT(tokens_of(&ts), 2); /* one per scope: the retriever's token is cached */
+    CHECK_INT(tokens_of(&ts), 3); /* one per scope: the retriever's token is cached */
     vx_context_free(ctx);
     vx_engine_free(e);
 
@@ -274,6 +331,124 @@ static void test_end_to_end_with_a_service_account(void)
     gcs_stop(&g);
 }
 
+/* ---- bodies written while they are sent ------------------------------------------ */
+
+static vx_status upload_start(vx_http_client *c, const char *url, vx_http_response *resp,
+                              vx_http_cancel *cancel, vx_http_upload **up)
+{
+    const char *headers[] = {"Content-Type: text/plain", NULL};
+    vx_http_request req = {.method = "POST", .url = url, .headers = headers,
+                           .max_response_bytes = 1 << 20, .cancel = cancel,
+                           .timeout_ms = 20000};
+    vx_http_response_init(resp);
+    return vx_http_upload_start(c, url ? &req : NULL, resp, up, NULL);
+}
+
+static void test_streamed_http_upload(const gcs_server *g)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/storage/v1/b", g->endpoint);
+    CHECK_INT(http_call("POST", url, NULL, "{\"name\":\"up-bucket\"}", NULL), 200);
+    vx_http_client *c = vx_http_client_new();
+    char *big = malloc(1 << 20);
+    for (size_t i = 0; i < (1 << 20); i++)
+        big[i] = (char)('a' + i % 26);
+
+    /* Pieces of every size, one body of unknown length: what arrives is what
+     * was written. */
+    snprintf(url, sizeof url, "%s/upload/storage/v1/b/up-bucket/o?uploadType=media&name=a.txt",
+             g->endpoint);
+    vx_http_response resp;
+    vx_http_upload *up = NULL;
+    CHECK_INT(upload_start(c, url, &resp, NULL, &up), VX_OK);
+    CHECK_INT(vx_http_upload_write(up, "hello ", 6, NULL), VX_OK);
+    CHECK_INT(vx_http_upload_write(up, "", 0, NULL), VX_OK);
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(vx_http_upload_write(up, big, 1 << 20, NULL), VX_OK);
+    CHECK_INT(vx_http_upload_write(up, "end", 3, NULL), VX_OK);
+    CHECK(!vx_http_upload_answered(up));
+    CHECK_INT((long)vx_http_upload_written(up), 6 + 5 * (1 << 20) + 3);
+    CHECK_INT(vx_http_upload_finish(up, NULL), VX_OK);
+    CHECK_INT(resp.status, 200);
+    CHECK(resp.body.data && strstr(resp.body.data, "\"size\":\"5242889\"") != NULL);
+    vx_http_response_free(&resp);
+    vx_buf body;
+    vx_buf_init(&body);
+    snprintf(url, sizeof url, "%s/storage/v1/b/up-bucket/o/a.txt?alt=media", g->endpoint);
+    CHECK_INT(http_call_max("GET", url, NULL, NULL, &body, 8 << 20), 200);
+    CHECK_INT((long)body.len, 6 + 5 * (1 << 20) + 3);
+    CHECK(body.len > 9 && memcmp(body.data, "hello abc", 9) == 0 &&
+          memcmp(body.data + body.len - 4, "vend", 4) == 0);
+
+    /* A request the server refuses: its answer, however far the body got. */
+    snprintf(url, sizeof url, "%s/upload/storage/v1/b/no-bucket/o?uploadType=media&name=b.txt",
+             g->endpoint);
+    CHECK_INT(upload_start(c, url, &resp, NULL, &up), VX_OK);
+    vx_status st = VX_OK;
+    for (int i = 0; i < 16 && st == VX_OK && !vx_http_upload_answered(up); i++)
+        st = vx_http_upload_write(up, big, 1 << 20, NULL);
+    st = vx_http_upload_finish(up, NULL);
+    CHECK(st == VX_EIO || (st == VX_OK && resp.status == 404));
+    vx_http_response_free(&resp);
+
+    /* Abandoned in the middle: nothing is stored, and the client serves the
+     * next request on a new connection. */
+    snprintf(url, sizeof url, "%s/upload/storage/v1/b/up-bucket/o?uploadType=media&name=c.txt",
+             g->endpoint);
+    CHECK_INT(upload_start(c, url, &resp, NULL, &up), VX_OK);
+    CHECK_INT(vx_http_upload_write(up, big, 1 << 20, NULL), VX_OK);
+    vx_http_upload_abort(up);
+    vx_http_upload_abort(NULL);
+    vx_http_response_free(&resp);
+    snprintf(url, sizeof url, "%s/storage/v1/b/up-bucket/o/c.txt", g->endpoint);
+    CHECK_INT(http_call("GET", url, NULL, NULL, NULL), 404);
+    vx_http_request get = {.url = url, .max_response_bytes = 4096};
+    vx_http_response_init(&resp);
+    CHECK_INT(vx_http_perform(c, &get, &resp, NULL), VX_OK);
+    CHECK_INT(resp.status, 404);
+    vx_http_response_free(&resp);
+
+    /* Cancelled (engine close): the next write stops at once. */
+    vx_http_cancel *cancel = vx_http_cancel_new();
+    snprintf(url, sizeof url, "%s/upload/storage/v1/b/up-bucket/o?uploadType=media&name=d.txt",
+             g->endpoint);
+    CHECK_INT(upload_start(c, url, &resp, cancel, &up), VX_OK);
+    vx_http_cancel_fire(cancel);
+    vx_error err = {0};
+    CHECK_INT(vx_http_upload_write(up, big, 1 << 20, &err), VX_ECLOSED);
+    CHECK(vx_http_upload_answered(up));
+    CHECK_INT(vx_http_upload_finish(up, NULL), VX_ECLOSED);
+    vx_http_response_free(&resp);
+    /* Refused at once when already cancelled, and for a URL that is not http(s). */
+    CHECK_INT(upload_start(c, url, &resp, cancel, &up), VX_ECLOSED);
+    CHECK(up == NULL);
+    vx_http_response_free(&resp);
+    CHECK_INT(upload_start(c, "ftp://127.0.0.1/x", &resp, NULL, &up), VX_EINVAL);
+    vx_http_response_free(&resp);
+    vx_http_cancel_free(cancel);
+
+    /* A refused connection fails at the start. */
+    CHECK_INT(upload_start(c, "http://127.0.0.1:1/x", &resp, NULL, &up), VX_EIO);
+    CHECK(up == NULL);
+    vx_http_response_free(&resp);
+
+    vx_buf_free(&body);
+    free(big);
+    vx_http_client_free(c);
+}
+
+static void test_streamed_uploads(void)
+{
+    gcs_server g;
+    if (!gcs_start(&g)) {
+        fprintf(stderr, "test_gcs: fake-gcs-server did not start\n");
+        CHECK(false);
+        return;
+    }
+    test_streamed_http_upload(&g);
+    gcs_stop(&g);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -283,6 +458,7 @@ int main(void)
     RUN(test_export_url);
     RUN(test_option_errors);
     RUN(test_end_to_end_with_a_service_account);
+    RUN(test_streamed_uploads);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

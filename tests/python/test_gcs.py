@@ -81,20 +81,38 @@ class Proxy:
         self.target = target
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.hook: Callable[[str, str, dict[str, str]], Any] | None = None
+        # Changes a request's body on its way to the server (a corrupted upload).
+        self.mangle: Callable[[str, bytes], bytes] | None = None
         self.lock = threading.Lock()
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def handle_any(self) -> None:
+            def read_body(self) -> bytes:
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    # A body streamed as vexil writes it: forwarded whole.
+                    parts = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        if size == 0:  # then trailers, up to an empty line
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return b"".join(parts)
+                        parts.append(self.rfile.read(size + 2)[:size])
                 n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
+                return self.rfile.read(n) if n else b""
+
+            def handle_any(self) -> None:
+                body = self.read_body()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with outer.lock:
                     outer.requests.append((self.command, self.path, headers))
                     hook = outer.hook
                 action = hook(self.command, self.path, headers) if hook else None
+                mangle = outer.mangle
+                if mangle:
+                    body = mangle(self.command, body)
                 if isinstance(action, tuple):
                     status, data = action
                     self.send_response(status)
@@ -106,7 +124,8 @@ class Proxy:
                 try:
                     conn = http.client.HTTPConnection(outer.target, timeout=10)
                     fwd = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("connection", "content-length")}
+                           if k.lower() not in ("connection", "content-length",
+                                                "transfer-encoding")}
                     conn.request(self.command, self.path, body=body, headers=fwd)
                     resp = conn.getresponse()
                     data = resp.read()
@@ -217,7 +236,14 @@ def test_csv_and_parquet_objects(gcs):
     assert rows[1]["value"] == '"gold"' and rows[1]["variation"] == "pro"
 
 
-def test_resumable_upload_above_the_threshold(gcs, proxy_to):
+def crc32c_of(data: bytes) -> str:
+    return base64.b64encode(__import__("google_crc32c").Checksum(data).digest()).decode()
+
+
+def test_resumable_upload_above_the_threshold_streams_the_file(gcs, proxy_to, caplog):
+    """A file past the threshold goes while it is written: a session, then one
+    PUT of unknown length (chunked), checked against the service's CRC-32C."""
+    caplog.set_level(logging.DEBUG, logger="vexil")  # before the engine reads it
     server, bucket, client = gcs
     proxy = proxy_to(server)
     engine = vexil.Engine(FLAGS)
@@ -226,17 +252,133 @@ def test_resumable_upload_above_the_threshold(gcs, proxy_to):
         resumable_chunk_size=256 * 1024))
     evaluate(engine, 3000)
     assert engine.flush(20)
+    assert wait_until(lambda: "sent while written" in caplog.text)
     engine.close(5)
     (b,) = blobs(client, bucket)
     assert b.size > 2 * 256 * 1024
     assert len(json_events(client, bucket)) == 3000
-    methods = [(m, p.split("?")[1] if "?" in p else "") for m, p, _ in proxy.requests]
-    assert any(m == "POST" and "uploadType=resumable" in q for m, q in methods)
-    ranges = [h["content-range"] for m, _, h in proxy.requests if m == "PUT"]
+    posts = [p for m, p, _ in proxy.requests if m == "POST"]
+    assert len(posts) == 1 and "uploadType=resumable" in posts[0]
+    (put,) = [h for m, _, h in proxy.requests if m == "PUT"]
+    assert put["content-range"] == "bytes 0-*/*" and put["transfer-encoding"] == "chunked"
+    assert b.crc32c == crc32c_of(b.download_as_bytes())
+    assert "from 0 bytes written" in caplog.text  # streamed from its first byte
+
+
+def test_batch_growing_past_the_threshold_streams_the_rest(gcs, proxy_to, caplog):
+    """A batch whose first events foretold a small file (so it is written to
+    memory) but that passes the threshold after all: streamed from then on,
+    the part already written first."""
+    caplog.set_level(logging.DEBUG, logger="vexil")  # before the engine reads it
+    server, bucket, client = gcs
+    proxy = proxy_to(server)
+    engine = vexil.Engine(FLAGS)
+    engine.add_exporter(vexil.exporters.GCSExporter(
+        bucket, endpoint=proxy.endpoint, resumable_threshold=128 * 1024))
+    for i in range(100):  # short lines first: the sample foresees under 100 KB
+        engine.string_value("string-rule", "dflt", {"targetingKey": f"u{i}"})
+    for i in range(300):  # then 2 KB ones
+        engine.string_value("string-rule", "dflt", {"targetingKey": f"long-{i}-" + "x" * 2000})
+    assert engine.flush(20)
+    assert wait_until(lambda: "sent while written" in caplog.text)
+    engine.close(5)
+    began = int(re.search(r"sent while written, from (\d+) bytes written", caplog.text)[1])
+    assert began > 128 * 1024
+    (b,) = blobs(client, bucket)
+    events = json_events(client, bucket)
+    assert len(events) == 400 and events[0]["userKey"] == "u0"
+    assert events[-1]["userKey"].startswith("long-299-")
+    assert b.size > 600_000 and b.crc32c == crc32c_of(b.download_as_bytes())
+    (put,) = [h for m, _, h in proxy.requests if m == "PUT"]
+    assert put["content-range"] == "bytes 0-*/*" and put["transfer-encoding"] == "chunked"
+
+
+def test_taken_name_during_a_streamed_upload_retries_in_chunks(gcs, proxy_to):
+    """The service refuses the streamed upload at its end (the name is
+    taken): the next name gets the file in resumableChunkSize chunks, the last
+    one naming the file's CRC-32C."""
+    server, bucket, client = gcs
+    proxy = proxy_to(server)
+    now = int(time.time())
+    for t in range(now, now + 4):
+        client.bucket(bucket).blob(f"flag-variation-{HOST}-{t}.json").upload_from_string(
+            b"theirs\n")
+    engine = vexil.Engine(FLAGS)
+    engine.add_exporter(vexil.exporters.GCSExporter(
+        bucket, endpoint=proxy.endpoint, resumable_threshold=4096,
+        resumable_chunk_size=256 * 1024))
+    evaluate(engine, 3000)
+    assert engine.flush(20)
+    engine.close(5)
+    ours = [b for b in blobs(client, bucket) if b.download_as_bytes() != b"theirs\n"]
+    assert len(ours) == 1 and re.search(r"-\d+-1\.json$", ours[0].name)
+    assert len(json_events(client, bucket, prefix=ours[0].name)) == 3000
+    puts = [h for m, _, h in proxy.requests if m == "PUT"]
+    assert puts[0]["content-range"] == "bytes 0-*/*"
+    ranges = [h["content-range"] for h in puts[1:]]
     assert len(ranges) >= 3 and ranges[0].startswith("bytes 0-262143/")
-    # The CRC-32C vexil declared is the one Google's client computes.
-    assert b.crc32c == base64.b64encode(
-        __import__("google_crc32c").Checksum(b.download_as_bytes()).digest()).decode()
+    assert "x-goog-hash" not in puts[1]
+    assert puts[-1]["x-goog-hash"] == "crc32c=" + crc32c_of(ours[0].download_as_bytes())
+
+
+def test_corrupted_streamed_upload_is_deleted_and_sent_again(gcs, proxy_to, caplog):
+    """A streamed body that reaches the service changed: its CRC-32C differs
+    from vexil's, the object is deleted and the batch goes again."""
+    server, bucket, client = gcs
+    proxy = proxy_to(server)
+    mangled: list[int] = []
+
+    def mangle(method: str, body: bytes) -> bytes:
+        if method == "PUT" and not mangled:
+            mangled.append(len(body))
+            return body.replace(b"user-7", b"user-X", 1)
+        return body
+
+    proxy.mangle = mangle
+    engine = vexil.Engine(FLAGS)
+    with caplog.at_level(logging.WARNING, logger="vexil"):
+        engine.add_exporter(vexil.exporters.GCSExporter(
+            bucket, endpoint=proxy.endpoint, resumable_threshold=4096), retry_initial=0.05)
+        evaluate(engine, 2000)
+        assert engine.flush(20)
+        stats = exporter_stats(engine)
+        engine.close(5)
+    assert mangled and stats["failed_attempts"] == 1 and stats["exported"] == 2000
+    assert "verification failed" in caplog.text
+    deletes = [p for m, p, _ in proxy.requests if m == "DELETE"]
+    assert len(deletes) == 1 and "ifGenerationMatch=" in deletes[0]
+    (b,) = blobs(client, bucket)
+    events = json_events(client, bucket)
+    assert len(events) == 2000 and not any(e["userKey"] == "user-X" for e in events)
+    assert b.crc32c == crc32c_of(b.download_as_bytes())
+
+
+def test_lost_answer_to_a_streamed_upload(gcs, proxy_to):
+    """The service kept a streamed upload whose answer never came: the next
+    attempt asks the session, finds the object with vexil's CRC-32C, and
+    sends nothing twice."""
+    server, bucket, client = gcs
+    proxy = proxy_to(server)
+    dropped: list[str] = []
+
+    def hook(method: str, path: str, headers: dict[str, str]) -> Any:
+        if method == "PUT" and not dropped:
+            dropped.append(path)
+            return "drop"
+        return None
+
+    proxy.hook = hook
+    engine = vexil.Engine(FLAGS)
+    engine.add_exporter(vexil.exporters.GCSExporter(
+        bucket, endpoint=proxy.endpoint, resumable_threshold=4096), retry_initial=0.05)
+    evaluate(engine, 2000)
+    assert engine.flush(20)
+    stats = exporter_stats(engine)
+    engine.close(5)
+    assert dropped and stats["failed_attempts"] == 1 and stats["exported"] == 2000
+    (b,) = blobs(client, bucket)
+    assert len(json_events(client, bucket)) == 2000
+    assert len([1 for m, _, _ in proxy.requests if m == "PUT"]) == 2  # the stream, the status
 
 
 def test_small_batches_are_multipart_with_a_declared_crc32c(gcs, proxy_to):
@@ -302,8 +444,9 @@ def test_lost_response_after_the_store_kept_the_object(gcs, proxy_to):
 
 
 def test_server_stopped_mid_upload_and_restarted(own_server, proxy_to, monkeypatch):
-    """A resumable upload in progress when the server goes away: delivered
-    once it is back, each event exactly once."""
+    """A resumable upload in progress when the server goes away (its session
+    open, the streamed body on its way): delivered once it is back, each
+    event exactly once."""
     server = own_server("fake-gcs")
     bucket = "stopped"
     server.create_bucket(bucket)
@@ -314,8 +457,8 @@ def test_server_stopped_mid_upload_and_restarted(own_server, proxy_to, monkeypat
     def hook(method: str, path: str, headers: dict[str, str]) -> Any:
         if method == "PUT":
             chunks.append(headers.get("content-range", ""))
-            if len(chunks) == 2:
-                server.stop()  # the second chunk finds the server gone
+            if len(chunks) == 1:
+                server.stop()  # the streamed body finds the server gone
         return None
 
     proxy.hook = hook
