@@ -60,6 +60,14 @@ const vx_value *vx_context_lookup(vx_context *ctx, const char *key, size_t len, 
  * remembered without copying the key. */
 const vx_value *vx_context_lookup_static(vx_context *ctx, const char *key, size_t len,
                                          uint32_t hash);
+/* False when a lookup of a key of this hash surely finds nothing: no member
+ * has its bit and no source is left to ask. Inline, so the event path's
+ * lookups of names most contexts lack (traceparent) cost a test, not three
+ * calls. */
+static inline bool vx_context_may_have(const vx_context *ctx, uint32_t hash)
+{
+    return ctx && ((ctx->key_bits >> (hash & 63) & 1) || (ctx->has_source && !ctx->all_loaded));
+}
 /* Makes every attribute present (asks the source). False when the source failed. */
 bool vx_context_load_all(vx_context *ctx);
 /* Iterates materialized attributes: i from 0 to ctx->count. */

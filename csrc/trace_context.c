@@ -114,6 +114,8 @@ bool vx_tracestate_ok(const char *s, size_t len)
  * enrichment and the injected keys can hold no trace of the caller's. */
 static const vx_value *string_attr(vx_attrs *attrs, const char *name, size_t len, uint32_t hash)
 {
+    if (!vx_context_may_have(attrs->ctx, hash))
+        return NULL;
     const vx_value *v = vx_context_lookup_static(attrs->ctx, name, len, hash);
     return v && v->type == VX_STRING ? v : NULL;
 }
