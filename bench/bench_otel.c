@@ -5,13 +5,18 @@
  *   bench_otel throughput ENDPOINT N   N evaluations of distinct users, then
  *                                      a flush: wall and CPU seconds of the
  *                                      whole, the exporter's counters
- *   bench_otel latency ENDPOINT SECS RATE
- *                                      RATE evaluations per second (the
- *                                      exporter's own rate keeps it busy)
- *                                      for SECS seconds, timed in rounds of
- *                                      100, then the same with a bulk no-op
- *                                      exporter: ns per evaluation (median
- *                                      and p99 of the rounds) */
+ *   bench_otel latency ENDPOINT SECS RATE KIND
+ *                                      RATE evaluations per second for SECS
+ *                                      seconds with one exporter (KIND
+ *                                      opentelemetry, the same with
+ *                                      traceContext false, or noop, a bulk
+ *                                      no-op),
+ *                                      timed in rounds of 100: ns per
+ *                                      evaluation (mean and percentiles of
+ *                                      the rounds), the pipeline's counts
+ *   bench_otel load ENDPOINT SECS RATE  the opentelemetry pass untimed: keeps
+ *                                      the collector as busy as the exporter
+ *                                      does, for the no-op's control round */
 #include "vexil.h"
 
 #include "engine.h"
@@ -158,41 +163,71 @@ static void rounds(vx_engine *e, vx_context **c, size_t nc, double secs, double 
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
     }
     qsort(ns, n, sizeof *ns, cmp);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += ns[i];
     vx_exporter_stats s = {0};
     vx_exporter_get_stats(x, &s);
     vx_pipeline_diag g;
     vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
-    printf("{\"exporter\":\"%s\",\"rate\":%.0f,\"evals\":%zu,\"ns_p50\":%.1f,\"ns_p99\":%.1f,"
+    printf("{\"exporter\":\"%s\",\"rate\":%.0f,\"evals\":%zu,\"ns_mean\":%.1f,"
+           "\"ns_p50\":%.1f,\"ns_p99\":%.1f,\"ns_p999\":%.1f,\"ns_p9999\":%.1f,"
            "\"exported\":%llu,\"pending\":%llu,\"dropped\":%llu,\"rec_drains\":%llu,"
-           "\"rec_events\":%llu,\"handovers\":%llu}\n",
-           what, rate, n * 100, ns[n / 2], ns[n * 99 / 100], (unsigned long long)s.exported,
+           "\"rec_events\":%llu,\"handovers\":%llu,\"rec_wait_ns\":%llu}\n",
+           what, rate, n * 100, sum / (double)n, ns[n / 2], ns[n * 99 / 100],
+           ns[n * 999 / 1000], ns[n * 9999 / 10000], (unsigned long long)s.exported,
            (unsigned long long)s.pending, (unsigned long long)s.dropped,
            (unsigned long long)g.rec_drains, (unsigned long long)g.rec_events,
-           (unsigned long long)g.handovers);
+           (unsigned long long)g.handovers, (unsigned long long)g.rec_wait_ns);
     fflush(stdout);
     free(ns);
 }
 
-static int latency(const char *endpoint, double secs, double rate)
+/* Evaluations at `rate` per second for `secs`, untimed. */
+static void held(vx_engine *e, vx_context **c, size_t nc, double secs, double rate)
+{
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    long step = (long)(100 / rate * 1e9);
+    double end = now_s() + secs;
+    size_t u = 0;
+    while (now_s() < end) {
+        for (int i = 0; i < 100; i++)
+            eval(e, c[u++ % nc]);
+        next.tv_nsec += step;
+        while (next.tv_nsec >= 1000000000) {
+            next.tv_nsec -= 1000000000;
+            next.tv_sec++;
+        }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+    }
+}
+
+/* One latency pass with exporter `kind`; `timed` false only keeps the
+ * exporter busy (bench_otel load). */
+static int latency(const char *endpoint, double secs, double rate, const char *kind, bool timed)
 {
     size_t nc = 100000;
     vx_context **c = users(nc);
-    for (int pass = 0; pass < 2; pass++) {
-        vx_engine *e = engine();
-        vx_exporter *x;
-        size_t got = 0;
-        if (pass == 0) {
-            x = add_otel(e, endpoint);
-        } else {
-            vx_exporter_options o;
-            vx_exporter_options_init(&o);
-            vx_exporter_ops ops = {noop, NULL};
-            vx_engine_add_exporter(e, &o, &ops, &got, &x);
-        }
-        rounds(e, c, nc, secs, rate, pass == 0 ? "opentelemetry" : "bulk no-op", x);
-        vx_engine_close(e, 10000);
-        vx_engine_free(e);
+    vx_engine *e = engine();
+    vx_exporter *x = NULL;
+    size_t got = 0;
+    if (strcmp(kind, "opentelemetry") == 0) {
+        x = add_otel(e, endpoint);
+    } else if (strcmp(kind, "opentelemetry-no-trace-context") == 0) {
+        x = add_otel_with(e, endpoint, false);
+    } else {
+        vx_exporter_options o;
+        vx_exporter_options_init(&o);
+        vx_exporter_ops ops = {noop, NULL};
+        vx_engine_add_exporter(e, &o, &ops, &got, &x);
     }
+    if (timed)
+        rounds(e, c, nc, secs, rate, strcmp(kind, "noop") == 0 ? "bulk no-op" : kind, x);
+    else
+        held(e, c, nc, secs, rate);
+    vx_engine_close(e, 10000);
+    vx_engine_free(e);
     for (size_t i = 0; i < nc; i++)
         vx_context_free(c[i]);
     free(c);
@@ -233,8 +268,11 @@ int main(int argc, char **argv)
         return evals(argv[2], argv[3], (size_t)strtoull(argv[4], NULL, 10));
     if (argc == 4 && strcmp(argv[1], "throughput") == 0)
         return throughput(argv[2], (size_t)strtoull(argv[3], NULL, 10));
-    if (argc == 5 && strcmp(argv[1], "latency") == 0)
-        return latency(argv[2], strtod(argv[3], NULL), strtod(argv[4], NULL));
-    fprintf(stderr, "usage: bench_otel throughput ENDPOINT N | latency ENDPOINT SECONDS RATE\n");
+    if (argc == 6 && strcmp(argv[1], "latency") == 0)
+        return latency(argv[2], strtod(argv[3], NULL), strtod(argv[4], NULL), argv[5], true);
+    if (argc == 5 && strcmp(argv[1], "load") == 0)
+        return latency(argv[2], strtod(argv[3], NULL), strtod(argv[4], NULL), "opentelemetry",
+                       false);
+    fprintf(stderr, "usage: bench_otel throughput ENDPOINT N | latency ENDPOINT SECONDS RATE KIND | load ENDPOINT SECONDS RATE\n");
     return 2;
 }

@@ -7,7 +7,9 @@ each on a fresh pstest (tests/servers/pstest.py: Google's own fake, which
 keeps every message in memory) with the same flag and events, rounds
 alternating between them; then the evaluation latency while the exporter
 works, next to the no-op bulk exporter's (at a steady rate, and after a
-backlog that saturates the exporter). CPU per event is the publisher's
+backlog that saturates the exporter), the no-op twice: alone, and with
+pstest kept as busy by another process doing the exporter's work (the
+control: pstest shares the 2 cores). CPU per event is the publisher's
 process and, apart, pstest's. Prints the machine, its load before and
 after, and the rows of the README.
 
@@ -79,17 +81,26 @@ class Round:
         subprocess.run([info["python"], info["client"], "setup", self.server.emulator_host,
                         PROJECT, self.topic], check=True, stdout=subprocess.DEVNULL)
 
-    def run(self, argv: list[str], events: int) -> dict:
+    def run(self, argv: list[str], events: int, beside: list[str] | None = None) -> dict:
+        """Runs argv; `beside`, another process started with it, keeps the
+        server as busy as the exporter does (the no-op's control)."""
         assert self.server.proc is not None
         pid = self.server.proc.pid
         c0 = server_cpu_s(pid)
         env = dict(os.environ, PUBSUB_EMULATOR_HOST=self.server.emulator_host)
-        res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env)
+        helper = (subprocess.Popen(beside, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env=env) if beside else None)
+        try:
+            res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env)
+        finally:
+            if helper:
+                helper.wait(120)
         if res.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed ({res.returncode}): {res.stderr[-2000:]}")
         row = json.loads(res.stdout.strip().splitlines()[-1])
-        row["server_cpu_us_per_event"] = (server_cpu_s(pid) - c0) * 1e6 / events
+        row["server_cpu_s"] = server_cpu_s(pid) - c0
+        row["server_cpu_us_per_event"] = row["server_cpu_s"] * 1e6 / events
         return row
 
     def close(self) -> None:
@@ -115,10 +126,10 @@ def instructions_per_eval(which: str, n: int = 20_000) -> float | None:
     return int(m.group(1).replace(",", "")) / n if m else None
 
 
-def measure(argv_of, events: int) -> dict:
+def measure(argv_of, events: int, beside_of=None) -> dict:
     r = Round()
     try:
-        return r.run(argv_of(r), events)
+        return r.run(argv_of(r), events, beside_of(r) if beside_of else None)
     finally:
         r.close()
 
@@ -150,15 +161,23 @@ def main() -> int:
     # 100000 evaluations/s from the start; 200000/s after a backlog of
     # 400000 events (the exporter saturated).
     patterns = {"steady": ("200000", "10000", "0"), "backlog": ("200000", "5000", "400000")}
-    lat: dict[str, dict[str, list[dict]]] = {p: {"lat-vexil": [], "lat-noop": []}
-                                             for p in patterns}
+    # busy-noop: the no-op while another process runs lat-vexil's work on
+    # the same server (half as long again, so it outlasts the timed run):
+    # pstest shares the 2 cores and is busy while the exporter sends.
+    lat: dict[str, dict[str, list[dict]]] = {
+        p: {"lat-vexil": [], "lat-noop": [], "busy-noop": []} for p in patterns}
     for _ in range(args.rounds):
         for p, (n, pace, backlog) in patterns.items():
             for mode in lat[p]:
-                lat[p][mode].append(measure(
-                    lambda r, mode=mode, n=n, pace=pace, backlog=backlog:
-                    [str(BENCH), r.server.emulator_host, PROJECT, r.topic, mode, n, pace, backlog],
-                    int(n) + int(backlog)))
+                def argv(r, n=n, pace=pace, backlog=backlog, mode=mode):
+                    return [str(BENCH), r.server.emulator_host, PROJECT, r.topic,
+                            mode.replace("busy-", "lat-"), n, pace, backlog]
+
+                def beside(r, n=n, pace=pace, backlog=backlog):
+                    return [str(BENCH), r.server.emulator_host, PROJECT, r.topic, "lat-vexil",
+                            str(int(n) * 3 // 2), pace, backlog]
+                lat[p][mode].append(measure(argv, int(n) + int(backlog),
+                                            beside if mode.startswith("busy-") else None))
     # Three runs each: which thread turns the evaluating thread's drafts
     # into events depends on timing, which moves the count between runs.
     ir = {w: [instructions_per_eval(w) for _ in range(3)]
@@ -179,20 +198,22 @@ def main() -> int:
               f"{r['cpu_us_per_event']:.2f} | {r['server_cpu_us_per_event']:.2f} | "
               f"{r['events_per_s'] / goff_rate:.1f}x |")
     print()
-    labels = {"lat-vexil": "vexil pubsub exporter", "lat-noop": "no-op bulk exporter"}
+    labels = {"lat-vexil": "vexil pubsub exporter", "lat-noop": "no-op bulk exporter",
+              "busy-noop": "no-op bulk exporter, pstest kept as busy by another process"}
     titles = {"steady": "100000 evaluations/s for 2 s, each timed",
               "backlog": "200000 evaluations/s for 1 s after 400000 events at once "
                          "(the exporter saturated, its backlog draining)"}
     for p, modes in lat.items():
         print(f"Evaluation latency, {titles[p]}; median of {args.rounds} rounds")
-        print("| exporter | p50 ns | p99 ns | p99.9 ns | mean ns |")
-        print("|---|---:|---:|---:|---:|")
+        print("| exporter | p50 ns | p99 ns | p99.9 ns | mean ns | pstest CPU |")
+        print("|---|---:|---:|---:|---:|---:|")
         for mode, runs in modes.items():
             def med(key: str) -> float:
                 vals = sorted(r[key] for r in runs)
                 return vals[len(vals) // 2]
             print(f"| {labels[mode]} | {med('eval_p50_ns'):.0f} | {med('eval_p99_ns'):.0f} | "
-                  f"{med('eval_p999_ns'):.0f} | {med('eval_mean_ns'):.0f} |")
+                  f"{med('eval_p999_ns'):.0f} | {med('eval_mean_ns'):.0f} | "
+                  f"{med('server_cpu_s'):.2f} s |")
         print()
     if all(all(v) for v in ir.values()):
         print("Instructions per evaluation (callgrind, the evaluating thread's calls; "
