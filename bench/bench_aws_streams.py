@@ -97,6 +97,12 @@ def server_cpu_s(server) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def moto_state(kind: str, busy: str = "kept busy by boto3") -> str:
+    """What moto was doing in a latency round of `kind`."""
+    base = kind.removeprefix("busy-")
+    return busy if base != kind else "receiving" if base in ("kinesis", "sqs") else "idle"
+
+
 def one_latency(server, clients, kind: str, seconds: str) -> dict:
     """One latency round; `busy-noop` and `busy-slow` run with moto kept
     busy by another client, started a second before the round."""
@@ -182,9 +188,7 @@ def main() -> None:
         for kind in kinds:
             r = lat[kind]
             base = kind.removeprefix("busy-")
-            moto = ("kept busy by boto3" if base != kind else
-                    "receiving" if base in ("kinesis", "sqs") else "idle")
-            print(f"| {labels[base]} | {moto} | {r['mean_ns']:.0f} | {r['p50_ns']} | "
+            print(f"| {labels[base]} | {moto_state(kind)} | {r['mean_ns']:.0f} | {r['p50_ns']} | "
                   f"{r['p99_ns']} | {r['p999_ns']} | {r['p9999_ns']} | {r['max_ns']:,} | "
                   f"{r['exported']:,} | {r['dropped']:,} | {r['server_cpu_s']:.2f} |")
         print()
@@ -196,10 +200,9 @@ def main() -> None:
         for kind in kinds:
             r = lat[kind]
             base = kind.removeprefix("busy-")
-            moto = "busy" if base != kind else "receiving" if base in ("kinesis", "sqs") else "idle"
             naps = r["drainer_naps"]
             nap = f"{r['drainer_nap_ns'] / naps / 1000:,.0f}" if naps else "none"
-            print(f"| {labels[base]} | {moto} | {r['rec_drains']:,} | {r['rec_waits']:,} "
+            print(f"| {labels[base]} | {moto_state(kind, 'busy')} | {r['rec_drains']:,} | {r['rec_waits']:,} "
                   f"({r['rec_wait_ns'] / 1e6:,.0f}) | {naps:,} ({nap}) |")
     finally:
         server.close()
