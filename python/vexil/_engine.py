@@ -454,6 +454,9 @@ class Engine(_vexil.Engine):
             workers.append(self._notify_worker)
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
+        # What the core logged while closing (events dropped at close, the
+        # last failures) is in logging when close() returns.
+        _runtime.settle_logs(max(0.1, deadline - time.monotonic()))
         return ok
 
     def __repr__(self) -> str:

@@ -98,7 +98,10 @@ def _log_loop() -> None:
         items = _vexil._log_wait(POLL)
         if items is None:
             return
-        _emit(items)
+        try:
+            _emit(items)
+        except Exception:  # noqa: BLE001 - e.g. warnings made errors (-W error)
+            pass  # the thread must live on: every later message goes through it
 
 
 def ensure_log_thread() -> None:
@@ -114,9 +117,20 @@ def ensure_log_thread() -> None:
 
 def drain_logs() -> None:
     """Emits what the core queued, now, on this thread."""
-    items = _vexil._log_wait(0)
+    items = _vexil._log_take(0)
     if items:
         _emit(items)
+
+
+def settle_logs(timeout: float) -> None:
+    """Returns once what the core logged before the call has reached
+    logging: emitted by the log thread (in order) within ``timeout``
+    seconds, what is still queued after it here."""
+    thread = _log_thread
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        if _vexil._log_settle(max(0.0, timeout)):
+            return
+    drain_logs()
 
 
 # ---- pull exporters -------------------------------------------------------------------

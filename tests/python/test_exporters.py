@@ -7,6 +7,7 @@ import csv
 import json
 import logging
 import threading
+import time
 
 import pytest
 
@@ -90,6 +91,37 @@ def test_raises_n_times_then_succeeds_exactly_once(engine, caplog):
     stats = h.stats()
     assert stats["exported"] == 15 and stats["failed_attempts"] == 3 and stats["pending"] == 0
     assert engine.stats()["exporters"]["flaky"] == stats
+
+
+def test_close_returns_with_its_log_messages_emitted(caplog):
+    # What the core logs while closing reaches logging before close()
+    # returns, with no wait: here, the events an exporter that always fails
+    # could not deliver. A slow handler keeps the log thread busy with the
+    # retries' messages, as a loaded machine would.
+    class Slow(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            time.sleep(0.02)
+
+    slow = Slow()
+    logging.getLogger("vexil").addHandler(slow)
+    try:
+        _close_with_logs(caplog)
+    finally:
+        logging.getLogger("vexil").removeHandler(slow)
+
+
+def _close_with_logs(caplog) -> None:
+    for round_ in range(3):
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="vexil"):
+            e = vexil.Engine(FLAGS)
+            e.add_exporter(Recorder(fail_times=10**9), name=f"down{round_}",
+                           retry_initial=0.01, retry_max=0.02)
+            evaluate_some(e, 3)
+            assert e.close(timeout=0.2) is False
+            msgs = [r.getMessage() for r in caplog.records]
+        assert any(f"exporter down{round_}: 3 events could not be delivered before close" in m
+                   for m in msgs), msgs
 
 
 def test_returning_false_is_a_failure(engine):

@@ -32,10 +32,12 @@ typedef struct lq_item {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t settled;   /* the log thread came back for more */
     lq_item *head, *tail;
     size_t count;
     unsigned long long dropped;
     int stop;
+    int in_flight;            /* the log thread took messages it has not emitted yet */
 } lq = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 volatile int vxpy_host_exiting;
@@ -46,6 +48,7 @@ static void cv_init(void)
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(&lq.cv, &a);
+    pthread_cond_init(&lq.settled, &a);
     pthread_condattr_destroy(&a);
 }
 
@@ -76,6 +79,7 @@ static void after_fork_child(void)
     lq.count = 0;
     lq.dropped = 0;
     lq.stop = 0;
+    lq.in_flight = 0;
     cv_init();
     pthread_mutex_unlock(&lq.mu);
     while (all) {
@@ -135,12 +139,18 @@ static void deadline_in(struct timespec *ts, int64_t ms)
     }
 }
 
-/* Takes everything queued, waiting up to ms (0: just look). */
-static lq_item *take(int64_t ms, unsigned long long *dropped, int *stopped)
+/* Takes everything queued, waiting up to ms (0: just look). The log
+ * thread's takes are `tracked`: between one and its next call, what it took
+ * is in flight (vxpy_log_settle waits for it). */
+static lq_item *take(int64_t ms, bool tracked, unsigned long long *dropped, int *stopped)
 {
     struct timespec ts;
     deadline_in(&ts, ms);
     pthread_mutex_lock(&lq.mu);
+    if (tracked && lq.in_flight) {
+        lq.in_flight = 0;
+        pthread_cond_broadcast(&lq.settled);
+    }
     while (!lq.head && !lq.stop && ms > 0)
         if (pthread_cond_timedwait(&lq.cv, &lq.mu, &ts) == ETIMEDOUT)
             break;
@@ -150,6 +160,8 @@ static lq_item *take(int64_t ms, unsigned long long *dropped, int *stopped)
     *dropped = lq.dropped;
     lq.dropped = 0;
     *stopped = lq.stop;
+    if (tracked && (all || *dropped))
+        lq.in_flight = 1;
     pthread_mutex_unlock(&lq.mu);
     return all;
 }
@@ -180,7 +192,7 @@ static PyObject *as_list(lq_item *all, unsigned long long dropped)
     return list;
 }
 
-PyObject *vxpy_log_wait(PyObject *module, PyObject *arg)
+static PyObject *wait_as(PyObject *arg, bool tracked)
 {
     int64_t ms;
     if (vxpy_timeout_ms(arg, &ms) < 0)
@@ -191,11 +203,47 @@ PyObject *vxpy_log_wait(PyObject *module, PyObject *arg)
     int stopped;
     lq_item *all;
     Py_BEGIN_ALLOW_THREADS
-    all = take(ms, &dropped, &stopped);
+    all = take(ms, tracked, &dropped, &stopped);
     Py_END_ALLOW_THREADS
     if (!all && !dropped && stopped)
         Py_RETURN_NONE;
     return as_list(all, dropped);
+}
+
+/* The log thread's wait (vexil._runtime._log_loop). */
+PyObject *vxpy_log_wait(PyObject *module, PyObject *arg)
+{
+    return wait_as(arg, true);
+}
+
+/* What is queued now, for another thread to emit (0 waits nothing). */
+PyObject *vxpy_log_take(PyObject *module, PyObject *arg)
+{
+    return wait_as(arg, false);
+}
+
+/* Waits up to the timeout until the queue is empty and the log thread has
+ * emitted what it took, so a message the core logged before this call has
+ * reached logging when it returns True. */
+PyObject *vxpy_log_settle(PyObject *module, PyObject *arg)
+{
+    int64_t ms;
+    if (vxpy_timeout_ms(arg, &ms) < 0)
+        return NULL;
+    if (ms < 0)
+        ms = 3600 * 1000;
+    bool settled;
+    Py_BEGIN_ALLOW_THREADS
+    struct timespec ts;
+    deadline_in(&ts, ms);
+    pthread_mutex_lock(&lq.mu);
+    while ((lq.head || lq.dropped || lq.in_flight) && !lq.stop)
+        if (pthread_cond_timedwait(&lq.settled, &lq.mu, &ts) == ETIMEDOUT)
+            break;
+    settled = !lq.head && !lq.dropped && !lq.in_flight;
+    pthread_mutex_unlock(&lq.mu);
+    Py_END_ALLOW_THREADS
+    return PyBool_FromLong(settled);
 }
 
 PyObject *vxpy_log_stop(PyObject *module, PyObject *unused)

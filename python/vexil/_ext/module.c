@@ -196,6 +196,8 @@ static PyMethodDef module_methods[] = {
     {"_setup", (PyCFunction)(void (*)(void))setup, METH_VARARGS | METH_KEYWORDS, NULL},
     {"_host_exiting", host_exiting, METH_O, NULL},
     {"_log_wait", vxpy_log_wait, METH_O, NULL},
+    {"_log_take", vxpy_log_take, METH_O, NULL},
+    {"_log_settle", vxpy_log_settle, METH_O, NULL},
     {"_log_stop", vxpy_log_stop, METH_NOARGS, NULL},
     {"_log_restart", vxpy_log_restart, METH_NOARGS, NULL},
     {"_builtin_kinds", vxpy_builtin_kinds, METH_O, NULL},

@@ -240,6 +240,8 @@ void vxpy_log_init(void);
 /* The vx_log_fn given to every engine: copies the message into the queue. */
 void vxpy_log_callback(void *user_data, vx_log_level level, const char *message);
 PyObject *vxpy_log_wait(PyObject *module, PyObject *arg);
+PyObject *vxpy_log_take(PyObject *module, PyObject *arg);
+PyObject *vxpy_log_settle(PyObject *module, PyObject *arg);
 PyObject *vxpy_log_stop(PyObject *module, PyObject *unused);
 PyObject *vxpy_log_restart(PyObject *module, PyObject *unused);
 
