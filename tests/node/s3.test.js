@@ -17,14 +17,15 @@ process.env.AWS_CONFIG_FILE = '/nonexistent/config';
 
 const FLAGS = { color: { variations: { red: '#f00', blue: '#00f' }, defaultRule: { variation: 'red' } } };
 
-function boto3(moto, code) {
+function boto3(moto, code, env = {}) {
   const script = `
 import boto3, json, sys
 s3 = boto3.client("s3", endpoint_url=${JSON.stringify(moto.endpoint)}, region_name="us-east-1",
                   aws_access_key_id=${JSON.stringify(moto.accessKeyId)},
                   aws_secret_access_key=${JSON.stringify(moto.secretAccessKey)})
 ${code}`;
-  return JSON.parse(execFileSync(moto.python, ['-c', script], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync(moto.python, ['-c', script], { encoding: 'utf8',
+    env: { ...process.env, ...env } }));
 }
 
 function keys(moto) {
@@ -84,4 +85,41 @@ test('S3: a wrong secret is a 403 and keeps the events', async (t) => {
   assert.ok(!s.lastError.includes('wrong-secret'));
   await e.close(200);
   assert.throws(() => vexil.S3Exporter({ path: 'x' }), /bucket is required/);
+});
+
+test('S3 over HTTPS: the CA file trusted, the payload unsigned with its CRC-32C, read back over TLS', async (t) => {
+  const moto = await startServer(t, 'moto-https');
+  const run = `node-tls-${process.pid}-${Date.now()}`;
+  const users = Array.from({ length: 20 }, (_, i) => `node-tls-${i}`);
+
+  // Not trusted: a failed export, kept, with libcurl's reason.
+  const refused = new vexil.Engine(FLAGS, { logger: false });
+  refused.addExporter(vexil.S3Exporter({ bucket: 'vexil', path: `${run}/refused`, ...keys(moto), timeout: 2000 }),
+    { flushInterval: 3600000, retryInitial: 200, retryMax: 400 });
+  refused.stringValue('color', 'x', { targetingKey: 'kept' });
+  assert.equal(await refused.flush(1000), false);
+  const [r] = Object.values(refused.stats().exporters);
+  assert.equal(r.pending, 1);
+  assert.match(r.lastError, /certificate/i);
+  await refused.close(200);
+
+  const e = new vexil.Engine(FLAGS);
+  e.addExporter(vexil.S3Exporter({ bucket: 'vexil', path: run, format: 'json', ...keys(moto), caFile: moto.ca_file }),
+    { flushInterval: 3600000 });
+  for (const u of users) e.stringValue('color', 'x', { targetingKey: u });
+  assert.equal(await e.flush(10000), true);
+  await e.close();
+  const got = boto3(moto, `
+import base64, zlib
+out = []
+for o in s3.list_objects_v2(Bucket="vexil", Prefix="${run}/").get("Contents", []):
+    head = s3.head_object(Bucket="vexil", Key=o["Key"], ChecksumMode="ENABLED")
+    body = s3.get_object(Bucket="vexil", Key=o["Key"])["Body"].read().decode()
+    out.append({"crc32c": "ChecksumCRC32C" in head, "sha256": "ChecksumSHA256" in head,
+                "users": [json.loads(l)["userKey"] for l in body.splitlines()]})
+print(json.dumps(out))`, { AWS_CA_BUNDLE: moto.ca_file });
+  assert.equal(got.length, 1);
+  assert.deepEqual(got[0].users.sort(), [...users].sort());
+  assert.equal(got[0].crc32c, true);
+  assert.equal(got[0].sha256, false);
 });
