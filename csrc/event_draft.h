@@ -80,9 +80,10 @@ static inline char *vx_put_bytes(char *d, const char *s, size_t n)
 const vx_value *vx_draft_context_metadata(vx_attrs *attrs);
 
 /* Builds a draft (see vx_draft_new_feature in events.h). */
-static inline vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attrs *attrs,
-                                             const vx_event_settings *s, int64_t now,
-                                             size_t max_size)
+static inline vx_draft *vx_draft_new_feature(const vx_feature_record *r,
+                                             const struct vx_trace_capture *trace,
+                                             vx_attrs *attrs, const vx_event_settings *s,
+                                             int64_t now, size_t max_size)
 {
     const vx_value *v = r->value ? r->value : &vx_null_value;
     /* What a draft cannot hold goes into a whole event: nested values,
@@ -90,7 +91,7 @@ static inline vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attr
     if (v->type == VX_ARRAY || v->type == VX_OBJECT ||
         ((attrs->goff_read || !vx_attrs_surely_absent(attrs, VX_H_GOFF)) &&
          vx_draft_context_metadata(attrs)) ||
-        (r->trace && r->trace->has_parent))
+        (trace && trace->has_parent))
         return NULL;
     const vx_value *uk = vx_attrs_key(attrs);
     size_t key_len = r->flag_key_len ? r->flag_key_len : strlen(r->flag_key);
@@ -121,9 +122,9 @@ static inline vx_draft *vx_draft_new_feature(const vx_feature_record *r, vx_attr
     d->eval_bits = 0;
     d->trace_ns = 0;
     d->chars = (uint16_t)chars;
-    if (r->trace) {
+    if (trace) {
         d->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
-        d->trace_ns = (uint32_t)(r->trace->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
+        d->trace_ns = (uint32_t)(trace->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
     }
     /* The flag key, variation and version are C strings: copied with their
      * NUL. */

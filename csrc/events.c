@@ -211,17 +211,17 @@ static const char *put_string(flat *f, const char *s, uint32_t *len_out)
 
 /* The trace context (trace_context.h): the parent, when there is one, first
  * in the node area (where vx_event_parent_of finds it, aligned). */
-static size_t parent_size(const vx_feature_record *r, size_t *chars)
+static size_t parent_size(const vx_trace_capture *c, size_t *chars)
 {
-    if (!r->trace || !r->trace->has_parent)
+    if (!c || !c->has_parent)
         return 0;
-    *chars += r->trace->state_len + 1;
+    *chars += c->state_len + 1;
     return align8(sizeof(vx_event_parent));
 }
 
-static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r)
+static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r,
+                       const vx_trace_capture *c)
 {
-    const vx_trace_capture *c = r->trace;
     ev->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
     ev->trace_ns = (uint32_t)(c->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
     if (!c->has_parent)
@@ -239,17 +239,23 @@ static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r)
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now)
 {
+    return vx_event_new_feature_traced(r, r->trace, attrs, s, now);
+}
+
+vx_event *vx_event_new_feature_traced(const vx_feature_record *r, const vx_trace_capture *trace,
+                                      vx_attrs *attrs, const vx_event_settings *s, int64_t now)
+{
     feature_sizes z;
     const vx_value *user_key = vx_attrs_key(attrs);
     z.cmeta = context_metadata(attrs);
     measure_feature(r, user_key, s, &z);
-    z.nodes += parent_size(r, &z.chars);
+    z.nodes += parent_size(trace, &z.chars);
     flat f;
     vx_event *ev = event_alloc(z.nodes, z.chars, &f);
     if (!ev)
         return NULL;
-    if (r->trace)
-        fill_trace(ev, &f, r);
+    if (trace)
+        fill_trace(ev, &f, r, trace);
     ev->type = VX_EVENT_FEATURE;
     ev->creation_date = now;
     if (attrs->anonymous.type == VX_BOOL)

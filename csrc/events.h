@@ -92,6 +92,10 @@ static inline int64_t vx_event_time_ns(const struct vx_event *ev)
  * strings it points to must outlive the event. NULL when out of memory. */
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now);
+/* The same with the trace context given apart (r->trace is not read). */
+vx_event *vx_event_new_feature_traced(const vx_feature_record *r,
+                                      const struct vx_trace_capture *trace, vx_attrs *attrs,
+                                      const vx_event_settings *s, int64_t now);
 /* A draft of a feature event (event_draft.h: vx_draft_new_feature, inline):
  * what the evaluation path writes when it can, the event being built from it
  * later on the thread that drains (same fields, same bytes counted). The

@@ -416,18 +416,18 @@ void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_a
     vx_event_settings *s = atomic_load_explicit(&p->settings, memory_order_acquire);
     int64_t now;
     vx_trace_capture cap;
-    vx_feature_record traced;
+    const vx_trace_capture *trace = NULL;
+    /* The capture goes beside the record, not into a copy of it: that copy
+     * (wide loads of the caller's fresh stores) waited for every store. */
     if (vx_trace_wanted(&p->trace)) {
-        traced = *rec;
         vx_trace_capture_now(&p->trace, attrs, &cap);
-        traced.trace = &cap;
-        rec = &traced;
+        trace = &cap;
         now = cap.time_ns / 1000000000;
     } else {
         now = (int64_t)time(NULL);
     }
-    vx_draft *d = vx_draft_new_feature(rec, attrs, s, now, VX_RING_EVENT_MAX);
-    vx_event *ev = d ? NULL : vx_event_new_feature(rec, attrs, s, now);
+    vx_draft *d = vx_draft_new_feature(rec, trace, attrs, s, now, VX_RING_EVENT_MAX);
+    vx_event *ev = d ? NULL : vx_event_new_feature_traced(rec, trace, attrs, s, now);
     if (d || ev)
         record(p, d, ev);
 }
