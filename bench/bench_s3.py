@@ -13,12 +13,16 @@ by default over TLS.
     python3 bench/bench_s3.py [EVENTS] [BATCH] [ROUNDS] [SCHEMES]
 
 SCHEMES is "http,https" (the default), "http" or "https".
+BENCH_S3_FORMATS=json (or "json,csv"...) runs only those formats.
+BENCH_S3_BEFORE=/path/to/another/out/bench/bench_s3 runs that build too, as a
+third exporter in every round (an earlier commit's, for before and after).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import uuid
@@ -28,7 +32,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
 
 from registry import server_class  # noqa: E402
 
-FORMATS = ("json", "csv", "parquet")
+FORMATS = tuple(os.environ.get("BENCH_S3_FORMATS", "json,csv,parquet").split(","))
+BEFORE = os.environ.get("BENCH_S3_BEFORE")
+WHO = ("vexil", "before", "goff") if BEFORE else ("vexil", "goff")
 LABELS = {"json": "JSON lines", "csv": "CSV", "parquet": "Parquet (SNAPPY)"}
 
 
@@ -44,8 +50,9 @@ def one(who: str, server, fmt: str, events: int, batch: int) -> dict:
     env.pop("AWS_CA_BUNDLE", None)
     if server.ca_file:
         env["AWS_CA_BUNDLE"] = server.ca_file
-    if who == "vexil":
-        cmd = [os.path.join(ROOT, "out", "bench", "bench_s3"), server.endpoint,
+    if who in ("vexil", "before"):
+        exe = BEFORE if who == "before" else os.path.join(ROOT, "out", "bench", "bench_s3")
+        cmd = [exe, server.endpoint,
                server.access_key_id, server.secret_access_key, "vexil", prefix, fmt,
                str(events), str(batch)]
     else:
@@ -68,13 +75,15 @@ def main() -> None:
         for scheme in schemes:
             servers[scheme] = server_class("moto-https" if scheme == "https" else "moto")().start()
         best: dict[tuple[str, str, str], dict] = {}
+        cpus: dict[tuple[str, str, str], list[float]] = {}
         load_before = os.getloadavg()
         for _ in range(rounds):
             for scheme in schemes:
                 for fmt in FORMATS:
-                    for who in ("vexil", "goff"):
+                    for who in WHO:
                         r = one(who, servers[scheme], fmt, events, batch)
                         key = (scheme, who, fmt)
+                        cpus.setdefault(key, []).append(r["cpu_s"] * 1e6 / events)
                         if key not in best or r["cpu_s"] < best[key]["cpu_s"]:
                             best[key] = r
         load_after = os.getloadavg()
@@ -93,6 +102,13 @@ def main() -> None:
                 print(f"| {name} | GOFF v1.52.1 | {LABELS[fmt]} | "
                       f"{g['events'] / g['wall_s']:,.0f} | {g['cpu_s'] * 1e6 / g['events']:.2f} "
                       f"({g['cpu_s'] / v['cpu_s']:.1f}×) |")
+                rows = ("vexil", "before", "goff") if BEFORE else ("vexil", "goff")
+                print(f"|   median CPU µs: " + ", ".join(
+                    f"{w} {statistics.median(cpus[(scheme, w, fmt)]):.3f}" for w in rows) + " |")
+                if BEFORE:
+                    b = best[(scheme, "before", fmt)]
+                    print(f"|   the build before: {b['cpu_s'] * 1e6 / b['events']:.3f} µs best "
+                          f"({g['cpu_s'] / b['cpu_s']:.1f}×); vexil {v['cpu_s'] * 1e6 / v['events']:.3f} |")
     finally:
         for server in servers.values():
             server.close()

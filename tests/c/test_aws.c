@@ -524,6 +524,36 @@ static void test_request_shape(void)
     httpd_stop(&h);
 }
 
+/* The bitwise definition, for checking the fast paths. */
+static uint32_t crc32c_bitwise(uint32_t crc, const unsigned char *p, size_t n)
+{
+    uint32_t c = ~crc;
+    while (n--) {
+        c ^= *p++;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    }
+    return ~c;
+}
+
+/* vx_crc32c is the definition's CRC at every length and alignment, across
+ * the three-stream blocks (3 KiB) of the instruction path and when
+ * continued from a previous piece. */
+static void test_crc32c_lengths(void)
+{
+    static unsigned char data[20000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 2654435761u >> 13);
+    CHECK(vx_crc32c(0, "123456789", 9) == 0xE3069283u);
+    int bad = 0;
+    for (size_t off = 0; off < 9; off++)
+        for (size_t n = 0; n + off < sizeof data; n += n < 6200 ? 1 : 911)
+            bad += vx_crc32c(0, data + off, n) != crc32c_bitwise(0, data + off, n);
+    CHECK_INT(bad, 0);
+    uint32_t c = vx_crc32c(0, data, 3071);
+    CHECK(vx_crc32c(c, data + 3071, 9000) == crc32c_bitwise(0, data, 12071));
+}
+
 /* The tap's CRC-32Cs, fed in pieces that straddle part boundaries, are those
  * of the parts cut every part_size bytes; a body of exactly part_size bytes
  * is one part. */
@@ -1079,6 +1109,7 @@ int main(void)
     if (!mkdtemp(tmpdir))
         return 1;
     clean_env();
+    test_crc32c_lengths();
     RUN(test_xml);
     RUN(test_error_parse);
     RUN(test_parse_time);
