@@ -4,6 +4,7 @@
  * value of the type. vexil also lets a float request take an int (returned
  * as a float) and an object request take an array. */
 #include "result.h"
+#include "hot.h"
 
 #include "bucket.h"
 
@@ -112,7 +113,7 @@ void vx_result_not_found(vx_result *out, vx_type type, const vx_value *def, cons
     out->track_events = true;
 }
 
-void vx_result_fill(vx_result *out, const vx_eval_out *ev, vx_type type, const vx_value *def,
+VX_HOT void vx_result_fill(vx_result *out, const vx_eval_out *ev, vx_type type, const vx_value *def,
                     const vx_result_flag *flag)
 {
     out->track_events = flag->track_events;
@@ -155,7 +156,7 @@ void vx_result_reset(vx_result *out)
     out->priv_.owned = NULL;
 }
 
-void vx_result_release(vx_result *result)
+VX_HOT void vx_result_release(vx_result *result)
 {
     if (!result)
         return;

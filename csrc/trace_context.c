@@ -1,6 +1,7 @@
 /* W3C Trace Context on the recording side: the traceparent parser, the
  * capture an exporter of traces asked for, and the installed source. */
 #include "trace_context.h"
+#include "hot.h"
 
 #include "engine.h"
 #include "pipeline_impl.h"
@@ -178,7 +179,7 @@ static bool from_source(vx_trace_hooks *h, vx_trace_capture *c)
     return true;
 }
 
-void vx_trace_capture_now(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *out)
+VX_HOT void vx_trace_capture_now(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *out)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
