@@ -63,7 +63,8 @@ const vx_value *vx_attrs_goff(vx_attrs *a)
     return v ? v : vx_attrs_context_goff(a);
 }
 
-VX_HOT const vx_value *vx_attrs_get(vx_attrs *a, const char *key, size_t len, uint32_t hash)
+VX_HOT
+const vx_value *vx_attrs_get(vx_attrs *a, const char *key, size_t len, uint32_t hash)
 {
     if (len == 3 && hash == H_KEY && memcmp(key, "key", 3) == 0)
         return vx_attrs_key(a);

@@ -66,7 +66,8 @@ static bool index_grow(vx_context *ctx)
     return true;
 }
 
-VX_HOT static vx_member *find_member(const vx_context *ctx, const char *key, size_t len, uint32_t hash)
+VX_HOT
+static vx_member *find_member(const vx_context *ctx, const char *key, size_t len, uint32_t hash)
 {
     if (!(ctx->key_bits & ((uint64_t)1 << (hash & 63))))
         return NULL;
@@ -328,7 +329,8 @@ static void remember_missing(vx_context *ctx, const char *key, size_t len, uint3
     ctx->misses[ctx->miss_count++] = (vx_ctx_miss){k, (uint32_t)len, hash};
 }
 
-VX_HOT static const vx_value *lookup(vx_context *ctx, const char *key, size_t len, uint32_t hash,
+VX_HOT
+static const vx_value *lookup(vx_context *ctx, const char *key, size_t len, uint32_t hash,
                               bool is_static)
 {
     vx_member *m = find_member(ctx, key, len, hash);
@@ -348,12 +350,14 @@ VX_HOT static const vx_value *lookup(vx_context *ctx, const char *key, size_t le
     return NULL;
 }
 
-VX_HOT const vx_value *vx_context_lookup(vx_context *ctx, const char *key, size_t len, uint32_t hash)
+VX_HOT
+const vx_value *vx_context_lookup(vx_context *ctx, const char *key, size_t len, uint32_t hash)
 {
     return ctx ? lookup(ctx, key, len, hash, false) : NULL;
 }
 
-VX_HOT const vx_value *vx_context_lookup_static(vx_context *ctx, const char *key, size_t len,
+VX_HOT
+const vx_value *vx_context_lookup_static(vx_context *ctx, const char *key, size_t len,
                                          uint32_t hash)
 {
     return ctx ? lookup(ctx, key, len, hash, true) : NULL;

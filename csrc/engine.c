@@ -658,7 +658,8 @@ static void eval_env(vx_engine *e, const char *key, vx_type type, vx_attrs *attr
 /* Evaluates against `s`, which the caller keeps referenced for as long as the
  * result lives (the result does not pin it). `f`: the flag, already looked up
  * in s's configuration by the caller; NULL when it is not there. */
-VX_HOT void vx_engine_eval_in(vx_engine *e, vx_snapshot *s, const char *key, const vx_flag *f,
+VX_HOT
+void vx_engine_eval_in(vx_engine *e, vx_snapshot *s, const char *key, const vx_flag *f,
                        vx_type type, vx_context *ctx, const vx_value *def, vx_result *out)
 {
     vx_attrs attrs;
@@ -682,7 +683,8 @@ VX_HOT void vx_engine_eval_in(vx_engine *e, vx_snapshot *s, const char *key, con
     record_event(e, key, s->use_env ? NULL : f, out, &attrs);
 }
 
-VX_HOT void vx_engine_eval_pinned(vx_engine *e, const char *key, vx_type type, vx_context *ctx,
+VX_HOT
+void vx_engine_eval_pinned(vx_engine *e, const char *key, vx_type type, vx_context *ctx,
                            const vx_value *def, vx_result *out)
 {
     vx_engine_resume_after_fork(e);
@@ -726,7 +728,8 @@ vx_status vx_engine_eval_bool(vx_engine *engine, const char *flag_key, vx_contex
     return eval_typed(engine, flag_key, VX_TYPE_BOOL, ctx, vx_make_bool(default_value), out);
 }
 
-VX_HOT vx_status vx_engine_eval_string(vx_engine *engine, const char *flag_key, vx_context *ctx,
+VX_HOT
+vx_status vx_engine_eval_string(vx_engine *engine, const char *flag_key, vx_context *ctx,
                                 const char *default_value, vx_result *out)
 {
     if (!default_value)

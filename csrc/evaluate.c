@@ -251,7 +251,8 @@ static void fail(vx_eval_out *out, vx_error_code code, const char *msg, const vx
 }
 
 /* Applies a rule that matched (or the default rule). */
-VX_HOT static void decide(const eval_state *st, const vx_rule *r, int index, vx_reason reason,
+VX_HOT
+static void decide(const eval_state *st, const vx_rule *r, int index, vx_reason reason,
                    vx_eval_out *out)
 {
     const char *name = NULL;
@@ -314,7 +315,8 @@ static void evaluate(const vx_flag *f, vx_attrs *attrs, vx_logger *log, vx_eval_
     select_variation(&st, v, log, out);
 }
 
-VX_HOT void vx_flag_evaluate(const vx_flag *f, vx_attrs *attrs, vx_logger *log, vx_eval_out *out)
+VX_HOT
+void vx_flag_evaluate(const vx_flag *f, vx_attrs *attrs, vx_logger *log, vx_eval_out *out)
 {
     evaluate(f, attrs, log, out);
     if (vx_attrs_failed(attrs))

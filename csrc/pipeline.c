@@ -349,7 +349,8 @@ static void recorder_lock(vx_pipeline *p)
  * VX_RING_EVENT_MAX take the lock, so what waits in rings stays small. A
  * draft is published when the event can be built from one; the lock then
  * gets the event built from it. */
-VX_HOT static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
+VX_HOT
+static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
 {
     vx_ring_put r = d ? vx_ring_publish(p, (uintptr_t)d | 1)
                   : ev->bytes <= VX_RING_EVENT_MAX ? vx_ring_publish(p, (uintptr_t)ev)
@@ -396,7 +397,8 @@ void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out)
     pthread_mutex_unlock(&p->mu);
 }
 
-VX_HOT void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_attrs *attrs)
+VX_HOT
+void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_attrs *attrs)
 {
     /* The caller has just asked vx_pipeline_active (pipeline.h): not again.
      * Had close() or the last exporter's removal come in between, the event

@@ -135,7 +135,8 @@ static int lower_cmp(const uint8_t *l, size_t ln, const vx_qlower *r)
     }
 }
 
-VX_HOT static bool lower_eq(const uint8_t *l, size_t ln, const vx_qlower *r)
+VX_HOT
+static bool lower_eq(const uint8_t *l, size_t ln, const vx_qlower *r)
 {
     if (is_ascii(l, ln))
         return ln == r->len && ascii_lower_eq(l, r->s, ln);
@@ -267,7 +268,8 @@ static const char *go_type(const vx_value *v)
 }
 
 /* m[name]: JSON null reads as nil, like a missing key. */
-VX_HOT static const vx_value *lookup(vx_qvm *vm, const vx_value *obj, const vx_path_seg *seg)
+VX_HOT
+static const vx_value *lookup(vx_qvm *vm, const vx_value *obj, const vx_path_seg *seg)
 {
     const vx_value *v;
     if (obj)
@@ -279,7 +281,8 @@ VX_HOT static const vx_value *lookup(vx_qvm *vm, const vx_value *obj, const vx_p
 
 /* VisitAttrPath over all segments: the last one pops the stack (or reads
  * the context when it is empty), the others peek and push. */
-VX_HOT static void visit_attr(vx_qvm *vm, const vx_path *path)
+VX_HOT
+static void visit_attr(vx_qvm *vm, const vx_path *path)
 {
     if (path->count == 0) {
         panic_nil(vm);
@@ -567,7 +570,8 @@ static bool visit_chain(vx_qvm *vm, const vx_qnode *q)
     return v;
 }
 
-VX_HOT static bool visit(vx_qvm *vm, const vx_qnode *q)
+VX_HOT
+static bool visit(vx_qvm *vm, const vx_qnode *q)
 {
     if (!q) {
         panic_nil(vm);

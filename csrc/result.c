@@ -113,7 +113,8 @@ void vx_result_not_found(vx_result *out, vx_type type, const vx_value *def, cons
     out->track_events = true;
 }
 
-VX_HOT void vx_result_fill(vx_result *out, const vx_eval_out *ev, vx_type type, const vx_value *def,
+VX_HOT
+void vx_result_fill(vx_result *out, const vx_eval_out *ev, vx_type type, const vx_value *def,
                     const vx_result_flag *flag)
 {
     out->track_events = flag->track_events;
@@ -156,7 +157,8 @@ void vx_result_reset(vx_result *out)
     out->priv_.owned = NULL;
 }
 
-VX_HOT void vx_result_release(vx_result *result)
+VX_HOT
+void vx_result_release(vx_result *result)
 {
     if (!result)
         return;

@@ -179,7 +179,8 @@ static bool from_source(vx_trace_hooks *h, vx_trace_capture *c)
     return true;
 }
 
-VX_HOT void vx_trace_capture_now(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *out)
+VX_HOT
+void vx_trace_capture_now(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *out)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -11,7 +11,8 @@ const vx_value vx_true_value = {.type = VX_BOOL, .u.b = true};
 const vx_value vx_false_value = {.type = VX_BOOL, .u.b = false};
 const vx_value vx_empty_string_value = {.type = VX_STRING, .len = 0, .u.s = ""};
 
-VX_HOT uint32_t vx_key_hash(const char *key, size_t len)
+VX_HOT
+uint32_t vx_key_hash(const char *key, size_t len)
 {
     uint32_t h = 0x811c9dc5u;
     for (size_t i = 0; i < len; i++) {
