@@ -64,9 +64,10 @@ typedef struct vx_s3_put {
     size_t part_size;              /* a body above this goes up in parts of this size
                                       (at least VX_S3_MIN_PART; 0: never) */
     vx_s3_checksum checksum;       /* AUTO resolved by vx_s3_checksum_in_force */
-    const unsigned char *sha256;   /* the body's SHA-256 (32 bytes) when the caller
-                                      has it, for a one-request upload; NULL:
-                                      computed here */
+    const unsigned char *sha256;   /* the SHA-256 of each part, 32 bytes each (the
+                                      body cut every part_size bytes; one for a
+                                      one-request upload) when the caller has them
+                                      (vx_s3_sha_tap); NULL: computed here */
     const uint32_t *crc32c;        /* CRC32C mode: the CRC-32C of each part (the body
                                       cut every part_size bytes; one value for a
                                       one-request upload) when the caller has them
@@ -137,5 +138,25 @@ typedef struct vx_s3_crc_tap {
 void vx_s3_crc_tap_reset(vx_s3_crc_tap *t, size_t part_size);
 void vx_s3_crc_tap_feed(void *tap, const char *data, size_t len);
 void vx_s3_crc_tap_free(vx_s3_crc_tap *t);
+
+/* ---- The SHA-256s of a body's parts, taken as it is written -------------- */
+
+/* A vx_tap_fn state: the SHA-256 of every part_size bytes (each signed
+ * PutObject's or UploadPart's payload hash), as vx_s3_put.sha256 wants
+ * them. vx_s3_sha_tap_finish closes the last part; false when a hash
+ * failed (pass NULL to vx_s3_put instead). */
+typedef struct vx_s3_sha_tap {
+    size_t part_size;              /* 0: one hash for the whole body */
+    struct evp_md_ctx_st *ctx;     /* the open part's (OpenSSL's EVP_MD_CTX) */
+    unsigned char *sha;            /* 32 bytes per part: sha[0 .. 32 n) */
+    size_t n, cap;                 /* parts opened */
+    size_t in_part;                /* bytes in the open part */
+    bool open, failed;
+} vx_s3_sha_tap;
+
+void vx_s3_sha_tap_reset(vx_s3_sha_tap *t, size_t part_size);
+void vx_s3_sha_tap_feed(void *tap, const char *data, size_t len);
+bool vx_s3_sha_tap_finish(vx_s3_sha_tap *t);
+void vx_s3_sha_tap_free(vx_s3_sha_tap *t);
 
 #endif

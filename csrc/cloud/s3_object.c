@@ -151,11 +151,10 @@ static bool is_not_implemented(const vx_http_response *resp)
 static void checksum_headers(vx_s3 *s, const vx_s3_put *p, size_t i, const void *data,
                              size_t len, digest *d, char h[2][80])
 {
-    bool whole = data == p->body && len == p->len;
     vx_s3_checksum c = vx_s3_checksum_in_force(s, p->checksum);
     bool sign = !vx_s3_unsigned_payload(s, c);
-    if (sign && p->sha256 && whole) {
-        memcpy(d->sha, p->sha256, 32);
+    if (sign && p->sha256) {
+        memcpy(d->sha, p->sha256 + 32 * i, 32);
         hex_of(d->sha, 32, d->sha_hex);
         EVP_EncodeBlock((unsigned char *)d->sha_b64, d->sha, 32);
     } else if (sign) {
@@ -582,50 +581,4 @@ vx_status vx_s3_head(vx_s3 *s, const char *key, vx_s3_checksum c, char *etag, si
     }
     vx_http_response_free(&resp);
     return st;
-}
-
-/* ---- the CRC-32C tap ----------------------------------------------------------- */
-
-void vx_s3_crc_tap_reset(vx_s3_crc_tap *t, size_t part_size)
-{
-    t->part_size = part_size;
-    t->n = 0;
-    t->in_part = 0;
-    t->failed = false;
-}
-
-void vx_s3_crc_tap_feed(void *tap, const char *data, size_t len)
-{
-    vx_s3_crc_tap *t = tap;
-    while (len && !t->failed) {
-        /* A part is opened by its first byte: a body of exactly part_size
-         * bytes is one part. */
-        if (!t->n || (t->part_size && t->in_part == t->part_size)) {
-            if (t->n == t->cap) {
-                size_t cap = t->cap ? 2 * t->cap : 4;
-                uint32_t *crc = realloc(t->crc, cap * sizeof *crc);
-                if (!crc) {
-                    t->failed = true;
-                    return;
-                }
-                t->crc = crc;
-                t->cap = cap;
-            }
-            t->crc[t->n++] = 0;
-            t->in_part = 0;
-        }
-        size_t take = len;
-        if (t->part_size && take > t->part_size - t->in_part)
-            take = t->part_size - t->in_part;
-        t->crc[t->n - 1] = vx_crc32c(t->crc[t->n - 1], data, take);
-        t->in_part += take;
-        data += take;
-        len -= take;
-    }
-}
-
-void vx_s3_crc_tap_free(vx_s3_crc_tap *t)
-{
-    free(t->crc);
-    memset(t, 0, sizeof *t);
 }

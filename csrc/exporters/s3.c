@@ -24,7 +24,6 @@
 #include "formats/format.h"
 #include "formats/naming.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +56,8 @@ typedef struct s3_exporter {
     bool sign;                     /* the payload's SHA-256 is signed (not UNSIGNED-PAYLOAD) */
     vx_logger *log;
     vx_buf body, name;
-    EVP_MD_CTX *sha;               /* the body's SHA-256, taken as it is written */
-    unsigned char body_sha[32];
+    vx_s3_sha_tap sha;             /* signed payloads: the parts' SHA-256s, taken as
+                                      the body is written */
     bool have_sha;
     vx_s3_crc_tap crc;             /* CRC32C mode: the parts' CRC-32Cs, likewise */
     bool have_crc;
@@ -93,7 +92,7 @@ static void s3_destroy(void *ud)
     free(x->path);
     vx_buf_free(&x->body);
     vx_buf_free(&x->name);
-    EVP_MD_CTX_free(x->sha);
+    vx_s3_sha_tap_free(&x->sha);
     vx_s3_crc_tap_free(&x->crc);
     forget_chunks(x);
     free(x);
@@ -166,7 +165,7 @@ static vx_status store(s3_exporter *x, s3_chunk *c, vx_error *err)
         vx_s3_put p = {.key = c->key, .body = x->body.data, .len = x->body.len,
                        .content_type = vx_batch_format_content_type(&x->format),
                        .if_none_match = x->conditional, .part_size = x->part_size,
-                       .checksum = x->checksum, .sha256 = x->have_sha ? x->body_sha : NULL,
+                       .checksum = x->checksum, .sha256 = x->have_sha ? x->sha.sha : NULL,
                        .crc32c = x->have_crc ? x->crc.crc : NULL};
         vx_s3_outcome outcome;
         bool resent = c->sent;
@@ -206,9 +205,12 @@ static vx_batch slice(const vx_batch *b, size_t off, size_t n)
     return v;
 }
 
-static void sha_tap(void *ud, const char *data, size_t len)
+/* The parts vx_s3_put_object cuts the body into. */
+static size_t parts_of(const s3_exporter *x)
 {
-    EVP_DigestUpdate(ud, data, len);
+    return !x->part_size || x->body.len <= x->part_size
+               ? 1
+               : (x->body.len + x->part_size - 1) / x->part_size;
 }
 
 /* The body into x->body, and in the same pass, while each piece is in
@@ -223,18 +225,15 @@ static vx_status encode(s3_exporter *x, const vx_batch *part, vx_error *err)
         vx_s3_crc_tap_reset(&x->crc, x->part_size);
         vx_status st = vx_batch_format_write_tap(&x->format, part, &x->body, vx_s3_crc_tap_feed,
                                                  &x->crc, err);
-        size_t parts = x->body.len <= x->part_size ? 1 : (x->body.len + x->part_size - 1) /
-                                                            x->part_size;
-        x->have_crc = st == VX_OK && !x->crc.failed && x->crc.n == parts;
+        x->have_crc = st == VX_OK && !x->crc.failed && x->crc.n == parts_of(x);
         return st;
     }
-    bool tap = x->sign && (x->sha || (x->sha = EVP_MD_CTX_new())) &&
-               EVP_DigestInit_ex(x->sha, EVP_sha256(), NULL);
-    vx_status st = vx_batch_format_write_tap(&x->format, part, &x->body, tap ? sha_tap : NULL,
-                                             x->sha, err);
-    unsigned int n = 32;
-    if (st == VX_OK && tap)
-        x->have_sha = EVP_DigestFinal_ex(x->sha, x->body_sha, &n) == 1;
+    if (!x->sign)
+        return vx_batch_format_write_tap(&x->format, part, &x->body, NULL, NULL, err);
+    vx_s3_sha_tap_reset(&x->sha, x->part_size);
+    vx_status st = vx_batch_format_write_tap(&x->format, part, &x->body, vx_s3_sha_tap_feed,
+                                             &x->sha, err);
+    x->have_sha = st == VX_OK && vx_s3_sha_tap_finish(&x->sha) && x->sha.n == parts_of(x);
     return st;
 }
 

@@ -15,6 +15,8 @@
 #include "servers.h"
 #include "test.h"
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -592,6 +594,111 @@ static void test_crc_tap(void)
     vx_s3_crc_tap_free(&t);
 }
 
+/* The tap's SHA-256s likewise: those of the parts cut every part_size bytes,
+ * pieces straddling the boundaries; one for a body of exactly part_size
+ * bytes, or with no part size; none for an empty body. Reused after reset. */
+static void test_sha_tap(void)
+{
+    static char body[1000];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (char)(i * 5 + 1);
+    unsigned char md[32];
+    vx_s3_sha_tap t = {0};
+    for (int round = 0; round < 2; round++) {
+        vx_s3_sha_tap_reset(&t, 300);
+        for (size_t off = 0; off < sizeof body; off += 77)
+            vx_s3_sha_tap_feed(&t, body + off, sizeof body - off < 77 ? sizeof body - off : 77);
+        CHECK(vx_s3_sha_tap_finish(&t));
+        CHECK_INT(t.n, 4);
+        for (size_t i = 0; i < 4; i++) {
+            SHA256((const unsigned char *)body + 300 * i, i < 3 ? 300 : 100, md);
+            CHECK(memcmp(t.sha + 32 * i, md, 32) == 0);
+        }
+    }
+    vx_s3_sha_tap_reset(&t, 500);
+    vx_s3_sha_tap_feed(&t, body, 500);
+    CHECK(vx_s3_sha_tap_finish(&t));
+    CHECK_INT(t.n, 1);
+    SHA256((const unsigned char *)body, 500, md);
+    CHECK(memcmp(t.sha, md, 32) == 0);
+    vx_s3_sha_tap_reset(&t, 0);
+    vx_s3_sha_tap_feed(&t, body, 10);
+    vx_s3_sha_tap_feed(&t, body + 10, 990);
+    CHECK(vx_s3_sha_tap_finish(&t));
+    CHECK_INT(t.n, 1);
+    SHA256((const unsigned char *)body, sizeof body, md);
+    CHECK(memcmp(t.sha, md, 32) == 0);
+    vx_s3_sha_tap_reset(&t, 300);
+    CHECK(vx_s3_sha_tap_finish(&t));
+    CHECK_INT(t.n, 0);
+    vx_s3_sha_tap_free(&t);
+    vx_s3_sha_tap_free(&t); /* twice is fine: it is zeroed */
+}
+
+/* Just enough of S3's multipart protocol for vx_s3_put_object. */
+static void multipart_store(void *ud, const httpd_request *req, httpd_reply *out)
+{
+    (void)ud;
+    out->status = 200;
+    if (strcmp(req->method, "POST") == 0 && strstr(req->path, "?uploads")) {
+        out->body = "<InitiateMultipartUploadResult><UploadId>up-1</UploadId>"
+                    "</InitiateMultipartUploadResult>";
+    } else if (strcmp(req->method, "PUT") == 0) {
+        snprintf(out->headers, sizeof out->headers, "ETag: \"part\"\r\n");
+    } else {
+        out->body = "<CompleteMultipartUploadResult><ETag>\"all-3\"</ETag>"
+                    "</CompleteMultipartUploadResult>";
+    }
+    out->body_len = out->body ? strlen(out->body) : 0;
+}
+
+/* A signed multipart upload given the parts' SHA-256s by the tap: each
+ * UploadPart carries its own part's hash, as the payload it signs and as
+ * its checksum. */
+static void test_multipart_part_hashes(void)
+{
+    clean_env();
+    httpd h;
+    CHECK_INT(httpd_start(&h), 0);
+    h.handler = multipart_store;
+    char url[128];
+    httpd_url(&h, "", url, sizeof url);
+    vx_aws_config c = {.region = "us-east-1", .endpoint = url, .access_key_id = "AKIAPARTS",
+                       .secret_access_key = "parts-secret"};
+    vx_s3 s;
+    vx_error err = {0};
+    CHECK_INT(vx_s3_init(&s, &c, "b", VX_S3_STYLE_AUTO, &err), VX_OK);
+    static char body[2500];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (char)('a' + i % 23);
+    vx_s3_sha_tap t = {0};
+    vx_s3_sha_tap_reset(&t, 1000);
+    vx_s3_sha_tap_feed(&t, body, sizeof body);
+    CHECK(vx_s3_sha_tap_finish(&t));
+    vx_s3_put p = {.key = "parts.json", .body = body, .len = sizeof body, .part_size = 1000,
+                   .checksum = VX_S3_CHECKSUM_SHA256, .sha256 = t.sha};
+    vx_s3_outcome out;
+    CHECK_INT(vx_s3_put_object(&s, &p, &out, &err), VX_OK);
+    CHECK_INT(h.n_reqs, 5); /* create, 3 parts, complete */
+    for (int i = 0; i < 3 && h.n_reqs == 5; i++) {
+        const httpd_request *r = &h.reqs[1 + i];
+        unsigned char md[32];
+        SHA256((const unsigned char *)body + 1000 * i, i < 2 ? 1000 : 500, md);
+        char hex[65], b64[45], v[256];
+        for (int k = 0; k < 32; k++)
+            snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        EVP_EncodeBlock((unsigned char *)b64, md, 32);
+        CHECK_INT(r->body_len, i < 2 ? 1000 : 500);
+        httpd_header(r, "x-amz-content-sha256", v, sizeof v);
+        CHECK_STR(v, hex);
+        httpd_header(r, "x-amz-checksum-sha256", v, sizeof v);
+        CHECK_STR(v, b64);
+    }
+    vx_s3_sha_tap_free(&t);
+    vx_s3_destroy(&s);
+    httpd_stop(&h);
+}
+
 /* Which payload and checksum each endpoint and mode gets, and what goes on
  * the wire over http (a loopback server recording the headers). */
 static void echo_bad_crc(void *ud, const httpd_request *req, httpd_reply *out)
@@ -1120,6 +1227,8 @@ int main(void)
     RUN(test_imds_credentials);
     RUN(test_request_shape);
     RUN(test_crc_tap);
+    RUN(test_sha_tap);
+    RUN(test_multipart_part_hashes);
     RUN(test_checksum_modes);
     have_moto = test_server_start(&moto, "moto");
     CHECK(have_moto);
