@@ -138,6 +138,17 @@ static vx_status noop(void *ud, const vx_batch *b, vx_error *err)
     return VX_OK;
 }
 
+/* Moves *next on by step ns and sleeps until then: the rounds' pace. */
+static void sleep_past(struct timespec *next, long step)
+{
+    next->tv_nsec += step;
+    while (next->tv_nsec >= 1000000000) {
+        next->tv_nsec -= 1000000000;
+        next->tv_sec++;
+    }
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL);
+}
+
 /* ns per evaluation, timed in rounds of 100 held to `rate` evaluations per
  * second for `secs` seconds (the time between rounds is slept, not timed). */
 static void rounds(vx_engine *e, vx_context **c, size_t nc, double secs, double rate,
@@ -155,12 +166,7 @@ static void rounds(vx_engine *e, vx_context **c, size_t nc, double secs, double 
         for (int i = 0; i < 100; i++)
             eval(e, c[u++ % nc]);
         ns[n++] = (now_s() - t0) * 1e7; /* 1e9 / 100 */
-        next.tv_nsec += step;
-        while (next.tv_nsec >= 1000000000) {
-            next.tv_nsec -= 1000000000;
-            next.tv_sec++;
-        }
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        sleep_past(&next, step);
     }
     qsort(ns, n, sizeof *ns, cmp);
     double sum = 0;
@@ -194,12 +200,7 @@ static void held(vx_engine *e, vx_context **c, size_t nc, double secs, double ra
     while (now_s() < end) {
         for (int i = 0; i < 100; i++)
             eval(e, c[u++ % nc]);
-        next.tv_nsec += step;
-        while (next.tv_nsec >= 1000000000) {
-            next.tv_nsec -= 1000000000;
-            next.tv_sec++;
-        }
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        sleep_past(&next, step);
     }
 }
 
@@ -273,6 +274,7 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "load") == 0)
         return latency(argv[2], strtod(argv[3], NULL), strtod(argv[4], NULL), "opentelemetry",
                        false);
-    fprintf(stderr, "usage: bench_otel throughput ENDPOINT N | latency ENDPOINT SECONDS RATE KIND | load ENDPOINT SECONDS RATE\n");
+    fprintf(stderr, "usage: bench_otel throughput ENDPOINT N | latency ENDPOINT SECONDS RATE "
+                    "KIND | load ENDPOINT SECONDS RATE\n");
     return 2;
 }
