@@ -18,8 +18,9 @@ exporter creates each span on the evaluating goroutine). The collector
 shares the 2 cores and is busy while the exporter sends, so the no-op runs
 twice: with the collector idle, and with it kept as busy by another process
 sending the same spans at the same rate (`bench_otel load`): the control
-that separates the collector's CPU from the exporter's cost. Rounds
-alternate between the three, BENCH_OTEL_ROUNDS of them (3).
+that separates the collector's CPU from the exporter's cost. The exporter
+runs with and without its trace context. Rounds alternate between the
+four, BENCH_OTEL_ROUNDS of them (3).
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ def main() -> int:
         # backlog does not grow
         best = min(runs["vexil"], key=lambda r: r["wall_s"])
         rate = 0.9 * best["delivered"] / best["wall_s"]
-        kinds = ("opentelemetry", "noop", "busy-noop")
+        kinds = ("opentelemetry", "opentelemetry-no-trace-context", "noop", "busy-noop")
         lat: dict[str, list[dict]] = {k: [] for k in kinds}
         for _ in range(int(os.environ.get("BENCH_OTEL_ROUNDS", "3"))):
             for k in kinds:
@@ -229,6 +230,7 @@ def main() -> int:
               f"{best['cpu_s'] * 1e6 / best['n']:.2f} us | "
               f"{best['collector_cpu_s'] * 1e6 / max(best['delivered'], 1):.2f} us |")
     labels = {"opentelemetry": "opentelemetry (collector receiving)",
+              "opentelemetry-no-trace-context": "opentelemetry, traceContext false",
               "noop": "bulk no-op, collector idle",
               "busy-noop": "bulk no-op, collector kept busy by another process"}
     print(f"\n| evaluation latency, {rate:,.0f} evaluations/s (rounds of 100), best of "
