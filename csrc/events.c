@@ -239,7 +239,7 @@ static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r,
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now)
 {
-    return vx_event_new_feature_traced(r, r->trace, attrs, s, now);
+    return vx_event_new_feature_traced(r, NULL, attrs, s, now);
 }
 
 vx_event *vx_event_new_feature_traced(const vx_feature_record *r, const vx_trace_capture *trace,

@@ -92,7 +92,8 @@ static inline int64_t vx_event_time_ns(const struct vx_event *ev)
  * strings it points to must outlive the event. NULL when out of memory. */
 vx_event *vx_event_new_feature(const vx_feature_record *r, vx_attrs *attrs,
                                const vx_event_settings *s, int64_t now);
-/* The same with the trace context given apart (r->trace is not read). */
+/* The same with the trace context the pipeline captured (trace_context.h;
+ * NULL: none). */
 vx_event *vx_event_new_feature_traced(const vx_feature_record *r,
                                       const struct vx_trace_capture *trace, vx_attrs *attrs,
                                       const vx_event_settings *s, int64_t now);

@@ -31,10 +31,8 @@ typedef struct vx_feature_record {
     bool failed;              /* the event's "default" */
     const char *version;
     /* For trace_context exporters only (trace_context.h): the evaluation's
-     * reason and error code, and what the pipeline captured (NULL unless
-     * such an exporter exists; the evaluator never sets it). */
+     * reason and error code. */
     uint8_t reason, error_code;
-    const struct vx_trace_capture *trace;
 } vx_feature_record;
 
 /* Copies what it needs; never blocks on I/O or on an exporter. The caller

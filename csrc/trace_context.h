@@ -7,7 +7,7 @@
  *
  * Coordination with the recording path: vx_pipeline_record_feature() fills a
  * vx_trace_capture on its stack when vx_trace_wanted() says so and hands it
- * to the event builder through vx_feature_record.trace; the builder copies it
+ * to the draft or event builder beside the record; the builder copies it
  * into the event's block (vx_event.trace, NULL otherwise). Nothing else in an
  * event changes. */
 #ifndef VX_TRACE_CONTEXT_H

@@ -112,15 +112,16 @@ void vx_gcs_url(const vx_gcs *g, vx_buf *url, const char *prefix, const char *ob
 }
 
 /* A request as g sends it: req's headers then the credentials' (in auth,
- * which the caller clears), g's timeout and TLS options unless req sets
- * them. */
+ * which end() clears), g's timeout and TLS options unless req sets them. */
 typedef struct prepared {
     vx_google_headers auth;
     const char *headers[MAX_HEADERS + 3];
     vx_http_request req;
 } prepared;
 
-static vx_status prepare(vx_gcs *g, const vx_http_request *req, prepared *p, vx_error *err)
+/* Makes *p from req and empties resp for the answer: the request goes next. */
+static vx_status begin(vx_gcs *g, const vx_http_request *req, vx_http_response *resp,
+                       prepared *p, vx_error *err)
 {
     vx_error aerr = {0};
     g->sent = false;
@@ -143,25 +144,31 @@ static vx_status prepare(vx_gcs *g, const vx_http_request *req, prepared *p, vx_
     if (!p->req.ca_file)
         p->req.ca_file = g->ca_file;
     p->req.insecure_skip_verify = p->req.insecure_skip_verify || g->insecure;
+    vx_http_response_free(resp);
+    vx_http_response_init(resp);
+    g->sent = true;
     return VX_OK;
+}
+
+/* After the transport returned st: the credentials' lines wiped, a failure's
+ * message given g's prefix. */
+static vx_status end(vx_gcs *g, prepared *p, vx_status st, const vx_error *herr, vx_error *err)
+{
+    vx_google_headers_clear(&p->auth);
+    if (st != VX_OK)
+        vx_error_setf(err, st, "%s: %s", g->what, herr->message);
+    return st;
 }
 
 static vx_status perform_once(vx_gcs *g, const vx_http_request *req, vx_http_response *resp,
                               vx_error *err)
 {
     prepared p;
-    vx_status st = prepare(g, req, &p, err);
+    vx_status st = begin(g, req, resp, &p, err);
     if (st != VX_OK)
         return st;
-    vx_http_response_free(resp);
-    vx_http_response_init(resp);
     vx_error herr = {0};
-    g->sent = true;
-    st = vx_http_perform(g->http, &p.req, resp, &herr);
-    vx_google_headers_clear(&p.auth);
-    if (st != VX_OK)
-        vx_error_setf(err, st, "%s: %s", g->what, herr.message);
-    return st;
+    return end(g, &p, vx_http_perform(g->http, &p.req, resp, &herr), &herr, err);
 }
 
 vx_status vx_gcs_perform(vx_gcs *g, const vx_http_request *req, vx_http_response *resp,
@@ -181,18 +188,11 @@ vx_status vx_gcs_upload_start(vx_gcs *g, const vx_http_request *req, vx_http_res
 {
     *up = NULL;
     prepared p;
-    vx_status st = prepare(g, req, &p, err);
+    vx_status st = begin(g, req, resp, &p, err);
     if (st != VX_OK)
         return st;
-    vx_http_response_free(resp);
-    vx_http_response_init(resp);
     vx_error herr = {0};
-    g->sent = true;
-    st = vx_http_upload_start(g->http, &p.req, resp, up, &herr);
-    vx_google_headers_clear(&p.auth);
-    if (st != VX_OK)
-        vx_error_setf(err, st, "%s: %s", g->what, herr.message);
-    return st;
+    return end(g, &p, vx_http_upload_start(g->http, &p.req, resp, up, &herr), &herr, err);
 }
 
 vx_status vx_gcs_upload_write(vx_gcs *g, vx_http_upload *up, const void *data, size_t len,

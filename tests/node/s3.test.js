@@ -110,7 +110,6 @@ test('S3 over HTTPS: the CA file trusted, the payload unsigned with its CRC-32C,
   assert.equal(await e.flush(10000), true);
   await e.close();
   const got = boto3(moto, `
-import base64, zlib
 out = []
 for o in s3.list_objects_v2(Bucket="vexil", Prefix="${run}/").get("Contents", []):
     head = s3.head_object(Bucket="vexil", Key=o["Key"], ChecksumMode="ENABLED")
