@@ -15,6 +15,14 @@
 #define DRAFT_DFLT 1u
 #define DRAFT_ANON 2u
 #define DRAFT_MALLOCED 4u        /* not carved from a slab */
+#define DRAFT_PARENT 8u          /* `bytes` starts with a vx_draft_parent */
+
+/* The trace parent of a span that joins a trace (trace_context.h), when it
+ * has no tracestate (those go into a whole event): the ids and flags, ahead
+ * of the strings. */
+typedef struct vx_draft_parent {
+    uint8_t trace_id[16], span_id[8], flags;
+} vx_draft_parent;
 
 /* About 48 bytes of header and the strings back to back: most drafts take
  * two cache lines, few three. */
@@ -28,9 +36,16 @@ struct vx_draft {
     uint8_t eval_bits;            /* the event's, when a trace context was captured */
     uint16_t chars;               /* bytes of `bytes` */
     uint32_t trace_ns;
-    char bytes[];                 /* user key, key, variation, version, value, each with
-                                   * its NUL: the event's strings as it holds them */
+    char bytes[];                 /* [a vx_draft_parent,] user key, key, variation,
+                                   * version, value, each with its NUL: the event's
+                                   * strings as it holds them */
 };
+
+/* Where the strings start. */
+static inline const char *vx_draft_strings(const struct vx_draft *d)
+{
+    return d->bytes + (d->flags & DRAFT_PARENT ? sizeof(vx_draft_parent) : 0);
+}
 
 /* strlen for a variation name or a version, most of them a few bytes: a
  * short loop beats the call to the vector routine. */
@@ -87,11 +102,12 @@ static inline vx_draft *vx_draft_new_feature(const vx_feature_record *r,
 {
     const vx_value *v = r->value ? r->value : &vx_null_value;
     /* What a draft cannot hold goes into a whole event: nested values,
-     * context metadata, a trace parent. */
+     * context metadata, a trace parent with a tracestate. */
+    bool parent = trace && trace->has_parent;
     if (v->type == VX_ARRAY || v->type == VX_OBJECT ||
         ((attrs->goff_read || !vx_attrs_surely_absent(attrs, VX_H_GOFF)) &&
          vx_draft_context_metadata(attrs)) ||
-        (trace && trace->has_parent))
+        (parent && trace->state_len))
         return NULL;
     const vx_value *uk = vx_attrs_key(attrs);
     size_t key_len = r->flag_key_len ? r->flag_key_len : strlen(r->flag_key);
@@ -100,7 +116,7 @@ static inline vx_draft *vx_draft_new_feature(const vx_feature_record *r,
     size_t val_len = v->type == VX_STRING ? (size_t)v->len + 1 : 0;
     /* The strings with their NULs, as the event will hold them. */
     size_t chars = (size_t)uk->len + key_len + var_len + ver_len + 4 + val_len;
-    size_t size = sizeof(vx_draft) + chars;
+    size_t size = sizeof(vx_draft) + (parent ? sizeof(vx_draft_parent) : 0) + chars;
     if (size > max_size || var_len > UINT8_MAX || ver_len > UINT8_MAX)
         return NULL;
     vx_slab *slab;
@@ -118,17 +134,25 @@ static inline vx_draft *vx_draft_new_feature(const vx_feature_record *r,
                          ? attrs->anonymous.u.b
                          : !vx_attrs_surely_absent(attrs, VX_H_ANONYMOUS) && vx_attrs_anonymous(attrs);
     d->flags = (uint8_t)((r->failed ? DRAFT_DFLT : 0) | (anonymous ? DRAFT_ANON : 0) |
-                         (slab ? 0 : DRAFT_MALLOCED));
+                         (slab ? 0 : DRAFT_MALLOCED) | (parent ? DRAFT_PARENT : 0));
     d->eval_bits = 0;
     d->trace_ns = 0;
     d->chars = (uint16_t)chars;
     if (trace) {
         d->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
-        d->trace_ns = (uint32_t)(trace->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
+        d->trace_ns = trace->nsec | VX_TRACE_HAS_CONTEXT;
+    }
+    char *b = d->bytes;
+    if (parent) {
+        vx_draft_parent *dp = (vx_draft_parent *)(void *)b;
+        memcpy(dp->trace_id, trace->trace_id, sizeof dp->trace_id);
+        memcpy(dp->span_id, trace->span_id, sizeof dp->span_id);
+        dp->flags = trace->flags;
+        b += sizeof *dp;
     }
     /* The flag key, variation and version are C strings: copied with their
      * NUL. */
-    char *b = vx_put_bytes(d->bytes, uk->u.s, uk->len);
+    b = vx_put_bytes(b, uk->u.s, uk->len);
     *b++ = '\0';
     b = vx_put_bytes(b, r->flag_key, key_len + 1);
     b = vx_put_bytes(b, r->variation, var_len + 1);

@@ -223,7 +223,7 @@ static void fill_trace(vx_event *ev, flat *f, const vx_feature_record *r,
                        const vx_trace_capture *c)
 {
     ev->eval_bits = (uint8_t)((r->reason & 7) | (r->error_code & 15) << 3);
-    ev->trace_ns = (uint32_t)(c->time_ns % 1000000000) | VX_TRACE_HAS_CONTEXT;
+    ev->trace_ns = c->nsec | VX_TRACE_HAS_CONTEXT;
     if (!c->has_parent)
         return;
     vx_event_parent *p = (vx_event_parent *)(void *)f->nodes;
@@ -289,17 +289,36 @@ const vx_value *vx_draft_context_metadata(vx_attrs *attrs)
     return context_metadata(attrs);
 }
 
+static void draft_parent(vx_event *ev, const vx_draft *d, char *state)
+{
+    const vx_draft_parent *dp = (const vx_draft_parent *)(const void *)d->bytes;
+    vx_event_parent *p = (vx_event_parent *)(void *)((char *)ev + VX_EVENT_NODES_OFFSET);
+    memcpy(p->trace_id, dp->trace_id, sizeof p->trace_id);
+    memcpy(p->span_id, dp->span_id, sizeof p->span_id);
+    p->flags = dp->flags;
+    p->state_len = 0;
+    *state = '\0';
+    p->state = state;
+}
+
 /* The event's header written once, field by field, and its strings copied
  * from the draft in one move: the draft holds them as the event does. */
 vx_event *vx_event_from_draft(const vx_draft *d)
 {
     size_t head = align8(sizeof(vx_event));
-    size_t total = head + d->chars;
+    bool parent = d->flags & DRAFT_PARENT;
+    /* With a parent, laid out as vx_event_new_feature_traced lays it: the
+     * vx_event_parent first in the node area, its empty tracestate after the
+     * strings (the same bytes counted). */
+    size_t nodes = parent ? align8(sizeof(vx_event_parent)) : 0;
+    size_t total = head + nodes + d->chars + (parent ? 1 : 0);
     vx_slab *slab;
     vx_event *ev = vx_event_mem_get(total, &slab);
     if (!ev)
         return NULL;
-    char *c = memcpy((char *)ev + head, d->bytes, d->chars);
+    char *c = memcpy((char *)ev + head + nodes, vx_draft_strings(d), d->chars);
+    if (parent)
+        draft_parent(ev, d, c + d->chars);
     const vx_event_settings *s = d->settings;
     ev->seq = 0;
     atomic_init(&ev->refs, 0);
@@ -323,7 +342,7 @@ vx_event *vx_event_from_draft(const vx_draft *d)
     ev->key_len = d->key_len;
     ev->variation_len = d->variation_len;
     ev->version_len = d->version_len;
-    ev->trace_ns = d->trace_ns;
+    ev->trace_ns = d->trace_ns | (parent ? VX_TRACE_HAS_PARENT : 0);
     ev->value = d->value;
     if (d->value.type == VX_STRING)
         ev->value.u.s = c;

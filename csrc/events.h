@@ -101,8 +101,8 @@ vx_event *vx_event_new_feature_traced(const vx_feature_record *r,
  * what the evaluation path writes when it can, the event being built from it
  * later on the thread that drains (same fields, same bytes counted). The
  * builder gives NULL when the event must be built whole now: an array or
- * object value, exporter metadata from the context, more than max_size
- * bytes, or out of memory. */
+ * object value, exporter metadata from the context, a trace parent with a
+ * tracestate, more than max_size bytes, or out of memory. */
 typedef struct vx_draft vx_draft;
 /* NULL when out of memory. The draft stays the caller's to free. */
 vx_event *vx_event_from_draft(const vx_draft *d);

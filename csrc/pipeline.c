@@ -425,7 +425,7 @@ void vx_pipeline_record_feature(vx_pipeline *p, const vx_feature_record *r, vx_a
     if (vx_trace_wanted(&p->trace)) {
         vx_trace_capture_now(&p->trace, attrs, &cap);
         trace = &cap;
-        now = cap.time_ns / 1000000000;
+        now = cap.sec;
     } else {
         now = (int64_t)time(NULL);
     }

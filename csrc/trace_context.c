@@ -1,7 +1,6 @@
 /* W3C Trace Context on the recording side: the traceparent parser, the
  * capture an exporter of traces asked for, and the installed source. */
 #include "trace_context.h"
-#include "hot.h"
 
 #include "engine.h"
 #include "pipeline_impl.h"
@@ -54,27 +53,36 @@ vx_status vx_engine_set_trace_context_source(vx_engine *engine, vx_trace_context
 
 /* ---- parsing ----------------------------------------------------------------- */
 
+/* Each byte's value as a hex digit, -1 for what is not one: lowercase
+ * only, as the Recommendation allows nothing else. */
+#define NO16 -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+static const int8_t HEX[256] = {
+    NO16, NO16, NO16,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1, -1, -1, -1, -1,             /* 0x30: '0'..'9' */
+    NO16, NO16,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,   /* 0x60: 'a'..'f' */
+    NO16, NO16, NO16, NO16, NO16, NO16, NO16, NO16, NO16,
+};
+#undef NO16
+
 static int hexval(int c)
 {
-    /* Lowercase only: the Recommendation allows nothing else. */
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    return HEX[(unsigned char)c];
 }
 
+/* A table read per digit and one test per id, not two per digit: a trace
+ * and a span id are 48 digits. */
 static bool hex_bytes(const char *s, size_t n, uint8_t *out)
 {
-    uint8_t any = 0;
+    int bad = 0;
+    unsigned any = 0;
     for (size_t i = 0; i < n; i++) {
-        int h = hexval((unsigned char)s[2 * i]), l = hexval((unsigned char)s[2 * i + 1]);
-        if (h < 0 || l < 0)
-            return false;
-        out[i] = (uint8_t)(h << 4 | l);
+        int h = HEX[(unsigned char)s[2 * i]], l = HEX[(unsigned char)s[2 * i + 1]];
+        bad |= h | l;
+        out[i] = (uint8_t)((unsigned)h << 4 | (unsigned)l);
         any |= out[i];
     }
-    return any != 0;
+    return bad >= 0 && any != 0;
 }
 
 bool vx_traceparent_parse(const char *s, size_t len, uint8_t trace_id[16], uint8_t span_id[8],
@@ -111,6 +119,36 @@ bool vx_tracestate_ok(const char *s, size_t len)
 
 /* ---- capture ------------------------------------------------------------------- */
 
+/* The evaluations inside one span (one request's) carry the same
+ * traceparent, from the context or the source: the last one parsed on this
+ * thread is kept, and a repeat costs a comparison. Only version 00's 55
+ * characters are kept. */
+static _Thread_local struct {
+    char text[55];
+    bool valid;
+    uint8_t trace_id[16], span_id[8], flags;
+} last_parsed;
+
+static bool parse_cached(const char *tp, size_t len, vx_trace_capture *c)
+{
+    if (len == 55 && last_parsed.valid && memcmp(tp, last_parsed.text, 55) == 0) {
+        memcpy(c->trace_id, last_parsed.trace_id, 16);
+        memcpy(c->span_id, last_parsed.span_id, 8);
+        c->flags = last_parsed.flags;
+        return true;
+    }
+    if (!vx_traceparent_parse(tp, len, c->trace_id, c->span_id, &c->flags))
+        return false;
+    if (len == 55) {
+        memcpy(last_parsed.text, tp, 55);
+        memcpy(last_parsed.trace_id, c->trace_id, 16);
+        memcpy(last_parsed.span_id, c->span_id, 8);
+        last_parsed.flags = c->flags;
+        last_parsed.valid = true;
+    }
+    return true;
+}
+
 /* The context's own attribute (a lazy source is asked): the engine's
  * enrichment and the injected keys can hold no trace of the caller's. */
 static const vx_value *string_attr(vx_attrs *attrs, const char *name, size_t len, uint32_t hash)
@@ -124,37 +162,13 @@ static const vx_value *string_attr(vx_attrs *attrs, const char *name, size_t len
 static bool from_attributes(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *c)
 {
     const vx_value *tp = string_attr(attrs, "traceparent", 11, h->h_traceparent);
-    if (!tp || !vx_traceparent_parse(tp->u.s, tp->len, c->trace_id, c->span_id, &c->flags))
+    if (!tp || !parse_cached(tp->u.s, tp->len, c))
         return false;
     const vx_value *ts = string_attr(attrs, "tracestate", 10, h->h_tracestate);
     if (ts && vx_tracestate_ok(ts->u.s, ts->len)) {
         c->state = ts->u.s;
         c->state_len = ts->len;
     }
-    return true;
-}
-
-/* A source answers the same traceparent for every evaluation inside one
- * span: the last one parsed on this thread is kept. */
-static _Thread_local struct {
-    char text[56];
-    uint8_t trace_id[16], span_id[8], flags;
-} last_parsed;
-
-static bool parse_cached(const char *tp, vx_trace_capture *c)
-{
-    if (memcmp(tp, last_parsed.text, 56) == 0 && last_parsed.text[0]) {
-        memcpy(c->trace_id, last_parsed.trace_id, 16);
-        memcpy(c->span_id, last_parsed.span_id, 8);
-        c->flags = last_parsed.flags;
-        return true;
-    }
-    if (!vx_traceparent_parse(tp, strlen(tp), c->trace_id, c->span_id, &c->flags))
-        return false;
-    memcpy(last_parsed.text, tp, 56);
-    memcpy(last_parsed.trace_id, c->trace_id, 16);
-    memcpy(last_parsed.span_id, c->span_id, 8);
-    last_parsed.flags = c->flags;
     return true;
 }
 
@@ -169,7 +183,7 @@ static bool from_source(vx_trace_hooks *h, vx_trace_capture *c)
         return false;
     tp[55] = '\0';
     c->state_buf[VX_TRACESTATE_MAX] = '\0';
-    if (!parse_cached(tp, c))
+    if (!parse_cached(tp, strlen(tp), c))
         return false;
     size_t n = strlen(c->state_buf);
     if (vx_tracestate_ok(c->state_buf, n)) {
@@ -179,19 +193,13 @@ static bool from_source(vx_trace_hooks *h, vx_trace_capture *c)
     return true;
 }
 
-VX_HOT
-void vx_trace_capture_now(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *out)
+bool vx_trace_find_parent(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    out->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    if (from_attributes(h, attrs, out) || from_source(h, out))
+        return true;
     out->state = "";
     out->state_len = 0;
-    out->has_parent = from_attributes(h, attrs, out) || from_source(h, out);
-    if (!out->has_parent) {
-        out->state = "";
-        out->state_len = 0;
-    }
+    return false;
 }
 
 /* ---- the public accessor ----------------------------------------------------------- */

@@ -1,4 +1,5 @@
 /* Event records: GOFF's JSON and CSV bytes, templates, accessors, signatures. */
+#include "event_draft.h"
 #include "events.h"
 #include "json.h"
 #include "test.h"
@@ -588,6 +589,59 @@ static void test_cached_metadata_as_the_general_writer(void)
     vx_buf_free(&want);
 }
 
+/* A span's parent without a tracestate travels in a draft: the event built
+ * from it is the whole builder's, field for field and byte for byte counted. */
+static void test_draft_with_trace_parent(void)
+{
+    vx_context *ctx = vx_context_new("u-1");
+    vx_attrs a;
+    vx_attrs_init(&a, ctx, NULL);
+    vx_value v = vx_make_string("blue", 4);
+    vx_feature_record r = {.flag_key = "color", .variation = "B", .value = &v,
+                           .version = "3", .reason = VX_REASON_SPLIT};
+    vx_trace_capture c = {.sec = 1700000000, .nsec = 123456789, .has_parent = true,
+                          .flags = 1, .state = "", .state_len = 0};
+    for (int i = 0; i < 16; i++)
+        c.trace_id[i] = (uint8_t)(0xa0 + i);
+    for (int i = 0; i < 8; i++)
+        c.span_id[i] = (uint8_t)(0x10 + i);
+    vx_event *whole = vx_event_new_feature_traced(&r, &c, &a, NULL, c.sec);
+    vx_draft *d = vx_draft_new_feature(&r, &c, &a, NULL, c.sec, 4096);
+    CHECK(whole && d);
+    if (!whole || !d) {
+        vx_context_free(ctx);
+        return;
+    }
+    vx_event *built = vx_event_from_draft(d);
+    vx_draft_free(d);
+    CHECK(built);
+    if (built) {
+        CHECK_INT(built->bytes, whole->bytes);
+        char *a_json = json_of(whole), *b_json = json_of(built);
+        CHECK_STR(b_json, a_json);
+        free(a_json);
+        free(b_json);
+        vx_event_trace tw, tb;
+        CHECK(vx_event_get_trace(whole, &tw));
+        CHECK(vx_event_get_trace(built, &tb));
+        CHECK(tb.has_parent);
+        CHECK(memcmp(tb.trace_id, c.trace_id, 16) == 0);
+        CHECK(memcmp(tb.parent_span_id, c.span_id, 8) == 0);
+        CHECK_INT(tb.trace_flags, 1);
+        CHECK_STR(tb.trace_state, "");
+        CHECK_INT(tb.time_unix_nano, (int64_t)1700000000 * 1000000000 + 123456789);
+        CHECK_INT(tb.reason, VX_REASON_SPLIT);
+        CHECK(memcmp(&tw, &tb, offsetof(vx_event_trace, trace_state)) == 0);
+        vx_event_free(built);
+    }
+    /* With a tracestate the draft declines: the whole builder keeps it. */
+    c.state = "congo=t61rcWkgMzE";
+    c.state_len = strlen(c.state);
+    CHECK(vx_draft_new_feature(&r, &c, &a, NULL, c.sec, 4096) == NULL);
+    vx_event_free(whole);
+    vx_context_free(ctx);
+}
+
 int main(void)
 {
     RUN(test_feature_json_strings_as_the_general_writer);
@@ -604,5 +658,6 @@ int main(void)
     RUN(test_formatted_date);
     RUN(test_signature_vectors);
     RUN(test_batch_json);
+    RUN(test_draft_with_trace_parent);
     TEST_MAIN_END();
 }

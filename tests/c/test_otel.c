@@ -378,6 +378,13 @@ static vx_status seen_export(void *ud, const vx_batch *b, vx_error *err)
     return VX_OK;
 }
 
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int source_calls;
 static bool test_source(void *ud, char tp[56], char *ts, size_t cap)
 {
@@ -412,10 +419,15 @@ static void test_trace_context_on_events(void)
                           "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     vx_context_set_string(ctx, "tracestate", "congo=t61rcWkgMzE");
     vx_result r;
+    int64_t before = clock_ns(CLOCK_REALTIME);
     vx_engine_eval_string(e, "my-flag", ctx, "x", &r);
+    int64_t after = clock_ns(CLOCK_REALTIME);
     vx_result_release(&r);
     vx_context_free(ctx);
     CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    /* A span with a parent is timed to the nanosecond: inside the caller's
+     * interval. */
+    CHECK(s.last.time_unix_nano >= before && s.last.time_unix_nano <= after);
     /* Each event reaches both exporters: it carries the trace context. */
     CHECK_INT(s.with_trace, 2);
     CHECK(s.last.has_parent);
@@ -426,6 +438,21 @@ static void test_trace_context_on_events(void)
     CHECK_INT(s.last.reason, VX_REASON_STATIC);
     CHECK(s.last.time_unix_nano > (int64_t)1700000000 * 1000000000);
     CHECK_INT(source_calls, 0);
+
+    /* A traceparent without a tracestate: recorded as a draft, read back the
+     * same. */
+    before = clock_ns(CLOCK_REALTIME);
+    eval_user(e, "my-flag", "u1b", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00");
+    after = clock_ns(CLOCK_REALTIME);
+    CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
+    CHECK(s.last.has_parent);
+    CHECK_INT(s.last.trace_id[0], 0x0a);
+    CHECK_INT(s.last.trace_id[15], 0x9c);
+    CHECK_INT(s.last.parent_span_id[0], 0xb7);
+    CHECK_INT(s.last.parent_span_id[7], 0x31);
+    CHECK_INT(s.last.trace_flags, 0);
+    CHECK_STR(s.last.trace_state, "");
+    CHECK(s.last.time_unix_nano >= before && s.last.time_unix_nano <= after);
 
     /* No attribute (or a malformed one): the source supplies the parent. */
     eval_user(e, "my-flag", "u2", NULL);
@@ -438,9 +465,14 @@ static void test_trace_context_on_events(void)
 
     /* No source and no attribute: a trace context without a parent. */
     vx_engine_set_trace_context_source(e, NULL, NULL);
+    before = clock_ns(CLOCK_REALTIME_COARSE);
     eval_user(e, "missing-flag", "u4", NULL);
+    after = clock_ns(CLOCK_REALTIME);
     CHECK_INT(vx_engine_flush(e, 5000), VX_OK);
     CHECK(!s.last.has_parent);
+    /* A root span is timed to the kernel's tick: not before the tick that
+     * had begun, not after the nanosecond clock. */
+    CHECK(s.last.time_unix_nano >= before && s.last.time_unix_nano <= after);
     CHECK_STR(s.last.trace_state, "");
     CHECK_INT(s.last.error_code, VX_ERRC_FLAG_NOT_FOUND);
     CHECK_INT(source_calls, 2);
