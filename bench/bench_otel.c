@@ -9,8 +9,9 @@
  *                                      RATE evaluations per second for SECS
  *                                      seconds with one exporter (KIND
  *                                      opentelemetry, the same with
- *                                      traceContext false, or noop, a bulk
- *                                      no-op),
+ *                                      traceContext false, opentelemetry-parent:
+ *                                      contexts with a traceparent, one span
+ *                                      per 100 users, or noop, a bulk no-op),
  *                                      timed in rounds of 100: ns per
  *                                      evaluation (mean and percentiles of
  *                                      the rounds), the pipeline's counts
@@ -204,6 +205,39 @@ static void held(vx_engine *e, vx_context **c, size_t nc, double secs, double ra
     }
 }
 
+/* A traceparent on each context, a parent span per 100 users (one request's
+ * evaluations), for the spans that join a trace. */
+static void add_parents(vx_context **c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char tp[64];
+        snprintf(tp, sizeof tp, "00-%032zx-%016zx-01", i / 100 + 1, i / 100 + 1);
+        vx_context_set_string(c[i], "traceparent", tp);
+    }
+}
+
+/* The exporter KIND names (noop: a bulk no-op), and its contexts' parents. */
+static vx_exporter *add_kind(vx_engine *e, const char *endpoint, const char *kind,
+                             vx_context **c, size_t nc, size_t *got)
+{
+    if (strcmp(kind, "opentelemetry") == 0)
+        return add_otel(e, endpoint);
+    if (strcmp(kind, "opentelemetry-no-trace-context") == 0)
+        return add_otel_with(e, endpoint, false);
+    if (strcmp(kind, "opentelemetry-parent") == 0) {
+        add_parents(c, nc);
+        return add_otel(e, endpoint);
+    }
+    if (strcmp(kind, "noop") != 0)
+        return NULL;
+    vx_exporter *x = NULL;
+    vx_exporter_options o;
+    vx_exporter_options_init(&o);
+    vx_exporter_ops ops = {noop, NULL};
+    vx_engine_add_exporter(e, &o, &ops, got, &x);
+    return x;
+}
+
 /* One latency pass with exporter `kind`; `timed` false only keeps the
  * exporter busy (bench_otel load). */
 static int latency(const char *endpoint, double secs, double rate, const char *kind, bool timed)
@@ -211,17 +245,11 @@ static int latency(const char *endpoint, double secs, double rate, const char *k
     size_t nc = 100000;
     vx_context **c = users(nc);
     vx_engine *e = engine();
-    vx_exporter *x = NULL;
     size_t got = 0;
-    if (strcmp(kind, "opentelemetry") == 0) {
-        x = add_otel(e, endpoint);
-    } else if (strcmp(kind, "opentelemetry-no-trace-context") == 0) {
-        x = add_otel_with(e, endpoint, false);
-    } else {
-        vx_exporter_options o;
-        vx_exporter_options_init(&o);
-        vx_exporter_ops ops = {noop, NULL};
-        vx_engine_add_exporter(e, &o, &ops, &got, &x);
+    vx_exporter *x = add_kind(e, endpoint, kind, c, nc, &got);
+    if (!x) {
+        fprintf(stderr, "bench_otel: no exporter of kind %s\n", kind);
+        return 2;
     }
     if (timed)
         rounds(e, c, nc, secs, rate, strcmp(kind, "noop") == 0 ? "bulk no-op" : kind, x);
@@ -243,16 +271,7 @@ static int evals(const char *endpoint, const char *which, size_t n)
     vx_context **c = users(n);
     vx_engine *e = engine();
     size_t got = 0;
-    if (strcmp(which, "opentelemetry") == 0) {
-        add_otel(e, endpoint);
-    } else if (strcmp(which, "opentelemetry-no-trace-context") == 0) {
-        add_otel_with(e, endpoint, false);
-    } else if (strcmp(which, "noop") == 0) {
-        vx_exporter_options o;
-        vx_exporter_options_init(&o);
-        vx_exporter_ops ops = {noop, NULL};
-        vx_engine_add_exporter(e, &o, &ops, &got, NULL);
-    }
+    add_kind(e, endpoint, which, c, n, &got);  /* none: no exporter */
     for (size_t i = 0; i < n; i++)
         eval(e, c[i]);
     vx_engine_close(e, 60000);

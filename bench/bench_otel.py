@@ -19,8 +19,9 @@ shares the 2 cores and is busy while the exporter sends, so the no-op runs
 twice: with the collector idle, and with it kept as busy by another process
 sending the same spans at the same rate (`bench_otel load`): the control
 that separates the collector's CPU from the exporter's cost. The exporter
-runs with and without its trace context. Rounds alternate between the
-four, BENCH_OTEL_ROUNDS of them (3).
+runs with and without its trace context, and with contexts that carry a
+traceparent (spans that join a trace, timed to the nanosecond). Rounds
+alternate between the five, BENCH_OTEL_ROUNDS of them (3).
 """
 
 from __future__ import annotations
@@ -209,13 +210,15 @@ def main() -> int:
         # backlog does not grow
         best = min(runs["vexil"], key=lambda r: r["wall_s"])
         rate = 0.9 * best["delivered"] / best["wall_s"]
-        kinds = ("opentelemetry", "opentelemetry-no-trace-context", "noop", "busy-noop")
+        kinds = ("opentelemetry", "opentelemetry-no-trace-context", "opentelemetry-parent",
+                 "noop", "busy-noop")
         lat: dict[str, list[dict]] = {k: [] for k in kinds}
         for _ in range(int(os.environ.get("BENCH_OTEL_ROUNDS", "3"))):
             for k in kinds:
                 lat[k].append(latency_round(col, vexil, k, 5, rate))
         ir = {w: instructions_per_eval(col, vexil, w, 20000)
-              for w in ("none", "noop", "opentelemetry", "opentelemetry-no-trace-context")}
+              for w in ("none", "noop", "opentelemetry", "opentelemetry-no-trace-context",
+                        "opentelemetry-parent")}
     finally:
         col.stop()
     print(f"load average after: {loadavg()}\n")
@@ -231,6 +234,7 @@ def main() -> int:
               f"{best['collector_cpu_s'] * 1e6 / max(best['delivered'], 1):.2f} us |")
     labels = {"opentelemetry": "opentelemetry (collector receiving)",
               "opentelemetry-no-trace-context": "opentelemetry, traceContext false",
+              "opentelemetry-parent": "opentelemetry, contexts with a traceparent",
               "noop": "bulk no-op, collector idle",
               "busy-noop": "bulk no-op, collector kept busy by another process"}
     print(f"\n| evaluation latency, {rate:,.0f} evaluations/s (rounds of 100), best of "
@@ -251,7 +255,8 @@ def main() -> int:
         print(f"instructions per evaluation (callgrind, evaluating thread): no exporter "
               f"{ir['none']:.0f}, bulk no-op {ir['noop']:.0f}, opentelemetry "
               f"{ir['opentelemetry']:.0f}, opentelemetry with traceContext false "
-              f"{ir['opentelemetry-no-trace-context']:.0f}")
+              f"{ir['opentelemetry-no-trace-context']:.0f}, opentelemetry with a traceparent "
+              f"{ir['opentelemetry-parent']:.0f}")
     g = min(runs["goff"], key=lambda r: r["wall_s"])
     print(f"GOFF v1.52.1, opentelemetryexporter (span made on the evaluating goroutine): "
           f"median {g['eval_ns_p50']:.0f} ns, p99 {g['eval_ns_p99']:.0f} ns")
