@@ -20,6 +20,13 @@
 #include <stdatomic.h>
 #include <time.h>
 
+/* The clock of root spans (below); elsewhere than Linux, the nanosecond one. */
+#ifdef CLOCK_REALTIME_COARSE
+#define VX_TRACE_TICK_CLOCK CLOCK_REALTIME_COARSE
+#else
+#define VX_TRACE_TICK_CLOCK CLOCK_REALTIME
+#endif
+
 /* The W3C limit on what a tracestate may hold when propagated. */
 #define VX_TRACESTATE_MAX 512
 
@@ -79,7 +86,7 @@ static inline void vx_trace_capture_now(vx_trace_hooks *h, vx_attrs *attrs,
         atomic_load_explicit(&h->source, memory_order_acquire))
         out->has_parent = vx_trace_find_parent(h, attrs, out);
     struct timespec ts;
-    clock_gettime(out->has_parent ? CLOCK_REALTIME : CLOCK_REALTIME_COARSE, &ts);
+    clock_gettime(out->has_parent ? CLOCK_REALTIME : VX_TRACE_TICK_CLOCK, &ts);
     out->sec = ts.tv_sec;
     out->nsec = (uint32_t)ts.tv_nsec;
 }
