@@ -247,11 +247,9 @@ static int latency(const char *endpoint, double secs, double rate, const char *k
     vx_engine *e = engine();
     size_t got = 0;
     vx_exporter *x = add_kind(e, endpoint, kind, c, nc, &got);
-    if (!x) {
+    if (!x)
         fprintf(stderr, "bench_otel: no exporter of kind %s\n", kind);
-        return 2;
-    }
-    if (timed)
+    else if (timed)
         rounds(e, c, nc, secs, rate, strcmp(kind, "noop") == 0 ? "bulk no-op" : kind, x);
     else
         held(e, c, nc, secs, rate);
@@ -260,7 +258,7 @@ static int latency(const char *endpoint, double secs, double rate, const char *k
     for (size_t i = 0; i < nc; i++)
         vx_context_free(c[i]);
     free(c);
-    return 0;
+    return x ? 0 : 2;
 }
 
 /* N evaluations with one exporter ("opentelemetry" at ENDPOINT, the same
