@@ -850,7 +850,11 @@ VX_API size_t vx_batch_to_json(const vx_batch *batch, char *buf, size_t cap);
  * registered with vx_exporter_options.trace_context exists.
  *
  * time_unix_nano  when the event was recorded (creationDate is that instant
- *                 in whole seconds)
+ *                 in whole seconds): read from CLOCK_REALTIME when there is a
+ *                 parent, so that the span lies inside the parent's interval;
+ *                 without one, from the kernel's tick (CLOCK_REALTIME_COARSE,
+ *                 1 to 10 ms by the kernel's HZ), which costs the evaluation
+ *                 far less
  * has_parent      the evaluation ran inside a trace: trace_id, parent_span_id
  *                 and trace_flags come from its W3C traceparent (the
  *                 context's `traceparent` attribute, a string such as
