@@ -193,13 +193,10 @@ static bool from_source(vx_trace_hooks *h, vx_trace_capture *c)
     return true;
 }
 
+/* Neither sets out's state unless it finds a parent. */
 bool vx_trace_find_parent(vx_trace_hooks *h, vx_attrs *attrs, vx_trace_capture *out)
 {
-    if (from_attributes(h, attrs, out) || from_source(h, out))
-        return true;
-    out->state = "";
-    out->state_len = 0;
-    return false;
+    return from_attributes(h, attrs, out) || from_source(h, out);
 }
 
 /* ---- the public accessor ----------------------------------------------------------- */

@@ -28,6 +28,13 @@ ${code}`;
     env: { ...process.env, ...env } }));
 }
 
+// One evaluation per user, then everything delivered before the engine closes.
+async function evaluateAndClose(e, users) {
+  for (const u of users) e.stringValue('color', 'x', { targetingKey: u });
+  assert.equal(await e.flush(10000), true);
+  await e.close();
+}
+
 function keys(moto) {
   return { endpoint: moto.endpoint, region: 'us-east-1', accessKeyId: moto.accessKeyId,
     secretAccessKey: moto.secretAccessKey };
@@ -42,9 +49,7 @@ test('S3: events exported and read back, every one once; the retriever with 304s
   const e = new vexil.Engine(FLAGS);
   e.addExporter(exp, { flushInterval: 3600000 });
   const users = Array.from({ length: 50 }, (_, i) => `node-user-${i}`);
-  for (const u of users) e.stringValue('color', 'x', { targetingKey: u });
-  assert.equal(await e.flush(10000), true);
-  await e.close();
+  await evaluateAndClose(e, users);
   const got = boto3(moto, `
 out = []
 for o in s3.list_objects_v2(Bucket="vexil", Prefix="${run}/").get("Contents", []):
@@ -106,9 +111,7 @@ test('S3 over HTTPS: the CA file trusted, the payload unsigned with its CRC-32C,
   const e = new vexil.Engine(FLAGS);
   e.addExporter(vexil.S3Exporter({ bucket: 'vexil', path: run, format: 'json', ...keys(moto), caFile: moto.ca_file }),
     { flushInterval: 3600000 });
-  for (const u of users) e.stringValue('color', 'x', { targetingKey: u });
-  assert.equal(await e.flush(10000), true);
-  await e.close();
+  await evaluateAndClose(e, users);
   const got = boto3(moto, `
 out = []
 for o in s3.list_objects_v2(Bucket="vexil", Prefix="${run}/").get("Contents", []):
