@@ -4,6 +4,7 @@
  * pipeline's side (draining, discarding, forgetting finished threads). */
 #include "pipeline_impl.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
@@ -179,6 +180,77 @@ vx_ring_put vx_ring_publish_deep(vx_pipeline *p, vx_ring *r, uint64_t tail, uint
     return (held - depth) % NOTIFY_EVERY == 0 ? VX_RING_NOTIFY : VX_RING_DONE;
 }
 
+/* ---- The hand-over (the thread's side, no lock) --------------------------- */
+
+/* A place among the VX_PARKED_MAX, or false when they are taken. */
+static bool reserve_parked(vx_pipeline *p)
+{
+    size_t n = atomic_load_explicit(&p->n_parked, memory_order_relaxed);
+    do {
+        if (n >= VX_PARKED_MAX)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&p->n_parked, &n, n + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    uint64_t peak = atomic_load_explicit(&p->parked_max, memory_order_relaxed);
+    while (n + 1 > peak && !atomic_compare_exchange_weak_explicit(
+                               &p->parked_max, &peak, n + 1, memory_order_relaxed,
+                               memory_order_relaxed))
+        ;
+    return true;
+}
+
+/* Copies slots [h, end) out; the caller claims them with a CAS of head. */
+static void copy_slots(uintptr_t *out, const vx_ring *r, uint64_t h, uint64_t end)
+{
+    for (uint64_t i = h; i < end; i++)
+        out[i - h] = atomic_load_explicit(&r->slot[i % VX_RING], memory_order_relaxed);
+}
+
+static void push_handed(vx_ring *r, vx_parked *c)
+{
+    vx_parked *top = atomic_load_explicit(&r->handed, memory_order_relaxed);
+    do
+        c->next = top;
+    while (!atomic_compare_exchange_weak_explicit(&r->handed, &top, c, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+bool vx_ring_hand_over(vx_pipeline *p)
+{
+    vx_ring_tl *t = &vx_ring_tls;
+    if (t->last_id != p->id || !reserve_parked(p))
+        return false;
+    vx_ring *r = t->last;
+    vx_parked *c = atomic_exchange_explicit(&r->spare, NULL, memory_order_acquire);
+    if (!c && !(c = malloc(sizeof *c))) {
+        atomic_fetch_sub_explicit(&p->n_parked, 1, memory_order_relaxed);
+        return false;
+    }
+    /* Set before head is read: a drainer that reads head after the CAS below
+     * waits until the chunk is on the stack (vx_parked). */
+    atomic_store_explicit(&r->handing, 1, memory_order_relaxed);
+    uint64_t end = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    do
+        copy_slots(c->slot, r, h, end);
+    while (!atomic_compare_exchange_strong_explicit(&r->head, &h, end, memory_order_acq_rel,
+                                                    memory_order_acquire));
+    r->head_seen = end;
+    if (h == end) { /* a drainer took them all meanwhile */
+        vx_parked *none = NULL;
+        if (!atomic_compare_exchange_strong_explicit(&r->spare, &none, c, memory_order_release,
+                                                     memory_order_relaxed))
+            free(c);
+        atomic_fetch_sub_explicit(&p->n_parked, 1, memory_order_relaxed);
+    } else {
+        c->n = (uint32_t)(end - h);
+        push_handed(r, c);
+        atomic_fetch_add_explicit(&p->handovers, 1, memory_order_relaxed);
+    }
+    atomic_store_explicit(&r->handing, 0, memory_order_release);
+    return true;
+}
+
 /* ---- The pipeline's side (mu held) ---------------------------------------- */
 
 static void unlink_ring(vx_pipeline *p, vx_ring **pp)
@@ -186,23 +258,23 @@ static void unlink_ring(vx_pipeline *p, vx_ring **pp)
     vx_ring *r = *pp;
     *pp = r->next;
     p->n_rings--;
+    free(atomic_exchange_explicit(&r->spare, NULL, memory_order_acquire));
     let_go(r, HELD_BY_PIPELINE);
 }
 
-/* Builds and takes items[h .. end) (their slots at h & mask). Drafts of one
- * thread come from a few slabs: freed one run at a time. */
+/* Builds and takes items[0 .. n). Drafts of one thread come from a few
+ * slabs: freed one run at a time. */
 static void take_items(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *),
-                       const uintptr_t *slot, uint64_t h, uint64_t end, uint64_t mask)
+                       const uintptr_t *item, uint64_t n)
 {
     vx_slab *run = NULL;
     uint32_t k = 0;
-    for (; h < end; h++) {
-        uintptr_t item = slot[h & mask];
-        if (!(item & 1)) {
-            take(p, (vx_event *)item);
+    for (uint64_t i = 0; i < n; i++) {
+        if (!(item[i] & 1)) {
+            take(p, (vx_event *)item[i]);
             continue;
         }
-        vx_draft *d = (vx_draft *)(item - 1);
+        vx_draft *d = (vx_draft *)(item[i] - 1);
         take(p, vx_event_from_draft(d));
         vx_slab *s = vx_draft_slab(d);
         if (!s) {
@@ -219,14 +291,47 @@ static void take_items(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *),
     vx_slab_drop(run, k);
 }
 
-static void parked_free(vx_pipeline *p, vx_parked *c)
+/* A drained chunk: kept for r's next hand-over, or freed. */
+static void parked_free(vx_pipeline *p, vx_ring *r, vx_parked *c)
 {
-    p->n_parked--;
-    if (!p->parked_free) {
-        p->parked_free = c;
+    atomic_fetch_sub_explicit(&p->n_parked, 1, memory_order_relaxed);
+    vx_parked *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&r->spare, &none, c, memory_order_release,
+                                                 memory_order_relaxed))
+        free(c);
+}
+
+/* Moves what r's thread pushed (newest first) to the end of parked. */
+static void collect_handed(vx_ring *r)
+{
+    vx_parked *c = atomic_exchange_explicit(&r->handed, NULL, memory_order_acquire), *oldest = NULL;
+    if (!c)
         return;
+    vx_parked *last = c;
+    while (c) {
+        vx_parked *n = c->next;
+        c->next = oldest;
+        oldest = c;
+        c = n;
     }
-    free(c);
+    if (r->parked_last)
+        r->parked_last->next = oldest;
+    else
+        r->parked = oldest;
+    r->parked_last = last;
+}
+
+/* Reads r's head once its thread is not between a hand-over's CAS and its
+ * push. A hand-over is a copy of at most VX_RING pointers: the wait is a few
+ * microseconds, unless the thread was descheduled inside it. */
+static uint64_t settled_head(vx_ring *r)
+{
+    for (;;) {
+        uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (!atomic_load_explicit(&r->handing, memory_order_acquire))
+            return h;
+        sched_yield();
+    }
 }
 
 /* What r's thread handed over, oldest first: before its live slots. */
@@ -236,25 +341,48 @@ static size_t take_parked(vx_pipeline *p, vx_ring *r, void (*take)(vx_pipeline *
     while (r->parked) {
         vx_parked *c = r->parked;
         r->parked = c->next;
-        take_items(p, take, c->slot, 0, c->n, (uint64_t)-1);
+        take_items(p, take, c->slot, c->n);
         n += c->n;
-        parked_free(p, c);
+        parked_free(p, r, c);
     }
     r->parked_last = NULL;
     return n;
 }
 
+/* Everything r holds, in its thread's order: what was handed over, then the
+ * live slots, claimed again if the thread handed them over meanwhile. */
+static size_t drain_ring(vx_pipeline *p, vx_ring *r, void (*take)(vx_pipeline *, vx_event *))
+{
+    size_t n = 0;
+    for (;;) {
+        uint64_t h = settled_head(r);
+        collect_handed(r);
+        n += take_parked(p, r, take);
+        uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (end - h > VX_RING)
+            continue; /* h is old: the thread handed over and wrote on since */
+        copy_slots(p->ring_copy, r, h, end);
+        if (atomic_compare_exchange_strong_explicit(&r->head, &h, end, memory_order_acq_rel,
+                                                    memory_order_relaxed)) {
+            take_items(p, take, p->ring_copy, end - h);
+            return n + (size_t)(end - h);
+        }
+    }
+}
+
 size_t vx_rings_drain_parked_one(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *))
 {
     for (vx_ring *r = p->rings; r; r = r->next) {
+        settled_head(r);
+        collect_handed(r);
         vx_parked *c = r->parked;
         if (!c)
             continue;
         if (!(r->parked = c->next))
             r->parked_last = NULL;
         size_t n = c->n;
-        take_items(p, take, c->slot, 0, c->n, (uint64_t)-1);
-        parked_free(p, c);
+        take_items(p, take, c->slot, c->n);
+        parked_free(p, r, c);
         return n;
     }
     return 0;
@@ -268,13 +396,7 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
         vx_ring *r = *pp;
         /* Holders first: once the thread has let go, tail is final. */
         bool gone = !(atomic_load_explicit(&r->holders, memory_order_acquire) & HELD_BY_THREAD);
-        if (r->parked)
-            n += take_parked(p, r, take);
-        uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-        uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
-        n += (size_t)(end - h);
-        take_items(p, take, r->slot, h, end, VX_RING - 1);
-        atomic_store_explicit(&r->head, end, memory_order_release);
+        n += drain_ring(p, r, take);
         if (gone)
             unlink_ring(p, pp);
         else
@@ -283,44 +405,9 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
     return n;
 }
 
-bool vx_ring_hand_over_locked(vx_pipeline *p)
-{
-    vx_ring_tl *t = &vx_ring_tls;
-    if (t->last_id != p->id || p->n_parked >= VX_PARKED_MAX)
-        return false;
-    vx_ring *r = t->last;
-    vx_parked *c = p->parked_free;
-    if (c)
-        p->parked_free = NULL;
-    else if (!(c = malloc(sizeof *c)))
-        return false;
-    /* This thread is the only one that moves tail, and mu keeps every
-     * drainer off head. */
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint64_t end = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    uint32_t n = (uint32_t)(end - h), at = (uint32_t)(h % VX_RING);
-    uint32_t first = n < VX_RING - at ? n : VX_RING - at;
-    memcpy(c->slot, &r->slot[at], first * sizeof c->slot[0]);
-    memcpy(c->slot + first, r->slot, (n - first) * sizeof c->slot[0]);
-    c->n = n;
-    c->next = NULL;
-    if (r->parked_last)
-        r->parked_last->next = c;
-    else
-        r->parked = c;
-    r->parked_last = c;
-    p->n_parked++;
-    if (p->n_parked > p->diag.parked_max)
-        p->diag.parked_max = p->n_parked;
-    p->diag.handovers++;
-    atomic_store_explicit(&r->head, end, memory_order_release);
-    r->head_seen = end;
-    return true;
-}
-
 bool vx_rings_reach(vx_pipeline *p, uint64_t depth)
 {
-    if (p->n_parked)
+    if (atomic_load_explicit(&p->n_parked, memory_order_seq_cst))
         return true;
     for (vx_ring *r = p->rings; r; r = r->next)
         if (atomic_load_explicit(&r->tail, memory_order_seq_cst) -
@@ -330,29 +417,30 @@ bool vx_rings_reach(vx_pipeline *p, uint64_t depth)
     return false;
 }
 
-static void discard_items(const uintptr_t *slot, uint64_t h, uint64_t end, uint64_t mask)
+static void discard_items(const uintptr_t *item, uint64_t n)
 {
-    for (; h < end; h++) {
-        uintptr_t item = slot[h & mask];
-        if (item & 1)
-            vx_draft_free((vx_draft *)(item - 1));
+    for (uint64_t i = 0; i < n; i++) {
+        if (item[i] & 1)
+            vx_draft_free((vx_draft *)(item[i] - 1));
         else
-            vx_event_free((vx_event *)item);
+            vx_event_free((vx_event *)item[i]);
     }
 }
 
 static void discard(vx_pipeline *p, vx_ring *r)
 {
+    collect_handed(r);
     while (r->parked) {
         vx_parked *c = r->parked;
         r->parked = c->next;
-        discard_items(c->slot, 0, c->n, (uint64_t)-1);
-        parked_free(p, c);
+        discard_items(c->slot, c->n);
+        parked_free(p, r, c);
     }
     r->parked_last = NULL;
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
-    discard_items(r->slot, h, end, VX_RING - 1);
+    copy_slots(p->ring_copy, r, h, end);
+    discard_items(p->ring_copy, end - h);
     atomic_store_explicit(&r->head, end, memory_order_release);
 }
 
@@ -362,8 +450,8 @@ void vx_rings_destroy(vx_pipeline *p)
         discard(p, p->rings);
         unlink_ring(p, &p->rings);
     }
-    free(p->parked_free);
-    p->parked_free = NULL;
+    free(p->ring_copy);
+    p->ring_copy = NULL;
 }
 
 /* The child has one thread: the rings of the others are finished, and what
@@ -383,4 +471,6 @@ void vx_rings_atfork_child(vx_pipeline *p)
         atomic_fetch_and_explicit(&r->holders, ~HELD_BY_THREAD, memory_order_relaxed);
         unlink_ring(p, pp);
     }
+    /* A place a parent's thread reserved for a hand-over it was making. */
+    atomic_store(&p->n_parked, 0);
 }

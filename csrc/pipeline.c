@@ -50,7 +50,12 @@ vx_pipeline *vx_pipeline_new(vx_logger *log)
         return NULL;
     memset(p, 0, sizeof(*p));
     vx_event_settings *s = settings_new("SERVER", NULL);
-    if (!s) {
+    p->ring_copy = malloc(VX_RING * sizeof(*p->ring_copy));
+    if (!s || !p->ring_copy) {
+        if (s)
+            vx_arena_free(&s->arena);
+        free(s);
+        free(p->ring_copy);
         free(p);
         return NULL;
     }
@@ -319,14 +324,30 @@ static void recorder_drain(vx_pipeline *p, vx_ring_put why, bool one)
  * memory allows, the drainers are behind: this thread takes the oldest chunk
  * (one ring's worth, as it would have drained without hand-overs) to make
  * room, not everything queued. */
-static bool hand_over(vx_pipeline *p)
+static bool hand_over_locked(vx_pipeline *p)
 {
-    if (vx_ring_hand_over_locked(p))
+    if (vx_ring_hand_over(p))
         return true;
-    if (!p->n_parked)
+    if (!atomic_load_explicit(&p->n_parked, memory_order_relaxed))
         return false;
     recorder_drain(p, VX_RING_FULL, true);
-    return vx_ring_hand_over_locked(p);
+    return vx_ring_hand_over(p);
+}
+
+/* A full ring handed over without the lock: someone must hear of it. When mu
+ * is busy, its holder is most likely a thread draining, and waiting for it
+ * could be the longest stall of the evaluation; the chunk then waits, like
+ * events in a ring below notify_depth, for the next drain (a later notice,
+ * an exporter's timer, a flush). */
+static void handed_over(vx_pipeline *p)
+{
+    if (pthread_mutex_trylock(&p->mu) != 0) {
+        atomic_fetch_add_explicit(&p->handovers_unheard, 1, memory_order_relaxed);
+        return;
+    }
+    if (!drainer_for(p))
+        recorder_drain(p, VX_RING_FULL, false);
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* Takes mu for a recorder that must have it, counting in diag how long it
@@ -357,6 +378,10 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
                                                    : VX_RING_LOCKED;
     if (r == VX_RING_DONE)
         return;
+    if (r == VX_RING_FULL && vx_ring_hand_over(p)) {
+        handed_over(p);
+        return;
+    }
     if (r == VX_RING_LOCKED && d) {
         ev = vx_event_from_draft(d);
         vx_draft_free(d);
@@ -376,8 +401,9 @@ static void record(vx_pipeline *p, vx_draft *d, vx_event *ev)
         p->diag.notices++;
     /* A full ring is handed over whole to whichever thread drains next,
      * when one will: the evaluation copies 4096 pointers instead of building
-     * as many events (and, at the memory cap, dropping as many). */
-    if (r == VX_RING_FULL && hand_over(p) && drainer_for(p)) {
+     * as many events (and, at the memory cap, dropping as many). Here the
+     * lock-free hand-over above found every place taken. */
+    if (r == VX_RING_FULL && hand_over_locked(p) && drainer_for(p)) {
         pthread_mutex_unlock(&p->mu);
         return;
     }
@@ -393,7 +419,10 @@ void vx_pipeline_get_diag(vx_pipeline *p, vx_pipeline_diag *out)
 {
     pthread_mutex_lock(&p->mu);
     *out = p->diag;
-    out->parked_now = p->n_parked;
+    out->parked_now = atomic_load(&p->n_parked);
+    out->handovers = atomic_load(&p->handovers);
+    out->parked_max = atomic_load(&p->parked_max);
+    out->handovers_unheard = atomic_load(&p->handovers_unheard);
     pthread_mutex_unlock(&p->mu);
 }
 

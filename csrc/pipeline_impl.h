@@ -67,7 +67,13 @@ void vx_log_clear(vx_event_log *log);
  *
  *   thread: slot[tail % VX_RING] = event or draft; tail = tail + 1 (release);
  *           light fence; if its ring holds notify_depth or more: notify
- *   drainer (mu): for each ring, take slot[head .. tail); head = tail (release)
+ *   drainer (mu): for each ring, copy slot[head .. tail), then claim them
+ *           with a CAS of head from what it read to tail; take the copy
+ *
+ * A full ring is handed over by its thread without the lock (see vx_parked),
+ * so head has two writers, the drainer and the thread, and each claims with
+ * a CAS what it copied: the loser copied slots that are no longer its own and
+ * looks again.
  *
  * Events in a ring count against max_events and the memory cap once drained;
  * notify_depth (vx_rings_set_policy) is where a recorder must tell the
@@ -85,12 +91,26 @@ _Static_assert((VX_RING & (VX_RING - 1)) == 0, "VX_RING is a power of two");
 #define VX_RING_NOTICE (VX_RING / 2)  /* the depth at which a drainer is asked for */
 #define VX_RING_EVENT_MAX 512         /* larger events are appended under the lock */
 
-/* A full ring's events handed over by its thread (vx_ring_hand_over_locked):
- * the thread copies them out under the lock, which is a few microseconds,
- * instead of building and appending them, which is a hundred or more inside
- * one evaluation. Queued on the ring, drained before its live slots (so each
- * thread's order is kept); at most VX_PARKED_MAX per pipeline, so memory
- * stays bounded (past it the recorder drains, as without). */
+/* A full ring's events handed over by its thread (vx_ring_hand_over): the
+ * thread copies them out, which is a few microseconds, instead of building
+ * and appending them, which is a hundred or more inside one evaluation; and
+ * it takes no lock to do so, because the lock is what a drainer holds for the
+ * whole of a drain (milliseconds, when it builds thousands of events and
+ * drops them at the memory cap), and waiting for it was the evaluation's
+ * longest stall. The chunk is pushed on the ring's `handed` stack; a drainer
+ * moves the stack to `parked` and takes parked chunks before the live slots,
+ * so each thread's order is kept:
+ *
+ *   thread:  handing = 1; copy slot[head .. tail); CAS head to tail;
+ *            push the chunk on handed (release); handing = 0 (release)
+ *   drainer: load head; wait while handing is 1; move handed to parked;
+ *            take parked; copy and claim the live slots (above)
+ *
+ * A drainer that read head after the thread's CAS sees handing set until the
+ * chunk is on the stack, so it never takes newer live slots before it. At
+ * most VX_PARKED_MAX chunks per pipeline are queued (n_parked, reserved by
+ * the thread before it copies), so memory stays bounded: past it the
+ * recorder takes the lock and drains, as without. */
 #ifndef VX_PARKED_MAX
 #define VX_PARKED_MAX 8
 #endif
@@ -104,15 +124,21 @@ typedef struct vx_ring {
     _Atomic uint64_t tail;        /* written by the thread */
     uint64_t head_seen;           /* the thread's last view of head */
     char pad1[48];
-    _Atomic uint64_t head;        /* written by the drainer (mu) */
-    char pad2[56];
+    _Atomic uint64_t head;        /* claimed by CAS: the drainer (mu) or the thread */
+    _Atomic unsigned handing;     /* the thread is between its copy and its push */
+    char pad2[52];
     struct vx_ring *next;         /* in the pipeline's list (mu) */
     vx_parked *parked, *parked_last; /* handed over, oldest first (mu) */
+    _Atomic(vx_parked *) handed;  /* pushed by the thread, newest first */
+    _Atomic(vx_parked *) spare;   /* a drained chunk kept for the next hand-over */
     struct vx_ring *tl_next;      /* in the thread's list (the thread only) */
     _Atomic unsigned holders;     /* the thread and/or the pipeline */
     uint64_t pipeline_id;
     pthread_t owner;
-    uintptr_t slot[VX_RING];      /* a vx_event *, or a vx_draft * | 1 */
+    /* A vx_event *, or a vx_draft * | 1. Atomic (relaxed) because a drainer
+     * may copy a slot as the thread writes it after a hand-over: that copy
+     * is then thrown away (its CAS fails), but the read must be defined. */
+    _Atomic uintptr_t slot[VX_RING];
 } vx_ring;
 
 typedef enum vx_ring_put {
@@ -150,10 +176,11 @@ size_t vx_rings_drain_locked(vx_pipeline *p, void (*take)(vx_pipeline *, vx_even
 /* True when some ring holds `depth` events or more, or events were handed
  * over (mu held). */
 bool vx_rings_reach(vx_pipeline *p, uint64_t depth);
-/* The calling thread's ring in p is full (mu held): moves its events to a
- * parked chunk queued on it. False when VX_PARKED_MAX are queued already,
- * or no memory, or the thread has no ring: then the caller drains. */
-bool vx_ring_hand_over_locked(vx_pipeline *p);
+/* The calling thread's ring in p is full: moves its events to a chunk
+ * queued on it, with or without mu. False when VX_PARKED_MAX are queued
+ * already, or no memory, or the thread has no ring: then the caller takes the
+ * lock and drains. */
+bool vx_ring_hand_over(vx_pipeline *p);
 /* Takes the oldest chunk one ring has queued (mu held), which makes room for
  * the next hand-over; returns how many events. */
 size_t vx_rings_drain_parked_one(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *));
@@ -257,6 +284,7 @@ typedef struct vx_pipeline_diag {
     uint64_t worker_events;       /* drained by exporter (or host) threads */
     uint64_t handovers;           /* full rings handed over instead of drained */
     uint64_t parked_max;          /* the most queued at once */
+    uint64_t handovers_unheard;   /* ... whose thread found mu busy and went on */
     uint64_t parked_now;          /* queued now (filled by vx_pipeline_get_diag) */
     uint64_t drainer_ns;          /* time in its drains (monotonic) */
     uint64_t drainer_naps, drainer_nap_ns, drainer_nap_ns_max; /* its naps, how long they took */
@@ -287,8 +315,10 @@ struct vx_pipeline {
     uint64_t id;                  /* unique in the process: threads find their ring by it */
     vx_ring *rings;               /* mu */
     size_t n_rings;
-    size_t n_parked;              /* queued on the rings (mu) */
-    vx_parked *parked_free;       /* one kept for reuse (mu) */
+    _Atomic size_t n_parked;      /* queued on the rings, or being (vx_parked) */
+    uintptr_t *ring_copy;         /* VX_RING slots: a drainer's copy of one ring's (mu) */
+    /* diag's handovers and parked_max: counted by recorders without mu. */
+    _Atomic uint64_t handovers, parked_max, handovers_unheard;
     struct {
         pthread_t thread;
         pthread_cond_t cv;
@@ -337,7 +367,7 @@ static inline vx_ring_put vx_ring_put_item(vx_pipeline *p, vx_ring *r, uint64_t 
         __builtin_prefetch(&r->slot[(tail + 64) % VX_RING], 1, 3);
 #endif
     }
-    r->slot[tail % VX_RING] = item;
+    atomic_store_explicit(&r->slot[tail % VX_RING], item, memory_order_relaxed);
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
     vx_rings_light_fence();
     uint32_t depth = atomic_load_explicit(&p->notify_depth, memory_order_relaxed);
