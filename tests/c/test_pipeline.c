@@ -779,6 +779,36 @@ static vx_status collect_in_order(void *ud, const vx_batch *b, vx_error *err)
 
 static const vx_exporter_ops in_order_ops = {collect_in_order, NULL};
 
+/* HAND_T threads record users t * HAND_N .. + HAND_N each, and exit. */
+static void record_hand_ranges(vx_engine *e)
+{
+    pthread_t th[HAND_T];
+    drain_args a[HAND_T];
+    for (int t = 0; t < HAND_T; t++) {
+        a[t] = (drain_args){e, t * HAND_N, HAND_N};
+        pthread_create(&th[t], NULL, record_range, &a[t]);
+    }
+    for (int t = 0; t < HAND_T; t++)
+        pthread_join(th[t], NULL);
+}
+
+/* A synchronous exporter checking each recorder thread's order, with room for
+ * all HAND_T * HAND_N events. */
+static order_check *order_check_add(vx_engine *e, int delay_us, vx_exporter **x)
+{
+    order_check *o = calloc(1, sizeof *o);
+    collector_init(&o->c, HAND_T * HAND_N);
+    for (int t = 0; t < HAND_T; t++)
+        o->last[t] = -1;
+    o->delay_us = delay_us;
+    vx_exporter_options opt;
+    vx_exporter_options_init(&opt);
+    opt.bulk = false;
+    opt.max_memory_bytes = (size_t)1 << 30;
+    CHECK_INT(vx_engine_add_exporter(e, &opt, &in_order_ops, o, x), VX_OK);
+    return o;
+}
+
 /* Recorders whose rings fill while the only exporter is inside one long
  * export hand their full rings over (the drain thread takes them, or, when
  * VX_PARKED_MAX are queued, the recorder takes the oldest): each thread's
@@ -790,16 +820,8 @@ static void test_hand_over_full_rings(void)
     vx_pipeline_diag g = {0};
     for (int round = 0; round < 20 && g.handovers == 0; round++) {
         vx_engine *e = engine();
-        order_check *o = calloc(1, sizeof *o);
-        collector_init(&o->c, HAND_T * HAND_N);
-        for (int t = 0; t < HAND_T; t++)
-            o->last[t] = -1;
-        vx_exporter_options opt;
-        vx_exporter_options_init(&opt);
-        opt.bulk = false;
-        opt.max_memory_bytes = (size_t)1 << 30;
         vx_exporter *x = NULL;
-        CHECK_INT(vx_engine_add_exporter(e, &opt, &in_order_ops, o, &x), VX_OK);
+        order_check *o = order_check_add(e, 0, &x);
         pthread_mutex_lock(&o->c.mu);
         o->c.block = true;
         pthread_mutex_unlock(&o->c.mu);
@@ -854,25 +876,9 @@ static void test_hand_over_while_draining(void)
     vx_pipeline_diag g = {0};
     for (int round = 0; round < 20 && g.handovers == 0; round++) {
         vx_engine *e = engine();
-        order_check *o = calloc(1, sizeof *o);
-        collector_init(&o->c, HAND_T * HAND_N);
-        for (int t = 0; t < HAND_T; t++)
-            o->last[t] = -1;
-        o->delay_us = 2000;
-        vx_exporter_options opt;
-        vx_exporter_options_init(&opt);
-        opt.bulk = false;
-        opt.max_memory_bytes = (size_t)1 << 30;
         vx_exporter *x = NULL;
-        CHECK_INT(vx_engine_add_exporter(e, &opt, &in_order_ops, o, &x), VX_OK);
-        pthread_t th[HAND_T];
-        drain_args a[HAND_T];
-        for (int t = 0; t < HAND_T; t++) {
-            a[t] = (drain_args){e, t * HAND_N, HAND_N};
-            pthread_create(&th[t], NULL, record_range, &a[t]);
-        }
-        for (int t = 0; t < HAND_T; t++)
-            pthread_join(th[t], NULL);
+        order_check *o = order_check_add(e, 2000, &x);
+        record_hand_ranges(e);
         CHECK_INT(vx_engine_flush(e, 30000), VX_OK);
         vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
         CHECK(g.parked_max <= VX_PARKED_MAX);
@@ -911,14 +917,7 @@ static void test_hand_over_then_close(void)
         pthread_mutex_lock(&c.mu);
         c.block = true;
         pthread_mutex_unlock(&c.mu);
-        pthread_t th[HAND_T];
-        drain_args a[HAND_T];
-        for (int t = 0; t < HAND_T; t++) {
-            a[t] = (drain_args){e, t * HAND_N, HAND_N};
-            pthread_create(&th[t], NULL, record_range, &a[t]);
-        }
-        for (int t = 0; t < HAND_T; t++)
-            pthread_join(th[t], NULL);
+        record_hand_ranges(e);
         vx_pipeline_get_diag(vx_engine_pipeline(e), &g);
         unblock(&c);
         CHECK_INT(vx_engine_close(e, 30000), VX_OK);
