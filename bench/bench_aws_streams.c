@@ -151,7 +151,7 @@ static int latency_mode(vx_engine *e, double seconds)
            "\"rec_events\":%llu,\"rec_events_max\":%llu,\"rec_ns\":%llu,\"rec_ns_max\":%llu,"
            "\"notices\":%llu,\"drainer_asks\":%llu,\"drainer_wakes\":%llu,"
            "\"drainer_drains\":%llu,\"drainer_events\":%llu,\"worker_events\":%llu,"
-           "\"handovers\":%llu,\"parked_max\":%llu,\"rec_waits\":%llu,"
+           "\"handovers\":%llu,\"handovers_unheard\":%llu,\"parked_max\":%llu,\"rec_waits\":%llu,"
            "\"rec_wait_ns\":%llu,\"rec_wait_ns_max\":%llu,"
            "\"drainer_ns\":%llu,\"drainer_naps\":%llu,\"drainer_nap_ns\":%llu,\"drainer_nap_ns_max\":%llu}\n",
            n, sum / (double)n, ns[n / 2], ns[n * 99 / 100], ns[n * 999 / 1000],
@@ -164,7 +164,8 @@ static int latency_mode(vx_engine *e, double seconds)
            (unsigned long long)g.notices, (unsigned long long)g.drainer_asks,
            (unsigned long long)g.drainer_wakes, (unsigned long long)g.drainer_drains,
            (unsigned long long)g.drainer_events, (unsigned long long)g.worker_events,
-           (unsigned long long)g.handovers, (unsigned long long)g.parked_max,
+           (unsigned long long)g.handovers, (unsigned long long)g.handovers_unheard,
+           (unsigned long long)g.parked_max,
            (unsigned long long)g.rec_waits, (unsigned long long)g.rec_wait_ns,
            (unsigned long long)g.rec_wait_ns_max,
            (unsigned long long)g.drainer_ns, (unsigned long long)g.drainer_naps,

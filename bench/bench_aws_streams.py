@@ -193,16 +193,18 @@ def main() -> None:
                   f"{r['exported']:,} | {r['dropped']:,} | {r['server_cpu_s']:.2f} |")
         print()
         print("The pipeline's own counts in those rounds (vx_pipeline_diag): drains inside "
-              "evaluations, waits for the lock, the drain thread's naps")
-        print("| exporter | moto | drains in evaluations | lock waits (total ms) | "
-              "drain thread's naps (mean µs) |")
-        print("|---|---|---:|---:|---:|")
+              "evaluations, full rings handed over (of which the lock was busy after), waits for the lock, "
+              "the drain thread's naps")
+        print("| exporter | moto | drains in evaluations | hand-overs (unheard) | "
+              "lock waits (total ms) | drain thread's naps (mean µs) |")
+        print("|---|---|---:|---:|---:|---:|")
         for kind in kinds:
             r = lat[kind]
             base = kind.removeprefix("busy-")
             naps = r["drainer_naps"]
             nap = f"{r['drainer_nap_ns'] / naps / 1000:,.0f}" if naps else "none"
-            print(f"| {labels[base]} | {moto_state(kind, 'busy')} | {r['rec_drains']:,} | {r['rec_waits']:,} "
+            print(f"| {labels[base]} | {moto_state(kind, 'busy')} | {r['rec_drains']:,} | "
+                  f"{r['handovers']:,} ({r['handovers_unheard']:,}) | {r['rec_waits']:,} "
                   f"({r['rec_wait_ns'] / 1e6:,.0f}) | {naps:,} ({nap}) |")
     finally:
         server.close()
