@@ -284,7 +284,7 @@ typedef struct vx_pipeline_diag {
     uint64_t worker_events;       /* drained by exporter (or host) threads */
     uint64_t handovers;           /* full rings handed over instead of drained */
     uint64_t parked_max;          /* the most queued at once */
-    uint64_t handovers_unheard;   /* ... whose thread found mu busy and went on */
+    uint64_t handovers_unheard;   /* hand-overs whose thread found mu busy after */
     uint64_t parked_now;          /* queued now (filled by vx_pipeline_get_diag) */
     uint64_t drainer_ns;          /* time in its drains (monotonic) */
     uint64_t drainer_naps, drainer_nap_ns, drainer_nap_ns_max; /* its naps, how long they took */
@@ -317,7 +317,7 @@ struct vx_pipeline {
     size_t n_rings;
     _Atomic size_t n_parked;      /* queued on the rings, or being (vx_parked) */
     uintptr_t *ring_copy;         /* VX_RING slots: a drainer's copy of one ring's (mu) */
-    /* diag's handovers and parked_max: counted by recorders without mu. */
+    /* diag's hand-over counts: kept by recorders without mu. */
     _Atomic uint64_t handovers, parked_max, handovers_unheard;
     struct {
         pthread_t thread;
