@@ -372,8 +372,9 @@ static size_t drain_ring(vx_pipeline *p, vx_ring *r, void (*take)(vx_pipeline *,
 
 size_t vx_rings_drain_parked_one(vx_pipeline *p, void (*take)(vx_pipeline *, vx_event *))
 {
+    /* Only chunks: a hand-over in progress elsewhere need not be waited
+     * out, as no live slot is taken. */
     for (vx_ring *r = p->rings; r; r = r->next) {
-        settled_head(r);
         collect_handed(r);
         vx_parked *c = r->parked;
         if (!c)
