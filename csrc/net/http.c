@@ -16,7 +16,13 @@
 struct vx_http_client {
     CURL *curl;
     CURLM *multi;
-    pid_t pid;        /* the process that made both */
+    /* vx_http_perform_many's other transfers, made as first needed. The
+     * multi handle pools the connections of all of them; the share gives
+     * them one TLS session cache, so each resumes the sessions of the
+     * others instead of a full handshake per connection. */
+    CURL *more[VX_HTTP_MAX_PARALLEL - 1];
+    CURLSH *share;
+    pid_t pid;        /* the process that made them */
 };
 
 struct vx_http_cancel {
@@ -167,6 +173,11 @@ void vx_http_client_free(vx_http_client *c)
             curl_multi_cleanup(c->multi);
         if (c->curl)
             curl_easy_cleanup(c->curl);
+        for (size_t i = 0; i < VX_HTTP_MAX_PARALLEL - 1; i++)
+            if (c->more[i])
+                curl_easy_cleanup(c->more[i]);
+        if (c->share)
+            curl_share_cleanup(c->share);
     }
     free(c);
 }
@@ -182,22 +193,43 @@ static void set_err(vx_error *err, vx_status st, const char *fmt, const char *de
 
 /* The handle for this process: a child never reuses (nor closes) the
  * parent's connections, which would corrupt the parent's TLS sessions. */
-static CURL *handle(vx_http_client *c)
+static CURL *fresh(CURL **slot, CURLSH *share)
+{
+    if (*slot) {
+        /* Options go; connections, the session cache and the share stay. */
+        curl_easy_reset(*slot);
+    } else if ((*slot = curl_easy_init()) && share) {
+        curl_easy_setopt(*slot, CURLOPT_SHARE, share);
+    }
+    return *slot;
+}
+
+/* Handle i of this process (0: the one every request uses; 1 and up:
+ * vx_http_perform_many's others). A child never reuses (nor closes) the
+ * parent's connections, which would corrupt the parent's TLS sessions. */
+static CURL *handle_at(vx_http_client *c, size_t i)
 {
     pid_t pid = getpid();
     if (c->pid != pid) {
         /* the parent's: deliberately left alone */
+        memset(c->more, 0, sizeof c->more);
         c->curl = NULL;
         c->multi = NULL;
+        c->share = NULL;
         c->pid = pid;
     }
     if (!c->multi)
         c->multi = curl_multi_init();
-    if (!c->curl)
-        c->curl = curl_easy_init();
-    else
-        curl_easy_reset(c->curl);
-    return c->multi ? c->curl : NULL;
+    if (!c->share && (c->share = curl_share_init()))
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (!c->multi || !c->share)
+        return NULL;
+    return fresh(i ? &c->more[i - 1] : &c->curl, c->share);
+}
+
+static CURL *handle(vx_http_client *c)
+{
+    return handle_at(c, 0);
 }
 
 typedef struct sink {
@@ -405,15 +437,45 @@ static vx_status map_error(CURLcode rc, const sink *s, vx_error *err)
     return st;
 }
 
-/* The transfer's outcome; CURLE_ABORTED_BY_CALLBACK when cancelled. */
-static CURLcode drive(CURLM *m, vx_http_cancel *cancel)
+/* One request being performed: its handle, headers and outcome. */
+typedef struct transfer {
+    CURL *h;
+    struct curl_slist *hdrs;
+    sink s;
+    CURLcode rc;
+    bool done;
+} transfer;
+
+/* Records the outcome of every transfer libcurl says has ended. */
+static void collect(CURLM *m, transfer *ts, size_t n, size_t *left)
 {
+    int queued = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &queued))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (ts[i].h == msg->easy_handle && !ts[i].done) {
+                ts[i].rc = msg->data.result;
+                ts[i].done = true;
+                (*left)--;
+            }
+        }
+    }
+}
+
+/* Moves the transfers until all have ended; CURLE_ABORTED_BY_CALLBACK when
+ * cancelled first. */
+static CURLcode drive(CURLM *m, transfer *ts, size_t n, vx_http_cancel *cancel)
+{
+    size_t left = n;
     for (;;) {
         int running = 0;
         if (curl_multi_perform(m, &running) != CURLM_OK)
             return CURLE_OUT_OF_MEMORY;
-        if (!running)
-            break;
+        collect(m, ts, n, &left);
+        if (!running || !left)
+            return CURLE_OK;
         if (cancel_fired(cancel))
             return CURLE_ABORTED_BY_CALLBACK;
         if (curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
@@ -421,23 +483,71 @@ static CURLcode drive(CURLM *m, vx_http_cancel *cancel)
         if (cancel_fired(cancel))
             return CURLE_ABORTED_BY_CALLBACK;
     }
-    int left = 0;
-    CURLMsg *msg;
-    while ((msg = curl_multi_info_read(m, &left)))
-        if (msg->msg == CURLMSG_DONE)
-            return msg->data.result;
-    return CURLE_RECV_ERROR;
 }
 
-static CURLcode run(vx_http_client *c, CURL *h, vx_http_cancel *cancel)
+/* Runs the transfers to their ends: each gets its rc. */
+static void run(vx_http_client *c, transfer *ts, size_t n, vx_http_cancel *cancel)
 {
-    if (curl_multi_add_handle(c->multi, h) != CURLM_OK)
-        return CURLE_OUT_OF_MEMORY;
-    CURLcode rc = cancel_attach(cancel, c->multi) ? drive(c->multi, cancel)
-                                                  : CURLE_ABORTED_BY_CALLBACK;
-    cancel_detach(cancel);
-    curl_multi_remove_handle(c->multi, h);
-    return rc;
+    size_t added = 0;
+    while (added < n && curl_multi_add_handle(c->multi, ts[added].h) == CURLM_OK)
+        added++;
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    if (added == n && cancel_attach(cancel, c->multi)) {
+        rc = drive(c->multi, ts, n, cancel);
+        cancel_detach(cancel);
+    } else if (added == n) {
+        rc = CURLE_ABORTED_BY_CALLBACK;
+    }
+    for (size_t i = 0; i < added; i++)
+        curl_multi_remove_handle(c->multi, ts[i].h);
+    for (size_t i = 0; i < n; i++) {
+        if (!ts[i].done) {
+            /* Ended without a word from libcurl: as the connection broke. */
+            ts[i].rc = rc != CURLE_OK ? rc : CURLE_RECV_ERROR;
+            ts[i].done = true;
+        }
+    }
+}
+
+static vx_status transfer_setup(transfer *t, CURL *h, const vx_http_request *req,
+                                vx_http_response *resp, vx_error *err)
+{
+    if (!is_http_url(req->url)) {
+        set_err(err, VX_EINVAL, "%s", "HTTP request failed: the URL must start with http:// or https://");
+        return VX_EINVAL;
+    }
+    bool ok = h != NULL;
+    struct curl_slist *hdrs = ok ? build_headers(req, &ok) : NULL;
+    if (!ok) {
+        curl_slist_free_all(hdrs);
+        set_err(err, VX_ENOMEM, "%s", "HTTP request failed: out of memory");
+        return VX_ENOMEM;
+    }
+    *t = (transfer){.h = h, .hdrs = hdrs,
+                    .s = {.resp = resp, .max = req->max_response_bytes,
+                          .fail_when_truncated = req->fail_when_truncated,
+                          .keep_headers = req->keep_headers}};
+    set_options(h, req, hdrs, &t->s);
+    return VX_OK;
+}
+
+static vx_status transfer_result(transfer *t, vx_http_response *resp, vx_error *err)
+{
+    curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(t->hdrs);
+    t->hdrs = NULL;
+    if (t->rc == CURLE_ABORTED_BY_CALLBACK) {
+        set_err(err, VX_ECLOSED, "%s", "HTTP request cancelled");
+        return VX_ECLOSED;
+    }
+    if (t->rc != CURLE_OK)
+        return map_error(t->rc, &t->s, err);
+    curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (resp->body.failed) {
+        set_err(err, VX_ENOMEM, "%s", "HTTP request failed: out of memory");
+        return VX_ENOMEM;
+    }
+    return VX_OK;
 }
 
 vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
@@ -445,39 +555,34 @@ vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
 {
     if (!c || !req || !resp)
         return VX_EINVAL;
-    if (!is_http_url(req->url)) {
-        set_err(err, VX_EINVAL, "%s", "HTTP request failed: the URL must start with http:// or https://");
+    vx_status st;
+    return vx_http_perform_many(c, req, resp, &st, err, 1);
+}
+
+vx_status vx_http_perform_many(vx_http_client *c, const vx_http_request *reqs,
+                               vx_http_response *resps, vx_status *sts, vx_error *errs,
+                               size_t n)
+{
+    if (!c || !reqs || !resps || !sts || n == 0 || n > VX_HTTP_MAX_PARALLEL)
         return VX_EINVAL;
+    transfer ts[VX_HTTP_MAX_PARALLEL];
+    size_t of[VX_HTTP_MAX_PARALLEL], m = 0;
+    vx_http_cancel *cancel = NULL;
+    for (size_t i = 0; i < n; i++) {
+        sts[i] = transfer_setup(&ts[m], handle_at(c, m), &reqs[i], &resps[i],
+                                errs ? &errs[i] : NULL);
+        if (sts[i] == VX_OK)
+            of[m++] = i;
+        if (!cancel)
+            cancel = reqs[i].cancel;
     }
-    CURL *h = handle(c);
-    if (!h) {
-        set_err(err, VX_ENOMEM, "%s", "HTTP request failed: out of memory");
-        return VX_ENOMEM;
-    }
-    bool ok = true;
-    struct curl_slist *hdrs = build_headers(req, &ok);
-    if (!ok) {
-        curl_slist_free_all(hdrs);
-        set_err(err, VX_ENOMEM, "%s", "HTTP request failed: out of memory");
-        return VX_ENOMEM;
-    }
-    sink s = {.resp = resp, .max = req->max_response_bytes,
-              .fail_when_truncated = req->fail_when_truncated, .keep_headers = req->keep_headers};
-    set_options(h, req, hdrs, &s);
-    CURLcode rc = run(c, h, req->cancel);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hdrs);
-    if (rc == CURLE_ABORTED_BY_CALLBACK) {
-        set_err(err, VX_ECLOSED, "%s", "HTTP request cancelled");
-        return VX_ECLOSED;
-    }
-    if (rc != CURLE_OK)
-        return map_error(rc, &s, err);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (resp->body.failed) {
-        set_err(err, VX_ENOMEM, "%s", "HTTP request failed: out of memory");
-        return VX_ENOMEM;
-    }
+    if (m)
+        run(c, ts, m, cancel);
+    for (size_t j = 0; j < m; j++)
+        sts[of[j]] = transfer_result(&ts[j], &resps[of[j]], errs ? &errs[of[j]] : NULL);
+    for (size_t i = 0; i < n; i++)
+        if (sts[i] != VX_OK)
+            return sts[i];
     return VX_OK;
 }
 

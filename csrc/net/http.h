@@ -101,6 +101,20 @@ void vx_http_client_free(vx_http_client *c);
 vx_status vx_http_perform(vx_http_client *c, const vx_http_request *req,
                           vx_http_response *resp, vx_error *err);
 
+/* Up to this many requests go at once through vx_http_perform_many. */
+#define VX_HTTP_MAX_PARALLEL 16
+
+/* Performs requests reqs[0..n) at once (1 <= n <= VX_HTTP_MAX_PARALLEL),
+ * each on a connection of its own from the client's pool (or multiplexed
+ * over one HTTP/2 connection), and returns when all have ended: a round trip
+ * for all instead of one each. sts[i], resps[i] and errs[i] (errs may be
+ * NULL) are what vx_http_perform gives for reqs[i]. The first request that
+ * has a cancel stops them all. Returns VX_OK when every request got a
+ * response, else the first failed request's status. */
+vx_status vx_http_perform_many(vx_http_client *c, const vx_http_request *reqs,
+                               vx_http_response *resps, vx_status *sts, vx_error *errs,
+                               size_t n);
+
 /* ---- Bodies written while they are sent ----------------------------------------
  * A POST or PUT whose body is handed over piece by piece as the caller
  * produces it, for a large body that is best sent while its bytes are still

@@ -358,6 +358,54 @@ static inline void httpd_stop(httpd *h)
     pthread_cond_destroy(&h->cv);
 }
 
+/* Proof that a client sends requests together: the server holds every
+ * answer until `want` new requests wait at once (or timeout_ms passed), then
+ * lets them all go. A client sending one request at a time never gets past
+ * the first. */
+typedef struct httpd_gate {
+    httpd *h;
+    size_t want, base, answered;
+    int timeout_ms;
+    bool reached;         /* `want` requests waited at once */
+    pthread_t thread;
+} httpd_gate;
+
+static inline void *httpd_gate_main(void *arg)
+{
+    httpd_gate *g = arg;
+    for (int waited = 0; waited < g->timeout_ms; waited += 5) {
+        pthread_mutex_lock(&g->h->mu);
+        bool all = g->h->n_reqs - g->base >= g->want && g->h->answered == g->answered;
+        pthread_mutex_unlock(&g->h->mu);
+        if (all) {
+            g->reached = true;
+            break;
+        }
+        usleep(5000);
+    }
+    httpd_lock(g->h);
+    g->h->hang = false;
+    httpd_unlock(g->h);
+    return NULL;
+}
+
+static inline void httpd_gate_start(httpd_gate *g, httpd *h, size_t want, int timeout_ms)
+{
+    httpd_lock(h);
+    *g = (httpd_gate){.h = h, .want = want, .base = h->n_reqs, .answered = h->answered,
+                      .timeout_ms = timeout_ms};
+    h->hang = true;
+    httpd_unlock(h);
+    pthread_create(&g->thread, NULL, httpd_gate_main, g);
+}
+
+/* Waits for the gate to open; true when `want` requests waited at once. */
+static inline bool httpd_gate_join(httpd_gate *g)
+{
+    pthread_join(g->thread, NULL);
+    return g->reached;
+}
+
 /* ---- A flag server: documents by path, with ETags --------------------------- */
 
 /* Serves up to 4 documents by path; each change gets a new ETag, and a
