@@ -219,6 +219,17 @@ typedef struct vx_aws_request {
 vx_status vx_aws_perform(vx_aws_client *c, const vx_aws_request *req, vx_http_response *resp,
                          vx_error *err);
 
+/* Up to this many requests go at once through vx_aws_perform_many. */
+#define VX_AWS_MAX_PARALLEL VX_HTTP_MAX_PARALLEL
+
+/* Signs and performs rs[0..n) at once (vx_http_perform_many), with one set
+ * of credentials: sts[i], resps[i] and errs[i] (errs may be NULL) are what
+ * vx_aws_perform gives for rs[i]. Returns VX_OK when every request got a
+ * response, else the first failure. */
+vx_status vx_aws_perform_many(vx_aws_client *c, const vx_aws_request *rs,
+                              vx_http_response *resps, vx_status *sts, vx_error *errs,
+                              size_t n);
+
 /* Percent-encodes s as SigV4 wants (A-Z a-z 0-9 - _ . ~ kept; '/' kept when
  * keep_slash), appending to b. */
 void vx_aws_uri_encode(vx_buf *b, const char *s, size_t len, bool keep_slash);

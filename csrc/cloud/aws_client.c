@@ -166,64 +166,115 @@ static char *header_line(const char *name, const char *value)
     return l;
 }
 
-vx_status vx_aws_perform(vx_aws_client *c, const vx_aws_request *r, vx_http_response *resp,
-                         vx_error *err)
+/* A request made ready for the HTTP layer: what it points to lives here
+ * until prepared_free. */
+typedef struct prepared {
+    const char **headers;
+    char *sha_line;
+    vx_buf url;
+} prepared;
+
+static void prepared_free(prepared *p)
 {
-    vx_cred cred;
-    vx_error cerr = {0};
-    vx_status st = vx_aws_creds_get(c->creds, &cred, &cerr);
-    if (st != VX_OK) {
-        set_err(err, st, "AWS credentials: %.230s", cerr.message);
-        return st;
-    }
+    vx_buf_free(&p->url);
+    free(p->headers);
+    free(p->sha_line);
+}
+
+/* The request with x-amz-content-sha256, the token's header (token_line,
+ * shared by the requests signed with one set of credentials) and the
+ * client's settings; false when out of memory. */
+static bool prepare(const vx_aws_client *c, const vx_aws_request *r, const vx_cred *cred,
+                    const char *token_line, prepared *p, vx_http_request *req)
+{
     size_t n_user = 0;
     bool has_type = false;
     for (; r->headers && r->headers[n_user]; n_user++)
         has_type |= strncasecmp(r->headers[n_user], "Content-Type:", 13) == 0;
-    const char **headers = calloc(n_user + 4, sizeof *headers);
+    vx_buf_init(&p->url);
+    p->headers = calloc(n_user + 4, sizeof *p->headers);
     char hash[65];
     if (!r->payload_sha256)
         vx_aws_sha256_hex(r->body, r->body_len, hash);
-    char *sha_line = header_line("x-amz-content-sha256", r->payload_sha256 ? r->payload_sha256 : hash);
+    p->sha_line = header_line("x-amz-content-sha256", r->payload_sha256 ? r->payload_sha256 : hash);
+    if (!p->headers || !p->sha_line || !build_url(c, r, &p->url))
+        return false;
+    size_t k = 0;
+    for (size_t i = 0; i < n_user; i++)
+        p->headers[k++] = r->headers[i];
+    /* libcurl would say application/x-www-form-urlencoded, which S3 keeps
+     * as the object's type (and moto's web framework eats as a form). */
+    if (!has_type && (r->body_len || (r->method && (strcmp(r->method, "PUT") == 0 ||
+                                                    strcmp(r->method, "POST") == 0))))
+        p->headers[k++] = "Content-Type: application/octet-stream";
+    p->headers[k++] = p->sha_line;
+    if (token_line)
+        p->headers[k++] = token_line;
+    *req = (vx_http_request){
+        .method = r->method ? r->method : "GET", .url = p->url.data, .headers = p->headers,
+        .body = r->body, .body_len = r->body_len,
+        .timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : c->timeout_ms,
+        .insecure_skip_verify = c->insecure, .ca_file = c->ca_file,
+        .max_response_bytes = r->max_response_bytes ? r->max_response_bytes : (size_t)1 << 20,
+        .fail_when_truncated = r->fail_when_truncated, .if_none_match = r->if_none_match,
+        .cancel = r->cancel, .aws_sigv4 = c->sigv4,
+        .aws_access_key = cred->field[VX_AWS_KEY_ID],
+        .aws_secret_key = cred->field[VX_AWS_SECRET], .keep_headers = true,
+    };
+    return true;
+}
+
+vx_status vx_aws_perform(vx_aws_client *c, const vx_aws_request *r, vx_http_response *resp,
+                         vx_error *err)
+{
+    if (!c || !r || !resp)
+        return VX_EINVAL;
+    vx_status st;
+    vx_aws_perform_many(c, r, resp, &st, err, 1);
+    return st;
+}
+
+vx_status vx_aws_perform_many(vx_aws_client *c, const vx_aws_request *rs,
+                              vx_http_response *resps, vx_status *sts, vx_error *errs,
+                              size_t n)
+{
+    if (!c || !rs || !resps || !sts || n == 0 || n > VX_AWS_MAX_PARALLEL)
+        return VX_EINVAL;
+    vx_cred cred;
+    vx_error cerr = {0};
+    vx_status st = vx_aws_creds_get(c->creds, &cred, &cerr);
+    if (st != VX_OK) {
+        for (size_t i = 0; i < n; i++) {
+            sts[i] = st;
+            set_err(errs ? &errs[i] : NULL, st, "AWS credentials: %.230s", cerr.message);
+        }
+        return st;
+    }
     char *token_line = cred.field[VX_AWS_TOKEN]
                            ? header_line("x-amz-security-token", cred.field[VX_AWS_TOKEN]) : NULL;
-    vx_buf url;
-    vx_buf_init(&url);
-    bool ok = headers && sha_line && (!cred.field[VX_AWS_TOKEN] || token_line) &&
-              build_url(c, r, &url);
+    prepared ps[VX_AWS_MAX_PARALLEL];
+    vx_http_request reqs[VX_AWS_MAX_PARALLEL];
+    size_t ready = 0;
+    bool ok = !cred.field[VX_AWS_TOKEN] || token_line;
+    for (; ok && ready < n; ready++) {
+        ok = prepare(c, &rs[ready], &cred, token_line, &ps[ready], &reqs[ready]);
+        if (!ok)
+            prepared_free(&ps[ready]);
+    }
     if (ok) {
-        size_t k = 0;
-        for (size_t i = 0; i < n_user; i++)
-            headers[k++] = r->headers[i];
-        /* libcurl would say application/x-www-form-urlencoded, which S3 keeps
-         * as the object's type (and moto's web framework eats as a form). */
-        if (!has_type && (r->body_len || (r->method && (strcmp(r->method, "PUT") == 0 ||
-                                                        strcmp(r->method, "POST") == 0))))
-            headers[k++] = "Content-Type: application/octet-stream";
-        headers[k++] = sha_line;
-        if (token_line)
-            headers[k++] = token_line;
-        vx_http_request req = {
-            .method = r->method ? r->method : "GET", .url = url.data, .headers = headers,
-            .body = r->body, .body_len = r->body_len,
-            .timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : c->timeout_ms,
-            .insecure_skip_verify = c->insecure, .ca_file = c->ca_file,
-            .max_response_bytes = r->max_response_bytes ? r->max_response_bytes : (size_t)1 << 20,
-            .fail_when_truncated = r->fail_when_truncated, .if_none_match = r->if_none_match,
-            .cancel = r->cancel, .aws_sigv4 = c->sigv4,
-            .aws_access_key = cred.field[VX_AWS_KEY_ID],
-            .aws_secret_key = cred.field[VX_AWS_SECRET], .keep_headers = true,
-        };
-        st = vx_http_perform(c->http, &req, resp, err);
-        if (st == VX_OK && (resp->status == 401 || resp->status == 403))
-            vx_aws_creds_invalidate(c->creds);
+        st = vx_http_perform_many(c->http, reqs, resps, sts, errs, n);
+        for (size_t i = 0; i < n; i++)
+            if (sts[i] == VX_OK && (resps[i].status == 401 || resps[i].status == 403))
+                vx_aws_creds_invalidate(c->creds);
     } else {
         st = VX_ENOMEM;
-        set_err(err, st, "%s", "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            sts[i] = st;
+            set_err(errs ? &errs[i] : NULL, st, "%s", "out of memory");
+        }
     }
-    vx_buf_free(&url);
-    free(headers);
-    free(sha_line);
+    for (size_t i = 0; i < (ok ? n : ready - 1); i++)
+        prepared_free(&ps[i]);
     wipe_free(token_line);
     vx_cred_clear(&c->used);
     c->used = cred;

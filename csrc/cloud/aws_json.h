@@ -33,4 +33,12 @@ typedef struct vx_aws_json_request {
 vx_status vx_aws_json_call(vx_aws_client *c, const vx_aws_json_request *req, vx_doc *answer,
                            vx_aws_error_info *why, vx_error *err);
 
+/* Performs qs[0..n) at once (1 <= n <= VX_AWS_MAX_PARALLEL; see
+ * vx_aws_perform_many), each judged as vx_aws_json_call judges it: sts[i],
+ * answers[i], whys[i] and errs[i] (whys and errs may be NULL). Returns VX_OK
+ * when all succeeded, else the first failure. */
+vx_status vx_aws_json_call_many(vx_aws_client *c, const vx_aws_json_request *qs,
+                                vx_doc *const *answers, vx_aws_error_info *whys,
+                                vx_status *sts, vx_error *errs, size_t n);
+
 #endif
