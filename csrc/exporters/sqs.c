@@ -41,6 +41,10 @@
 #include <unistd.h>
 
 #define MAX_ENTRIES 10
+/* Requests in flight at once: standard queues by default; FIFO queues one,
+ * so each message group reaches SQS in order. */
+#define MAX_IN_FLIGHT VX_AWS_MAX_PARALLEL
+#define DEFAULT_IN_FLIGHT 8
 #define SQS_MAX_SIZE ((size_t)1 << 20)
 #define SQS_MIN_SIZE ((size_t)1024)
 #define MAX_ID_CHARS 128
@@ -54,6 +58,14 @@ typedef struct sqs_entry {
     char md5[33];                  /* of the body sent */
 } sqs_entry;
 
+/* One SendMessageBatch: its body, the entries it carries and its answer. */
+typedef struct sqs_request {
+    vx_buf body;
+    sqs_entry entries[MAX_ENTRIES];
+    size_t k;
+    vx_doc *answer;
+} sqs_request;
+
 typedef struct sqs_exporter {
     vx_aws_client *aws;
     char *queue_url;               /* NULL until GetQueueUrl answered */
@@ -64,9 +76,10 @@ typedef struct sqs_exporter {
     size_t max_size;
     unsigned char nonce[8];        /* MessageDeduplicationId prefix, per process */
     pid_t nonce_pid;
-    vx_buf body, msg, group;
-    vx_doc *answer;
-    sqs_entry entries[MAX_ENTRIES];
+    size_t in_flight;              /* maxInFlight */
+    vx_buf msg, group;
+    vx_doc *answer;                /* GetQueueUrl's */
+    sqs_request reqs[MAX_IN_FLIGHT];
 } sqs_exporter;
 
 static void sqs_destroy(void *ud)
@@ -80,10 +93,13 @@ static void sqs_destroy(void *ud)
     free(x->account_id);
     vx_template_free(x->group_template);
     free(x->group_const);
-    vx_buf_free(&x->body);
     vx_buf_free(&x->msg);
     vx_buf_free(&x->group);
     vx_doc_free(x->answer);
+    for (size_t i = 0; i < MAX_IN_FLIGHT; i++) {
+        vx_buf_free(&x->reqs[i].body);
+        vx_doc_free(x->reqs[i].answer);
+    }
     free(x);
 }
 
@@ -190,18 +206,18 @@ static void dedup_prefix(sqs_exporter *x, char out[17])
     out[16] = '\0';
 }
 
-static void begin_request(sqs_exporter *x)
+static void begin_request(sqs_exporter *x, sqs_request *r)
 {
-    vx_buf *b = &x->body;
+    vx_buf *b = &r->body;
     vx_buf_clear(b);
     vx_buf_puts(b, "{\"QueueUrl\":");
     vx_json_write_string(b, x->queue_url, strlen(x->queue_url));
     vx_buf_puts(b, ",\"Entries\":[");
 }
 
-static void append_entry(sqs_exporter *x, size_t k, const vx_event *ev)
+static void append_entry(sqs_exporter *x, sqs_request *r, size_t k, const vx_event *ev)
 {
-    vx_buf *b = &x->body;
+    vx_buf *b = &r->body;
     vx_buf_printf(b, "%s{\"Id\":\"%zu\",\"MessageBody\":", k ? "," : "", k);
     vx_json_write_string(b, x->msg.data, x->msg.len);
     vx_buf_puts(b, "," EMITTER);
@@ -229,12 +245,13 @@ static void refuse(const vx_batch *batch, size_t pos, const vx_event *ev, const 
     vx_batch_settle(batch, pos, VX_SETTLE_REFUSED, why);
 }
 
-/* Fills a request from batch position *i on: up to `limit` entries and
- * max_size bytes in all; oversized events are refused on the way. */
-static size_t fill_request(sqs_exporter *x, const vx_batch *batch, size_t *i, size_t limit)
+/* Fills r from batch position *i on: up to `limit` entries and max_size
+ * bytes in all; oversized events are refused on the way. */
+static size_t fill_request(sqs_exporter *x, sqs_request *r, const vx_batch *batch, size_t *i,
+                           size_t limit)
 {
     size_t n = vx_batch_count(batch), k = 0, total = 0;
-    begin_request(x);
+    begin_request(x, r);
     for (; *i < n && k < limit; (*i)++) {
         const vx_event *ev = vx_batch_event(batch, *i);
         vx_buf_clear(&x->msg);
@@ -253,23 +270,18 @@ static size_t fill_request(sqs_exporter *x, const vx_batch *batch, size_t *i, si
         }
         if (total + size > x->max_size)
             break;
-        append_entry(x, k, ev);
-        x->entries[k] = (sqs_entry){.pos = *i};
-        md5_hex(x->msg.data, x->msg.len, x->entries[k].md5);
+        append_entry(x, r, k, ev);
+        r->entries[k] = (sqs_entry){.pos = *i};
+        md5_hex(x->msg.data, x->msg.len, r->entries[k].md5);
         k++;
         total += size;
     }
-    vx_buf_puts(&x->body, "]}");
+    vx_buf_puts(&r->body, "]}");
+    r->k = k;
     return k;
 }
 
 /* ---- answers ---------------------------------------------------------------- */
-
-typedef enum sent {
-    SENT_ALL,          /* every entry settled (delivered or refused) */
-    SENT_PARTLY,       /* some wait for a retry (*err says why) */
-    REFUSED_WHOLE      /* SQS refused the request for its size or content */
-} sent;
 
 static long entry_id(const vx_value *e, size_t k)
 {
@@ -279,31 +291,30 @@ static long entry_id(const vx_value *e, size_t k)
     return *id && !*end && v >= 0 && (size_t)v < k ? v : -1;
 }
 
-/* Settles each entry by the answer; returns how many wait for a retry,
- * the first one's reason in `why`. */
-static size_t settle_answer(sqs_exporter *x, const vx_batch *batch, size_t k, char *why,
-                            size_t cap)
+/* Settles each entry of r by its answer; returns how many wait for a
+ * retry, the first one's reason in `why`. */
+static size_t settle_answer(const sqs_request *r, const vx_batch *batch, char *why, size_t cap)
 {
-    const vx_value *root = vx_doc_root(x->answer);
+    const vx_value *root = vx_doc_root(r->answer);
     bool settled[MAX_ENTRIES] = {0};
     const vx_value *ok = vx_value_get(root, "Successful");
     for (size_t j = 0; j < vx_value_count(ok); j++) {
         const vx_value *e = vx_value_at(ok, j);
-        long id = entry_id(e, k);
+        long id = entry_id(e, r->k);
         if (id < 0 || settled[id])
             continue;
         const char *md5 = vx_value_get_string(vx_value_get(e, "MD5OfMessageBody"), NULL);
-        if (strcasecmp(md5, x->entries[id].md5) != 0) {
+        if (strcasecmp(md5, r->entries[id].md5) != 0) {
             snprintf(why, cap, "MD5OfMessageBody does not match the body sent");
             continue;
         }
         settled[id] = true;
-        vx_batch_settle(batch, x->entries[id].pos, VX_SETTLE_DELIVERED, NULL);
+        vx_batch_settle(batch, r->entries[id].pos, VX_SETTLE_DELIVERED, NULL);
     }
     const vx_value *failed = vx_value_get(root, "Failed");
     for (size_t j = 0; j < vx_value_count(failed); j++) {
         const vx_value *e = vx_value_at(failed, j);
-        long id = entry_id(e, k);
+        long id = entry_id(e, r->k);
         if (id < 0 || settled[id])
             continue;
         const char *code = vx_value_get_string(vx_value_get(e, "Code"), NULL);
@@ -311,14 +322,14 @@ static size_t settle_answer(sqs_exporter *x, const vx_batch *batch, size_t k, ch
         if (vx_value_get_bool(vx_value_get(e, "SenderFault"))) {
             char what[200];
             snprintf(what, sizeof what, "was refused by SQS (SenderFault): %.40s: %.90s", code, msg);
-            refuse(batch, x->entries[id].pos, vx_batch_event(batch, x->entries[id].pos), what);
+            refuse(batch, r->entries[id].pos, vx_batch_event(batch, r->entries[id].pos), what);
             settled[id] = true;
         } else if (!why[0]) {
             snprintf(why, cap, "%.60s: %.120s", code, msg);
         }
     }
     size_t left = 0;
-    for (size_t j = 0; j < k; j++)
+    for (size_t j = 0; j < r->k; j++)
         left += !settled[j];
     if (left && !why[0])
         snprintf(why, cap, "no outcome in the answer");
@@ -335,27 +346,87 @@ static bool content_refused(const vx_aws_error_info *e)
     return strstr(e->code, "InvalidParameterValue") && strstr(e->message, "shorter than");
 }
 
-static vx_status send_batch(sqs_exporter *x, const vx_batch *batch, size_t k, sent *out,
-                            vx_aws_error_info *why, vx_error *err)
+static vx_aws_json_request call_of(const sqs_request *r)
 {
-    vx_aws_json_request q = {.target = "AmazonSQS.SendMessageBatch", .version = "1.0",
-                             .what = "sqs exporter: SendMessageBatch", .body = x->body.data,
-                             .len = x->body.len};
-    vx_status st = vx_aws_json_call(x->aws, &q, x->answer, why, err);
+    return (vx_aws_json_request){.target = "AmazonSQS.SendMessageBatch", .version = "1.0",
+                                 .what = "sqs exporter: SendMessageBatch", .body = r->body.data,
+                                 .len = r->body.len};
+}
+
+static vx_status send_alone(sqs_exporter *x, const vx_batch *batch, sqs_request *r,
+                            vx_error *err);
+
+/* Settles r's entries by what its call came to (st, why, *err). VX_OK when
+ * none is left for a retry. */
+static vx_status settle_request(sqs_exporter *x, const vx_batch *batch, sqs_request *r,
+                                vx_status st, const vx_aws_error_info *why, vx_error *err)
+{
+    if (st == VX_EHTTP && content_refused(why) && r->k > 1)
+        return send_alone(x, batch, r, err);  /* so only the message at fault is refused */
     if (st == VX_EHTTP && content_refused(why)) {
-        *out = REFUSED_WHOLE;
+        char what[200];
+        snprintf(what, sizeof what, "was refused by SQS: %.40s: %.100s", why->code, why->message);
+        refuse(batch, r->entries[0].pos, vx_batch_event(batch, r->entries[0].pos), what);
         return VX_OK;
     }
     if (st != VX_OK)
         return st;
     char reason[200] = "";
-    size_t left = settle_answer(x, batch, k, reason, sizeof reason);
-    *out = left ? SENT_PARTLY : SENT_ALL;
-    if (left)
-        vx_error_setf(err, VX_EIO,
-                      "sqs exporter: SendMessageBatch: %zu of %zu messages failed (%s); "
-                      "only those are sent again", left, k, reason);
-    return VX_OK;
+    size_t left = settle_answer(r, batch, reason, sizeof reason);
+    if (!left)
+        return VX_OK;
+    vx_error_setf(err, VX_EIO,
+                  "sqs exporter: SendMessageBatch: %zu of %zu messages failed (%s); "
+                  "only those are sent again", left, r->k, reason);
+    return VX_EIO;
+}
+
+/* r's entries again, one message per request, in order; stops at the
+ * first that does not settle (the rest wait for the retry). */
+static vx_status send_alone(sqs_exporter *x, const vx_batch *batch, sqs_request *r,
+                            vx_error *err)
+{
+    size_t pos[MAX_ENTRIES], k = r->k;
+    for (size_t j = 0; j < k; j++)
+        pos[j] = r->entries[j].pos;
+    vx_status st = VX_OK;
+    for (size_t j = 0; j < k && st == VX_OK; j++) {
+        size_t i = pos[j];
+        if (!fill_request(x, r, batch, &i, 1))
+            return x->msg.failed || x->group.failed || r->body.failed ? VX_ENOMEM : VX_OK;
+        vx_aws_error_info why;
+        vx_aws_json_request q = call_of(r);
+        st = vx_aws_json_call(x->aws, &q, r->answer, &why, err);
+        st = settle_request(x, batch, r, st, &why, err);
+    }
+    return st;
+}
+
+/* Sends reqs[0..m) at once and settles each; the first failure, with its
+ * message in *err, or VX_OK. */
+static vx_status send_window(sqs_exporter *x, const vx_batch *batch, size_t m, vx_error *err)
+{
+    vx_aws_json_request qs[MAX_IN_FLIGHT] = {{0}};
+    vx_doc *answers[MAX_IN_FLIGHT] = {0};
+    vx_aws_error_info whys[MAX_IN_FLIGHT];
+    vx_status sts[MAX_IN_FLIGHT];
+    vx_error errs[MAX_IN_FLIGHT];
+    for (size_t j = 0; j < m; j++) {
+        qs[j] = call_of(&x->reqs[j]);
+        answers[j] = x->reqs[j].answer;
+        errs[j] = (vx_error){0};
+    }
+    vx_aws_json_call_many(x->aws, qs, answers, whys, sts, errs, m);
+    vx_status first = VX_OK;
+    for (size_t j = 0; j < m; j++) {
+        vx_status st = settle_request(x, batch, &x->reqs[j], sts[j], &whys[j], &errs[j]);
+        if (st != VX_OK && first == VX_OK) {
+            first = st;
+            if (err)
+                *err = errs[j];
+        }
+    }
+    return first;
 }
 
 /* ---- the queue -------------------------------------------------------------- */
@@ -392,39 +463,31 @@ static vx_status resolve_queue(sqs_exporter *x, vx_error *err)
     return x->queue_url ? VX_OK : VX_ENOMEM;
 }
 
+/* Up to maxInFlight requests at a time, each window settled before the
+ * next goes: after a failure nothing newer is sent before the retry. */
 static vx_status sqs_export(void *ud, const vx_batch *batch, vx_error *err)
 {
     sqs_exporter *x = ud;
     vx_status st = resolve_queue(x, err);
-    size_t n = vx_batch_count(batch), i = 0, alone_until = 0;
+    size_t n = vx_batch_count(batch), i = 0;
     while (st == VX_OK && i < n) {
-        size_t start = i;
-        size_t k = fill_request(x, batch, &i, i < alone_until ? 1 : MAX_ENTRIES);
-        if (x->body.failed || x->msg.failed || x->group.failed) {
-            vx_buf_free(&x->body);
-            vx_error_setf(err, VX_ENOMEM, "sqs exporter: out of memory");
-            return VX_ENOMEM;
+        size_t m = 0;
+        while (m < x->in_flight && i < n) {
+            sqs_request *r = &x->reqs[m];
+            size_t k = fill_request(x, r, batch, &i, MAX_ENTRIES);
+            if (r->body.failed || x->msg.failed || x->group.failed) {
+                vx_buf_free(&r->body);
+                vx_error_setf(err, VX_ENOMEM, "sqs exporter: out of memory");
+                return VX_ENOMEM;
+            }
+            m += k > 0;
         }
-        if (!k)
-            continue;
-        sent how;
-        vx_aws_error_info why;
-        st = send_batch(x, batch, k, &how, &why, err);
-        if (st != VX_OK)
-            break;
-        if (how == SENT_PARTLY) {
-            st = VX_EIO;  /* nothing newer goes out before the retry */
-        } else if (how == REFUSED_WHOLE && k > 1) {
-            alone_until = i;  /* again, one message per request */
-            i = start;
-        } else if (how == REFUSED_WHOLE) {
-            char what[200];
-            snprintf(what, sizeof what, "was refused by SQS: %.40s: %.100s", why.code, why.message);
-            refuse(batch, x->entries[0].pos, vx_batch_event(batch, x->entries[0].pos), what);
-        }
+        if (m)
+            st = send_window(x, batch, m, err);
     }
-    if (x->body.cap > SQS_MAX_SIZE * 16)
-        vx_buf_free(&x->body);
+    for (size_t j = 0; j < MAX_IN_FLIGHT; j++)
+        if (x->reqs[j].body.cap > SQS_MAX_SIZE * 16)
+            vx_buf_free(&x->reqs[j].body);
     return st;
 }
 
@@ -545,6 +608,21 @@ static bool read_group(vx_opts *o, sqs_exporter *x)
     return true;
 }
 
+/* maxInFlight: requests sent at once. A FIFO queue keeps one in flight,
+ * so SQS receives each message group in the order recorded. */
+static bool read_in_flight(vx_opts *o, sqs_exporter *x)
+{
+    int64_t n = x->fifo ? 1 : DEFAULT_IN_FLIGHT;
+    vx_opts_int(o, "maxInFlight", 1, MAX_IN_FLIGHT, &n);
+    if (o->status != VX_OK)
+        return false;
+    if (x->fifo && n > 1)
+        return vx_opts_fail(o, VX_EINVAL, "maxInFlight",
+                            "a FIFO queue takes 1, so that each message group arrives in order");
+    x->in_flight = (size_t)n;
+    return true;
+}
+
 /* Region and endpoint from the queue URL where the options and the
  * environment leave them open. */
 static bool client_for(vx_opts *o, sqs_exporter *x, vx_aws_options *aws)
@@ -576,11 +654,13 @@ bool vx_sqs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void
     sqs_exporter *x = calloc(1, sizeof *x);
     if (!x)
         return vx_opts_fail(o, VX_ENOMEM, NULL, "out of memory");
-    vx_buf_init(&x->body);
     vx_buf_init(&x->msg);
     vx_buf_init(&x->group);
+    for (size_t i = 0; i < MAX_IN_FLIGHT; i++)
+        vx_buf_init(&x->reqs[i].body);
     vx_aws_options aws;
-    if (!read_queue(o, x) || !read_group(o, x) || !vx_aws_options_read(o, &aws)) {
+    if (!read_queue(o, x) || !read_group(o, x) || !read_in_flight(o, x) ||
+        !vx_aws_options_read(o, &aws)) {
         sqs_destroy(x);
         return false;
     }
@@ -597,6 +677,9 @@ bool vx_sqs_exporter_make(vx_opts *o, vx_logger *log, vx_exporter_ops *ops, void
     }
     if (ok && !(x->answer = vx_doc_new()))
         ok = vx_opts_fail(o, VX_ENOMEM, NULL, "out of memory");
+    for (size_t i = 0; ok && i < x->in_flight; i++)
+        if (!(x->reqs[i].answer = vx_doc_new()))
+            ok = vx_opts_fail(o, VX_ENOMEM, NULL, "out of memory");
     if (!ok) {
         sqs_destroy(x);
         return false;

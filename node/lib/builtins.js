@@ -190,7 +190,8 @@ function KinesisExporter(config) {
  * GOFF's SQS exporter: each event's GOFF JSON one message on queueUrl (or
  * queueName, resolved with GetQueueUrl or built with accountId) with GOFF's
  * emitter attribute, sent with SendMessageBatch (10 entries, maxMessageSize
- * bytes per message and request, default 1 MiB); failed entries sent again
+ * bytes per message and request, default 1 MiB; maxInFlight requests at once,
+ * default 8, and 1 for FIFO queues, which keep each group's order); failed entries sent again
  * alone, SenderFault ones and oversized events dropped and counted; FIFO
  * queues get messageGroupId (a template, default "{{ .UserKey}}") and a
  * deduplication id per event. Synchronous, as GOFF's.

@@ -340,6 +340,8 @@ export interface SQSExporterConfig extends AwsStreamOptions {
   messageGroupId?: string;
   /** Bytes per message (attributes included) and per request: 1024 to 1048576 (the default, SQS's limit since 2026). */
   maxMessageSize?: number;
+  /** Requests sent at once, 1 to 16: 8 by default for a standard queue; a FIFO queue takes only 1 (its default), which keeps each message group in order. */
+  maxInFlight?: number;
 }
 
 export interface S3RetrieverConfig extends AwsOptions {

@@ -459,8 +459,10 @@ class SQSExporter(BuiltinExporter):
     Synchronous, as GOFF's: messages go out in SendMessageBatch requests
     of 10, at most ``max_message_size`` bytes per message and per request
     (default 1 MiB, SQS's limit since 2026; set the queue's own
-    MaximumMessageSize if it is lower). Entries SQS fails are sent again
-    alone after the backoff; entries it refuses as the sender's fault, and
+    MaximumMessageSize if it is lower), ``max_in_flight`` requests at once
+    (1 to 16; default 8 for a standard queue, 1, the only value allowed, for
+    a FIFO queue, which keeps each message group in order). Entries SQS
+    fails are sent again alone after the backoff; entries it refuses as the sender's fault, and
     events over ``max_message_size``, are dropped, counted in ``dropped``
     and logged. FIFO queues (a name ending in ``.fifo``) get a
     MessageGroupId from ``message_group_id`` (a GOFF template, default
@@ -478,7 +480,8 @@ class SQSExporter(BuiltinExporter):
 
     def __init__(self, queue_url: str | None = None, *, queue_name: str | None = None,
                  account_id: str | None = None, message_group_id: str | None = None,
-                 max_message_size: int | None = None, region: str | None = None,
+                 max_message_size: int | None = None, max_in_flight: int | None = None,
+                 region: str | None = None,
                  endpoint: str | None = None, profile: str | None = None,
                  access_key_id: Secret | None = None, secret_access_key: Secret | None = None,
                  session_token: Secret | None = None, timeout: float | None = None,
@@ -488,6 +491,7 @@ class SQSExporter(BuiltinExporter):
             raise TypeError("SQSExporter needs queue_url or queue_name")
         super().__init__(queueUrl=queue_url, queueName=queue_name, accountId=account_id,
                          messageGroupId=message_group_id, maxMessageSize=max_message_size,
+                         maxInFlight=max_in_flight,
                          region=region, endpoint=endpoint, profile=profile,
                          accessKeyId=access_key_id, secretAccessKey=secret_access_key,
                          sessionToken=session_token, timeout=seconds_to_ms(timeout, "timeout"),

@@ -607,6 +607,51 @@ static void test_sqs_batches_and_entry_failures(void)
     pthread_mutex_destroy(&l.mu);
 }
 
+/* maxInFlight requests go at once (a window of them reaches the queue
+ * before any answer); 1 sends them one after another. */
+static void sqs_in_flight_run(int in_flight, bool together)
+{
+    httpd h;
+    fake_sqs *q = fake_sqs_new();
+    q->fail_threes = true;
+    start_fake(&h, sqs_handler, q);
+    char opts[1024], keys[256];
+    snprintf(keys, sizeof keys,
+             "\"queueUrl\":\"http://127.0.0.1:1/123456789012/events\",\"maxInFlight\":%d,"
+             "\"bulk\":true,\"flushInterval\":3600000", in_flight);
+    loop_opts(opts, sizeof opts, &h, keys);
+    vx_engine *e = engine_new(NULL);
+    vx_error err = {0};
+    CHECK_INT(add(e, "sqs", opts, &err), VX_OK);
+    eval_users(e, "u", 0, 100);
+    httpd_gate g;
+    httpd_gate_start(&g, &h, 4, together ? 10000 : 300);
+    CHECK_INT(vx_engine_flush(e, 30000), VX_OK);
+    CHECK(httpd_gate_join(&g) == together);
+    vx_exporter_stats s = stats_of(e);
+    CHECK_INT(s.exported, 100);
+    CHECK_INT(s.dropped, 0);
+    httpd_lock(&h);
+    int once = 0;
+    for (int i = 0; i < 100; i++)
+        once += q->accepted[i] == 1;
+    CHECK_INT(once, 100);
+    if (together)
+        CHECK(h.n_conns >= 4);
+    else
+        CHECK_INT(h.n_conns, 1);
+    httpd_unlock(&h);
+    vx_engine_free(e);
+    httpd_stop(&h);
+    fake_sqs_free(q);
+}
+
+static void test_sqs_in_flight(void)
+{
+    sqs_in_flight_run(4, true);
+    sqs_in_flight_run(1, false);
+}
+
 /* The request bound: maxMessageSize caps the batch's sum as well, and an
  * event over it is refused without a request. */
 static void test_sqs_size_bounds(void)
@@ -855,6 +900,10 @@ static void test_options(void)
     OPT("sqs", "\"queueName\":\"q\",\"maxMessageSize\":100", "maxMessageSize");
     OPT("sqs", "\"queueName\":\"q\",\"maxMessageSize\":2097152", "maxMessageSize");
     OPT("sqs", "\"queueName\":\"q.fifo\",\"messageGroupId\":\"\"", "messageGroupId: a FIFO queue needs");
+    OPT("sqs", "\"queueName\":\"q\",\"maxInFlight\":0", "maxInFlight");
+    OPT("sqs", "\"queueName\":\"q\",\"maxInFlight\":17", "maxInFlight");
+    OPT("sqs", "\"queueName\":\"q.fifo\",\"maxInFlight\":2",
+        "maxInFlight: a FIFO queue takes 1, so that each message group arrives in order");
 #undef OPT
     /* No region anywhere: the foundation's message. */
     expect_error("kinesis", "{\"streamName\":\"s\"}", "region is required");
@@ -1141,6 +1190,7 @@ int main(void)
     RUN(test_kinesis_record_limit);
     RUN(test_kinesis_whole_request_failures);
     RUN(test_sqs_batches_and_entry_failures);
+    RUN(test_sqs_in_flight);
     RUN(test_sqs_size_bounds);
     RUN(test_sqs_refused_whole);
     RUN(test_sqs_fifo);

@@ -76,7 +76,7 @@ test('SQS: messages with the emitter attribute, a FIFO queue, a wrong secret', a
 print(json.dumps([sqs.create_queue(QueueName="node-events")["QueueUrl"],
                   sqs.create_queue(QueueName="node-events.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]]))`);
   const e = new vexil.Engine(FLAGS, { logger: false });
-  e.addExporter(vexil.SQSExporter({ queueUrl: urls[0], ...keys(moto) }));
+  e.addExporter(vexil.SQSExporter({ queueUrl: urls[0], maxInFlight: 4, ...keys(moto) }));
   e.addExporter(vexil.SQSExporter({ queueName: 'node-events.fifo', ...keys(moto) }));
   const users = Array.from({ length: 60 }, (_, i) => `node-user-${i}`);
   for (const u of users) e.stringValue('color', 'x', { targetingKey: u });
@@ -118,4 +118,8 @@ print(json.dumps(out))`);
   assert.ok(!s.lastError.includes('wrong-secret'));
   await bad.close(200);
   assert.throws(() => vexil.SQSExporter({}), /queueUrl or queueName is required/);
+  const fifo = new vexil.Engine(FLAGS, { logger: false });
+  assert.throws(() => fifo.addExporter(vexil.SQSExporter({ queueUrl: urls[1], maxInFlight: 2, ...keys(moto) })),
+    /maxInFlight: a FIFO queue takes 1/);
+  await fifo.close();
 });

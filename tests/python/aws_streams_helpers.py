@@ -115,6 +115,13 @@ def queue_messages(sqs: Any, url: str) -> list[dict[str, Any]]:
 Decide = Callable[[dict[str, Any]], "str | None"]
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # The default backlog of 5 drops the connections of a client sending
+    # more requests at once (the SQS exporter's maxInFlight), which then
+    # wait a second for TCP to try again.
+    request_queue_size = 64
+
+
 class FaultProxy:
     """A loopback proxy in front of moto. ``decide(event)`` (the decoded
     GOFF event of a record or entry) returns None to pass it on, or a fault:
@@ -143,7 +150,7 @@ class FaultProxy:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

@@ -92,6 +92,20 @@ def test_10000_events_each_once_with_the_emitter_attribute(moto):
         ("feature", "color", "red", "#f00", "3", "SERVER")
 
 
+def test_requests_in_flight_together_each_event_once(moto):
+    # 400 events in one flush: 40 requests of 10, 16 at a time.
+    url = new_queue(moto)
+    users = [f"user-{i}" for i in range(400)]
+    with vexil.Engine(FLAGS) as e:
+        h = e.add_exporter(SQSExporter(url, max_in_flight=16, **keys_of(moto)), bulk=True,
+                           flush_interval=3600)
+        evaluate(e, users)
+        assert e.flush(timeout=60)
+        assert h.stats()["exported"] == 400 and h.stats()["failed_attempts"] == 0
+    got = queue_messages(client(moto, "sqs"), url)
+    assert sorted(m["event"]["userKey"] for m in got) == sorted(users)
+
+
 def test_backlog_after_an_outage_drains_and_nothing_is_lost(own_server, tmp_path, monkeypatch):
     server = own_server("moto")
     creds = tmp_path / "credentials"
@@ -152,9 +166,11 @@ def test_failed_entries_sent_again_alone_sender_faults_dropped(moto, caplog):
     got = queue_messages(client(moto, "sqs"), url)
     assert sorted(m["event"]["userKey"] for m in got) == [u for u in users if not u.endswith("5")]
     assert all(len(r) <= 10 for r in proxy.requests)
-    assert proxy.requests[0] == users[:10]
-    # the retry starts with the failed entry, without those that went in
-    assert proxy.requests[1][0] == "q-003" and "q-000" not in proxy.requests[1]
+    # The first 8 requests, sent together, carry the first 80 events; the
+    # retry starts with the failed entry, without those that went in.
+    first, retry = proxy.requests[:8], proxy.requests[8:]
+    assert sorted(u for r in first for u in r) == users[:80]
+    assert any(r[0] == "q-003" for r in retry) and all("q-000" not in r for r in retry)
     assert "was refused by SQS (SenderFault): InvalidParameterValue: refused by the test" in caplog.text
     assert "messages failed (InternalError: try again)" in caplog.text
 
@@ -270,6 +286,10 @@ def test_options_are_checked_by_the_core(moto):
                                        **keys_of(moto)))
         with pytest.raises(ValueError, match="queueUrl"):
             e.add_exporter(SQSExporter("ftp://q/1/x", **keys_of(moto)))
+        with pytest.raises(ValueError, match="maxInFlight"):
+            e.add_exporter(SQSExporter("http://q/1/x", max_in_flight=0, **keys_of(moto)))
+        with pytest.raises(ValueError, match="a FIFO queue takes 1"):
+            e.add_exporter(SQSExporter("http://q/1/x.fifo", max_in_flight=2, **keys_of(moto)))
     with pytest.raises(TypeError, match="queue_url or queue_name"):
         SQSExporter()
     exp = SQSExporter("http://q/1/x", **keys_of(moto))
