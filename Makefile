@@ -56,7 +56,7 @@ C_TEST_BINS := $(C_TESTS:tests/c/%.c=$(BUILD)/tests/%)
 # are librdkafka's threads (C11 thrd_create, which TSan does not intercept).
 TSAN_TEST_BINS := $(filter-out %/test_fork %/test_kafka,$(C_TESTS:tests/c/%.c=$(BUILD)/tests-tsan/%))
 
-.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob bench-aws-streams bench-pubsub
+.PHONY: all lib cli deps install dist dist-c dist-python dist-node dist-tools test test-c test-servers test-tsan test-python test-node test-user test-dist test-readme node-build demo bench bench-c bench-python bench-node bench-s3 bench-otel bench-gcs fuzz clean conformance test-conformance bench-kafka bench-azblob bench-aws-streams bench-sqs-in-flight bench-pubsub
 
 all: lib cli
 
@@ -208,6 +208,13 @@ $(BUILD)/bench/goff_%: bench/peers/goff_%/main.go bench/peers/go.mod bench/peers
 bench-aws-streams: $(BUILD)/bench/bench_aws_streams $(BUILD)/bench/goff_kinesis $(BUILD)/bench/goff_sqs $(PYVENV)/bin/python
 	$(PYVENV)/bin/pip install -q boto3
 	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_aws_streams.py
+	$(MAKE) bench-sqs-in-flight
+
+# The SQS exporter's maxInFlight against moto behind a proxy that adds a
+# round trip to every request (through the Python package).
+bench-sqs-in-flight: lib $(PYVENV)/bin/python
+	$(PYVENV)/bin/pip install -q . boto3
+	$(PYVENV)/bin/python bench/bench_sqs_in_flight.py
 
 # The Pub/Sub exporter next to GOFF v1.52.1's pubsubexporterv2
 # (bench/peers/goff_pubsub, by the goff_% rule above) on pstest.

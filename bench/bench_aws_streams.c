@@ -147,6 +147,7 @@ static int latency_mode(vx_engine *e, double seconds)
     qsort(ns, n, sizeof *ns, cmp_u32);
     printf("{\"evals\":%zu,\"mean_ns\":%.1f,\"p50_ns\":%u,\"p99_ns\":%u,\"p999_ns\":%u,"
            "\"p9999_ns\":%u,\"max_ns\":%u,\"exported\":%llu,\"dropped\":%llu,"
+           "\"failed_attempts\":%llu,\"pending\":%llu,"
            "\"rec_drains\":%llu,\"rec_full\":%llu,\"rec_locked\":%llu,\"rec_unheard\":%llu,"
            "\"rec_events\":%llu,\"rec_events_max\":%llu,\"rec_ns\":%llu,\"rec_ns_max\":%llu,"
            "\"notices\":%llu,\"drainer_asks\":%llu,\"drainer_wakes\":%llu,"
@@ -157,6 +158,7 @@ static int latency_mode(vx_engine *e, double seconds)
            n, sum / (double)n, ns[n / 2], ns[n * 99 / 100], ns[n * 999 / 1000],
            ns[n * 9999 / 10000], ns[n - 1],
            (unsigned long long)s.exported, (unsigned long long)s.dropped,
+           (unsigned long long)s.failed_attempts, (unsigned long long)s.pending,
            (unsigned long long)g.rec_drains, (unsigned long long)g.rec_full,
            (unsigned long long)g.rec_locked, (unsigned long long)g.rec_unheard,
            (unsigned long long)g.rec_events, (unsigned long long)g.rec_events_max,
