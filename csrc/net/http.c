@@ -18,8 +18,8 @@ struct vx_http_client {
     CURLM *multi;
     /* vx_http_perform_many's other transfers, made as first needed. The
      * multi handle pools the connections of all of them; the share gives
-     * them one TLS session cache, so each resumes the sessions of the
-     * others instead of a full handshake per connection. */
+     * them one TLS session cache, so a new connection can resume a session
+     * another made instead of a full handshake. */
     CURL *more[VX_HTTP_MAX_PARALLEL - 1];
     CURLSH *share;
     pid_t pid;        /* the process that made them */
@@ -191,8 +191,6 @@ static void set_err(vx_error *err, vx_status st, const char *fmt, const char *de
     snprintf(err->message, sizeof err->message, fmt, detail);
 }
 
-/* The handle for this process: a child never reuses (nor closes) the
- * parent's connections, which would corrupt the parent's TLS sessions. */
 static CURL *fresh(CURL **slot, CURLSH *share)
 {
     if (*slot) {
