@@ -2,7 +2,11 @@
 a small Go main (tests/servers/pstest/main.go) built into the cache.
 
 It speaks gRPC only, as the real service does to vexil. One process serves:
-  port        pstest (the one a test points PUBSUB_EMULATOR_HOST at)
+  port        pstest (the one a test points PUBSUB_EMULATOR_HOST at),
+              refusing (NOT_FOUND) a Publish to a topic until a
+              subscription to it exists, so that an exporter's retry never
+              lands between a test's two set-up calls and publishes to
+              nobody (production Pub/Sub would take it and keep nothing)
   small_port  a second pstest refusing (INVALID_ARGUMENT) any Publish that
               holds a message with more than small_limit bytes of data, the
               check production Pub/Sub makes at 10 MB

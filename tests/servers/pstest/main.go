@@ -1,7 +1,9 @@
 // pstest-server: Google's own Pub/Sub fake (cloud.google.com/go/pubsub/v2/pstest)
 // on 127.0.0.1 for vexil's tests, with two more listeners beside it:
 //
-//	-port P               pstest itself (gRPC, cleartext HTTP/2)
+//	-port P               pstest itself (gRPC, cleartext HTTP/2), refusing
+//	                      with NOT_FOUND a Publish to a topic that has no
+//	                      subscription yet (see subscribed)
 //	-small-port S         a second pstest whose Publish refuses, with
 //	                      INVALID_ARGUMENT, a request holding a message of
 //	                      more than -max-message-bytes bytes of data (the
@@ -39,6 +41,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,6 +61,33 @@ func (max sizeLimit) React(req interface{}) (bool, interface{}, error) {
 				return true, nil, status.Errorf(codes.InvalidArgument,
 					"message data of %d bytes is over the limit of %d bytes", len(m.Data), int(max))
 			}
+		}
+	}
+	return false, nil, nil
+}
+
+// subscribed refuses a Publish to a topic until a subscription to it exists.
+// Pub/Sub hands a subscription only what is published after it is made, and
+// a test makes a topic and its subscription in two calls: an exporter retry
+// landing between them would publish to nobody, and the test would count the
+// loss against vexil. Refused, the retry comes again later and nothing is
+// lost. Both reactors run under pstest's own lock, so a Publish sees either
+// no subscription or one that will receive its messages.
+type subscribed struct {
+	mu     sync.Mutex
+	topics map[string]bool
+}
+
+func (s *subscribed) React(req interface{}) (bool, interface{}, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r := req.(type) {
+	case *pubsubpb.Subscription:
+		s.topics[r.Topic] = true
+	case *pubsubpb.PublishRequest:
+		if !s.topics[r.Topic] {
+			return true, nil, status.Errorf(codes.NotFound,
+				"topic %q has no subscription yet (a test server's refusal)", r.Topic)
 		}
 	}
 	return false, nil, nil
@@ -133,7 +163,10 @@ func main() {
 	certFile := flag.String("cert-file", "", "where the TLS gateway's certificate goes")
 	flag.Parse()
 	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(*port))
-	srv := pstest.NewServerWithAddress(addr)
+	subs := &subscribed{topics: map[string]bool{}}
+	srv := pstest.NewServerWithAddress(addr,
+		pstest.ServerReactorOption{FuncName: "CreateSubscription", Reactor: subs},
+		pstest.ServerReactorOption{FuncName: "Publish", Reactor: subs})
 	defer srv.Close()
 	if *smallPort != 0 {
 		small := pstest.NewServerWithAddress(net.JoinHostPort("127.0.0.1", fmt.Sprint(*smallPort)),
