@@ -58,7 +58,8 @@ def moto(shared_server):
 def client(server) -> Any:
     return boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
                         aws_access_key_id=server.access_key_id,
-                        aws_secret_access_key=server.secret_access_key)
+                        aws_secret_access_key=server.secret_access_key,
+                        verify=server.ca_file or None)
 
 
 def keys_of(server) -> dict[str, str]:
@@ -137,6 +138,39 @@ def test_md5_mode_single_object(moto):
     assert s3.head_object(Bucket="vexil", Key=key)["ETag"].strip('"') == hashlib.md5(body).hexdigest()
     with vexil.Engine() as e, pytest.raises(ValueError, match="checksum"):
         e.add_exporter(S3Exporter("vexil", checksum="CRC64", **keys_of(moto)))
+
+
+def established_to(port: int) -> int:
+    """Open TCP connections to 127.0.0.1:port, from /proc/net/tcp (no tools)."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return sum(1 for r in rows if r[3] == "01" and int(r[2].split(":")[1], 16) == port)
+
+
+@pytest.mark.parametrize("https", [False, True])
+def test_objects_share_one_kept_connection(tmp_path, monkeypatch, https):
+    """Against a server that keeps connections open, as S3 does (moto on
+    gunicorn), one exporter's objects all go over one connection: no new
+    connection, and over HTTPS no new handshake, per object."""
+    from moto_server import MotoServer
+    server = MotoServer(https=https, keep_alive=True).start()
+    try:
+        if https:
+            monkeypatch.setenv("AWS_CA_BUNDLE", server.ca_file)
+        run = uuid.uuid4().hex[:8]
+        with vexil.Engine(FLAGS) as e:
+            h = e.add_exporter(S3Exporter("vexil", path=run, **keys_of(server)),
+                               flush_interval=3600)
+            for batch in range(5):
+                evaluate(e, [f"k{batch}-{i}" for i in range(20)])
+                assert e.flush(timeout=20)
+            assert h.stats()["exported"] == 100
+            assert established_to(server.port) == 1
+        got = json_events(objects(client(server), f"{run}/"))
+        assert sorted(ev["userKey"] for ev in got) == \
+            sorted(f"k{b}-{i}" for b in range(5) for i in range(20))
+    finally:
+        server.close()
 
 
 def test_goff_names_unique_and_clean_path(moto):

@@ -17,6 +17,11 @@ moto (5.2) would refuse with checks on.
 self-signed certificate for 127.0.0.1 made for the run (``ca_file`` in
 ``info()``; clients trust it through AWS_CA_BUNDLE or caFile).
 
+``MotoServer(keep_alive=True)`` serves the same application on gunicorn
+(tests/servers/moto_wsgi.py), which keeps connections open as S3 does;
+moto_server's werkzeug closes each one after its answer. The benchmarks use
+both.
+
 What moto 5.2.6 checks of an upload's integrity: nothing of the body. It
 signs the canonical request with the x-amz-content-sha256 value it was
 sent, and stores the x-amz-checksum-* value it was sent (its source says
@@ -41,6 +46,7 @@ import ssl
 from common import Server, cache_dir, python_venv
 
 VERSION = "5.2.6"
+GUNICORN = "gunicorn==23.0.0"
 SEED = 4242
 REGION = "us-east-1"
 BUCKET = "vexil"
@@ -59,9 +65,10 @@ def _venv() -> Path:
 class MotoServer(Server):
     name = "moto"
 
-    def __init__(self, https: bool = False) -> None:
+    def __init__(self, https: bool = False, keep_alive: bool = False) -> None:
         super().__init__()
         self.https = https
+        self.keep_alive = keep_alive
         self.access_key_id = ""
         self.secret_access_key = ""
         self.role_arn = ""
@@ -69,19 +76,32 @@ class MotoServer(Server):
     @classmethod
     def installed(cls) -> bool:
         return ((_venv() / "bin" / "moto_server").exists()
+                and (_venv() / "bin" / "gunicorn").exists()
                 and any(_venv().glob("lib/python*/site-packages/crc32c")))
 
     @classmethod
     def install(cls) -> None:
-        python_venv(_venv().name, [f"moto[server,s3crc32c]=={VERSION}"])
+        python_venv(_venv().name, [f"moto[server,s3crc32c]=={VERSION}", GUNICORN])
 
     def command(self, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
-        argv = [str(_venv() / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+        env = {"MOTO_ALLOW_NONEXISTENT_REGION": "false"}
+        if self.keep_alive:
+            # One process (moto's state is in it), threads for concurrent
+            # clients, idle connections kept a minute.
+            argv = [str(_venv() / "bin" / "gunicorn"), "-k", "gthread", "-w", "1",
+                    "--threads", "8", "--keep-alive", "60", "-b", f"127.0.0.1:{port}",
+                    "--chdir", str(Path(__file__).resolve().parent), "--log-level", "warning"]
+            env["MOTO_PORT"] = str(port)
+        else:
+            argv = [str(_venv() / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
         if self.https:
             from azurite import make_certificate
             cert, key = make_certificate(workdir)
-            argv += ["--ssl-cert", str(cert), "--ssl-key", str(key)]
-        return argv, {"MOTO_ALLOW_NONEXISTENT_REGION": "false"}
+            argv += (["--certfile", str(cert), "--keyfile", str(key)] if self.keep_alive
+                     else ["--ssl-cert", str(cert), "--ssl-key", str(key)])
+        if self.keep_alive:
+            argv.append("moto_wsgi:app")
+        return argv, env
 
     # ---- raw calls (standard library only: cli.py runs without boto3) ---------------
     @property
