@@ -165,7 +165,7 @@ $(BUILD)/bench/goff_s3: bench/peers/goff_s3/main.go bench/peers/go.mod bench/pee
 	cd bench/peers && $(PEERS_GO) go build -o $(abspath $@) ./goff_s3
 
 bench-s3: $(BUILD)/bench/bench_s3 $(BUILD)/bench/goff_s3 $(PYVENV)/bin/python
-	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_s3.py
+	AWS_EC2_METADATA_DISABLED=true $(PYVENV)/bin/python bench/bench_s3.py 100000 10000 7 http,http-kept,https,https-kept
 
 # The OpenTelemetry exporter next to GOFF v1.52.1's (bench/peers/goff_otel,
 # with the TracerProvider its relay proxy installs) on one local collector.

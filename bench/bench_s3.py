@@ -12,7 +12,10 @@ by default over TLS.
 
     python3 bench/bench_s3.py [EVENTS] [BATCH] [ROUNDS] [SCHEMES]
 
-SCHEMES is "http,https" (the default), "http" or "https".
+SCHEMES is "http,https" (the default), "http" or "https", and
+"http-kept" or "https-kept" for moto on gunicorn, which keeps connections
+open as S3 does (moto_server's werkzeug closes each after one answer, so
+every object there pays a new connection and, over HTTPS, a handshake).
 BENCH_S3_FORMATS=json (or "json,csv"...) runs only those formats.
 BENCH_S3_BEFORE=/path/to/another/out/bench/bench_s3 runs that build too, as a
 third exporter in every round (an earlier commit's, for before and after).
@@ -30,7 +33,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "servers"))
 
-from registry import server_class  # noqa: E402
+from moto_server import MotoServer  # noqa: E402
 
 FORMATS = tuple(os.environ.get("BENCH_S3_FORMATS", "json,csv,parquet").split(","))
 BEFORE = os.environ.get("BENCH_S3_BEFORE")
@@ -73,7 +76,8 @@ def main() -> None:
     servers = {}
     try:
         for scheme in schemes:
-            servers[scheme] = server_class("moto-https" if scheme == "https" else "moto")().start()
+            servers[scheme] = MotoServer(https=scheme.startswith("https"),
+                                         keep_alive=scheme.endswith("-kept")).start()
         best: dict[tuple[str, str, str], dict] = {}
         cpus: dict[tuple[str, str, str], list[float]] = {}
         load_before = os.getloadavg()
@@ -96,7 +100,7 @@ def main() -> None:
         for scheme in schemes:
             for fmt in FORMATS:
                 v, g = best[(scheme, "vexil", fmt)], best[(scheme, "goff", fmt)]
-                name = scheme.upper()
+                name = scheme.upper().replace("-KEPT", ", kept alive")
                 print(f"| {name} | vexil | {LABELS[fmt]} | {v['events'] / v['wall_s']:,.0f} | "
                       f"{v['cpu_s'] * 1e6 / v['events']:.2f} |")
                 print(f"| {name} | GOFF v1.52.1 | {LABELS[fmt]} | "
