@@ -148,7 +148,7 @@ def established_to(port: int) -> int:
 
 
 @pytest.mark.parametrize("https", [False, True])
-def test_objects_share_one_kept_connection(tmp_path, monkeypatch, https):
+def test_objects_share_one_kept_connection(monkeypatch, https):
     """Against a server that keeps connections open, as S3 does (moto on
     gunicorn), one exporter's objects all go over one connection: no new
     connection, and over HTTPS no new handshake, per object."""

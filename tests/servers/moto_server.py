@@ -85,23 +85,24 @@ class MotoServer(Server):
 
     def command(self, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
         env = {"MOTO_ALLOW_NONEXISTENT_REGION": "false"}
-        if self.keep_alive:
-            # One process (moto's state is in it), threads for concurrent
-            # clients, idle connections kept a minute.
-            argv = [str(_venv() / "bin" / "gunicorn"), "-k", "gthread", "-w", "1",
-                    "--threads", "8", "--keep-alive", "60", "-b", f"127.0.0.1:{port}",
-                    "--chdir", str(Path(__file__).resolve().parent), "--log-level", "warning"]
-            env["MOTO_PORT"] = str(port)
-        else:
-            argv = [str(_venv() / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+        tls: list[str] = []
         if self.https:
             from azurite import make_certificate
             cert, key = make_certificate(workdir)
-            argv += (["--certfile", str(cert), "--keyfile", str(key)] if self.keep_alive
-                     else ["--ssl-cert", str(cert), "--ssl-key", str(key)])
-        if self.keep_alive:
-            argv.append("moto_wsgi:app")
-        return argv, env
+            tls = [str(cert), str(key)]
+        if not self.keep_alive:
+            argv = [str(_venv() / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+            if tls:
+                argv += ["--ssl-cert", tls[0], "--ssl-key", tls[1]]
+            return argv, env
+        # One process (moto's state is in it), threads for concurrent
+        # clients, idle connections kept a minute.
+        argv = [str(_venv() / "bin" / "gunicorn"), "-k", "gthread", "-w", "1",
+                "--threads", "8", "--keep-alive", "60", "-b", f"127.0.0.1:{port}",
+                "--chdir", str(Path(__file__).resolve().parent), "--log-level", "warning"]
+        if tls:
+            argv += ["--certfile", tls[0], "--keyfile", tls[1]]
+        return argv + ["moto_wsgi:app"], {**env, "MOTO_PORT": str(port)}
 
     # ---- raw calls (standard library only: cli.py runs without boto3) ---------------
     @property
